@@ -1,0 +1,72 @@
+//! KS drift test benchmarks: one full evaluation (statistic + p-value) of a
+//! reference window against a current window, at several window sizes, and
+//! one window slide (insert a value, evict the oldest).
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use jidoka::detect::ks::{ks_2samp, Alternative, Method};
+use jidoka::detect::{FeatureWindow, WindowEntry};
+use std::hint::black_box;
+
+fn spread(n: usize, offset: f64) -> Vec<f64> {
+    (0..n)
+        .map(|i| ((i as f64) * 0.618_033_988_749_895).fract() + offset)
+        .collect()
+}
+
+fn evaluation(c: &mut Criterion) {
+    let mut group = c.benchmark_group("ks_evaluation");
+    for n in [100usize, 1_000, 10_000] {
+        let reference = spread(n, 0.0);
+        let current = spread(n, 0.05);
+        group.throughput(Throughput::Elements(1));
+        group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+            b.iter(|| {
+                ks_2samp(
+                    black_box(&reference),
+                    black_box(&current),
+                    Alternative::TwoSided,
+                    Method::Auto,
+                )
+            })
+        });
+    }
+    group.finish();
+}
+
+fn slide(c: &mut Criterion) {
+    let mut group = c.benchmark_group("window_slide");
+    for n in [100usize, 1_000, 10_000] {
+        let mut w = FeatureWindow::default();
+        for (i, v) in spread(2 * n, 0.0).into_iter().enumerate() {
+            w.push(
+                WindowEntry {
+                    record: i as u64,
+                    time: i as i64,
+                    value: v,
+                },
+                n,
+                n,
+            );
+        }
+        let mut i = 2 * n as u64;
+        group.throughput(Throughput::Elements(1));
+        group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+            b.iter(|| {
+                i += 1;
+                w.push(
+                    WindowEntry {
+                        record: i,
+                        time: i as i64,
+                        value: (i as f64 * 0.618).fract(),
+                    },
+                    n,
+                    n,
+                );
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, evaluation, slide);
+criterion_main!(benches);

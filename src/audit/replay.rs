@@ -1,0 +1,125 @@
+//! Replay of the audit topic.
+//!
+//! Guarantees: with `from_beginning` and without `follow`, every record
+//! present on the topic when the replay starts is read exactly once and the
+//! replay ends; records that do not decode are reported on stderr and
+//! counted, never fatal.
+
+use std::io::Write;
+use std::time::Duration;
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::{Offset, TopicPartitionList};
+
+use super::format::{format_line, to_json_line};
+use crate::config::Config;
+use crate::kafka::reader_config;
+use crate::schema::{AuditRecord, Codec, SchemaError};
+
+/// What to replay and how to print it.
+#[derive(Debug, Clone, Default)]
+pub struct ReplayOptions {
+    /// Only this model's decisions.
+    pub model: Option<String>,
+    /// Start at the beginning of the topic (else at its end).
+    pub from_beginning: bool,
+    /// Keep reading new records (else stop at the end).
+    pub follow: bool,
+    /// JSON lines instead of readable lines.
+    pub json: bool,
+}
+
+/// Replay failures.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    /// Kafka failed (external; retrying may help).
+    #[error("kafka: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+    /// The topic does not exist.
+    #[error("audit topic `{0}` not found")]
+    NoTopic(String),
+    /// Schemas are broken (internal).
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
+    /// Writing the output failed.
+    #[error("output: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Counts of a replay.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReplayCounts {
+    /// Records printed.
+    pub printed: u64,
+    /// Records read that did not decode.
+    pub undecodable: u64,
+}
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Reads the audit topic and prints matching records to `out`.
+pub fn replay(
+    cfg: &Config,
+    opts: &ReplayOptions,
+    out: &mut dyn Write,
+) -> Result<ReplayCounts, AuditError> {
+    let codec = Codec::new(cfg.schemas.ids)?;
+    let topic = cfg.topics.audit.as_str();
+    let consumer: BaseConsumer = reader_config(cfg).create()?;
+    let metadata = consumer.fetch_metadata(Some(topic), TIMEOUT)?;
+    let partitions: Vec<i32> = metadata
+        .topics()
+        .iter()
+        .filter(|t| t.name() == topic && t.error().is_none())
+        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+        .collect();
+    if partitions.is_empty() {
+        return Err(AuditError::NoTopic(topic.to_string()));
+    }
+    let mut tpl = TopicPartitionList::new();
+    // Partitions still to read up to their end: (partition, end offset).
+    let mut remaining: Vec<(i32, i64)> = Vec::new();
+    for p in &partitions {
+        let (low, high) = consumer.fetch_watermarks(topic, *p, TIMEOUT)?;
+        let start = if opts.from_beginning {
+            Offset::Beginning
+        } else {
+            Offset::End
+        };
+        tpl.add_partition_offset(topic, *p, start)?;
+        if opts.from_beginning && high > low {
+            remaining.push((*p, high));
+        }
+    }
+    consumer.assign(&tpl)?;
+    let mut counts = ReplayCounts::default();
+    while opts.follow || !remaining.is_empty() {
+        let Some(result) = consumer.poll(Duration::from_millis(200)) else {
+            continue;
+        };
+        let msg = result?;
+        let (partition, offset) = (msg.partition(), msg.offset());
+        remaining.retain(|(p, end)| !(*p == partition && offset + 1 >= *end));
+        let record = match codec.decode::<AuditRecord>(msg.payload()) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("audit {topic}/{partition}@{offset}: undecodable record: {e}");
+                counts.undecodable += 1;
+                continue;
+            }
+        };
+        if opts.model.as_deref().is_some_and(|m| m != record.model_id) {
+            continue;
+        }
+        let line = if opts.json {
+            to_json_line(&record)
+        } else {
+            format_line(&record)
+        };
+        writeln!(out, "{line}")?;
+        counts.printed += 1;
+    }
+    out.flush()?;
+    Ok(counts)
+}

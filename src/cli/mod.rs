@@ -1,0 +1,213 @@
+//! The `jidoka` command line: argument parsing and the commands.
+//!
+//! Exit codes: 0 success, 1 runtime failure (Kafka, disk, the demo's
+//! expectation not met), 2 bad configuration or usage.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use tokio::sync::watch;
+
+use crate::audit::{self, ReplayOptions};
+use crate::config::{Config, LoadedConfig};
+use crate::demo::{self, DemoOptions};
+use crate::kafka::{create_topics, TopicStatus};
+use crate::pipeline;
+use crate::telemetry::{self, Metrics};
+
+/// jidoka: keeps production ML models healthy from their Kafka topics.
+#[derive(Debug, Parser)]
+#[command(name = "jidoka", version, about)]
+pub struct Cli {
+    /// Config file (TOML). Default: configs/jidoka.toml if it exists.
+    #[arg(long, short, global = true, env = "JIDOKA_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the processor until SIGINT/SIGTERM.
+    Run,
+    /// Run the embedded demo (no Kafka needed).
+    Demo(DemoArgs),
+    /// Manage topics.
+    Topics {
+        /// Topic command.
+        #[command(subcommand)]
+        command: TopicsCommand,
+    },
+    /// Read the audit trail.
+    Audit {
+        /// Audit command.
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+/// Demo arguments.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Records per model.
+    #[arg(long, default_value_t = 5_000)]
+    pub records: u64,
+    /// Record at which churn-v7's tenure_days shifts.
+    #[arg(long, default_value_t = 3_000)]
+    pub shift_at: u64,
+}
+
+/// Topic commands.
+#[derive(Debug, Subcommand)]
+pub enum TopicsCommand {
+    /// Create every topic with its config (existing topics are left alone).
+    Create,
+}
+
+/// Audit commands.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Print audit records.
+    Replay(ReplayArgs),
+}
+
+/// Replay arguments.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Only this model.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Read from the beginning of the topic and stop at its end (add --follow to keep going).
+    #[arg(long)]
+    pub from_beginning: bool,
+    /// Keep reading new records.
+    #[arg(long)]
+    pub follow: bool,
+    /// JSON lines instead of readable lines.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs a parsed command line.
+pub async fn main(cli: Cli) -> ExitCode {
+    if let Command::Demo(args) = &cli.command {
+        return run_demo(args).await;
+    }
+    let loaded = match Config::load(cli.config.as_deref()) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("jidoka: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(&loaded.config.telemetry);
+    let result = match cli.command {
+        Command::Run => run(&loaded).await,
+        Command::Topics {
+            command: TopicsCommand::Create,
+        } => topics_create(&loaded.config).await,
+        Command::Audit {
+            command: AuditCommand::Replay(args),
+        } => replay(&loaded.config, args).await,
+        Command::Demo(_) => Ok(()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("jidoka: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+async fn run(loaded: &LoadedConfig) -> Result<(), BoxError> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("stop signal received, finishing the current batch");
+        let _ = tx.send(true);
+    });
+    pipeline::run(loaded, Arc::new(Metrics::default()), rx).await?;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+async fn topics_create(cfg: &Config) -> Result<(), BoxError> {
+    for (topic, status) in create_topics(cfg, Duration::from_secs(30)).await? {
+        let status = match status {
+            TopicStatus::Created => "created",
+            TopicStatus::AlreadyExists => "exists",
+        };
+        println!("{topic}: {status}");
+    }
+    Ok(())
+}
+
+async fn replay(cfg: &Config, args: ReplayArgs) -> Result<(), BoxError> {
+    let cfg = cfg.clone();
+    let opts = ReplayOptions {
+        model: args.model,
+        from_beginning: args.from_beginning,
+        follow: args.follow,
+        json: args.json,
+    };
+    let counts = tokio::task::spawn_blocking(move || {
+        let stdout = std::io::stdout();
+        let mut lock = stdout.lock();
+        audit::replay(&cfg, &opts, &mut lock)
+    })
+    .await??;
+    eprintln!(
+        "{} audit records printed, {} undecodable",
+        counts.printed, counts.undecodable
+    );
+    Ok(())
+}
+
+async fn run_demo(args: &DemoArgs) -> ExitCode {
+    telemetry::init(&crate::config::TelemetryConfig {
+        log_format: crate::config::LogFormat::Text,
+        log_filter: "warn".into(),
+    });
+    let opts = DemoOptions {
+        records: args.records,
+        shift_at: args.shift_at,
+        ..DemoOptions::default()
+    };
+    match demo::run(&opts).await {
+        Ok(summary) => {
+            println!("{}", demo::summary_line(&summary, &opts));
+            if summary.is_expected(&opts) {
+                ExitCode::SUCCESS
+            } else {
+                eprintln!("jidoka demo: the loop did not produce the expected commands");
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!("jidoka demo: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

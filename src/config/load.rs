@@ -1,0 +1,332 @@
+//! Layered loading and validation of [`Config`].
+//!
+//! Guarantees: a returned config has passed every cross-field rule; every
+//! error names the offending key and where its value came from (file path or
+//! environment variable); the config version is a stable hash of the
+//! effective values, recorded in every audit record.
+
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Toml};
+use figment::{Figment, Source};
+use sha2::{Digest, Sha256};
+
+use super::model::Config;
+
+/// Config file read when no `--config` is given; skipped if it does not exist.
+pub const DEFAULT_CONFIG_FILE: &str = "configs/jidoka.toml";
+/// Prefix of environment variables; `__` separates levels, `_` stands for `-`
+/// (e.g. `JIDOKA__DETECT__KS_ALPHA=0.01`).
+pub const ENV_PREFIX: &str = "JIDOKA__";
+const DEFAULTS: &str = include_str!("defaults.toml");
+
+/// A configuration error. Always the user's to fix; retrying does not help.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// `--config` named a file that does not exist.
+    #[error("config file {} does not exist", .0.display())]
+    MissingFile(PathBuf),
+    /// A value could not be read (syntax, type, unknown key); figment's message
+    /// names the key and the source.
+    #[error("invalid configuration: {0}")]
+    Invalid(Box<figment::Error>),
+    /// A value broke a rule checked after loading.
+    #[error("invalid value for `{key}` (from {origin}): {message}")]
+    Rule {
+        /// Dotted key, e.g. `detect.ks-alpha`.
+        key: String,
+        /// File or environment variable the value came from.
+        origin: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// A validated configuration and where it came from.
+#[derive(Debug, Clone)]
+pub struct LoadedConfig {
+    /// The effective configuration.
+    pub config: Config,
+    /// Short stable hash of the effective configuration.
+    pub version: String,
+}
+
+impl Config {
+    /// The figment of all layers: defaults, then `file` (or the default file if
+    /// present), then `JIDOKA__…` environment variables.
+    pub fn figment(file: Option<&Path>) -> Result<Figment, ConfigError> {
+        let mut figment = Figment::from(Toml::string(DEFAULTS));
+        match file {
+            Some(path) => {
+                if !path.exists() {
+                    return Err(ConfigError::MissingFile(path.to_path_buf()));
+                }
+                figment = figment.merge(Toml::file_exact(path));
+            }
+            None => {
+                let default = Path::new(DEFAULT_CONFIG_FILE);
+                if default.exists() {
+                    figment = figment.merge(Toml::file_exact(default));
+                }
+            }
+        }
+        Ok(figment.merge(
+            Env::prefixed(ENV_PREFIX)
+                .map(|key| key.as_str().replace("__", ".").replace('_', "-").into()),
+        ))
+    }
+
+    /// The embedded defaults alone (no file, no environment).
+    pub fn defaults() -> Result<Config, ConfigError> {
+        Ok(Self::from_figment(&Figment::from(Toml::string(DEFAULTS)))?.config)
+    }
+
+    /// Loads and validates the configuration from all layers.
+    pub fn load(file: Option<&Path>) -> Result<LoadedConfig, ConfigError> {
+        Self::from_figment(&Self::figment(file)?)
+    }
+
+    /// Extracts and validates a configuration from a prepared figment.
+    pub fn from_figment(figment: &Figment) -> Result<LoadedConfig, ConfigError> {
+        let config: Config = figment
+            .extract()
+            .map_err(|e| ConfigError::Invalid(Box::new(e)))?;
+        config.validate(figment)?;
+        let version = config.version();
+        Ok(LoadedConfig { config, version })
+    }
+
+    /// Short stable hash (16 hex digits of SHA-256) of the effective values.
+    pub fn version(&self) -> String {
+        let canonical = serde_json::to_vec(self).unwrap_or_default();
+        hex::encode(&Sha256::digest(&canonical)[..8])
+    }
+
+    fn validate(&self, figment: &Figment) -> Result<(), ConfigError> {
+        let fail = |key: &str, message: String| ConfigError::Rule {
+            key: key.to_string(),
+            origin: origin_of(figment, key),
+            message,
+        };
+        let d = &self.detect;
+        if d.reference_size < 2 {
+            return Err(fail("detect.reference-size", "must be at least 2".into()));
+        }
+        if d.window_size < 2 {
+            return Err(fail("detect.window-size", "must be at least 2".into()));
+        }
+        if d.evaluate_every == 0 {
+            return Err(fail("detect.evaluate-every", "must be at least 1".into()));
+        }
+        if !(d.ks_alpha > 0.0 && d.ks_alpha < 1.0) {
+            return Err(fail(
+                "detect.ks-alpha",
+                format!("must be in (0, 1), got {}", d.ks_alpha),
+            ));
+        }
+        if self.pipeline.batch_size == 0 {
+            return Err(fail("pipeline.batch-size", "must be at least 1".into()));
+        }
+        if self.pipeline.batch_timeout.is_zero() {
+            return Err(fail("pipeline.batch-timeout", "must be positive".into()));
+        }
+        if self.kafka.produce_timeout.is_zero() {
+            return Err(fail("kafka.produce-timeout", "must be positive".into()));
+        }
+        if self.kafka.bootstrap_servers.trim().is_empty() {
+            return Err(fail("kafka.bootstrap-servers", "must not be empty".into()));
+        }
+        if self.kafka.group_id.trim().is_empty() {
+            return Err(fail("kafka.group-id", "must not be empty".into()));
+        }
+        if self.topics.partitions < 1 {
+            return Err(fail("topics.partitions", "must be at least 1".into()));
+        }
+        if self.topics.replication_factor < 1 {
+            return Err(fail(
+                "topics.replication-factor",
+                "must be at least 1".into(),
+            ));
+        }
+        let mut seen: Vec<(&str, &str)> = Vec::new();
+        for (key, name) in self.topics.named() {
+            if name.trim().is_empty() {
+                return Err(fail(&format!("topics.{key}"), "must not be empty".into()));
+            }
+            if let Some((other, _)) = seen.iter().find(|(_, n)| *n == name) {
+                return Err(fail(
+                    &format!("topics.{key}"),
+                    format!("topic `{name}` is already used by topics.{other}"),
+                ));
+            }
+            seen.push((key, name));
+        }
+        let mut ids: Vec<(&str, u32)> = Vec::new();
+        for (key, id) in self.schemas.ids.named() {
+            if let Some((other, _)) = ids.iter().find(|(_, i)| *i == id) {
+                return Err(fail(
+                    &format!("schemas.ids.{key}"),
+                    format!("id {id} is already used by schemas.ids.{other}"),
+                ));
+            }
+            ids.push((key, id));
+        }
+        Ok(())
+    }
+}
+
+/// Describes where the value of a dotted key came from.
+fn origin_of(figment: &Figment, key: &str) -> String {
+    match figment.find_metadata(key) {
+        Some(meta) => match &meta.source {
+            Some(Source::File(path)) => format!("file {}", path.display()),
+            _ if meta.name.to_lowercase().contains("environment") => format!(
+                "environment variable {}{}",
+                ENV_PREFIX,
+                key.replace('.', "__").replace('-', "_").to_uppercase()
+            ),
+            _ => meta.name.to_string(),
+        },
+        None => "defaults".to_string(),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's closures return figment::Error
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    #[test]
+    fn defaults_load_and_validate() {
+        Jail::expect_with(|_| {
+            let loaded = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(loaded.config.topics.audit, "audit");
+            assert_eq!(loaded.config.decide.cooldown.as_secs(), 30 * 60);
+            assert_eq!(loaded.version.len(), 16);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn file_then_env_layering() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "custom.toml",
+                "[detect]\nks-alpha = 0.05\nwindow-size = 100\n[kafka.options]\n\"security.protocol\" = \"SASL_SSL\"\n",
+            )?;
+            jail.set_env("JIDOKA__DETECT__WINDOW_SIZE", "200");
+            jail.set_env("JIDOKA__DECIDE__COOLDOWN", "5m");
+            let cfg = Config::load(Some(Path::new("custom.toml")))
+                .map_err(|e| e.to_string())?
+                .config;
+            assert_eq!(cfg.detect.ks_alpha, 0.05);
+            assert_eq!(cfg.detect.window_size, 200);
+            assert_eq!(cfg.decide.cooldown.as_secs(), 300);
+            assert_eq!(
+                cfg.kafka
+                    .options
+                    .get("security.protocol")
+                    .map(String::as_str),
+                Some("SASL_SSL")
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn default_file_is_read_when_present() {
+        Jail::expect_with(|jail| {
+            jail.create_dir("configs")?;
+            jail.create_file("configs/jidoka.toml", "[topics]\naudit = \"my-audit\"\n")?;
+            let cfg = Config::load(None).map_err(|e| e.to_string())?.config;
+            assert_eq!(cfg.topics.audit, "my-audit");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_key_names_key_and_file() {
+        Jail::expect_with(|jail| {
+            jail.create_file("bad.toml", "[detect]\nks-alpah = 0.05\n")?;
+            let err = Config::load(Some(Path::new("bad.toml")))
+                .err()
+                .map(|e| e.to_string());
+            let err = err.unwrap_or_default();
+            assert!(err.contains("ks-alpah"), "{err}");
+            assert!(err.contains("bad.toml"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_type_names_key_and_file() {
+        Jail::expect_with(|jail| {
+            jail.create_file("bad.toml", "[detect]\nwindow-size = \"big\"\n")?;
+            let err = Config::load(Some(Path::new("bad.toml")))
+                .err()
+                .map(|e| e.to_string());
+            let err = err.unwrap_or_default();
+            assert!(err.contains("window-size"), "{err}");
+            assert!(err.contains("bad.toml"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn out_of_range_value_names_key_and_origin() {
+        Jail::expect_with(|jail| {
+            jail.create_file("bad.toml", "[detect]\nks-alpha = 1.5\n")?;
+            let err = Config::load(Some(Path::new("bad.toml")))
+                .err()
+                .map(|e| e.to_string());
+            let err = err.unwrap_or_default();
+            assert!(err.contains("detect.ks-alpha"), "{err}");
+            assert!(err.contains("bad.toml"), "{err}");
+            jail.set_env("JIDOKA__PIPELINE__BATCH_SIZE", "0");
+            let err = Config::load(None)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.contains("pipeline.batch-size"), "{err}");
+            assert!(err.contains("JIDOKA__PIPELINE__BATCH_SIZE"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn duplicate_topic_is_rejected() {
+        Jail::expect_with(|_| {
+            let figment = Config::figment(None)
+                .map_err(|e| e.to_string())?
+                .merge(("topics.audit", "actions"));
+            let err = Config::from_figment(&figment).err().map(|e| e.to_string());
+            let err = err.unwrap_or_default();
+            assert!(
+                err.contains("topics.audit") && err.contains("topics.actions"),
+                "{err}"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn missing_explicit_file_is_an_error() {
+        Jail::expect_with(|_| {
+            let err = Config::load(Some(Path::new("nope.toml"))).err();
+            assert!(matches!(err, Some(ConfigError::MissingFile(_))));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn version_changes_with_values() {
+        Jail::expect_with(|jail| {
+            let a = Config::load(None).map_err(|e| e.to_string())?.version;
+            jail.set_env("JIDOKA__DETECT__KS_ALPHA", "0.02");
+            let b = Config::load(None).map_err(|e| e.to_string())?.version;
+            assert_ne!(a, b);
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,375 @@
+//! The embedded demo: the whole loop on an in-process broker, no Kafka
+//! needed.
+//!
+//! It starts librdkafka's mock cluster (a test cluster speaking the Kafka
+//! protocol on a loopback port; production points at a real Kafka), creates
+//! the topics, runs the pipeline, produces a synthetic stream where one
+//! feature of one model shifts at a known record plus a few corrupt records,
+//! prints the drift events, heal commands and dead letters as they arrive
+//! on their topics, and checks the outcome.
+
+pub mod scenario;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::message::Message;
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::util::Timeout;
+use tokio::sync::watch;
+
+use crate::config::{Config, ConfigError, LoadedConfig};
+use crate::kafka::producer_config;
+use crate::pipeline::{self, PipelineError};
+use crate::schema::{Codec, DeadLetter, DriftEvent, HealCommand, SchemaError};
+use crate::telemetry::Metrics;
+use scenario::Scenario;
+
+/// Demo settings.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    /// Records per model.
+    pub records: u64,
+    /// Record at which `churn-v7`'s `tenure_days` shifts.
+    pub shift_at: u64,
+    /// Corrupt records to add.
+    pub corrupt: u64,
+}
+
+impl Default for DemoOptions {
+    fn default() -> Self {
+        DemoOptions {
+            records: 5_000,
+            shift_at: 3_000,
+            corrupt: 3,
+        }
+    }
+}
+
+/// What the demo saw.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DemoSummary {
+    /// Predictions produced.
+    pub produced: u64,
+    /// Records processed by the pipeline.
+    pub processed: u64,
+    /// Records dead-lettered.
+    pub dead_lettered: u64,
+    /// Decisions audited.
+    pub decisions: u64,
+    /// Model record of the first drift event of the shifted feature.
+    pub first_drift_record: Option<i64>,
+    /// Commands per model (every demo model listed).
+    pub commands: BTreeMap<String, Vec<String>>,
+    /// Drift events per (model, feature).
+    pub drift_events: BTreeMap<String, u64>,
+}
+
+impl DemoSummary {
+    /// True if the loop did what the scenario expects: a retrain for the
+    /// shifted model, no command for the others, every corrupt record
+    /// dead-lettered.
+    pub fn is_expected(&self, opts: &DemoOptions) -> bool {
+        let shifted_ok = self
+            .commands
+            .get(SHIFTED_MODEL)
+            .is_some_and(|c| c.first().map(String::as_str) == Some("retrain"));
+        let healthy_ok = self
+            .commands
+            .iter()
+            .filter(|(m, _)| m.as_str() != SHIFTED_MODEL)
+            .all(|(_, c)| c.is_empty());
+        let drift_ok = self
+            .first_drift_record
+            .is_some_and(|r| r >= opts.shift_at as i64);
+        shifted_ok && healthy_ok && drift_ok && self.dead_lettered == opts.corrupt
+    }
+}
+
+const SHIFTED_MODEL: &str = "churn-v7";
+const SHIFTED_FEATURE: &str = "tenure_days";
+
+/// Demo failures.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    /// The embedded defaults are broken (internal).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Kafka (the mock cluster) failed.
+    #[error("kafka: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+    /// Schemas are broken (internal).
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
+    /// The pipeline failed.
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
+    /// A temp dir could not be made.
+    #[error("temp dir: {0}")]
+    Io(#[from] std::io::Error),
+    /// The pipeline did not finish in time.
+    #[error("timed out: {0}")]
+    Timeout(String),
+}
+
+#[derive(Debug, Default)]
+struct Seen {
+    drifts: Vec<DriftEvent>,
+    commands: Vec<HealCommand>,
+    dead: Vec<DeadLetter>,
+}
+
+/// Runs the demo, printing as it goes, and returns what it saw.
+pub async fn run(opts: &DemoOptions) -> Result<DemoSummary, DemoError> {
+    let cluster = MockCluster::new(1)?;
+    let bootstrap = cluster.bootstrap_servers();
+    let data_dir = tempfile::tempdir()?;
+    let mut config = Config::defaults()?;
+    config.kafka.bootstrap_servers = bootstrap.clone();
+    config.kafka.group_id = "jidoka-demo".into();
+    config.state.data_dir = data_dir.path().join("state");
+    for (_, topic) in config.topics.named() {
+        cluster.create_topic(topic, config.topics.partitions, 1)?;
+    }
+    let loaded = LoadedConfig {
+        version: config.version(),
+        config,
+    };
+    let cfg = &loaded.config;
+    println!("jidoka demo: in-process broker at {bootstrap} (librdkafka's mock cluster, a test cluster; production points at a real Kafka)");
+
+    let metrics = Arc::new(Metrics::default());
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let pipeline_task = {
+        let loaded = loaded.clone();
+        let metrics = metrics.clone();
+        tokio::spawn(async move { pipeline::run(&loaded, metrics, stop_rx).await })
+    };
+    let codec = Codec::new(cfg.schemas.ids)?;
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let watcher = spawn_watcher(cfg, codec.clone(), seen.clone(), watch_rx(&stop_tx))?;
+
+    let scenario = Scenario::demo(opts.records, opts.shift_at);
+    let produced = produce(cfg, &codec, &scenario, opts.corrupt).await?;
+    println!(
+        "produced {produced} predictions for {} models ({SHIFTED_MODEL}/{SHIFTED_FEATURE} shifts by +1 sd at record {}) and {} corrupt records",
+        scenario.models.len(),
+        opts.shift_at,
+        opts.corrupt
+    );
+
+    let total = produced + opts.corrupt;
+    wait_for(
+        Duration::from_secs(90),
+        "the pipeline to process every record",
+        || {
+            Metrics::get(&metrics.records_processed_total)
+                + Metrics::get(&metrics.records_dead_lettered_total)
+                >= total
+        },
+    )
+    .await?;
+    wait_for(
+        Duration::from_secs(20),
+        "the outputs to be read back",
+        || {
+            seen.lock().is_ok_and(|s| {
+                s.drifts.len() as u64 >= Metrics::get(&metrics.drift_events_total)
+                    && s.commands.len() as u64 >= Metrics::get(&metrics.heal_commands_total)
+                    && s.dead.len() as u64 >= Metrics::get(&metrics.records_dead_lettered_total)
+            })
+        },
+    )
+    .await?;
+    let _ = stop_tx.send(true);
+    pipeline_task
+        .await
+        .map_err(|e| DemoError::Timeout(format!("pipeline task: {e}")))??;
+    let _ = watcher.await;
+
+    let mut summary = DemoSummary {
+        produced,
+        processed: Metrics::get(&metrics.records_processed_total),
+        dead_lettered: Metrics::get(&metrics.records_dead_lettered_total),
+        decisions: Metrics::get(&metrics.decisions_total),
+        ..DemoSummary::default()
+    };
+    for m in &scenario.models {
+        summary.commands.insert(m.model_id.clone(), Vec::new());
+    }
+    if let Ok(s) = seen.lock() {
+        for c in &s.commands {
+            summary
+                .commands
+                .entry(c.model_id.clone())
+                .or_default()
+                .push(c.action.to_string());
+        }
+        for d in &s.drifts {
+            *summary
+                .drift_events
+                .entry(format!("{}/{}", d.model_id, d.feature))
+                .or_default() += 1;
+        }
+        summary.first_drift_record = s
+            .drifts
+            .iter()
+            .filter(|d| d.model_id == SHIFTED_MODEL && d.feature == SHIFTED_FEATURE)
+            .map(|d| d.window_end_record)
+            .min();
+    }
+    drop(cluster);
+    Ok(summary)
+}
+
+/// The one-line summary printed at the end.
+pub fn summary_line(s: &DemoSummary, opts: &DemoOptions) -> String {
+    let drift = match s.first_drift_record {
+        Some(r) => format!(
+            "drift detected at record {r} for {SHIFTED_MODEL}/{SHIFTED_FEATURE} (shift at {}, delay {} records)",
+            opts.shift_at,
+            r - opts.shift_at as i64
+        ),
+        None => format!("NO drift detected for {SHIFTED_MODEL}/{SHIFTED_FEATURE}"),
+    };
+    let commands: Vec<String> = s
+        .commands
+        .iter()
+        .map(|(m, c)| {
+            if c.is_empty() {
+                format!("{m} 0")
+            } else {
+                format!("{m} {} ({})", c.len(), c.join(", "))
+            }
+        })
+        .collect();
+    format!(
+        "summary: {} records processed, {} dead-lettered, {} decisions audited; {drift}; commands: {}",
+        s.processed,
+        s.dead_lettered,
+        s.decisions,
+        commands.join(", ")
+    )
+}
+
+fn watch_rx(tx: &watch::Sender<bool>) -> watch::Receiver<bool> {
+    tx.subscribe()
+}
+
+async fn wait_for(
+    limit: Duration,
+    what: &str,
+    mut done: impl FnMut() -> bool,
+) -> Result<(), DemoError> {
+    let deadline = tokio::time::Instant::now() + limit;
+    while !done() {
+        if tokio::time::Instant::now() > deadline {
+            return Err(DemoError::Timeout(format!("waited {limit:?} for {what}")));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(())
+}
+
+async fn produce(
+    cfg: &Config,
+    codec: &Codec,
+    scenario: &Scenario,
+    corrupt: u64,
+) -> Result<u64, DemoError> {
+    let producer: FutureProducer = producer_config(cfg).create()?;
+    let topic = cfg.topics.predictions.as_str();
+    let records = scenario.predictions();
+    let mut payloads = Vec::with_capacity(records.len());
+    for p in &records {
+        payloads.push((p.model_id.clone(), codec.encode(p)?));
+    }
+    // Corrupt records spread through the stream: wrong magic byte,
+    // unknown schema id, truncated Avro.
+    let mut corrupt_records = Vec::new();
+    for i in 0..corrupt {
+        let Some((key, good)) = payloads.get((i as usize * 997) % payloads.len().max(1)) else {
+            break;
+        };
+        let bad = match i % 3 {
+            0 => [&[7u8][..], &good[1..]].concat(),
+            1 => [&[0u8, 0, 0, 0, 99][..], &good[5..]].concat(),
+            _ => good[..good.len() / 2].to_vec(),
+        };
+        corrupt_records.push((key.clone(), bad));
+    }
+    let all = payloads.iter().chain(corrupt_records.iter());
+    for chunk in all.collect::<Vec<_>>().chunks(1000) {
+        let sends = chunk.iter().map(|(key, payload)| {
+            producer.send(
+                FutureRecord::to(topic).key(key.as_bytes()).payload(payload),
+                Timeout::After(Duration::from_secs(30)),
+            )
+        });
+        for result in futures::future::join_all(sends).await {
+            result.map_err(|(e, _)| e)?;
+        }
+    }
+    Ok(records.len() as u64)
+}
+
+fn spawn_watcher(
+    cfg: &Config,
+    codec: Codec,
+    seen: Arc<Mutex<Seen>>,
+    mut stop: watch::Receiver<bool>,
+) -> Result<tokio::task::JoinHandle<()>, DemoError> {
+    let mut client = crate::kafka::reader_config(cfg);
+    client
+        .set("group.id", "jidoka-demo-watcher")
+        .set("auto.offset.reset", "earliest");
+    let consumer: StreamConsumer = client.create()?;
+    let topics = cfg.topics.clone();
+    consumer.subscribe(&[
+        topics.drift_events.as_str(),
+        topics.actions.as_str(),
+        topics.dead_letter.as_str(),
+    ])?;
+    Ok(tokio::spawn(async move {
+        loop {
+            let msg = tokio::select! {
+                _ = stop.changed() => break,
+                m = consumer.recv() => m,
+            };
+            let Ok(msg) = msg else { continue };
+            let payload = msg.payload();
+            let Ok(mut seen) = seen.lock() else { break };
+            if msg.topic() == topics.drift_events {
+                if let Ok(d) = codec.decode::<DriftEvent>(payload) {
+                    println!(
+                        "[drift]       {}/{} D={:.3} p={:.2e} (window records {}..{})",
+                        d.model_id,
+                        d.feature,
+                        d.statistic,
+                        d.p_value,
+                        d.window_start_record,
+                        d.window_end_record
+                    );
+                    seen.drifts.push(d);
+                }
+            } else if msg.topic() == topics.actions {
+                if let Ok(c) = codec.decode::<HealCommand>(payload) {
+                    println!(
+                        "[command]     {} {} ({}): {}",
+                        c.action, c.model_id, c.command_id, c.reason
+                    );
+                    seen.commands.push(c);
+                }
+            } else if let Ok(d) = codec.decode::<DeadLetter>(payload) {
+                println!(
+                    "[dead-letter] {}/{}@{} {}: {}",
+                    d.source_topic, d.source_partition, d.source_offset, d.error_kind, d.reason
+                );
+                seen.dead.push(d);
+            }
+        }
+    }))
+}

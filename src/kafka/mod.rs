@@ -1,0 +1,24 @@
+//! Kafka clients: how jidoka's consumers, producers and admin client are
+//! configured, and the topics it creates.
+
+mod admin;
+mod client;
+
+pub use admin::{create_topics, topic_specs, TopicSpec, TopicStatus};
+pub use client::{admin_config, consumer_config, producer_config, reader_config};
+
+/// A Kafka failure: external, and usually worth retrying.
+#[derive(Debug, thiserror::Error)]
+pub enum KafkaError {
+    /// The client could not be created or a call failed.
+    #[error("kafka: {0}")]
+    Client(#[from] rdkafka::error::KafkaError),
+    /// Creating a topic failed for another reason than that it exists.
+    #[error("creating topic `{topic}` failed: {code}")]
+    CreateTopic {
+        /// Topic.
+        topic: String,
+        /// Broker's error code.
+        code: rdkafka::types::RDKafkaErrorCode,
+    },
+}

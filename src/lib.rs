@@ -1,0 +1,35 @@
+//! jidoka: a stream processor on Kafka that keeps production ML models
+//! healthy. It reads predictions, detects drift, decides with safety rules,
+//! publishes healing commands and explains every decision in an audit trail.
+//!
+//! # Layout
+//!
+//! - [`config`]: typed configuration and its layered loading (defaults < file < env).
+//! - [`schema`]: Avro schemas, record types and the Confluent wire format.
+//! - [`kafka`]: Kafka client configurations and topic creation.
+//! - [`ingest`]: decoding consumed records, or dead-lettering them with a reason.
+//! - [`state`]: the RocksDB store of windows, model state and applied offsets.
+//! - [`detect`]: feature windows and the two-sample KS drift test (pure code).
+//! - [`decide`]: the rule engine and cooldown (pure code).
+//! - [`heal`]: heal commands for downstream executors.
+//! - [`audit`]: reading back and printing the audit trail.
+//! - [`ids`]: deterministic ids of every output.
+//! - [`pipeline`]: the only place that wires the stages: processor core and Kafka loop.
+//! - [`telemetry`]: logging set-up, counters and notable events.
+//! - [`demo`]: the embedded demo (in-process broker, synthetic scenario).
+//! - [`cli`]: the `jidoka` command line.
+
+pub mod audit;
+pub mod cli;
+pub mod config;
+pub mod decide;
+pub mod demo;
+pub mod detect;
+pub mod heal;
+pub mod ids;
+pub mod ingest;
+pub mod kafka;
+pub mod pipeline;
+pub mod schema;
+pub mod state;
+pub mod telemetry;

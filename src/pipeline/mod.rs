@@ -1,0 +1,14 @@
+//! Pipeline: the only place that wires the stages together.
+//!
+//! ingest (decode or dead-letter) → state/detect → decide → heal → audit,
+//! batched between one Kafka consumer and one producer, with the
+//! at-least-once discipline: a batch's outputs are acknowledged, then its
+//! state is checkpointed, then its offsets are committed.
+
+pub mod processor;
+mod runner;
+mod sink;
+
+pub use processor::{Output, Processor, SourcePos};
+pub use runner::{run, PipelineError};
+pub use sink::{Encoded, Sink};

@@ -1,0 +1,131 @@
+//! Processor tests over a real RocksDB in a temp dir, no Kafka.
+
+use super::*;
+use crate::config::Config;
+use crate::demo::scenario::Scenario;
+use crate::schema::Action;
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+fn config() -> Result<Config, Box<dyn std::error::Error>> {
+    let mut c = Config::defaults()?;
+    c.detect.reference_size = 500;
+    c.detect.window_size = 250;
+    c.detect.evaluate_every = 125;
+    Ok(c)
+}
+
+fn pos(offset: i64) -> SourcePos {
+    SourcePos {
+        topic: "predictions".into(),
+        partition: 0,
+        offset,
+    }
+}
+
+fn run(p: &mut Processor, scenario: &Scenario) -> Result<Vec<Output>, StateError> {
+    let mut out = Vec::new();
+    for (i, rec) in scenario.predictions().iter().enumerate() {
+        out.extend(p.process(&pos(i as i64), rec)?);
+    }
+    Ok(out)
+}
+
+#[test]
+fn shift_gives_drift_command_and_audit() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let cfg = config()?;
+    let mut p = Processor::new(&cfg, "v1", Store::open(dir.path(), false)?);
+    let scenario = Scenario::demo(3000, 1500);
+    let out = run(&mut p, &scenario)?;
+    let commands: Vec<&HealCommand> = out
+        .iter()
+        .filter_map(|o| match o {
+            Output::Command(c) => Some(c),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        commands.len(),
+        1,
+        "one command, then cooldown: {commands:?}"
+    );
+    let c = commands[0];
+    assert_eq!(c.model_id, "churn-v7");
+    assert_eq!(c.action, Action::Retrain);
+    // The first evaluation after the shift with a window half full of shifted values.
+    assert_eq!(c.decision_id, ids::decision_id("churn-v7", 1625));
+    assert_eq!(c.command_id, ids::command_id(&c.decision_id, "retrain"));
+    let audits: Vec<&AuditRecord> = out
+        .iter()
+        .filter_map(|o| match o {
+            Output::Audit(a) => Some(a),
+            _ => None,
+        })
+        .collect();
+    assert!(audits.iter().all(|a| a.model_id == "churn-v7"));
+    let first = audits[0];
+    assert_eq!(first.decision_id, c.decision_id);
+    assert_eq!(first.action, "retrain");
+    assert_eq!(first.command_id.as_deref(), Some(c.command_id.as_str()));
+    assert_eq!(first.config_version, "v1");
+    assert_eq!(first.evidence.len(), 3);
+    let drifted: Vec<&str> = first
+        .evidence
+        .iter()
+        .filter(|e| e.drifted)
+        .map(|e| e.feature.as_str())
+        .collect();
+    assert_eq!(drifted, vec!["tenure_days"]);
+    // Later evaluations see the drift but are held back by the 30 min cooldown.
+    assert!(audits.len() > 1);
+    for a in &audits[1..] {
+        assert_eq!(a.action, "none");
+        assert!(a.cooldown.active, "{a:?}");
+        assert!(a.command_id.is_none());
+    }
+    let drifts = out.iter().filter(|o| matches!(o, Output::Drift(_))).count();
+    assert_eq!(drifts, audits.len(), "one drifted feature per decision");
+    Ok(())
+}
+
+#[test]
+fn no_shift_no_decision() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let cfg = config()?;
+    let mut p = Processor::new(&cfg, "v1", Store::open(dir.path(), false)?);
+    let out = run(&mut p, &Scenario::demo(3000, u64::MAX))?;
+    assert!(out.is_empty(), "{out:?}");
+    Ok(())
+}
+
+#[test]
+fn checkpoint_restore_continues_identically() -> TestResult {
+    let cfg = config()?;
+    let scenario = Scenario::demo(3000, 1500);
+    let records = scenario.predictions();
+    let split = 2500;
+
+    let whole_dir = tempfile::tempdir()?;
+    let mut whole = Processor::new(&cfg, "v1", Store::open(whole_dir.path(), false)?);
+    let expected = run(&mut whole, &scenario)?;
+
+    let dir = tempfile::tempdir()?;
+    let mut got = Vec::new();
+    {
+        let mut first = Processor::new(&cfg, "v1", Store::open(dir.path(), false)?);
+        for (i, rec) in records[..split].iter().enumerate() {
+            got.extend(first.process(&pos(i as i64), rec)?);
+        }
+        first.checkpoint()?;
+    }
+    let mut second = Processor::new(&cfg, "v1", Store::open(dir.path(), false)?);
+    // Records up to the checkpoint are recognised as applied.
+    assert!(second.already_applied(&pos(split as i64 - 1))?);
+    assert!(!second.already_applied(&pos(split as i64))?);
+    for (i, rec) in records.iter().enumerate().skip(split) {
+        got.extend(second.process(&pos(i as i64), rec)?);
+    }
+    assert_eq!(got, expected);
+    Ok(())
+}

@@ -1,0 +1,248 @@
+//! The Kafka loop around the [`Processor`].
+//!
+//! Guarantees (at-least-once, with deterministic output ids):
+//! 1. a batch's outputs, dead letters included, are all acknowledged before
+//!    its state is checkpointed;
+//! 2. the checkpoint (state + next offsets) is durable before the offsets
+//!    are committed to Kafka;
+//! 3. a record already reflected in the checkpoint is skipped, so a restart
+//!    between 2 and the commit does not repeat its effects;
+//! 4. a bad record never stops the loop: it goes to the dead-letter topic.
+//!
+//! Stopping: when the shutdown signal fires the loop finishes nothing new;
+//! the batch in flight is either fully committed or, if it could not be
+//! acknowledged, left uncommitted to be processed again.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::message::{Message, OwnedMessage};
+use rdkafka::producer::FutureProducer;
+use rdkafka::{Offset, TopicPartitionList};
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use super::processor::{Output, Processor, SourcePos};
+use super::sink::{Encoded, NotAcknowledged, Sink};
+use crate::config::{Config, LoadedConfig, PipelineConfig};
+use crate::ingest;
+use crate::kafka::{consumer_config, producer_config, KafkaError};
+use crate::schema::{Codec, Prediction, SchemaError};
+use crate::state::{StateError, Store};
+use crate::telemetry::{
+    BatchCommitted, DecisionTaken, DriftDetected, HealCommandPublished, Metrics,
+    OffsetCommitFailed, RecordDeadLettered, RecordSkipped,
+};
+
+/// Why the pipeline stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// A schema is broken or an output does not encode (internal).
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
+    /// Local state failed (external: disk) or is corrupt.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// Kafka clients could not be created or subscribed (external).
+    #[error(transparent)]
+    Kafka(#[from] KafkaError),
+    /// The data directory could not be created (external).
+    #[error("data dir {path}: {source}")]
+    DataDir {
+        /// Directory.
+        path: String,
+        /// I/O error.
+        source: std::io::Error,
+    },
+    /// Shutdown came while a batch's outputs were still unacknowledged; the
+    /// batch was not committed and will be processed again.
+    #[error(transparent)]
+    NotAcknowledged(#[from] NotAcknowledged),
+}
+
+impl From<rdkafka::error::KafkaError> for PipelineError {
+    fn from(e: rdkafka::error::KafkaError) -> Self {
+        PipelineError::Kafka(KafkaError::Client(e))
+    }
+}
+
+/// Runs the pipeline until `shutdown` turns true (or its sender is dropped).
+pub async fn run(
+    loaded: &LoadedConfig,
+    metrics: Arc<Metrics>,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(), PipelineError> {
+    let cfg: &Config = &loaded.config;
+    let codec = Codec::new(cfg.schemas.ids)?;
+    std::fs::create_dir_all(&cfg.state.data_dir).map_err(|source| PipelineError::DataDir {
+        path: cfg.state.data_dir.display().to_string(),
+        source,
+    })?;
+    let store = Store::open(&cfg.state.data_dir, cfg.state.sync_writes)?;
+    let mut processor = Processor::new(cfg, &loaded.version, store);
+    let consumer: StreamConsumer = consumer_config(cfg).create()?;
+    consumer.subscribe(&[cfg.topics.predictions.as_str()])?;
+    let producer: FutureProducer = producer_config(cfg).create()?;
+    let sink = Sink::new(
+        producer,
+        codec.clone(),
+        cfg.topics.clone(),
+        cfg.kafka.produce_timeout,
+    );
+    tracing::info!(
+        topic = %cfg.topics.predictions,
+        group = %cfg.kafka.group_id,
+        config_version = %loaded.version,
+        "pipeline started"
+    );
+
+    while let Some(batch) = next_batch(&consumer, &cfg.pipeline, &mut shutdown).await {
+        if batch.is_empty() {
+            continue;
+        }
+        let mut outputs: Vec<Output> = Vec::new();
+        let mut encoded: Vec<Encoded> = Vec::new();
+        let mut processed = 0u64;
+        for msg in &batch {
+            let pos = SourcePos {
+                topic: msg.topic().to_string(),
+                partition: msg.partition(),
+                offset: msg.offset(),
+            };
+            if processor.already_applied(&pos)? {
+                RecordSkipped {
+                    topic: &pos.topic,
+                    partition: pos.partition,
+                    offset: pos.offset,
+                }
+                .emit(&metrics);
+                continue;
+            }
+            match ingest::decode::<Prediction>(&codec, msg) {
+                Ok(prediction) => {
+                    for out in processor.process(&pos, &prediction)? {
+                        encoded.push(sink.encode(&out)?);
+                        outputs.push(out);
+                    }
+                    processed += 1;
+                }
+                Err(dead) => {
+                    RecordDeadLettered {
+                        topic: &pos.topic,
+                        partition: pos.partition,
+                        offset: pos.offset,
+                        kind: &dead.error_kind,
+                        reason: &dead.reason,
+                    }
+                    .emit(&metrics);
+                    encoded.push(sink.encode_dead_letter(&dead)?);
+                    processor.mark_done(&pos);
+                }
+            }
+        }
+        sink.publish_all(&encoded, &metrics, &mut shutdown).await?;
+        processor.checkpoint()?;
+        commit(&consumer, &batch, &metrics);
+        Metrics::add(&metrics.records_processed_total, processed);
+        for out in &outputs {
+            emit_output(out, &metrics);
+        }
+        BatchCommitted {
+            records: batch.len(),
+            outputs: encoded.len(),
+        }
+        .emit(&metrics);
+    }
+    tracing::info!("pipeline stopped");
+    Ok(())
+}
+
+fn emit_output(out: &Output, metrics: &Metrics) {
+    match out {
+        Output::Drift(e) => DriftDetected {
+            model_id: &e.model_id,
+            feature: &e.feature,
+            statistic: e.statistic,
+            p_value: e.p_value,
+            record: e.window_end_record,
+        }
+        .emit(metrics),
+        Output::Command(c) => HealCommandPublished {
+            model_id: &c.model_id,
+            command_id: &c.command_id,
+            action: c.action.as_str(),
+        }
+        .emit(metrics),
+        Output::Audit(a) => DecisionTaken {
+            model_id: &a.model_id,
+            decision_id: &a.decision_id,
+            action: &a.action,
+            reason: &a.gate_reason,
+        }
+        .emit(metrics),
+    }
+}
+
+/// Waits for the first record (or shutdown), then gathers more until the
+/// batch is full or the batch timeout passes. `None` means stop.
+async fn next_batch(
+    consumer: &StreamConsumer,
+    cfg: &PipelineConfig,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Option<Vec<OwnedMessage>> {
+    if *shutdown.borrow() {
+        return None;
+    }
+    let first = tokio::select! {
+        biased;
+        _ = shutdown.changed() => return None,
+        m = consumer.recv() => m,
+    };
+    let mut batch = Vec::with_capacity(cfg.batch_size);
+    match first {
+        Ok(m) => batch.push(m.detach()),
+        Err(e) => {
+            tracing::warn!(error = %e, "consumer error; backing off");
+            tokio::select! {
+                _ = shutdown.changed() => return None,
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            }
+            return Some(batch);
+        }
+    }
+    let deadline = Instant::now() + cfg.batch_timeout;
+    while batch.len() < cfg.batch_size {
+        tokio::select! {
+            m = consumer.recv() => match m {
+                Ok(m) => batch.push(m.detach()),
+                Err(e) => {
+                    tracing::warn!(error = %e, "consumer error");
+                    break;
+                }
+            },
+            _ = tokio::time::sleep_until(deadline) => break,
+        }
+    }
+    Some(batch)
+}
+
+/// Commits, per partition, the offset after the batch's last record.
+fn commit(consumer: &StreamConsumer, batch: &[OwnedMessage], metrics: &Metrics) {
+    let mut next: BTreeMap<(&str, i32), i64> = BTreeMap::new();
+    for m in batch {
+        let e = next.entry((m.topic(), m.partition())).or_insert(0);
+        *e = (*e).max(m.offset() + 1);
+    }
+    let mut tpl = TopicPartitionList::new();
+    for ((topic, partition), offset) in next {
+        if let Err(e) = tpl.add_partition_offset(topic, partition, Offset::Offset(offset)) {
+            OffsetCommitFailed { error: &e }.emit(metrics);
+            return;
+        }
+    }
+    if let Err(e) = consumer.commit(&tpl, CommitMode::Sync) {
+        OffsetCommitFailed { error: &e }.emit(metrics);
+    }
+}

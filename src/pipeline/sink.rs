@@ -1,0 +1,161 @@
+//! Publishing outputs: encode, produce, and wait until every record is
+//! acknowledged.
+//!
+//! Guarantees: [`Sink::publish_all`] returns `Ok` only when every record was
+//! acknowledged by the broker; failed records are retried with backoff (a
+//! full producer queue is back-pressure, not failure) until they are, or
+//! until shutdown, which returns an error so the batch is not committed.
+//! Every record carries its deterministic id in the `jidoka-id` header.
+
+use std::time::Duration;
+
+use futures::future::join_all;
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::util::Timeout;
+use tokio::sync::watch;
+
+use super::processor::Output;
+use crate::config::TopicsConfig;
+use crate::schema::{Codec, DeadLetter, SchemaError};
+use crate::telemetry::{Metrics, ProduceRetried};
+
+/// An output ready to produce.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Encoded {
+    /// Destination topic.
+    pub topic: String,
+    /// Record key.
+    pub key: Option<Vec<u8>>,
+    /// Framed Avro value.
+    pub payload: Vec<u8>,
+    /// Deterministic id (header `jidoka-id`).
+    pub id: String,
+}
+
+/// The output side of the pipeline.
+pub struct Sink {
+    producer: FutureProducer,
+    codec: Codec,
+    topics: TopicsConfig,
+    queue_timeout: Duration,
+}
+
+/// Publishing stopped before every record was acknowledged.
+#[derive(Debug, thiserror::Error)]
+#[error("shutdown with {pending} output records not acknowledged (last error: {last_error})")]
+pub struct NotAcknowledged {
+    /// Records not acknowledged.
+    pub pending: usize,
+    /// The last produce error.
+    pub last_error: String,
+}
+
+impl Sink {
+    /// A sink over `producer`.
+    pub fn new(
+        producer: FutureProducer,
+        codec: Codec,
+        topics: TopicsConfig,
+        queue_timeout: Duration,
+    ) -> Self {
+        Sink {
+            producer,
+            codec,
+            topics,
+            queue_timeout,
+        }
+    }
+
+    /// Encodes a processor output for its topic, keyed as documented.
+    pub fn encode(&self, output: &Output) -> Result<Encoded, SchemaError> {
+        Ok(match output {
+            Output::Drift(e) => Encoded {
+                topic: self.topics.drift_events.clone(),
+                key: Some(e.model_id.as_bytes().to_vec()),
+                payload: self.codec.encode(e)?,
+                id: e.event_id.clone(),
+            },
+            Output::Command(c) => Encoded {
+                topic: self.topics.actions.clone(),
+                key: Some(c.model_id.as_bytes().to_vec()),
+                payload: self.codec.encode(c)?,
+                id: c.command_id.clone(),
+            },
+            Output::Audit(a) => Encoded {
+                topic: self.topics.audit.clone(),
+                key: Some(a.decision_id.as_bytes().to_vec()),
+                payload: self.codec.encode(a)?,
+                id: a.decision_id.clone(),
+            },
+        })
+    }
+
+    /// Encodes a dead-letter record, keyed like the original record.
+    pub fn encode_dead_letter(&self, dl: &DeadLetter) -> Result<Encoded, SchemaError> {
+        Ok(Encoded {
+            topic: self.topics.dead_letter.clone(),
+            key: dl.source_key.clone(),
+            payload: self.codec.encode(dl)?,
+            id: format!(
+                "{}/{}/{}",
+                dl.source_topic, dl.source_partition, dl.source_offset
+            ),
+        })
+    }
+
+    /// Produces every record and waits for all acknowledgements.
+    pub async fn publish_all(
+        &self,
+        records: &[Encoded],
+        metrics: &Metrics,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Result<(), NotAcknowledged> {
+        let mut pending: Vec<&Encoded> = records.iter().collect();
+        let mut attempt = 0u32;
+        while !pending.is_empty() {
+            let sends = pending.iter().map(|e| {
+                let headers = OwnedHeaders::new().insert(Header {
+                    key: "jidoka-id",
+                    value: Some(e.id.as_str()),
+                });
+                let mut record = FutureRecord::to(&e.topic)
+                    .payload(&e.payload)
+                    .headers(headers);
+                if let Some(key) = &e.key {
+                    record = record.key(key);
+                }
+                self.producer
+                    .send(record, Timeout::After(self.queue_timeout))
+            });
+            let results = join_all(sends).await;
+            let mut failed = Vec::new();
+            let mut last_error = String::new();
+            for (record, result) in pending.iter().zip(results) {
+                if let Err((err, _)) = result {
+                    last_error = err.to_string();
+                    failed.push(*record);
+                }
+            }
+            if failed.is_empty() {
+                return Ok(());
+            }
+            attempt += 1;
+            ProduceRetried {
+                failed: failed.len(),
+                error: &last_error,
+                attempt,
+            }
+            .emit(metrics);
+            let backoff = Duration::from_millis(100 * u64::from(attempt.min(50)));
+            tokio::select! {
+                _ = tokio::time::sleep(backoff) => {}
+                _ = shutdown.changed() => {
+                    return Err(NotAcknowledged { pending: failed.len(), last_error });
+                }
+            }
+            pending = failed;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,340 @@
+//! Encoding and decoding of jidoka's records with their Avro schemas.
+//!
+//! Guarantees: schemas are parsed and checked once, in [`Codec::new`];
+//! [`Codec::decode`] never panics on any input and returns a [`DecodeError`]
+//! that says what was wrong (framing, unknown schema id, bad Avro, trailing
+//! bytes, or a value outside the record's contract such as a NaN feature).
+
+use apache_avro::types::Value;
+use apache_avro::Schema;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::records::{
+    AuditRecord, DeadLetter, DriftEvent, HealCommand, HealOutcome, Label, OperatorCommand,
+    Prediction,
+};
+use super::wire::{frame, unframe, FramingError};
+use crate::config::SchemaIds;
+
+/// The schemas jidoka knows, one per record type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SchemaKind {
+    /// `prediction.avsc`
+    Prediction,
+    /// `label.avsc`
+    Label,
+    /// `drift_event.avsc`
+    DriftEvent,
+    /// `heal_command.avsc`
+    HealCommand,
+    /// `heal_outcome.avsc`
+    HealOutcome,
+    /// `operator_command.avsc`
+    OperatorCommand,
+    /// `audit_record.avsc`
+    AuditRecord,
+    /// `dead_letter.avsc`
+    DeadLetter,
+}
+
+impl SchemaKind {
+    /// Every kind, in a fixed order.
+    pub const ALL: [SchemaKind; 8] = [
+        SchemaKind::Prediction,
+        SchemaKind::Label,
+        SchemaKind::DriftEvent,
+        SchemaKind::HealCommand,
+        SchemaKind::HealOutcome,
+        SchemaKind::OperatorCommand,
+        SchemaKind::AuditRecord,
+        SchemaKind::DeadLetter,
+    ];
+
+    /// File name in `schemas/`.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            SchemaKind::Prediction => "prediction.avsc",
+            SchemaKind::Label => "label.avsc",
+            SchemaKind::DriftEvent => "drift_event.avsc",
+            SchemaKind::HealCommand => "heal_command.avsc",
+            SchemaKind::HealOutcome => "heal_outcome.avsc",
+            SchemaKind::OperatorCommand => "operator_command.avsc",
+            SchemaKind::AuditRecord => "audit_record.avsc",
+            SchemaKind::DeadLetter => "dead_letter.avsc",
+        }
+    }
+
+    /// Full name the schema must declare.
+    pub fn full_name(self) -> &'static str {
+        match self {
+            SchemaKind::Prediction => "dev.jidoka.Prediction",
+            SchemaKind::Label => "dev.jidoka.Label",
+            SchemaKind::DriftEvent => "dev.jidoka.DriftEvent",
+            SchemaKind::HealCommand => "dev.jidoka.HealCommand",
+            SchemaKind::HealOutcome => "dev.jidoka.HealOutcome",
+            SchemaKind::OperatorCommand => "dev.jidoka.OperatorCommand",
+            SchemaKind::AuditRecord => "dev.jidoka.AuditRecord",
+            SchemaKind::DeadLetter => "dev.jidoka.DeadLetter",
+        }
+    }
+
+    fn source(self) -> &'static str {
+        match self {
+            SchemaKind::Prediction => include_str!("../../schemas/prediction.avsc"),
+            SchemaKind::Label => include_str!("../../schemas/label.avsc"),
+            SchemaKind::DriftEvent => include_str!("../../schemas/drift_event.avsc"),
+            SchemaKind::HealCommand => include_str!("../../schemas/heal_command.avsc"),
+            SchemaKind::HealOutcome => include_str!("../../schemas/heal_outcome.avsc"),
+            SchemaKind::OperatorCommand => include_str!("../../schemas/operator_command.avsc"),
+            SchemaKind::AuditRecord => include_str!("../../schemas/audit_record.avsc"),
+            SchemaKind::DeadLetter => include_str!("../../schemas/dead_letter.avsc"),
+        }
+    }
+
+    fn id(self, ids: &SchemaIds) -> u32 {
+        match self {
+            SchemaKind::Prediction => ids.prediction,
+            SchemaKind::Label => ids.label,
+            SchemaKind::DriftEvent => ids.drift_event,
+            SchemaKind::HealCommand => ids.heal_command,
+            SchemaKind::HealOutcome => ids.heal_outcome,
+            SchemaKind::OperatorCommand => ids.operator_command,
+            SchemaKind::AuditRecord => ids.audit_record,
+            SchemaKind::DeadLetter => ids.dead_letter,
+        }
+    }
+}
+
+/// A record type with a schema. Implemented for every type in `records.rs`.
+pub trait AvroRecord: Serialize + DeserializeOwned {
+    /// Its schema.
+    const KIND: SchemaKind;
+    /// Checks the record's contract beyond Avro types (e.g. finite numbers).
+    fn check(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// A schema file is broken: an internal error, found at start-up.
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    /// The file is not a valid Avro schema.
+    #[error("schemas/{file}: {source}")]
+    Parse {
+        /// File name.
+        file: &'static str,
+        /// Parser error.
+        source: Box<apache_avro::Error>,
+    },
+    /// The file declares another record than expected.
+    #[error("schemas/{file}: declares `{found}`, expected `{expected}`")]
+    WrongName {
+        /// File name.
+        file: &'static str,
+        /// Name found.
+        found: String,
+        /// Name expected.
+        expected: &'static str,
+    },
+    /// Encoding a record failed: its type and schema disagree.
+    #[error("cannot encode {kind:?} with its schema: {source}")]
+    Encode {
+        /// Schema.
+        kind: SchemaKind,
+        /// Encoder error.
+        source: Box<apache_avro::Error>,
+    },
+}
+
+/// Why bytes could not be decoded into a record: always the record's fault
+/// (the producer's), never retryable; the record goes to the dead-letter topic.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// No value (a tombstone).
+    #[error("record has no value")]
+    MissingValue,
+    /// Not in Confluent's wire format.
+    #[error(transparent)]
+    Framing(#[from] FramingError),
+    /// The header names a schema id jidoka does not map to this record type.
+    #[error("unknown schema id {found} (expected {expected} for {kind:?})")]
+    UnknownSchema {
+        /// Id in the header.
+        found: u32,
+        /// Id configured.
+        expected: u32,
+        /// Record type expected.
+        kind: SchemaKind,
+    },
+    /// The Avro datum does not decode with the schema.
+    #[error("avro datum does not match schema: {0}")]
+    Avro(Box<apache_avro::Error>),
+    /// Bytes left after the datum.
+    #[error("{0} unexpected bytes after the avro datum")]
+    TrailingBytes(usize),
+    /// A value breaks the record's contract.
+    #[error("invalid value: {0}")]
+    InvalidValue(String),
+}
+
+impl DecodeError {
+    /// Short class name, written as `error_kind` in dead-letter records.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            DecodeError::MissingValue => "missing-value",
+            DecodeError::Framing(_) => "framing",
+            DecodeError::UnknownSchema { .. } => "unknown-schema",
+            DecodeError::Avro(_) | DecodeError::TrailingBytes(_) => "avro",
+            DecodeError::InvalidValue(_) => "invalid-value",
+        }
+    }
+}
+
+/// Parsed schemas and the id mapping; cheap to share behind an `Arc`.
+#[derive(Debug, Clone)]
+pub struct Codec {
+    schemas: Vec<Schema>,
+    ids: SchemaIds,
+}
+
+impl Codec {
+    /// Parses every embedded schema and checks that it declares the expected
+    /// record.
+    pub fn new(ids: SchemaIds) -> Result<Self, SchemaError> {
+        let mut schemas = Vec::with_capacity(SchemaKind::ALL.len());
+        for kind in SchemaKind::ALL {
+            let schema = Schema::parse_str(kind.source()).map_err(|e| SchemaError::Parse {
+                file: kind.file_name(),
+                source: Box::new(e),
+            })?;
+            let found = match &schema {
+                Schema::Record(record) => record.name.fullname(None),
+                other => format!("{other:?}"),
+            };
+            if found != kind.full_name() {
+                return Err(SchemaError::WrongName {
+                    file: kind.file_name(),
+                    found,
+                    expected: kind.full_name(),
+                });
+            }
+            schemas.push(schema);
+        }
+        Ok(Codec { schemas, ids })
+    }
+
+    /// The parsed schema of a kind.
+    pub fn schema(&self, kind: SchemaKind) -> &Schema {
+        &self.schemas[kind as usize]
+    }
+
+    /// The wire id of a kind.
+    pub fn id(&self, kind: SchemaKind) -> u32 {
+        kind.id(&self.ids)
+    }
+
+    /// Encodes a record in Confluent's wire format.
+    pub fn encode<T: AvroRecord>(&self, record: &T) -> Result<Vec<u8>, SchemaError> {
+        let encode_err = |e| SchemaError::Encode {
+            kind: T::KIND,
+            source: Box::new(e),
+        };
+        let schema = self.schema(T::KIND);
+        let value = apache_avro::to_value(record)
+            .and_then(|v| v.resolve(schema))
+            .map_err(encode_err)?;
+        let datum = apache_avro::to_avro_datum(schema, value).map_err(encode_err)?;
+        Ok(frame(self.id(T::KIND), &datum))
+    }
+
+    /// Decodes a record from Confluent's wire format and checks its contract.
+    pub fn decode<T: AvroRecord>(&self, bytes: Option<&[u8]>) -> Result<T, DecodeError> {
+        let bytes = bytes.ok_or(DecodeError::MissingValue)?;
+        let (id, mut datum) = unframe(bytes)?;
+        let expected = self.id(T::KIND);
+        if id != expected {
+            return Err(DecodeError::UnknownSchema {
+                found: id,
+                expected,
+                kind: T::KIND,
+            });
+        }
+        let value: Value = apache_avro::from_avro_datum(self.schema(T::KIND), &mut datum, None)
+            .map_err(|e| DecodeError::Avro(Box::new(e)))?;
+        if !datum.is_empty() {
+            return Err(DecodeError::TrailingBytes(datum.len()));
+        }
+        let record: T =
+            apache_avro::from_value(&value).map_err(|e| DecodeError::Avro(Box::new(e)))?;
+        record.check().map_err(DecodeError::InvalidValue)?;
+        Ok(record)
+    }
+}
+
+fn finite(name: &str, value: f64) -> Result<(), String> {
+    if value.is_finite() {
+        Ok(())
+    } else {
+        Err(format!("{name} is {value}, not a finite number"))
+    }
+}
+
+impl AvroRecord for Prediction {
+    const KIND: SchemaKind = SchemaKind::Prediction;
+    fn check(&self) -> Result<(), String> {
+        if self.model_id.is_empty() {
+            return Err("model_id is empty".into());
+        }
+        for (name, value) in &self.features {
+            finite(&format!("feature `{name}`"), *value)?;
+        }
+        finite("score", self.score)?;
+        if let Some(latency) = self.latency_ms {
+            finite("latency_ms", latency)?;
+        }
+        Ok(())
+    }
+}
+
+impl AvroRecord for Label {
+    const KIND: SchemaKind = SchemaKind::Label;
+    fn check(&self) -> Result<(), String> {
+        if self.model_id.is_empty() {
+            return Err("model_id is empty".into());
+        }
+        Ok(())
+    }
+}
+
+impl AvroRecord for DriftEvent {
+    const KIND: SchemaKind = SchemaKind::DriftEvent;
+}
+
+impl AvroRecord for HealCommand {
+    const KIND: SchemaKind = SchemaKind::HealCommand;
+}
+
+impl AvroRecord for HealOutcome {
+    const KIND: SchemaKind = SchemaKind::HealOutcome;
+    fn check(&self) -> Result<(), String> {
+        finite("recovery", self.recovery)?;
+        finite("cost", self.cost)
+    }
+}
+
+impl AvroRecord for OperatorCommand {
+    const KIND: SchemaKind = SchemaKind::OperatorCommand;
+}
+
+impl AvroRecord for AuditRecord {
+    const KIND: SchemaKind = SchemaKind::AuditRecord;
+}
+
+impl AvroRecord for DeadLetter {
+    const KIND: SchemaKind = SchemaKind::DeadLetter;
+}
+
+#[cfg(test)]
+#[path = "codec_tests.rs"]
+mod tests;

@@ -1,0 +1,322 @@
+//! Codec tests: every record type round-trips through its schema, and every
+//! kind of bad input is reported with the right error.
+
+use std::collections::BTreeMap;
+
+use apache_avro::types::Value;
+use proptest::prelude::*;
+
+use super::*;
+use crate::schema::records::*;
+use crate::schema::wire::frame;
+
+fn ids() -> SchemaIds {
+    SchemaIds {
+        prediction: 1,
+        label: 2,
+        drift_event: 3,
+        heal_command: 4,
+        heal_outcome: 5,
+        operator_command: 6,
+        audit_record: 7,
+        dead_letter: 8,
+    }
+}
+
+fn codec() -> Codec {
+    match Codec::new(ids()) {
+        Ok(c) => c,
+        Err(e) => panic!("schemas must parse: {e}"),
+    }
+}
+
+fn prediction() -> Prediction {
+    Prediction {
+        prediction_id: "p-1".into(),
+        model_id: "fraud".into(),
+        model_version: "3".into(),
+        event_time: 1_700_000_000_000,
+        features: BTreeMap::from([("amount".into(), 12.5), ("age".into(), -3.0)]),
+        categorical_features: Some(BTreeMap::from([("country".into(), "fr".into())])),
+        score: 0.75,
+        predicted_class: Some("1".into()),
+        latency_ms: None,
+    }
+}
+
+fn round_trip<T: AvroRecord + PartialEq + std::fmt::Debug>(record: T) {
+    let c = codec();
+    let bytes = match c.encode(&record) {
+        Ok(b) => b,
+        Err(e) => panic!("encode {:?}: {e}", T::KIND),
+    };
+    assert_eq!(bytes[0], 0);
+    assert_eq!(
+        u32::from_be_bytes([bytes[1], bytes[2], bytes[3], bytes[4]]),
+        c.id(T::KIND)
+    );
+    match c.decode::<T>(Some(&bytes)) {
+        Ok(back) => assert_eq!(back, record),
+        Err(e) => panic!("decode {:?}: {e}", T::KIND),
+    }
+}
+
+#[test]
+fn every_record_round_trips() {
+    round_trip(prediction());
+    round_trip(Prediction {
+        categorical_features: None,
+        predicted_class: None,
+        latency_ms: Some(4.5),
+        ..prediction()
+    });
+    round_trip(Label {
+        prediction_id: "p-1".into(),
+        model_id: "fraud".into(),
+        event_time: 5,
+        label: "1".into(),
+    });
+    round_trip(DriftEvent {
+        event_id: "e".into(),
+        model_id: "m".into(),
+        feature: "f".into(),
+        test: "ks".into(),
+        statistic: 0.4,
+        p_value: 1e-9,
+        alpha: 0.001,
+        reference_size: 100,
+        reference_start_time: 1,
+        reference_end_time: 2,
+        window_size: 50,
+        window_start_record: 151,
+        window_end_record: 200,
+        window_start_time: 3,
+        window_end_time: 4,
+        event_time: 4,
+    });
+    round_trip(HealCommand {
+        command_id: "c".into(),
+        decision_id: "d".into(),
+        model_id: "m".into(),
+        model_version: "1".into(),
+        action: Action::Retrain,
+        reason: "drift".into(),
+        evidence: vec!["e1".into(), "e2".into()],
+        issued_at: 9,
+        config_version: "abc".into(),
+    });
+    round_trip(HealOutcome {
+        command_id: "c".into(),
+        model_id: "m".into(),
+        status: OutcomeStatus::Failed,
+        recovery: 0.1,
+        cost: 100.0,
+        reported_at: 10,
+    });
+    round_trip(OperatorCommand {
+        command_id: "o".into(),
+        kind: OperatorKind::Pause,
+        model_id: None,
+        target_command_id: Some("c".into()),
+        issued_by: "alice".into(),
+        issued_at: 11,
+        signature: Some("ff".into()),
+    });
+    round_trip(AuditRecord {
+        decision_id: "d".into(),
+        model_id: "m".into(),
+        model_version: "1".into(),
+        decided_at: 12,
+        inputs: AuditInputs {
+            source_topic: "predictions".into(),
+            source_partition: 2,
+            source_offset: 99,
+            records_seen: 1500,
+        },
+        evidence: vec![FeatureEvidence {
+            feature: "f".into(),
+            test: "ks".into(),
+            statistic: 0.3,
+            p_value: 0.5,
+            drifted: false,
+            drift_event_id: None,
+        }],
+        rules: vec![RuleEvaluation {
+            name: "r".into(),
+            condition: "p < alpha".into(),
+            matched: true,
+            action: "retrain".into(),
+        }],
+        cooldown: CooldownCheck {
+            active: false,
+            last_action_at: Some(3),
+            remaining_ms: 0,
+        },
+        action: "retrain".into(),
+        gate_reason: "rule".into(),
+        command_id: Some("c".into()),
+        config_version: "abc".into(),
+    });
+    round_trip(DeadLetter {
+        source_topic: "predictions".into(),
+        source_partition: 0,
+        source_offset: 7,
+        source_key: Some(b"fraud".to_vec()),
+        payload: Some(vec![1, 2, 3, 0, 255]),
+        error_kind: "framing".into(),
+        reason: "wrong magic".into(),
+        source_timestamp: None,
+    });
+}
+
+fn encoded_prediction() -> Vec<u8> {
+    match codec().encode(&prediction()) {
+        Ok(b) => b,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[test]
+fn wrong_magic_byte() {
+    let mut bytes = encoded_prediction();
+    bytes[0] = 7;
+    let err = codec().decode::<Prediction>(Some(&bytes)).err();
+    assert!(
+        matches!(err, Some(DecodeError::Framing(FramingError::WrongMagic(7)))),
+        "{err:?}"
+    );
+    assert_eq!(err.map(|e| e.kind()), Some("framing"));
+}
+
+#[test]
+fn unknown_schema_id() {
+    let bytes = encoded_prediction();
+    let reframed = frame(42, &bytes[5..]);
+    let err = codec().decode::<Prediction>(Some(&reframed)).err();
+    assert!(
+        matches!(
+            err,
+            Some(DecodeError::UnknownSchema {
+                found: 42,
+                expected: 1,
+                ..
+            })
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn truncated_avro() {
+    // The last field is a double, so every cut falls inside a value. (The
+    // Avro library reads a datum that ends exactly before a trailing null
+    // union branch as null, which yields the same record.)
+    let p = Prediction {
+        latency_ms: Some(4.5),
+        ..prediction()
+    };
+    let bytes = match codec().encode(&p) {
+        Ok(b) => b,
+        Err(e) => panic!("{e}"),
+    };
+    for cut in [6, bytes.len() / 2, bytes.len() - 1] {
+        let err = codec().decode::<Prediction>(Some(&bytes[..cut])).err();
+        assert_eq!(
+            err.as_ref().map(|e| e.kind()),
+            Some("avro"),
+            "cut {cut}: {err:?}"
+        );
+    }
+}
+
+#[test]
+fn trailing_bytes() {
+    let mut bytes = encoded_prediction();
+    bytes.extend_from_slice(&[0, 0]);
+    let err = codec().decode::<Prediction>(Some(&bytes)).err();
+    assert!(
+        matches!(err, Some(DecodeError::TrailingBytes(2))),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn missing_fields() {
+    // A producer wrote only the first two fields of a prediction.
+    let partial = apache_avro::Schema::parse_str(
+        r#"{"type":"record","name":"Prediction","namespace":"dev.jidoka","fields":[
+            {"name":"prediction_id","type":"string"},{"name":"model_id","type":"string"}]}"#,
+    );
+    let partial = match partial {
+        Ok(s) => s,
+        Err(e) => panic!("{e}"),
+    };
+    let value = Value::Record(vec![
+        ("prediction_id".into(), Value::String("p".into())),
+        ("model_id".into(), Value::String("m".into())),
+    ]);
+    let datum = match apache_avro::to_avro_datum(&partial, value) {
+        Ok(d) => d,
+        Err(e) => panic!("{e}"),
+    };
+    let err = codec().decode::<Prediction>(Some(&frame(1, &datum))).err();
+    assert_eq!(err.as_ref().map(|e| e.kind()), Some("avro"), "{err:?}");
+}
+
+#[test]
+fn nan_and_infinite_features_are_invalid() {
+    for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+        let mut p = prediction();
+        p.features.insert("amount".into(), bad);
+        let bytes = match codec().encode(&p) {
+            Ok(b) => b,
+            Err(e) => panic!("{e}"),
+        };
+        let err = codec().decode::<Prediction>(Some(&bytes)).err();
+        match err {
+            Some(DecodeError::InvalidValue(msg)) => assert!(msg.contains("amount"), "{msg}"),
+            other => panic!("expected invalid value, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn tombstone_is_missing_value() {
+    let err = codec().decode::<Prediction>(None).err();
+    assert_eq!(err.map(|e| e.kind()), Some("missing-value"));
+}
+
+#[test]
+fn schema_files_declare_expected_names() {
+    let c = codec();
+    for kind in SchemaKind::ALL {
+        match c.schema(kind) {
+            apache_avro::Schema::Record(r) => assert_eq!(r.name.fullname(None), kind.full_name()),
+            other => panic!("{kind:?} is not a record: {other:?}"),
+        }
+    }
+}
+
+proptest! {
+    #[test]
+    fn decode_never_panics(tail in proptest::collection::vec(any::<u8>(), 0..200)) {
+        let c = codec();
+        let bytes = frame(1, &tail);
+        let _ = c.decode::<Prediction>(Some(&bytes));
+        let _ = c.decode::<Label>(Some(&frame(2, &tail)));
+        let _ = c.decode::<Prediction>(Some(&tail));
+    }
+
+    #[test]
+    fn predictions_round_trip(
+        values in proptest::collection::btree_map("[a-z]{1,8}", -1e12f64..1e12, 0..10),
+        score in 0.0f64..1.0,
+        t in any::<i64>(),
+    ) {
+        let p = Prediction { features: values, score, event_time: t, ..prediction() };
+        let c = codec();
+        let bytes = c.encode(&p).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let back = c.decode::<Prediction>(Some(&bytes)).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(back, p);
+    }
+}

@@ -1,0 +1,17 @@
+//! Avro schemas, record types and the Confluent wire format.
+//!
+//! The `.avsc` files in the repository's `schemas/` folder are the source of
+//! truth; they are embedded in the binary, parsed and checked when a
+//! [`Codec`] is built, and every record jidoka reads or writes goes through it.
+
+mod codec;
+mod records;
+mod wire;
+
+pub use codec::{AvroRecord, Codec, DecodeError, SchemaError, SchemaKind};
+pub use records::{
+    Action, AuditInputs, AuditRecord, CooldownCheck, DeadLetter, DriftEvent, FeatureEvidence,
+    HealCommand, HealOutcome, Label, OperatorCommand, OperatorKind, OutcomeStatus, Prediction,
+    RuleEvaluation,
+};
+pub use wire::{frame, unframe, FramingError, MAGIC_BYTE};

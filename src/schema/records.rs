@@ -1,0 +1,307 @@
+//! Rust types of the records in `schemas/`. Field names and types mirror the
+//! `.avsc` files one to one; the codec's tests round-trip each type through
+//! its schema, so a drift between the two fails the build's tests.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// One model prediction (`schemas/prediction.avsc`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Prediction {
+    /// Unique id; labels refer to it.
+    pub prediction_id: String,
+    /// Model that made the prediction; also the record key.
+    pub model_id: String,
+    /// Version of the model.
+    pub model_version: String,
+    /// Event time, ms since the epoch.
+    pub event_time: i64,
+    /// Numeric features by name (finite values only).
+    pub features: BTreeMap<String, f64>,
+    /// Categorical features by name.
+    pub categorical_features: Option<BTreeMap<String, String>>,
+    /// Model output score.
+    pub score: f64,
+    /// Predicted class, for classifiers.
+    pub predicted_class: Option<String>,
+    /// Serving latency in ms.
+    pub latency_ms: Option<f64>,
+}
+
+/// Ground truth for a prediction (`schemas/label.avsc`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Label {
+    /// Prediction the label belongs to.
+    pub prediction_id: String,
+    /// Model of that prediction.
+    pub model_id: String,
+    /// When the truth became known, ms.
+    pub event_time: i64,
+    /// The true value.
+    pub label: String,
+}
+
+/// A drifted feature (`schemas/drift_event.avsc`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DriftEvent {
+    /// Deterministic id.
+    pub event_id: String,
+    /// Model whose input drifted.
+    pub model_id: String,
+    /// Feature that drifted.
+    pub feature: String,
+    /// Test name, e.g. `ks`.
+    pub test: String,
+    /// Test statistic.
+    pub statistic: f64,
+    /// p-value.
+    pub p_value: f64,
+    /// Significance level used.
+    pub alpha: f64,
+    /// Values in the reference window.
+    pub reference_size: i64,
+    /// Event time of the first reference value.
+    pub reference_start_time: i64,
+    /// Event time of the last reference value.
+    pub reference_end_time: i64,
+    /// Values in the current window.
+    pub window_size: i64,
+    /// Model record index of the first value in the current window.
+    pub window_start_record: i64,
+    /// Model record index of the last value in the current window.
+    pub window_end_record: i64,
+    /// Event time of the first value in the current window.
+    pub window_start_time: i64,
+    /// Event time of the last value in the current window.
+    pub window_end_time: i64,
+    /// Event time of the evaluation.
+    pub event_time: i64,
+}
+
+/// A healing action an executor can carry out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Retrain the model on recent data.
+    Retrain,
+    /// Roll back to the previous model version.
+    Rollback,
+    /// Route traffic to a fallback model or heuristic.
+    Fallback,
+    /// Keep serving, but freeze further automatic changes.
+    Hold,
+    /// Ask a human.
+    Escalate,
+}
+
+impl Action {
+    /// The lowercase name used on the wire and in audit records.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Retrain => "retrain",
+            Action::Rollback => "rollback",
+            Action::Fallback => "fallback",
+            Action::Hold => "hold",
+            Action::Escalate => "escalate",
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A command for downstream executors (`schemas/heal_command.avsc`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HealCommand {
+    /// Deterministic id; executors de-duplicate on it.
+    pub command_id: String,
+    /// Audit record explaining it.
+    pub decision_id: String,
+    /// Model to heal.
+    pub model_id: String,
+    /// Model version serving at decision time.
+    pub model_version: String,
+    /// What to do.
+    pub action: Action,
+    /// One-line reason.
+    pub reason: String,
+    /// Drift event ids behind the decision.
+    pub evidence: Vec<String>,
+    /// Event time of the decision.
+    pub issued_at: i64,
+    /// Config hash.
+    pub config_version: String,
+}
+
+/// How an executor's run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutcomeStatus {
+    /// The action ran and completed.
+    Succeeded,
+    /// The action ran and failed.
+    Failed,
+    /// The executor refused the action.
+    Rejected,
+}
+
+/// An executor's report (`schemas/heal_outcome.avsc`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HealOutcome {
+    /// Command answered.
+    pub command_id: String,
+    /// Model healed.
+    pub model_id: String,
+    /// How it ended.
+    pub status: OutcomeStatus,
+    /// Measured improvement.
+    pub recovery: f64,
+    /// Cost of the action.
+    pub cost: f64,
+    /// When reported, ms.
+    pub reported_at: i64,
+}
+
+/// What an operator asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OperatorKind {
+    /// Cancel a pending or future command.
+    Veto,
+    /// Approve an escalation.
+    Approve,
+    /// Stop automatic actions.
+    Pause,
+    /// Resume automatic actions.
+    Resume,
+}
+
+/// A signed human instruction (`schemas/operator_command.avsc`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OperatorCommand {
+    /// Unique id.
+    pub command_id: String,
+    /// What is asked.
+    pub kind: OperatorKind,
+    /// Model, or every model when `None`.
+    pub model_id: Option<String>,
+    /// Command or escalation referred to.
+    pub target_command_id: Option<String>,
+    /// Who issued it.
+    pub issued_by: String,
+    /// When, ms.
+    pub issued_at: i64,
+    /// Hex HMAC-SHA256 signature.
+    pub signature: Option<String>,
+}
+
+/// Where a decision came from in the input stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditInputs {
+    /// Topic of the triggering record.
+    pub source_topic: String,
+    /// Its partition.
+    pub source_partition: i32,
+    /// Its offset.
+    pub source_offset: i64,
+    /// Model records processed so far.
+    pub records_seen: i64,
+}
+
+/// One feature's test result at an evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureEvidence {
+    /// Feature name.
+    pub feature: String,
+    /// Test name.
+    pub test: String,
+    /// Statistic.
+    pub statistic: f64,
+    /// p-value.
+    pub p_value: f64,
+    /// Whether it counts as drift.
+    pub drifted: bool,
+    /// Drift event published for it, if any.
+    pub drift_event_id: Option<String>,
+}
+
+/// A rule and whether it matched.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleEvaluation {
+    /// Rule name.
+    pub name: String,
+    /// Its condition, as written.
+    pub condition: String,
+    /// Whether it matched.
+    pub matched: bool,
+    /// Action it proposes.
+    pub action: String,
+}
+
+/// Result of the cooldown check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CooldownCheck {
+    /// The model was still cooling down.
+    pub active: bool,
+    /// Event time of the last command.
+    pub last_action_at: Option<i64>,
+    /// Cooldown left, ms.
+    pub remaining_ms: i64,
+}
+
+/// Why a decision was taken (`schemas/audit_record.avsc`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// Deterministic decision id.
+    pub decision_id: String,
+    /// Model concerned.
+    pub model_id: String,
+    /// Model version at the time.
+    pub model_version: String,
+    /// Event time of the decision.
+    pub decided_at: i64,
+    /// Input position.
+    pub inputs: AuditInputs,
+    /// Every feature tested.
+    pub evidence: Vec<FeatureEvidence>,
+    /// Every rule evaluated.
+    pub rules: Vec<RuleEvaluation>,
+    /// Cooldown check.
+    pub cooldown: CooldownCheck,
+    /// Final action, or `none`.
+    pub action: String,
+    /// Why.
+    pub gate_reason: String,
+    /// Command published, if any.
+    pub command_id: Option<String>,
+    /// Config hash.
+    pub config_version: String,
+}
+
+/// An input record that could not be processed (`schemas/dead_letter.avsc`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeadLetter {
+    /// Source topic.
+    pub source_topic: String,
+    /// Source partition.
+    pub source_partition: i32,
+    /// Source offset.
+    pub source_offset: i64,
+    /// Original key bytes.
+    #[serde(with = "apache_avro::serde_avro_bytes_opt")]
+    pub source_key: Option<Vec<u8>>,
+    /// Original value bytes.
+    #[serde(with = "apache_avro::serde_avro_bytes_opt")]
+    pub payload: Option<Vec<u8>>,
+    /// Class of error.
+    pub error_kind: String,
+    /// Human-readable reason.
+    pub reason: String,
+    /// Kafka timestamp of the original, ms.
+    pub source_timestamp: Option<i64>,
+}

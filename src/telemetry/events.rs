@@ -1,0 +1,187 @@
+//! Notable events: one struct each, one `emit` that logs and counts.
+
+use super::metrics::Metrics;
+
+/// An input record could not be processed and was dead-lettered.
+pub struct RecordDeadLettered<'a> {
+    /// Source topic.
+    pub topic: &'a str,
+    /// Partition.
+    pub partition: i32,
+    /// Offset.
+    pub offset: i64,
+    /// Error class.
+    pub kind: &'a str,
+    /// Reason.
+    pub reason: &'a str,
+}
+
+impl RecordDeadLettered<'_> {
+    /// Logs and counts.
+    pub fn emit(&self, m: &Metrics) {
+        tracing::warn!(
+            topic = self.topic,
+            partition = self.partition,
+            offset = self.offset,
+            error_kind = self.kind,
+            reason = self.reason,
+            "record dead-lettered"
+        );
+        Metrics::add(&m.records_dead_lettered_total, 1);
+    }
+}
+
+/// A record already reflected in the state was skipped.
+pub struct RecordSkipped<'a> {
+    /// Source topic.
+    pub topic: &'a str,
+    /// Partition.
+    pub partition: i32,
+    /// Offset.
+    pub offset: i64,
+}
+
+impl RecordSkipped<'_> {
+    /// Logs and counts.
+    pub fn emit(&self, m: &Metrics) {
+        tracing::debug!(
+            topic = self.topic,
+            partition = self.partition,
+            offset = self.offset,
+            "record already applied to state, skipped"
+        );
+        Metrics::add(&m.records_skipped_total, 1);
+    }
+}
+
+/// A feature drifted.
+pub struct DriftDetected<'a> {
+    /// Model.
+    pub model_id: &'a str,
+    /// Feature.
+    pub feature: &'a str,
+    /// KS statistic.
+    pub statistic: f64,
+    /// p-value.
+    pub p_value: f64,
+    /// Model record index of the evaluation.
+    pub record: i64,
+}
+
+impl DriftDetected<'_> {
+    /// Logs and counts.
+    pub fn emit(&self, m: &Metrics) {
+        tracing::info!(
+            model = self.model_id,
+            feature = self.feature,
+            statistic = self.statistic,
+            p_value = self.p_value,
+            record = self.record,
+            "drift detected"
+        );
+        Metrics::add(&m.drift_events_total, 1);
+    }
+}
+
+/// A decision was taken and audited.
+pub struct DecisionTaken<'a> {
+    /// Model.
+    pub model_id: &'a str,
+    /// Decision id.
+    pub decision_id: &'a str,
+    /// Final action or `none`.
+    pub action: &'a str,
+    /// Gate reason.
+    pub reason: &'a str,
+}
+
+impl DecisionTaken<'_> {
+    /// Logs and counts.
+    pub fn emit(&self, m: &Metrics) {
+        tracing::info!(
+            model = self.model_id,
+            decision = self.decision_id,
+            action = self.action,
+            reason = self.reason,
+            "decision taken"
+        );
+        Metrics::add(&m.decisions_total, 1);
+    }
+}
+
+/// A heal command was published.
+pub struct HealCommandPublished<'a> {
+    /// Model.
+    pub model_id: &'a str,
+    /// Command id.
+    pub command_id: &'a str,
+    /// Action.
+    pub action: &'a str,
+}
+
+impl HealCommandPublished<'_> {
+    /// Logs and counts.
+    pub fn emit(&self, m: &Metrics) {
+        tracing::info!(
+            model = self.model_id,
+            command = self.command_id,
+            action = self.action,
+            "heal command published"
+        );
+        Metrics::add(&m.heal_commands_total, 1);
+    }
+}
+
+/// A batch was acknowledged, checkpointed and committed.
+pub struct BatchCommitted {
+    /// Input records in the batch.
+    pub records: usize,
+    /// Output records acknowledged.
+    pub outputs: usize,
+}
+
+impl BatchCommitted {
+    /// Logs and counts.
+    pub fn emit(&self, m: &Metrics) {
+        tracing::debug!(
+            records = self.records,
+            outputs = self.outputs,
+            "batch committed"
+        );
+        Metrics::add(&m.batches_total, 1);
+    }
+}
+
+/// Committing consumer offsets failed (the next commit covers them; the
+/// state's own offsets prevent double effects).
+pub struct OffsetCommitFailed<'a> {
+    /// The error.
+    pub error: &'a dyn std::fmt::Display,
+}
+
+impl OffsetCommitFailed<'_> {
+    /// Logs and counts.
+    pub fn emit(&self, m: &Metrics) {
+        tracing::warn!(error = %self.error, "offset commit failed");
+        Metrics::add(&m.offset_commit_failures_total, 1);
+    }
+}
+
+/// Producing outputs failed and will be retried.
+pub struct ProduceRetried<'a> {
+    /// Outputs not acknowledged.
+    pub failed: usize,
+    /// The first error.
+    pub error: &'a dyn std::fmt::Display,
+    /// Attempt number.
+    pub attempt: u32,
+}
+
+impl ProduceRetried<'_> {
+    /// Logs and counts.
+    pub fn emit(&self, m: &Metrics) {
+        tracing::warn!(failed = self.failed, error = %self.error, attempt = self.attempt,
+            "outputs not acknowledged, retrying");
+        Metrics::add(&m.produce_retries_total, 1);
+    }
+}

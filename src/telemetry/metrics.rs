@@ -1,0 +1,41 @@
+//! Counters of one pipeline instance. Cheap to share (`Arc<Metrics>`);
+//! every counter only grows. Exposed to the demo, tests and (later) the
+//! Prometheus endpoint.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Counters of one pipeline instance.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Input records read from Kafka.
+    pub records_in_total: AtomicU64,
+    /// Input records processed into state.
+    pub records_processed_total: AtomicU64,
+    /// Input records sent to the dead-letter topic.
+    pub records_dead_lettered_total: AtomicU64,
+    /// Input records skipped because the state already reflected them.
+    pub records_skipped_total: AtomicU64,
+    /// Drift events published.
+    pub drift_events_total: AtomicU64,
+    /// Decisions taken (audit records published).
+    pub decisions_total: AtomicU64,
+    /// Heal commands published.
+    pub heal_commands_total: AtomicU64,
+    /// Batches fully acknowledged, checkpointed and committed.
+    pub batches_total: AtomicU64,
+    /// Offset commits that failed.
+    pub offset_commit_failures_total: AtomicU64,
+    /// Produce attempts that had to be retried.
+    pub produce_retries_total: AtomicU64,
+}
+
+impl Metrics {
+    /// Reads a counter.
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,190 @@
+//! The `jidoka` binary against a real broker: `topics create` (idempotent,
+//! audit compacted), `audit replay`, and config errors.
+
+mod common;
+
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use common::*;
+use jidoka::config::Config;
+use jidoka::demo::scenario::Scenario;
+use jidoka::schema::{AuditRecord, Codec};
+use rdkafka::admin::{AdminClient, AdminOptions, ResourceSpecifier};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::ClientConfig;
+
+/// Runs the binary with the config passed as environment variables, from an
+/// empty directory so no config file is picked up.
+fn jidoka(cfg: &Config, args: &[&str], extra_env: &[(&str, &str)]) -> Result<Output, BoxError> {
+    let cwd = tempfile::tempdir()?;
+    let t = &cfg.topics;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_jidoka"));
+    cmd.current_dir(cwd.path())
+        .args(args)
+        .env(
+            "JIDOKA__KAFKA__BOOTSTRAP_SERVERS",
+            &cfg.kafka.bootstrap_servers,
+        )
+        .env("JIDOKA__KAFKA__GROUP_ID", &cfg.kafka.group_id)
+        .env("JIDOKA__TOPICS__PREDICTIONS", &t.predictions)
+        .env("JIDOKA__TOPICS__LABELS", &t.labels)
+        .env("JIDOKA__TOPICS__DRIFT_EVENTS", &t.drift_events)
+        .env("JIDOKA__TOPICS__ACTIONS", &t.actions)
+        .env("JIDOKA__TOPICS__OUTCOMES", &t.outcomes)
+        .env("JIDOKA__TOPICS__OPERATOR", &t.operator)
+        .env("JIDOKA__TOPICS__AUDIT", &t.audit)
+        .env("JIDOKA__TOPICS__DEAD_LETTER", &t.dead_letter)
+        .env("RUST_LOG", "warn");
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    Ok(cmd.output()?)
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn topics_create_is_idempotent_and_audit_is_compacted() -> TestResult {
+    let broker = Broker::start()?;
+    let dir = tempfile::tempdir()?;
+    let cfg = test_config(&broker, dir.path())?.config;
+    let first = jidoka(&cfg, &["topics", "create"], &[])?;
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let out = stdout(&first);
+    assert_eq!(
+        out.lines().filter(|l| l.ends_with(": created")).count(),
+        8,
+        "{out}"
+    );
+    let second = jidoka(&cfg, &["topics", "create"], &[])?;
+    assert!(
+        second.status.success(),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    let out = stdout(&second);
+    assert_eq!(
+        out.lines().filter(|l| l.ends_with(": exists")).count(),
+        8,
+        "{out}"
+    );
+
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", &cfg.kafka.bootstrap_servers)
+        .create()?;
+    let configs = admin
+        .describe_configs(
+            &[
+                ResourceSpecifier::Topic(&cfg.topics.audit),
+                ResourceSpecifier::Topic(&cfg.topics.actions),
+            ],
+            &AdminOptions::new().request_timeout(Some(Duration::from_secs(10))),
+        )
+        .await?;
+    let policy = |i: usize| -> Result<Option<String>, BoxError> {
+        let resource = configs
+            .get(i)
+            .ok_or("missing result")?
+            .as_ref()
+            .map_err(|e| format!("{e:?}"))?;
+        Ok(resource.get("cleanup.policy").and_then(|e| e.value.clone()))
+    };
+    assert_eq!(policy(0)?.as_deref(), Some("compact"));
+    assert_ne!(policy(1)?.as_deref(), Some("compact"));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_replay_prints_every_decision() -> TestResult {
+    let broker = Broker::start()?;
+    let dir = tempfile::tempdir()?;
+    let loaded = test_config(&broker, dir.path())?;
+    let cfg = &loaded.config;
+    create_topics(cfg).await?;
+    let codec = Codec::new(cfg.schemas.ids)?;
+    let preds = Scenario::demo(3000, 1500).predictions();
+    let running = start_pipeline(&loaded);
+    produce_raw(
+        &producer(cfg)?,
+        &cfg.topics.predictions,
+        &encode_predictions(&codec, &preds)?,
+    )
+    .await?;
+    running
+        .wait_done(preds.len() as u64, Duration::from_secs(120))
+        .await?;
+    running.stop().await?;
+    let on_topic = read_all::<AuditRecord>(cfg, &codec, &cfg.topics.audit)?;
+    assert!(!on_topic.is_empty());
+
+    let json = jidoka(cfg, &["audit", "replay", "--from-beginning", "--json"], &[])?;
+    assert!(
+        json.status.success(),
+        "{}",
+        String::from_utf8_lossy(&json.stderr)
+    );
+    let mut printed: Vec<AuditRecord> = stdout(&json)
+        .lines()
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()?;
+    let mut expected: Vec<AuditRecord> = on_topic.into_iter().map(|r| r.value).collect();
+    printed.sort_by(|a, b| a.decision_id.cmp(&b.decision_id));
+    expected.sort_by(|a, b| a.decision_id.cmp(&b.decision_id));
+    assert_eq!(printed, expected);
+
+    let text = jidoka(
+        cfg,
+        &["audit", "replay", "--from-beginning", "--model", "churn-v7"],
+        &[],
+    )?;
+    assert!(text.status.success());
+    let text_out = stdout(&text);
+    assert_eq!(text_out.lines().count(), expected.len());
+    assert!(
+        text_out
+            .lines()
+            .any(|l| l.contains("action=retrain") && l.contains("tenure_days")),
+        "{text_out}"
+    );
+
+    let none = jidoka(
+        cfg,
+        &["audit", "replay", "--from-beginning", "--model", "fraud-v3"],
+        &[],
+    )?;
+    assert!(none.status.success());
+    assert_eq!(stdout(&none).lines().count(), 0);
+    Ok(())
+}
+
+#[test]
+fn config_errors_name_the_key_and_exit_2() -> TestResult {
+    let cfg = Config::defaults()?;
+    let out = jidoka(
+        &cfg,
+        &["topics", "create"],
+        &[("JIDOKA__DETECT__KS_ALPHA", "2")],
+    )?;
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("detect.ks-alpha") && err.contains("JIDOKA__DETECT__KS_ALPHA"),
+        "{err}"
+    );
+
+    let file = tempfile::NamedTempFile::new()?;
+    std::fs::write(file.path(), "[detect]\nwindow-sise = 10\n")?;
+    let path = file.path().to_string_lossy().into_owned();
+    let out = jidoka(&cfg, &["--config", &path, "topics", "create"], &[])?;
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("window-sise") && err.contains(&path), "{err}");
+    Ok(())
+}

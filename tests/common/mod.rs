@@ -1,0 +1,354 @@
+//! Shared helpers for the integration tests: a real Kafka-protocol broker
+//! process (tansu with SQLite storage) per test, unique topic and group
+//! names, a pipeline handle, and topic readers.
+#![allow(dead_code)]
+
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jidoka::config::{Config, LoadedConfig};
+use jidoka::pipeline::{self, PipelineError};
+use jidoka::schema::{AvroRecord, Codec, Prediction};
+use jidoka::telemetry::Metrics;
+use rand::Rng;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::util::Timeout;
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use tokio::sync::watch;
+
+pub type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+/// A keyed raw record (value `None` is a tombstone).
+pub type RawRecord = (String, Option<Vec<u8>>);
+
+/// The tansu binary: `$JIDOKA_TANSU`, else `$HOME/.cache/jidoka/tansu/bin/tansu`
+/// (installed by `tests/run.sh`).
+pub fn tansu_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("JIDOKA_TANSU") {
+        return PathBuf::from(p);
+    }
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/root"));
+    home.join(".cache/jidoka/tansu/bin/tansu")
+}
+
+/// A tansu broker process with SQLite storage in a temp dir; killed on drop.
+pub struct Broker {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+fn free_port() -> Result<u16, BoxError> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+impl Broker {
+    /// Starts a broker on a free loopback port and waits until it accepts connections.
+    pub fn start() -> Result<Broker, BoxError> {
+        let bin = tansu_bin();
+        if !bin.exists() {
+            return Err(format!(
+                "tansu broker not found at {} (run tests/run.sh, which installs it, or set JIDOKA_TANSU)",
+                bin.display()
+            )
+            .into());
+        }
+        let dir = tempfile::tempdir()?;
+        let port = free_port()?;
+        let mut broker = Broker {
+            child: spawn(&bin, &dir, port)?,
+            port,
+            dir,
+        };
+        broker.wait_ready()?;
+        Ok(broker)
+    }
+
+    fn wait_ready(&mut self) -> Result<(), BoxError> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait()? {
+                return Err(format!("tansu exited early: {status}").into());
+            }
+            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Err("tansu did not start listening within 20 s".into())
+    }
+
+    /// `host:port` of the broker.
+    pub fn bootstrap(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Stops the broker process (data stays in its SQLite file).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the broker again on the same port and storage.
+    pub fn restart(&mut self) -> Result<(), BoxError> {
+        self.stop();
+        self.child = spawn(&tansu_bin(), &self.dir, self.port)?;
+        self.wait_ready()
+    }
+}
+
+fn spawn(bin: &PathBuf, dir: &tempfile::TempDir, port: u16) -> Result<Child, BoxError> {
+    let url = format!("tcp://127.0.0.1:{port}");
+    Ok(Command::new(bin)
+        .current_dir(dir.path())
+        .args([
+            "broker",
+            "--listener-url",
+            &url,
+            "--advertised-listener-url",
+            &url,
+            "--storage-engine",
+            "sqlite://tansu.db?maintenance_interval=5s",
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?)
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A name no other test uses.
+pub fn unique(prefix: &str) -> String {
+    let n: u64 = rand::thread_rng().gen();
+    format!("{prefix}-{n:016x}")
+}
+
+/// A configuration with unique topics and group on `broker`, state in `data_dir`,
+/// and small windows so tests run fast.
+pub fn test_config(broker: &Broker, data_dir: &std::path::Path) -> Result<LoadedConfig, BoxError> {
+    let mut c = Config::defaults()?;
+    c.kafka.bootstrap_servers = broker.bootstrap();
+    c.kafka.group_id = unique("group");
+    c.kafka.produce_timeout = Duration::from_secs(10);
+    let t = &mut c.topics;
+    t.predictions = unique("predictions");
+    t.labels = unique("labels");
+    t.drift_events = unique("drift-events");
+    t.actions = unique("actions");
+    t.outcomes = unique("outcomes");
+    t.operator = unique("operator");
+    t.audit = unique("audit");
+    t.dead_letter = unique("dead-letter");
+    t.partitions = 3;
+    c.state.data_dir = data_dir.to_path_buf();
+    c.state.sync_writes = false;
+    c.detect.reference_size = 500;
+    c.detect.window_size = 250;
+    c.detect.evaluate_every = 125;
+    with_version(c)
+}
+
+/// Wraps a config with its version.
+pub fn with_version(config: Config) -> Result<LoadedConfig, BoxError> {
+    let figment = figment::Figment::from(figment::providers::Serialized::defaults(&config));
+    Ok(Config::from_figment(&figment)?)
+}
+
+/// Creates every topic of the config.
+pub async fn create_topics(cfg: &Config) -> TestResult {
+    jidoka::kafka::create_topics(cfg, Duration::from_secs(20)).await?;
+    Ok(())
+}
+
+/// A pipeline running in this process.
+pub struct Running {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<Result<(), PipelineError>>,
+    /// Its counters.
+    pub metrics: Arc<Metrics>,
+}
+
+/// Starts the pipeline.
+pub fn start_pipeline(loaded: &LoadedConfig) -> Running {
+    let (stop, rx) = watch::channel(false);
+    let metrics = Arc::new(Metrics::default());
+    let loaded = loaded.clone();
+    let m = metrics.clone();
+    let task = tokio::spawn(async move { pipeline::run(&loaded, m, rx).await });
+    Running {
+        stop,
+        task,
+        metrics,
+    }
+}
+
+impl Running {
+    /// Records processed plus dead-lettered.
+    pub fn done(&self) -> u64 {
+        Metrics::get(&self.metrics.records_processed_total)
+            + Metrics::get(&self.metrics.records_dead_lettered_total)
+    }
+
+    /// Waits until `n` records are processed or dead-lettered.
+    pub async fn wait_done(&self, n: u64, limit: Duration) -> TestResult {
+        let deadline = Instant::now() + limit;
+        while self.done() < n {
+            if self.task.is_finished() {
+                return Err("pipeline stopped early".into());
+            }
+            if Instant::now() > deadline {
+                return Err(
+                    format!("only {} of {n} records done after {limit:?}", self.done()).into(),
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(())
+    }
+
+    /// Signals shutdown and waits (bounded) for the pipeline to end.
+    pub async fn stop(self) -> Result<Arc<Metrics>, BoxError> {
+        let _ = self.stop.send(true);
+        match tokio::time::timeout(Duration::from_secs(30), self.task).await {
+            Ok(joined) => joined??,
+            Err(_) => return Err("pipeline did not stop within 30 s".into()),
+        }
+        Ok(self.metrics)
+    }
+}
+
+/// A producer for test input.
+pub fn producer(cfg: &Config) -> Result<FutureProducer, BoxError> {
+    Ok(ClientConfig::new()
+        .set("bootstrap.servers", &cfg.kafka.bootstrap_servers)
+        .set("linger.ms", "5")
+        .create()?)
+}
+
+/// Produces raw values (None = tombstone) with keys, waiting for every ack.
+pub async fn produce_raw(
+    producer: &FutureProducer,
+    topic: &str,
+    records: &[RawRecord],
+) -> TestResult {
+    for chunk in records.chunks(1000) {
+        let sends = chunk.iter().map(|(key, value)| {
+            let mut r = FutureRecord::to(topic).key(key.as_bytes());
+            if let Some(v) = value {
+                r = r.payload(v);
+            }
+            producer.send(r, Timeout::After(Duration::from_secs(30)))
+        });
+        for res in futures::future::join_all(sends).await {
+            res.map_err(|(e, _)| e)?;
+        }
+    }
+    Ok(())
+}
+
+/// Encodes predictions and keys them by model id.
+pub fn encode_predictions(codec: &Codec, preds: &[Prediction]) -> Result<Vec<RawRecord>, BoxError> {
+    preds
+        .iter()
+        .map(|p| Ok((p.model_id.clone(), Some(codec.encode(p)?))))
+        .collect()
+}
+
+/// One record read back from a topic.
+#[derive(Debug, Clone)]
+pub struct Read<T> {
+    /// Key as text.
+    pub key: Option<String>,
+    /// Decoded value.
+    pub value: T,
+    /// Partition.
+    pub partition: i32,
+}
+
+/// Reads every record currently on `topic` (all partitions, from the start to
+/// the high watermark) and decodes it.
+pub fn read_all<T: AvroRecord>(
+    cfg: &Config,
+    codec: &Codec,
+    topic: &str,
+) -> Result<Vec<Read<T>>, BoxError> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &cfg.kafka.bootstrap_servers)
+        .set("group.id", unique("reader"))
+        .set("enable.auto.commit", "false")
+        .create()?;
+    let timeout = Duration::from_secs(10);
+    let md = consumer.fetch_metadata(Some(topic), timeout)?;
+    let mut tpl = TopicPartitionList::new();
+    let mut remaining = Vec::new();
+    for t in md.topics().iter().filter(|t| t.name() == topic) {
+        for p in t.partitions() {
+            let (low, high) = consumer.fetch_watermarks(topic, p.id(), timeout)?;
+            tpl.add_partition_offset(topic, p.id(), Offset::Beginning)?;
+            if high > low {
+                remaining.push((p.id(), high));
+            }
+        }
+    }
+    consumer.assign(&tpl)?;
+    let mut out = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !remaining.is_empty() {
+        if Instant::now() > deadline {
+            return Err(format!("reading {topic} timed out; still to read: {remaining:?}").into());
+        }
+        let Some(msg) = consumer.poll(Duration::from_millis(200)) else {
+            continue;
+        };
+        let msg = msg?;
+        let (p, o) = (msg.partition(), msg.offset());
+        remaining.retain(|(rp, end)| !(*rp == p && o + 1 >= *end));
+        let value = codec.decode::<T>(msg.payload())?;
+        out.push(Read {
+            key: msg.key().map(|k| String::from_utf8_lossy(k).into_owned()),
+            value,
+            partition: p,
+        });
+    }
+    Ok(out)
+}
+
+/// Committed offsets of `group` on `topic` (sum over partitions), read through
+/// a separate, unsubscribed consumer.
+pub fn committed_total(
+    cfg: &Config,
+    group: &str,
+    topic: &str,
+    partitions: i32,
+) -> Result<i64, BoxError> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &cfg.kafka.bootstrap_servers)
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .create()?;
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..partitions {
+        tpl.add_partition(topic, p);
+    }
+    let committed = consumer.committed_offsets(tpl, Duration::from_secs(10))?;
+    Ok(committed
+        .elements()
+        .iter()
+        .map(|e| match e.offset() {
+            Offset::Offset(o) => o,
+            _ => 0,
+        })
+        .sum())
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Runs every check and test of jidoka, doing all set-up a fresh machine needs:
+# system packages (libclang for RocksDB's bindgen), the tansu broker the
+# integration tests start (built once, cached under ~/.cache/jidoka), the build,
+# formatting and lint checks, then the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CACHE="${JIDOKA_CACHE:-$HOME/.cache/jidoka}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/target}"
+TANSU_ROOT="$CACHE/tansu"
+export JIDOKA_TANSU="${JIDOKA_TANSU:-$TANSU_ROOT/bin/tansu}"
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+step() { printf '\n== %s ==\n' "$*"; }
+
+step "system packages"
+missing=()
+for pkg in libclang-dev clang build-essential pkg-config; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+echo "ok"
+
+step "rust components"
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+cargo --version
+
+step "broker (tansu 0.6.0, SQLite storage)"
+if [ ! -x "$JIDOKA_TANSU" ]; then
+  env -u CARGO_TARGET_DIR cargo install tansu --version 0.6.0 --locked --no-default-features \
+    --features dynostore,libsql --root "$TANSU_ROOT"
+fi
+"$JIDOKA_TANSU" --version || true
+
+step "format"
+cargo fmt --all -- --check
+
+step "build and lint"
+cargo clippy --all-targets --locked -- -D warnings
+
+step "tests"
+cargo test --all-targets --locked
