@@ -1,51 +1,102 @@
 //! Deterministic ids for everything jidoka writes.
 //!
-//! Guarantees: an id depends only on its inputs (model, record index,
-//! feature, action), never on time or randomness, so processing the same
-//! input again (after a crash or a rebalance) yields the same ids and keys,
-//! and downstream consumers can de-duplicate on them.
+//! Guarantees: an id depends only on its inputs (model, the input record's
+//! topic, partition and offset, feature, action), never on time, randomness
+//! or a counter local to one instance, so processing the same input record
+//! again (after a crash, or on another instance after a rebalance) yields
+//! the same ids and keys, and downstream consumers can de-duplicate on them.
+//! Inputs are length-prefixed before hashing, so ("ab", "c") and ("a", "bc")
+//! never collide.
 
 use sha2::{Digest, Sha256};
 
-fn hash(parts: &[&str]) -> String {
+fn hash(parts: &[&[u8]]) -> String {
     let mut h = Sha256::new();
     for part in parts {
         h.update((part.len() as u64).to_be_bytes());
-        h.update(part.as_bytes());
+        h.update(part);
     }
     hex::encode(&h.finalize()[..12])
 }
 
-/// Id of the decision taken at a model's `record`-th record.
-pub fn decision_id(model: &str, record: u64) -> String {
-    format!("dec-{}", hash(&["decision", model, &record.to_string()]))
+/// Where an input record is in Kafka.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct InputRef<'a> {
+    /// Topic.
+    pub topic: &'a str,
+    /// Partition.
+    pub partition: i32,
+    /// Offset.
+    pub offset: i64,
 }
 
-/// Id of the drift event for `feature` at a model's `record`-th record.
-pub fn drift_event_id(model: &str, feature: &str, record: u64) -> String {
+/// Id of the decision triggered by the input record `at` of `model`.
+pub fn decision_id(model: &str, at: InputRef<'_>) -> String {
+    format!(
+        "dec-{}",
+        hash(&[
+            b"decision",
+            model.as_bytes(),
+            at.topic.as_bytes(),
+            &at.partition.to_be_bytes(),
+            &at.offset.to_be_bytes(),
+        ])
+    )
+}
+
+/// Id of the drift event for `feature` found at the input record `at`.
+pub fn drift_event_id(model: &str, feature: &str, at: InputRef<'_>) -> String {
     format!(
         "drift-{}",
-        hash(&["drift", model, feature, &record.to_string()])
+        hash(&[
+            b"drift",
+            model.as_bytes(),
+            feature.as_bytes(),
+            at.topic.as_bytes(),
+            &at.partition.to_be_bytes(),
+            &at.offset.to_be_bytes(),
+        ])
     )
 }
 
 /// Id of the command a decision issues.
 pub fn command_id(decision_id: &str, action: &str) -> String {
-    format!("cmd-{}", hash(&["command", decision_id, action]))
+    format!(
+        "cmd-{}",
+        hash(&[b"command", decision_id.as_bytes(), action.as_bytes()])
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn at(offset: i64) -> InputRef<'static> {
+        InputRef {
+            topic: "predictions",
+            partition: 1,
+            offset,
+        }
+    }
+
     #[test]
     fn stable_and_distinct() {
-        assert_eq!(decision_id("m", 5), decision_id("m", 5));
-        assert_ne!(decision_id("m", 5), decision_id("m", 6));
-        assert_ne!(decision_id("m1", 5), decision_id("m", 15));
-        assert_ne!(drift_event_id("m", "a", 5), drift_event_id("m", "b", 5));
+        assert_eq!(decision_id("m", at(5)), decision_id("m", at(5)));
+        assert_ne!(decision_id("m", at(5)), decision_id("m", at(6)));
+        let other_partition = InputRef {
+            partition: 2,
+            ..at(5)
+        };
+        assert_ne!(decision_id("m", at(5)), decision_id("m", other_partition));
+        assert_ne!(
+            drift_event_id("m", "a", at(5)),
+            drift_event_id("m", "b", at(5))
+        );
         assert_eq!(command_id("d", "retrain").len(), 4 + 24);
         // Length-prefixing keeps ("ab", "c") apart from ("a", "bc").
-        assert_ne!(drift_event_id("ab", "c", 1), drift_event_id("a", "bc", 1));
+        assert_ne!(
+            drift_event_id("ab", "c", at(1)),
+            drift_event_id("a", "bc", at(1))
+        );
     }
 }

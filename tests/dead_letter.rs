@@ -90,6 +90,11 @@ async fn bad_records_are_dead_lettered_and_good_ones_processed() -> TestResult {
         bad.len() as u64
     );
 
+    let positions: BTreeMap<String, (i32, i64)> = read_raw(cfg, &cfg.topics.predictions)?
+        .into_iter()
+        .filter_map(|r| r.key.map(|k| (k, (r.partition, r.offset))))
+        .filter(|(k, _)| k.starts_with("bad-"))
+        .collect();
     let dead: BTreeMap<String, DeadLetter> =
         read_all::<DeadLetter>(cfg, &codec, &cfg.topics.dead_letter)?
             .into_iter()
@@ -107,7 +112,16 @@ async fn bad_records_are_dead_lettered_and_good_ones_processed() -> TestResult {
         assert_eq!(&d.payload, payload, "{key}: original bytes kept");
         assert_eq!(d.source_key.as_deref(), Some(key.as_bytes()));
         assert_eq!(d.source_topic, cfg.topics.predictions);
-        assert!(d.source_offset >= 0);
+        assert_eq!(
+            Some(&(d.source_partition, d.source_offset)),
+            positions.get(key),
+            "{key}: source position"
+        );
+        assert_eq!(
+            d.payload_size,
+            payload.as_ref().map_or(0, |p| p.len() as i64)
+        );
+        assert!(!d.payload_truncated);
         assert!(d.source_timestamp.is_some());
     }
     // The good records still drive detection: the shifted model gets its command.

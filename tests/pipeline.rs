@@ -108,8 +108,19 @@ async fn shifted_stream_gives_exact_command_and_audit() -> TestResult {
         "one command, later drift held back by the cooldown: {commands:?}"
     );
     let c = &commands[0];
-    let decision_id = ids::decision_id("churn-v7", record as u64);
-    let expected_drift_id = ids::drift_event_id("churn-v7", "tenure_days", record as u64);
+    // Where the triggering prediction landed in Kafka.
+    let trigger_id = format!("churn-v7-{record}");
+    let trigger = read_all::<Prediction>(cfg, &codec, &cfg.topics.predictions)?
+        .into_iter()
+        .find(|r| r.value.prediction_id == trigger_id)
+        .ok_or("triggering prediction not on the topic")?;
+    let at = ids::InputRef {
+        topic: &cfg.topics.predictions,
+        partition: trigger.partition,
+        offset: trigger.offset,
+    };
+    let decision_id = ids::decision_id("churn-v7", at);
+    let expected_drift_id = ids::drift_event_id("churn-v7", "tenure_days", at);
     assert_eq!(c.key.as_deref(), Some("churn-v7"));
     assert_eq!(
         c.value,
@@ -142,6 +153,10 @@ async fn shifted_stream_gives_exact_command_and_audit() -> TestResult {
     assert_eq!(a.command_id.as_deref(), Some(c.value.command_id.as_str()));
     assert_eq!(a.inputs.records_seen, record as i64);
     assert_eq!(a.inputs.source_topic, cfg.topics.predictions);
+    assert_eq!(
+        (a.inputs.source_partition, a.inputs.source_offset),
+        (trigger.partition, trigger.offset)
+    );
     assert!(!a.cooldown.active);
     assert_eq!(a.rules.len(), 1);
     assert!(a.rules[0].matched);

@@ -1,17 +1,68 @@
 //! A stopped and restarted processor resumes from its committed offsets and
 //! its RocksDB state: nothing is reprocessed, no command is re-emitted, and
-//! the decisions equal those of an uninterrupted run.
+//! the decisions equal those of an uninterrupted run. A restart that finds
+//! its committed offsets behind its checkpoint (a crash between the two)
+//! skips what the state already reflects.
 
 mod common;
 
 use std::time::Duration;
 
 use common::*;
+use jidoka::config::LoadedConfig;
 use jidoka::demo::scenario::Scenario;
 use jidoka::pipeline::{Output, Processor, SourcePos};
-use jidoka::schema::{AuditRecord, Codec, HealCommand};
+use jidoka::schema::{AuditRecord, Codec, HealCommand, Prediction};
 use jidoka::state::Store;
 use jidoka::telemetry::Metrics;
+
+/// The commands and decision ids an uninterrupted processor produces for
+/// the predictions now on the topic, at their real positions.
+fn reference_run(
+    loaded: &LoadedConfig,
+    codec: &Codec,
+) -> Result<(Vec<HealCommand>, Vec<String>), BoxError> {
+    let cfg = &loaded.config;
+    let dir = tempfile::tempdir()?;
+    let mut reference = Processor::new(cfg, &loaded.version, Store::open(dir.path(), false)?);
+    let mut commands = Vec::new();
+    let mut audits = Vec::new();
+    let mut records = read_all::<Prediction>(cfg, codec, &cfg.topics.predictions)?;
+    records.sort_by_key(|r| (r.partition, r.offset));
+    for r in records {
+        let pos = SourcePos {
+            topic: cfg.topics.predictions.clone(),
+            partition: r.partition,
+            offset: r.offset,
+        };
+        for out in reference.process(&pos, &r.value)? {
+            match out {
+                Output::Command(c) => commands.push(c),
+                Output::Audit(a) => audits.push(a.decision_id),
+                Output::Drift(_) => {}
+            }
+        }
+    }
+    audits.sort();
+    Ok((commands, audits))
+}
+
+fn published(
+    loaded: &LoadedConfig,
+    codec: &Codec,
+) -> Result<(Vec<HealCommand>, Vec<String>), BoxError> {
+    let cfg = &loaded.config;
+    let commands = read_all::<HealCommand>(cfg, codec, &cfg.topics.actions)?
+        .into_iter()
+        .map(|r| r.value)
+        .collect();
+    let mut audits: Vec<String> = read_all::<AuditRecord>(cfg, codec, &cfg.topics.audit)?
+        .into_iter()
+        .map(|r| r.value.decision_id)
+        .collect();
+    audits.sort();
+    Ok((commands, audits))
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restart_resumes_without_reemitting() -> TestResult {
@@ -54,11 +105,15 @@ async fn restart_resumes_without_reemitting() -> TestResult {
         .await?;
     let m2 = second.stop().await?;
     assert_eq!(
+        Metrics::get(&m2.records_in_total),
+        (preds.len() - split) as u64,
+        "resumed at the committed offsets"
+    );
+    assert_eq!(
         Metrics::get(&m2.records_processed_total),
         (preds.len() - split) as u64,
         "no record processed twice"
     );
-    assert_eq!(Metrics::get(&m2.records_skipped_total), 0);
     assert_eq!(
         Metrics::get(&m2.heal_commands_total),
         0,
@@ -69,36 +124,71 @@ async fn restart_resumes_without_reemitting() -> TestResult {
         "the drift is still seen after the restart"
     );
 
-    // Reference: the same stream through one uninterrupted processor.
-    let ref_dir = tempfile::tempdir()?;
-    let mut reference = Processor::new(cfg, &loaded.version, Store::open(ref_dir.path(), false)?);
-    let mut expected_commands = Vec::new();
-    let mut expected_audits = Vec::new();
-    for (i, p) in preds.iter().enumerate() {
-        let pos = SourcePos {
-            topic: cfg.topics.predictions.clone(),
-            partition: 0,
-            offset: i as i64,
-        };
-        for out in reference.process(&pos, p)? {
-            match out {
-                Output::Command(c) => expected_commands.push(c),
-                Output::Audit(a) => expected_audits.push(a.decision_id),
-                Output::Drift(_) => {}
-            }
-        }
-    }
-    let commands: Vec<HealCommand> = read_all::<HealCommand>(cfg, &codec, &cfg.topics.actions)?
-        .into_iter()
-        .map(|r| r.value)
-        .collect();
-    assert_eq!(commands, expected_commands);
-    let mut audits: Vec<String> = read_all::<AuditRecord>(cfg, &codec, &cfg.topics.audit)?
-        .into_iter()
-        .map(|r| r.value.decision_id)
-        .collect();
-    audits.sort();
-    expected_audits.sort();
-    assert_eq!(audits, expected_audits, "same decisions, none doubled");
+    let expected = reference_run(&loaded, &codec)?;
+    assert_eq!(
+        published(&loaded, &codec)?,
+        expected,
+        "same commands and decisions, none doubled"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offsets_behind_the_checkpoint_are_skipped() -> TestResult {
+    let broker = Broker::start()?;
+    let dir = tempfile::tempdir()?;
+    let loaded = test_config(&broker, dir.path())?;
+    let cfg = &loaded.config;
+    create_topics(cfg).await?;
+    let codec = Codec::new(cfg.schemas.ids)?;
+    let preds = Scenario::demo(3000, 1500).predictions();
+    let encoded = encode_predictions(&codec, &preds)?;
+    let split = 3 * 2000;
+    let producer = producer(cfg)?;
+
+    let first = start_pipeline(&loaded);
+    produce_raw(&producer, &cfg.topics.predictions, &encoded[..split]).await?;
+    first
+        .wait_done(split as u64, Duration::from_secs(120))
+        .await?;
+    first.stop().await?;
+    // As if the process died after its RocksDB checkpoint but before the
+    // offset commit: the group's offsets go back to the start.
+    reset_offsets(
+        cfg,
+        &cfg.kafka.group_id,
+        &cfg.topics.predictions,
+        cfg.topics.partitions,
+        0,
+    )?;
+    assert_eq!(
+        committed_total(
+            cfg,
+            &cfg.kafka.group_id,
+            &cfg.topics.predictions,
+            cfg.topics.partitions
+        )?,
+        0
+    );
+
+    let second = start_pipeline(&loaded);
+    produce_raw(&producer, &cfg.topics.predictions, &encoded[split..]).await?;
+    second
+        .wait_done((preds.len() - split) as u64, Duration::from_secs(120))
+        .await?;
+    let m2 = second.stop().await?;
+    assert_eq!(
+        Metrics::get(&m2.records_skipped_total),
+        split as u64,
+        "every already-applied record skipped"
+    );
+    assert_eq!(
+        Metrics::get(&m2.records_processed_total),
+        (preds.len() - split) as u64
+    );
+    assert_eq!(Metrics::get(&m2.heal_commands_total), 0);
+
+    let expected = reference_run(&loaded, &codec)?;
+    assert_eq!(published(&loaded, &codec)?, expected, "no output repeated");
     Ok(())
 }

@@ -28,5 +28,6 @@ pub fn format_line(r: &AuditRecord) -> String {
 
 /// One JSON object on one line.
 pub fn to_json_line(r: &AuditRecord) -> String {
-    serde_json::to_string(r).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    serde_json::to_string(r)
+        .unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }).to_string())
 }

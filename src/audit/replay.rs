@@ -1,14 +1,17 @@
 //! Replay of the audit topic.
 //!
 //! Guarantees: with `from_beginning` and without `follow`, every record
-//! present on the topic when the replay starts is read exactly once and the
-//! replay ends; records that do not decode are reported on stderr and
-//! counted, never fatal.
+//! present on the topic when the replay starts is read once and the replay
+//! ends when every partition reached its end (end-of-partition events, so
+//! transaction markers or aborted records at the end cannot stall it; an
+//! idle limit bounds it if the broker goes away); records that do not decode
+//! are reported on stderr and counted, never fatal.
 
 use std::io::Write;
 use std::time::Duration;
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -22,9 +25,10 @@ use crate::schema::{AuditRecord, Codec, SchemaError};
 pub struct ReplayOptions {
     /// Only this model's decisions.
     pub model: Option<String>,
-    /// Start at the beginning of the topic (else at its end).
+    /// Start at the beginning of the topic and stop at its end (unless
+    /// `follow`); without it the replay starts at the end and follows.
     pub from_beginning: bool,
-    /// Keep reading new records (else stop at the end).
+    /// Keep reading new records after reaching the end.
     pub follow: bool,
     /// JSON lines instead of readable lines.
     pub json: bool,
@@ -36,6 +40,9 @@ pub enum AuditError {
     /// Kafka failed (external; retrying may help).
     #[error("kafka: {0}")]
     Kafka(#[from] rdkafka::error::KafkaError),
+    /// Nothing arrived for too long before the end was reached.
+    #[error("no audit record arrived for {0:?} before the end of the topic was reached")]
+    Idle(Duration),
     /// The topic does not exist.
     #[error("audit topic `{0}` not found")]
     NoTopic(String),
@@ -57,6 +64,7 @@ pub struct ReplayCounts {
 }
 
 const TIMEOUT: Duration = Duration::from_secs(10);
+const IDLE_LIMIT: Duration = Duration::from_secs(60);
 
 /// Reads the audit topic and prints matching records to `out`.
 pub fn replay(
@@ -66,7 +74,10 @@ pub fn replay(
 ) -> Result<ReplayCounts, AuditError> {
     let codec = Codec::new(cfg.schemas.ids)?;
     let topic = cfg.topics.audit.as_str();
-    let consumer: BaseConsumer = reader_config(cfg).create()?;
+    let follow = opts.follow || !opts.from_beginning;
+    let mut client = reader_config(cfg);
+    client.set("enable.partition.eof", "true");
+    let consumer: BaseConsumer = client.create()?;
     let metadata = consumer.fetch_metadata(Some(topic), TIMEOUT)?;
     let partitions: Vec<i32> = metadata
         .topics()
@@ -94,11 +105,26 @@ pub fn replay(
     }
     consumer.assign(&tpl)?;
     let mut counts = ReplayCounts::default();
-    while opts.follow || !remaining.is_empty() {
+    let mut last_progress = std::time::Instant::now();
+    while follow || !remaining.is_empty() {
         let Some(result) = consumer.poll(Duration::from_millis(200)) else {
+            if !follow && last_progress.elapsed() > IDLE_LIMIT {
+                return Err(AuditError::Idle(IDLE_LIMIT));
+            }
             continue;
         };
-        let msg = result?;
+        last_progress = std::time::Instant::now();
+        let msg = match result {
+            Ok(msg) => msg,
+            Err(KafkaError::PartitionEOF(partition)) => {
+                remaining.retain(|(p, _)| *p != partition);
+                continue;
+            }
+            Err(e) => {
+                eprintln!("audit {topic}: {e}; retrying");
+                continue;
+            }
+        };
         let (partition, offset) = (msg.partition(), msg.offset());
         remaining.retain(|(p, end)| !(*p == partition && offset + 1 >= *end));
         let record = match codec.decode::<AuditRecord>(msg.payload()) {

@@ -82,7 +82,8 @@ pub struct ReplayArgs {
     /// Only this model.
     #[arg(long)]
     pub model: Option<String>,
-    /// Read from the beginning of the topic and stop at its end (add --follow to keep going).
+    /// Read from the beginning of the topic and stop at its end (add --follow
+    /// to keep going). Without it, follow new records from now on.
     #[arg(long)]
     pub from_beginning: bool,
     /// Keep reading new records.
@@ -188,7 +189,7 @@ async fn replay(cfg: &Config, args: ReplayArgs) -> Result<(), BoxError> {
 async fn run_demo(args: &DemoArgs) -> ExitCode {
     telemetry::init(&crate::config::TelemetryConfig {
         log_format: crate::config::LogFormat::Text,
-        log_filter: "warn".into(),
+        log_filter: "error".into(),
     });
     let opts = DemoOptions {
         records: args.records,

@@ -19,6 +19,15 @@ pub const DEFAULT_CONFIG_FILE: &str = "configs/jidoka.toml";
 /// (e.g. `JIDOKA__DETECT__KS_ALPHA=0.01`).
 pub const ENV_PREFIX: &str = "JIDOKA__";
 const DEFAULTS: &str = include_str!("defaults.toml");
+/// librdkafka properties that carry jidoka's delivery guarantees.
+const PROTECTED_OPTIONS: [&str; 6] = [
+    "enable.auto.commit",
+    "enable.auto.offset.store",
+    "enable.idempotence",
+    "acks",
+    "group.id",
+    "bootstrap.servers",
+];
 
 /// A configuration error. Always the user's to fix; retrying does not help.
 #[derive(Debug, thiserror::Error)]
@@ -96,9 +105,12 @@ impl Config {
         Ok(LoadedConfig { config, version })
     }
 
-    /// Short stable hash (16 hex digits of SHA-256) of the effective values.
+    /// Short stable hash (16 hex digits of SHA-256) of the settings that
+    /// shape decisions: detection, decision and schema ids. Connection
+    /// settings and `kafka.options` (which may hold secrets) are left out.
     pub fn version(&self) -> String {
-        let canonical = serde_json::to_vec(self).unwrap_or_default();
+        let canonical =
+            serde_json::to_vec(&(&self.detect, &self.decide, &self.schemas)).unwrap_or_default();
         hex::encode(&Sha256::digest(&canonical)[..8])
     }
 
@@ -139,6 +151,17 @@ impl Config {
         if self.kafka.group_id.trim().is_empty() {
             return Err(fail("kafka.group-id", "must not be empty".into()));
         }
+        for key in self.kafka.options.keys() {
+            if PROTECTED_OPTIONS.contains(&key.as_str()) {
+                return Err(ConfigError::Rule {
+                    key: format!("kafka.options.\"{key}\""),
+                    origin: option_origin(figment, key),
+                    message:
+                        "is set by jidoka to keep its delivery guarantees and cannot be overridden"
+                            .into(),
+                });
+            }
+        }
         if self.topics.partitions < 1 {
             return Err(fail("topics.partitions", "must be at least 1".into()));
         }
@@ -175,9 +198,25 @@ impl Config {
     }
 }
 
+/// Where a `kafka.options` entry came from (its name may contain dots, so
+/// it is looked up in the options table rather than by dotted path).
+fn option_origin(figment: &Figment, option: &str) -> String {
+    let meta = figment
+        .find_value("kafka.options")
+        .ok()
+        .and_then(|v| v.into_dict())
+        .and_then(|d| d.get(option).map(|v| v.tag()))
+        .and_then(|tag| figment.get_metadata(tag).cloned());
+    describe(meta.as_ref(), "kafka.options")
+}
+
 /// Describes where the value of a dotted key came from.
 fn origin_of(figment: &Figment, key: &str) -> String {
-    match figment.find_metadata(key) {
+    describe(figment.find_metadata(key), key)
+}
+
+fn describe(meta: Option<&figment::Metadata>, key: &str) -> String {
+    match meta {
         Some(meta) => match &meta.source {
             Some(Source::File(path)) => format!("file {}", path.display()),
             _ if meta.name.to_lowercase().contains("environment") => format!(
@@ -306,6 +345,37 @@ mod tests {
                 err.contains("topics.audit") && err.contains("topics.actions"),
                 "{err}"
             );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn guarantee_options_cannot_be_overridden() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "bad.toml",
+                "[kafka.options]\n\"enable.auto.commit\" = \"true\"\n",
+            )?;
+            let err = Config::load(Some(Path::new("bad.toml")))
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(
+                err.contains("kafka.options.\"enable.auto.commit\""),
+                "{err}"
+            );
+            assert!(err.contains("bad.toml"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn version_ignores_connection_settings() {
+        Jail::expect_with(|jail| {
+            let a = Config::load(None).map_err(|e| e.to_string())?.version;
+            jail.set_env("JIDOKA__KAFKA__BOOTSTRAP_SERVERS", "elsewhere:9092");
+            let b = Config::load(None).map_err(|e| e.to_string())?.version;
+            assert_eq!(a, b);
             Ok(())
         });
     }

@@ -289,20 +289,22 @@ async fn produce(
     }
     // Corrupt records spread through the stream: wrong magic byte,
     // unknown schema id, truncated Avro.
-    let mut corrupt_records = Vec::new();
-    for i in 0..corrupt {
-        let Some((key, good)) = payloads.get((i as usize * 997) % payloads.len().max(1)) else {
-            break;
-        };
-        let bad = match i % 3 {
-            0 => [&[7u8][..], &good[1..]].concat(),
-            1 => [&[0u8, 0, 0, 0, 99][..], &good[5..]].concat(),
-            _ => good[..good.len() / 2].to_vec(),
-        };
-        corrupt_records.push((key.clone(), bad));
+    let mut stream: Vec<(String, Vec<u8>)> = Vec::with_capacity(payloads.len() + corrupt as usize);
+    let gap = payloads.len() / (corrupt as usize + 1);
+    let mut corrupted = 0;
+    for (i, (key, good)) in payloads.into_iter().enumerate() {
+        if corrupted < corrupt && gap > 0 && i > 0 && i % gap == 0 {
+            let bad = match corrupted % 3 {
+                0 => [&[7u8][..], &good[1..]].concat(),
+                1 => [&[0u8, 0, 0, 0, 99][..], &good[5..]].concat(),
+                _ => good[..good.len() / 2].to_vec(),
+            };
+            stream.push((key.clone(), bad));
+            corrupted += 1;
+        }
+        stream.push((key, good));
     }
-    let all = payloads.iter().chain(corrupt_records.iter());
-    for chunk in all.collect::<Vec<_>>().chunks(1000) {
+    for chunk in stream.chunks(1000) {
         let sends = chunk.iter().map(|(key, payload)| {
             producer.send(
                 FutureRecord::to(topic).key(key.as_bytes()).payload(payload),

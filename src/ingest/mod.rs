@@ -3,12 +3,19 @@
 //!
 //! Guarantees: every consumed record yields exactly one of the two; a
 //! dead-letter record carries the source topic, partition, offset, key,
-//! timestamp and the original bytes unchanged, plus the error's class and
+//! timestamp, the original value's size and SHA-256, and its bytes unchanged
+//! (the first [`MAX_DEAD_LETTER_PAYLOAD`] bytes of a larger one, flagged, so
+//! a dead letter always fits in a Kafka message), plus the error's class and
 //! reason.
 
 use rdkafka::message::{Message, OwnedMessage};
 
+use sha2::{Digest, Sha256};
+
 use crate::schema::{AvroRecord, Codec, DeadLetter, DecodeError};
+
+/// Most bytes of an original value kept in a dead-letter record.
+pub const MAX_DEAD_LETTER_PAYLOAD: usize = 256 * 1024;
 
 /// Decodes a consumed record, or explains why it cannot be used.
 pub fn decode<T: AvroRecord>(codec: &Codec, msg: &OwnedMessage) -> Result<T, Box<DeadLetter>> {
@@ -23,8 +30,17 @@ pub fn dead_letter(msg: &OwnedMessage, err: &DecodeError) -> DeadLetter {
         source_topic: msg.topic().to_string(),
         source_partition: msg.partition(),
         source_offset: msg.offset(),
-        source_key: msg.key().map(<[u8]>::to_vec),
-        payload: msg.payload().map(<[u8]>::to_vec),
+        source_key: msg
+            .key()
+            .map(|k| k[..k.len().min(MAX_DEAD_LETTER_PAYLOAD)].to_vec()),
+        payload: msg
+            .payload()
+            .map(|p| p[..p.len().min(MAX_DEAD_LETTER_PAYLOAD)].to_vec()),
+        payload_size: msg.payload().map_or(0, |p| p.len() as i64),
+        payload_truncated: msg
+            .payload()
+            .is_some_and(|p| p.len() > MAX_DEAD_LETTER_PAYLOAD),
+        payload_sha256: msg.payload().map(|p| hex::encode(Sha256::digest(p))),
         error_kind: err.kind().to_string(),
         reason: err.to_string(),
         source_timestamp: msg.timestamp().to_millis(),
@@ -62,7 +78,40 @@ mod tests {
         assert_eq!(dl.source_key.as_deref(), Some(&b"fraud"[..]));
         assert_eq!(dl.source_timestamp, Some(1234));
         assert_eq!(dl.error_kind, "framing");
+        assert_eq!((dl.payload_size, dl.payload_truncated), (6, false));
         assert!(dl.reason.contains("magic"), "{}", dl.reason);
+        Ok(())
+    }
+
+    #[test]
+    fn huge_bad_record_is_truncated_in_its_dead_letter() -> Result<(), Box<dyn std::error::Error>> {
+        let codec = Codec::new(Config::defaults()?.schemas.ids)?;
+        let payload = vec![9u8; MAX_DEAD_LETTER_PAYLOAD * 4];
+        let msg = OwnedMessage::new(
+            Some(payload.clone()),
+            None,
+            "predictions".into(),
+            Timestamp::NotAvailable,
+            0,
+            1,
+            None,
+        );
+        let dl = match decode::<Prediction>(&codec, &msg) {
+            Err(dl) => dl,
+            Ok(p) => panic!("decoded garbage: {p:?}"),
+        };
+        assert_eq!(
+            dl.payload.as_deref(),
+            Some(&payload[..MAX_DEAD_LETTER_PAYLOAD])
+        );
+        assert!(dl.payload_truncated);
+        assert_eq!(dl.payload_size, payload.len() as i64);
+        assert_eq!(
+            dl.payload_sha256,
+            Some(hex::encode(Sha256::digest(&payload)))
+        );
+        // And it encodes within the size of one Kafka message.
+        assert!(codec.encode(dl.as_ref())?.len() < 1024 * 1024);
         Ok(())
     }
 }

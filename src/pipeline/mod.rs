@@ -6,6 +6,7 @@
 //! state is checkpointed, then its offsets are committed.
 
 pub mod processor;
+mod rebalance;
 mod runner;
 mod sink;
 

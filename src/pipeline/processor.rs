@@ -32,6 +32,17 @@ pub struct SourcePos {
     pub offset: i64,
 }
 
+impl SourcePos {
+    /// The position as an id input.
+    pub fn as_ref(&self) -> ids::InputRef<'_> {
+        ids::InputRef {
+            topic: &self.topic,
+            partition: self.partition,
+            offset: self.offset,
+        }
+    }
+}
+
 /// A record to publish.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Output {
@@ -59,6 +70,8 @@ pub struct Processor {
     config_version: String,
     store: Store,
     models: HashMap<String, ModelState>,
+    /// Input partition each cached model was last read from.
+    model_partition: HashMap<String, (String, i32)>,
     applied: HashMap<(String, i32), i64>,
     pending_offsets: BTreeMap<(String, i32), i64>,
 }
@@ -72,6 +85,7 @@ impl Processor {
             config_version: config_version.to_string(),
             store,
             models: HashMap::new(),
+            model_partition: HashMap::new(),
             applied: HashMap::new(),
             pending_offsets: BTreeMap::new(),
         }
@@ -121,8 +135,39 @@ impl Processor {
         })
     }
 
+    /// Drops the cached state of every model read from `topic`/`partition`
+    /// (called when the partition is revoked). Call it between batches, after
+    /// a checkpoint: what is dropped is then exactly what RocksDB holds, and
+    /// it is reloaded from there if the partition comes back.
+    pub fn forget_partition(&mut self, topic: &str, partition: i32) {
+        let gone: Vec<String> = self
+            .model_partition
+            .iter()
+            .filter(|(_, (t, p))| t == topic && *p == partition)
+            .map(|(m, _)| m.clone())
+            .collect();
+        for model in gone {
+            self.models.remove(&model);
+            self.model_partition.remove(&model);
+        }
+        self.applied.remove(&(topic.to_string(), partition));
+    }
+
+    /// Number of models whose state is cached in memory.
+    pub fn cached_models(&self) -> usize {
+        self.models.len()
+    }
+
     /// Processes one prediction and returns what to publish.
     pub fn process(&mut self, pos: &SourcePos, p: &Prediction) -> Result<Vec<Output>, StateError> {
+        if self
+            .model_partition
+            .get(&p.model_id)
+            .is_none_or(|(t, part)| *part != pos.partition || *t != pos.topic)
+        {
+            self.model_partition
+                .insert(p.model_id.clone(), (pos.topic.clone(), pos.partition));
+        }
         let state = Self::model(&mut self.models, &self.store, &p.model_id)?;
         state.dirty = true;
         state.meta.records_seen += 1;
@@ -170,23 +215,18 @@ impl Processor {
         tests: &[FeatureTest],
     ) -> Vec<Output> {
         let alpha = self.detector.alpha();
-        let decision_id = ids::decision_id(&p.model_id, record);
+        let at = pos.as_ref();
+        let decision_id = ids::decision_id(&p.model_id, at);
         let mut outputs = Vec::new();
         let mut evidence = Vec::with_capacity(tests.len());
         let mut drift_ids = Vec::new();
         for t in tests {
             let drift_event_id = t
                 .drifted
-                .then(|| ids::drift_event_id(&p.model_id, &t.feature, record));
+                .then(|| ids::drift_event_id(&p.model_id, &t.feature, at));
             if let Some(id) = &drift_event_id {
                 drift_ids.push(id.clone());
-                outputs.push(Output::Drift(drift_event(
-                    id,
-                    &p.model_id,
-                    t,
-                    alpha,
-                    p.event_time,
-                )));
+                outputs.push(Output::Drift(drift_event(id, &p.model_id, t, p.event_time)));
             }
             evidence.push(FeatureEvidence {
                 feature: t.feature.clone(),
@@ -286,13 +326,7 @@ impl Processor {
     }
 }
 
-fn drift_event(
-    id: &str,
-    model_id: &str,
-    t: &FeatureTest,
-    alpha: f64,
-    event_time: i64,
-) -> DriftEvent {
+fn drift_event(id: &str, model_id: &str, t: &FeatureTest, event_time: i64) -> DriftEvent {
     let long = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
     DriftEvent {
         event_id: id.to_string(),

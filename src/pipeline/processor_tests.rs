@@ -54,7 +54,13 @@ fn shift_gives_drift_command_and_audit() -> TestResult {
     assert_eq!(c.model_id, "churn-v7");
     assert_eq!(c.action, Action::Retrain);
     // The first evaluation after the shift with a window half full of shifted values.
-    assert_eq!(c.decision_id, ids::decision_id("churn-v7", 1625));
+    // churn-v7 is the second of three interleaved models: its record r is
+    // stream offset 3 * (r - 1) + 1.
+    let trigger = pos(3 * (1625 - 1) + 1);
+    assert_eq!(
+        c.decision_id,
+        ids::decision_id("churn-v7", trigger.as_ref())
+    );
     assert_eq!(c.command_id, ids::command_id(&c.decision_id, "retrain"));
     let audits: Vec<&AuditRecord> = out
         .iter()
@@ -86,6 +92,60 @@ fn shift_gives_drift_command_and_audit() -> TestResult {
     }
     let drifts = out.iter().filter(|o| matches!(o, Output::Drift(_))).count();
     assert_eq!(drifts, audits.len(), "one drifted feature per decision");
+    Ok(())
+}
+
+#[test]
+fn crash_before_checkpoint_replays_identically() -> TestResult {
+    // A batch processed but never checkpointed (crash before step 4 of the
+    // loop) is processed again from the last checkpoint: same outputs, same ids.
+    let cfg = config()?;
+    let records = Scenario::demo(3000, 1500).predictions();
+    let dir = tempfile::tempdir()?;
+    let (first_pass, checkpointed_at) = {
+        let mut p = Processor::new(&cfg, "v1", Store::open(dir.path(), false)?);
+        for (i, rec) in records[..4000].iter().enumerate() {
+            p.process(&pos(i as i64), rec)?;
+        }
+        p.checkpoint()?;
+        let mut out = Vec::new();
+        for (i, rec) in records.iter().enumerate().skip(4000) {
+            out.extend(p.process(&pos(i as i64), rec)?);
+        }
+        (out, 4000)
+        // dropped without a checkpoint: the crash
+    };
+    assert!(first_pass.iter().any(|o| matches!(o, Output::Command(_))));
+    let mut again = Processor::new(&cfg, "v1", Store::open(dir.path(), false)?);
+    let mut second_pass = Vec::new();
+    for (i, rec) in records.iter().enumerate().skip(checkpointed_at) {
+        assert!(!again.already_applied(&pos(i as i64))?);
+        second_pass.extend(again.process(&pos(i as i64), rec)?);
+    }
+    assert_eq!(second_pass, first_pass);
+    Ok(())
+}
+
+#[test]
+fn forgetting_a_partition_reloads_its_models_from_the_store() -> TestResult {
+    let cfg = config()?;
+    let records = Scenario::demo(3000, 1500).predictions();
+    let whole_dir = tempfile::tempdir()?;
+    let mut whole = Processor::new(&cfg, "v1", Store::open(whole_dir.path(), false)?);
+    let expected = run(&mut whole, &Scenario::demo(3000, 1500))?;
+
+    let dir = tempfile::tempdir()?;
+    let mut p = Processor::new(&cfg, "v1", Store::open(dir.path(), false)?);
+    let mut got = Vec::new();
+    for (i, rec) in records.iter().enumerate() {
+        got.extend(p.process(&pos(i as i64), rec)?);
+        if i == 4500 {
+            p.checkpoint()?;
+            p.forget_partition("predictions", 0);
+            assert_eq!(p.cached_models(), 0);
+        }
+    }
+    assert_eq!(got, expected);
     Ok(())
 }
 

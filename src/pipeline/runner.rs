@@ -25,6 +25,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::processor::{Output, Processor, SourcePos};
+use super::rebalance::RebalanceLog;
 use super::sink::{Encoded, NotAcknowledged, Sink};
 use crate::config::{Config, LoadedConfig, PipelineConfig};
 use crate::ingest;
@@ -82,7 +83,8 @@ pub async fn run(
     })?;
     let store = Store::open(&cfg.state.data_dir, cfg.state.sync_writes)?;
     let mut processor = Processor::new(cfg, &loaded.version, store);
-    let consumer: StreamConsumer = consumer_config(cfg).create()?;
+    let consumer: StreamConsumer<RebalanceLog> =
+        consumer_config(cfg).create_with_context(RebalanceLog::default())?;
     consumer.subscribe(&[cfg.topics.predictions.as_str()])?;
     let producer: FutureProducer = producer_config(cfg).create()?;
     let sink = Sink::new(
@@ -99,9 +101,13 @@ pub async fn run(
     );
 
     while let Some(batch) = next_batch(&consumer, &cfg.pipeline, &mut shutdown).await {
+        for (topic, partition) in consumer.context().take_revoked() {
+            processor.forget_partition(&topic, partition);
+        }
         if batch.is_empty() {
             continue;
         }
+        Metrics::add(&metrics.records_in_total, batch.len() as u64);
         let mut outputs: Vec<Output> = Vec::new();
         let mut encoded: Vec<Encoded> = Vec::new();
         let mut processed = 0u64;
@@ -188,7 +194,7 @@ fn emit_output(out: &Output, metrics: &Metrics) {
 /// Waits for the first record (or shutdown), then gathers more until the
 /// batch is full or the batch timeout passes. `None` means stop.
 async fn next_batch(
-    consumer: &StreamConsumer,
+    consumer: &StreamConsumer<RebalanceLog>,
     cfg: &PipelineConfig,
     shutdown: &mut watch::Receiver<bool>,
 ) -> Option<Vec<OwnedMessage>> {
@@ -229,7 +235,7 @@ async fn next_batch(
 }
 
 /// Commits, per partition, the offset after the batch's last record.
-fn commit(consumer: &StreamConsumer, batch: &[OwnedMessage], metrics: &Metrics) {
+fn commit(consumer: &StreamConsumer<RebalanceLog>, batch: &[OwnedMessage], metrics: &Metrics) {
     let mut next: BTreeMap<(&str, i32), i64> = BTreeMap::new();
     for m in batch {
         let e = next.entry((m.topic(), m.partition())).or_insert(0);

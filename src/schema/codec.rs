@@ -198,10 +198,16 @@ pub struct Codec {
     ids: SchemaIds,
 }
 
+/// Largest single allocation (string, bytes, array or map length) the Avro
+/// decoder may make for one value. A record claiming more is a decode error,
+/// so a few bytes announcing a huge collection cannot exhaust memory.
+pub const MAX_AVRO_ALLOCATION: usize = 1024 * 1024;
+
 impl Codec {
     /// Parses every embedded schema and checks that it declares the expected
-    /// record.
+    /// record. Also caps the Avro decoder's allocations (process-wide, once).
     pub fn new(ids: SchemaIds) -> Result<Self, SchemaError> {
+        apache_avro::util::max_allocation_bytes(MAX_AVRO_ALLOCATION);
         let mut schemas = Vec::with_capacity(SchemaKind::ALL.len());
         for kind in SchemaKind::ALL {
             let schema = Schema::parse_str(kind.source()).map_err(|e| SchemaError::Parse {
@@ -280,14 +286,40 @@ fn finite(name: &str, value: f64) -> Result<(), String> {
     }
 }
 
+/// Latest event time accepted (9999-12-31T23:59:59.999Z), in ms.
+const MAX_EVENT_TIME: i64 = 253_402_300_799_999;
+
+fn name(what: &str, value: &str) -> Result<(), String> {
+    if value.is_empty() {
+        return Err(format!("{what} is empty"));
+    }
+    if value.contains('\0') {
+        return Err(format!(
+            "{what} `{}` contains a NUL character",
+            value.escape_debug()
+        ));
+    }
+    Ok(())
+}
+
+fn event_time(value: i64) -> Result<(), String> {
+    if (0..=MAX_EVENT_TIME).contains(&value) {
+        Ok(())
+    } else {
+        Err(format!(
+            "event_time {value} is outside 1970-01-01..9999-12-31"
+        ))
+    }
+}
+
 impl AvroRecord for Prediction {
     const KIND: SchemaKind = SchemaKind::Prediction;
     fn check(&self) -> Result<(), String> {
-        if self.model_id.is_empty() {
-            return Err("model_id is empty".into());
-        }
-        for (name, value) in &self.features {
-            finite(&format!("feature `{name}`"), *value)?;
+        name("model_id", &self.model_id)?;
+        event_time(self.event_time)?;
+        for (feature, value) in &self.features {
+            name("feature name", feature)?;
+            finite(&format!("feature `{feature}`"), *value)?;
         }
         finite("score", self.score)?;
         if let Some(latency) = self.latency_ms {
@@ -300,10 +332,8 @@ impl AvroRecord for Prediction {
 impl AvroRecord for Label {
     const KIND: SchemaKind = SchemaKind::Label;
     fn check(&self) -> Result<(), String> {
-        if self.model_id.is_empty() {
-            return Err("model_id is empty".into());
-        }
-        Ok(())
+        name("model_id", &self.model_id)?;
+        event_time(self.event_time)
     }
 }
 

@@ -163,6 +163,9 @@ fn every_record_round_trips() {
         source_offset: 7,
         source_key: Some(b"fraud".to_vec()),
         payload: Some(vec![1, 2, 3, 0, 255]),
+        payload_size: 5,
+        payload_truncated: false,
+        payload_sha256: Some("ab".into()),
         error_kind: "framing".into(),
         reason: "wrong magic".into(),
         source_timestamp: None,
@@ -281,6 +284,54 @@ fn nan_and_infinite_features_are_invalid() {
 }
 
 #[test]
+fn huge_length_claims_are_errors_not_allocations() {
+    // prediction_id "", model_id "", model_version "", event_time 0, then a
+    // map announcing 500,000,000 entries (zig-zag varint).
+    let mut datum = vec![0u8, 0, 0, 0];
+    let mut n: u64 = 500_000_000 << 1;
+    while n >= 0x80 {
+        datum.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    datum.push(n as u8);
+    let err = codec().decode::<Prediction>(Some(&frame(1, &datum))).err();
+    assert_eq!(err.as_ref().map(|e| e.kind()), Some("avro"), "{err:?}");
+    // A string claiming 100 MB.
+    let mut datum = Vec::new();
+    let mut n: u64 = 100_000_000 << 1;
+    while n >= 0x80 {
+        datum.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    datum.push(n as u8);
+    let err = codec().decode::<Label>(Some(&frame(2, &datum))).err();
+    assert_eq!(err.as_ref().map(|e| e.kind()), Some("avro"), "{err:?}");
+}
+
+#[test]
+fn nul_in_names_and_bad_event_times_are_invalid() {
+    let c = codec();
+    let mut bad_model = prediction();
+    bad_model.model_id = "a\0b".into();
+    let mut bad_feature = prediction();
+    bad_feature.features.insert("x\0y".into(), 1.0);
+    let mut bad_time = prediction();
+    bad_time.event_time = -5;
+    for p in [bad_model, bad_feature, bad_time] {
+        let bytes = match c.encode(&p) {
+            Ok(b) => b,
+            Err(e) => panic!("{e}"),
+        };
+        let err = c.decode::<Prediction>(Some(&bytes)).err();
+        assert_eq!(
+            err.as_ref().map(|e| e.kind()),
+            Some("invalid-value"),
+            "{err:?}"
+        );
+    }
+}
+
+#[test]
 fn tombstone_is_missing_value() {
     let err = codec().decode::<Prediction>(None).err();
     assert_eq!(err.map(|e| e.kind()), Some("missing-value"));
@@ -311,7 +362,7 @@ proptest! {
     fn predictions_round_trip(
         values in proptest::collection::btree_map("[a-z]{1,8}", -1e12f64..1e12, 0..10),
         score in 0.0f64..1.0,
-        t in any::<i64>(),
+        t in 0i64..253_402_300_799_999,
     ) {
         let p = Prediction { features: values, score, event_time: t, ..prediction() };
         let c = codec();

@@ -8,7 +8,7 @@ mod codec;
 mod records;
 mod wire;
 
-pub use codec::{AvroRecord, Codec, DecodeError, SchemaError, SchemaKind};
+pub use codec::{AvroRecord, Codec, DecodeError, SchemaError, SchemaKind, MAX_AVRO_ALLOCATION};
 pub use records::{
     Action, AuditInputs, AuditRecord, CooldownCheck, DeadLetter, DriftEvent, FeatureEvidence,
     HealCommand, HealOutcome, Label, OperatorCommand, OperatorKind, OutcomeStatus, Prediction,

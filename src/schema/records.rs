@@ -295,9 +295,15 @@ pub struct DeadLetter {
     /// Original key bytes.
     #[serde(with = "apache_avro::serde_avro_bytes_opt")]
     pub source_key: Option<Vec<u8>>,
-    /// Original value bytes.
+    /// Original value bytes (a prefix when `payload_truncated`).
     #[serde(with = "apache_avro::serde_avro_bytes_opt")]
     pub payload: Option<Vec<u8>>,
+    /// Length of the original value.
+    pub payload_size: i64,
+    /// `payload` is only a prefix of the original value.
+    pub payload_truncated: bool,
+    /// Hex SHA-256 of the whole original value.
+    pub payload_sha256: Option<String>,
     /// Class of error.
     pub error_kind: String,
     /// Human-readable reason.

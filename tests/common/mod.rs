@@ -275,15 +275,13 @@ pub struct Read<T> {
     pub value: T,
     /// Partition.
     pub partition: i32,
+    /// Offset.
+    pub offset: i64,
 }
 
 /// Reads every record currently on `topic` (all partitions, from the start to
-/// the high watermark) and decodes it.
-pub fn read_all<T: AvroRecord>(
-    cfg: &Config,
-    codec: &Codec,
-    topic: &str,
-) -> Result<Vec<Read<T>>, BoxError> {
+/// the high watermark), undecoded.
+pub fn read_raw(cfg: &Config, topic: &str) -> Result<Vec<Read<Option<Vec<u8>>>>, BoxError> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", &cfg.kafka.bootstrap_servers)
         .set("group.id", unique("reader"))
@@ -315,14 +313,56 @@ pub fn read_all<T: AvroRecord>(
         let msg = msg?;
         let (p, o) = (msg.partition(), msg.offset());
         remaining.retain(|(rp, end)| !(*rp == p && o + 1 >= *end));
-        let value = codec.decode::<T>(msg.payload())?;
         out.push(Read {
             key: msg.key().map(|k| String::from_utf8_lossy(k).into_owned()),
-            value,
+            value: msg.payload().map(<[u8]>::to_vec),
             partition: p,
+            offset: o,
         });
     }
     Ok(out)
+}
+
+/// Reads every record currently on `topic` and decodes it.
+pub fn read_all<T: AvroRecord>(
+    cfg: &Config,
+    codec: &Codec,
+    topic: &str,
+) -> Result<Vec<Read<T>>, BoxError> {
+    read_raw(cfg, topic)?
+        .into_iter()
+        .map(|r| {
+            Ok(Read {
+                value: codec.decode::<T>(r.value.as_deref())?,
+                key: r.key,
+                partition: r.partition,
+                offset: r.offset,
+            })
+        })
+        .collect()
+}
+
+/// Commits `offset` on every partition of `topic` for `group` (the group must
+/// have no active member), as a crash between checkpoint and commit would
+/// leave it.
+pub fn reset_offsets(
+    cfg: &Config,
+    group: &str,
+    topic: &str,
+    partitions: i32,
+    offset: i64,
+) -> TestResult {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &cfg.kafka.bootstrap_servers)
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .create()?;
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..partitions {
+        tpl.add_partition_offset(topic, p, Offset::Offset(offset))?;
+    }
+    consumer.commit(&tpl, rdkafka::consumer::CommitMode::Sync)?;
+    Ok(())
 }
 
 /// Committed offsets of `group` on `topic` (sum over partitions), read through
