@@ -1,15 +1,27 @@
 //! The README's first command: `jidoka demo` runs the whole loop on the
 //! embedded broker, prints what it sees and succeeds.
 
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 #[test]
 fn demo_runs_and_finds_the_shift() -> Result<(), Box<dyn std::error::Error>> {
     let cwd = tempfile::tempdir()?;
-    let out = Command::new(env!("CARGO_BIN_EXE_jidoka"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_jidoka"))
         .current_dir(cwd.path())
         .args(["demo", "--records", "3000", "--shift-at", "2000"])
-        .output()?;
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let deadline = Instant::now() + Duration::from_secs(180);
+    while child.try_wait()?.is_none() {
+        if Instant::now() > deadline {
+            child.kill()?;
+            return Err("demo did not finish within 180 s".into());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = child.wait_with_output()?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

@@ -185,10 +185,15 @@ pub async fn run(opts: &DemoOptions) -> Result<DemoSummary, DemoError> {
     )
     .await?;
     let _ = stop_tx.send(true);
-    pipeline_task
-        .await
-        .map_err(|e| DemoError::Timeout(format!("pipeline task: {e}")))??;
-    let _ = watcher.await;
+    match tokio::time::timeout(Duration::from_secs(30), pipeline_task).await {
+        Ok(joined) => joined.map_err(|e| DemoError::Timeout(format!("pipeline task: {e}")))??,
+        Err(_) => {
+            return Err(DemoError::Timeout(
+                "the pipeline did not stop within 30 s".into(),
+            ))
+        }
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(10), watcher).await;
 
     let mut summary = DemoSummary {
         produced,
