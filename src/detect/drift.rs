@@ -1,6 +1,7 @@
 //! Covariate drift per feature: a two-sample KS test of the current window
 //! against the reference window, run every `evaluate-every` records of a
-//! model.
+//! model. D is maintained incrementally ([`FeatureState`]); the p-value is
+//! SciPy's `ks_2samp` p-value for that D and the window sizes.
 //!
 //! Guarantees: only features whose two windows are full are tested; with k
 //! features tested at one evaluation, a feature drifts exactly when its
@@ -8,8 +9,9 @@
 //! that a model's evaluation raises any false alarm; results come out in
 //! feature-name order, so the same state gives the same output.
 
-use super::ks::{ks_2samp, Alternative, Method};
-use super::window::{FeatureWindow, WindowEntry};
+use super::feature::FeatureState;
+use super::ks::{p_value, Alternative, Method};
+use super::window::WindowEntry;
 use crate::config::DetectConfig;
 
 /// The result of testing one feature at one evaluation.
@@ -71,9 +73,19 @@ impl DriftDetector {
         self.alpha
     }
 
+    /// Empty state for a new feature.
+    pub fn new_feature(&self) -> FeatureState {
+        FeatureState::new(self.window_size)
+    }
+
+    /// State for a feature whose windows were stored.
+    pub fn restore_feature(&self, window: super::window::FeatureWindow) -> FeatureState {
+        FeatureState::from_window(window, self.window_size)
+    }
+
     /// Adds one value to a feature's windows.
-    pub fn push(&self, window: &mut FeatureWindow, entry: WindowEntry) {
-        window.push(entry, self.reference_size, self.window_size);
+    pub fn push(&self, state: &mut FeatureState, entry: WindowEntry) {
+        state.push(entry, self.reference_size, self.window_size);
     }
 
     /// Whether the model's `records_seen`-th record triggers an evaluation.
@@ -84,11 +96,11 @@ impl DriftDetector {
     /// Tests every ready feature; `windows` must be in feature-name order.
     pub fn evaluate<'a>(
         &self,
-        windows: impl IntoIterator<Item = (&'a str, &'a FeatureWindow)>,
+        windows: impl IntoIterator<Item = (&'a str, &'a FeatureState)>,
     ) -> Vec<FeatureTest> {
         let mut tests: Vec<FeatureTest> = windows
             .into_iter()
-            .filter(|(_, w)| w.is_ready(self.reference_size, self.window_size))
+            .filter(|(_, s)| s.window().is_ready(self.reference_size, self.window_size))
             .filter_map(|(feature, w)| self.test(feature, w))
             .collect();
         let threshold = self.alpha / tests.len().max(1) as f64;
@@ -99,16 +111,23 @@ impl DriftDetector {
         tests
     }
 
-    fn test(&self, feature: &str, w: &FeatureWindow) -> Option<FeatureTest> {
-        let current = w.current_values();
-        let result = ks_2samp(&w.reference, &current, Alternative::TwoSided, Method::Auto)?;
+    fn test(&self, feature: &str, state: &FeatureState) -> Option<FeatureTest> {
+        let w = state.window();
+        let statistic = state.statistic();
+        let (p, _) = p_value(
+            statistic,
+            w.reference.len(),
+            w.current.len(),
+            Alternative::TwoSided,
+            Method::Auto,
+        );
         let first = w.current.front()?;
         let last = w.current.back()?;
         Some(FeatureTest {
             feature: feature.to_string(),
             test: "ks",
-            statistic: result.statistic,
-            p_value: result.p_value,
+            statistic,
+            p_value: p,
             drifted: false,
             threshold: self.alpha,
             reference_size: w.reference.len(),
@@ -136,8 +155,8 @@ mod tests {
         })
     }
 
-    fn fill(d: &DriftDetector, values: impl Iterator<Item = f64>) -> FeatureWindow {
-        let mut w = FeatureWindow::default();
+    fn fill(d: &DriftDetector, values: impl Iterator<Item = f64>) -> FeatureState {
+        let mut w = d.new_feature();
         for (i, v) in values.enumerate() {
             let i = i as u64 + 1;
             d.push(
@@ -176,10 +195,17 @@ mod tests {
         let t = &tests[0];
         assert!(t.drifted);
         let brute = super::super::ks::statistic_brute_force(
-            &w.reference,
-            &w.current_values(),
+            &w.window().reference,
+            &w.window().current_values(),
             super::super::ks::Alternative::TwoSided,
         );
+        let scipy = super::super::ks::ks_2samp(
+            &w.window().reference,
+            &w.window().current_values(),
+            Alternative::TwoSided,
+            Method::Auto,
+        );
+        assert_eq!(scipy.map(|r| r.p_value), Some(t.p_value));
         assert!(
             (t.statistic - brute).abs() < 1e-12,
             "{} vs {brute}",

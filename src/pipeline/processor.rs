@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::config::Config;
 use crate::decide::{DecisionInput, RuleEngine};
-use crate::detect::{DriftDetector, FeatureTest, FeatureWindow, WindowEntry};
+use crate::detect::{DriftDetector, FeatureState, FeatureTest, WindowEntry};
 use crate::heal::{self, CommandSpec};
 use crate::ids;
 use crate::schema::{
@@ -57,7 +57,7 @@ pub enum Output {
 #[derive(Debug, Default)]
 struct ModelState {
     meta: ModelMeta,
-    windows: BTreeMap<String, FeatureWindow>,
+    windows: BTreeMap<String, FeatureState>,
     dirty_windows: BTreeSet<String>,
     dirty: bool,
 }
@@ -123,13 +123,18 @@ impl Processor {
     fn model<'a>(
         models: &'a mut HashMap<String, ModelState>,
         store: &Store,
+        detector: &DriftDetector,
         model_id: &str,
     ) -> Result<&'a mut ModelState, StateError> {
         Ok(match models.entry(model_id.to_string()) {
             Entry::Occupied(e) => e.into_mut(),
             Entry::Vacant(e) => e.insert(ModelState {
                 meta: store.model(model_id)?.unwrap_or_default(),
-                windows: store.windows(model_id)?.into_iter().collect(),
+                windows: store
+                    .windows(model_id)?
+                    .into_iter()
+                    .map(|(f, w)| (f, detector.restore_feature(w)))
+                    .collect(),
                 ..ModelState::default()
             }),
         })
@@ -168,7 +173,7 @@ impl Processor {
             self.model_partition
                 .insert(p.model_id.clone(), (pos.topic.clone(), pos.partition));
         }
-        let state = Self::model(&mut self.models, &self.store, &p.model_id)?;
+        let state = Self::model(&mut self.models, &self.store, &self.detector, &p.model_id)?;
         state.dirty = true;
         state.meta.records_seen += 1;
         let record = state.meta.records_seen;
@@ -184,7 +189,7 @@ impl Processor {
             match state.windows.get_mut(feature) {
                 Some(window) => self.detector.push(window, entry),
                 None => {
-                    let mut window = FeatureWindow::default();
+                    let mut window = self.detector.new_feature();
                     self.detector.push(&mut window, entry);
                     state.windows.insert(feature.clone(), window);
                 }
@@ -297,7 +302,8 @@ impl Processor {
             }
             for feature in &state.dirty_windows {
                 if let Some(w) = state.windows.get(feature) {
-                    cp.windows.push((model.clone(), feature.clone(), w.clone()));
+                    cp.windows
+                        .push((model.clone(), feature.clone(), w.window().clone()));
                 }
             }
         }
