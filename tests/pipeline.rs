@@ -130,7 +130,7 @@ async fn shifted_stream_gives_exact_command_and_audit() -> TestResult {
             model_id: "churn-v7".into(),
             model_version: "1".into(),
             action: Action::Retrain,
-            reason: "rule ks-drift-retrain matched: drift on tenure_days".into(),
+            reason: "rule drift-retrain matched: drift on tenure_days".into(),
             evidence: vec![expected_drift_id.clone()],
             issued_at: preds
                 .iter()

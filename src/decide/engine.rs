@@ -1,5 +1,6 @@
 //! The rule engine: today one safety rule (any feature drifted, i.e. its KS
-//! p-value is below alpha / k → retrain) behind the per-model cooldown.
+//! or chi-square p-value is below alpha / k → retrain) behind the per-model
+//! cooldown.
 //!
 //! Guarantees: a decision is only asked for when at least one feature
 //! drifted; the returned [`Decision`] lists every rule evaluated and the
@@ -12,7 +13,7 @@ use crate::detect::FeatureTest;
 use crate::schema::{Action, CooldownCheck, RuleEvaluation};
 
 /// Name of the built-in drift rule.
-pub const KS_RULE: &str = "ks-drift-retrain";
+pub const DRIFT_RULE: &str = "drift-retrain";
 
 /// What the engine decides from.
 #[derive(Debug, Clone, Copy)]
@@ -69,9 +70,9 @@ impl RuleEngine {
             .collect();
         let matched = !drifted.is_empty();
         let rules = vec![RuleEvaluation {
-            name: KS_RULE.to_string(),
+            name: DRIFT_RULE.to_string(),
             condition: format!(
-                "ks p-value < {} / k (k features tested, Bonferroni) on any feature",
+                "p-value (ks or chi2) < {} / k (k features tested, Bonferroni) on any feature",
                 input.alpha
             ),
             matched,
@@ -84,7 +85,7 @@ impl RuleEngine {
             (
                 None,
                 format!(
-                    "rule {KS_RULE} matched ({}) but the model is in cooldown for {} more",
+                    "rule {DRIFT_RULE} matched ({}) but the model is in cooldown for {} more",
                     drifted.join(", "),
                     humantime::format_duration(std::time::Duration::from_millis(
                         cooldown.remaining_ms.max(0) as u64
@@ -94,7 +95,7 @@ impl RuleEngine {
         } else {
             (
                 Some(Action::Retrain),
-                format!("rule {KS_RULE} matched: drift on {}", drifted.join(", ")),
+                format!("rule {DRIFT_RULE} matched: drift on {}", drifted.join(", ")),
             )
         };
         Decision {

@@ -9,6 +9,8 @@
 //! that a model's evaluation raises any false alarm; results come out in
 //! feature-name order, so the same state gives the same output.
 
+use super::categorical::{CategoricalWindow, CategoryEntry};
+use super::chisq::chi2_homogeneity;
 use super::feature::FeatureState;
 use super::ks::{p_value, Alternative, Method};
 use super::window::WindowEntry;
@@ -19,11 +21,11 @@ use crate::config::DetectConfig;
 pub struct FeatureTest {
     /// Feature name.
     pub feature: String,
-    /// Test name (`ks`).
+    /// Test name (`ks` for numeric, `chi2` for categorical features).
     pub test: &'static str,
-    /// KS statistic D.
+    /// The test statistic (KS D, or chi-square).
     pub statistic: f64,
-    /// Two-sided p-value.
+    /// p-value (two-sided for KS).
     pub p_value: f64,
     /// `p_value < threshold`.
     pub drifted: bool,
@@ -98,17 +100,61 @@ impl DriftDetector {
         &self,
         windows: impl IntoIterator<Item = (&'a str, &'a FeatureState)>,
     ) -> Vec<FeatureTest> {
-        let mut tests: Vec<FeatureTest> = windows
+        self.evaluate_all(windows, std::iter::empty())
+    }
+
+    /// Tests every ready numeric (KS) and categorical (chi-square) feature,
+    /// with one Bonferroni correction across all of them; numeric results
+    /// come first, each group in the order given (feature-name order).
+    pub fn evaluate_all<'a>(
+        &self,
+        numeric: impl IntoIterator<Item = (&'a str, &'a FeatureState)>,
+        categorical: impl IntoIterator<Item = (&'a str, &'a CategoricalWindow)>,
+    ) -> Vec<FeatureTest> {
+        let mut tests: Vec<FeatureTest> = numeric
             .into_iter()
             .filter(|(_, s)| s.window().is_ready(self.reference_size, self.window_size))
             .filter_map(|(feature, w)| self.test(feature, w))
             .collect();
+        tests.extend(
+            categorical
+                .into_iter()
+                .filter(|(_, w)| w.is_ready(self.reference_size, self.window_size))
+                .filter_map(|(feature, w)| self.test_categorical(feature, w)),
+        );
         let threshold = self.alpha / tests.len().max(1) as f64;
         for t in &mut tests {
             t.threshold = threshold;
             t.drifted = t.p_value < threshold;
         }
         tests
+    }
+
+    fn test_categorical(&self, feature: &str, w: &CategoricalWindow) -> Option<FeatureTest> {
+        let result = chi2_homogeneity(&w.reference, w.current_counts())?;
+        let first = w.current.front()?;
+        let last = w.current.back()?;
+        Some(FeatureTest {
+            feature: feature.to_string(),
+            test: "chi2",
+            statistic: result.statistic,
+            p_value: result.p_value,
+            drifted: false,
+            threshold: self.alpha,
+            reference_size: w.reference_len,
+            reference_start_time: w.reference_start_time,
+            reference_end_time: w.reference_end_time,
+            window_size: w.current.len(),
+            window_start_record: first.record,
+            window_end_record: last.record,
+            window_start_time: first.time,
+            window_end_time: last.time,
+        })
+    }
+
+    /// Adds one value to a categorical feature's windows.
+    pub fn push_category(&self, window: &mut CategoricalWindow, entry: CategoryEntry) {
+        window.push(entry, self.reference_size, self.window_size);
     }
 
     fn test(&self, feature: &str, state: &FeatureState) -> Option<FeatureTest> {
@@ -215,6 +261,43 @@ mod tests {
         assert_eq!((t.window_start_record, t.window_end_record), (201, 300));
         assert_eq!((t.reference_start_time, t.reference_end_time), (1, 200));
         assert_eq!((t.window_start_time, t.window_end_time), (201, 300));
+    }
+
+    #[test]
+    fn categorical_shift_drifts_and_shares_the_correction() {
+        let d = detector();
+        let mut stable = CategoricalWindow::default();
+        let mut shifted = CategoricalWindow::default();
+        for i in 1..=300u64 {
+            let v = ["a", "b", "c"][(i % 3) as usize];
+            let e = CategoryEntry {
+                record: i,
+                time: i as i64,
+                value: v.to_string(),
+            };
+            d.push_category(&mut stable, e.clone());
+            let moved = if i > 200 && i % 2 == 0 {
+                "d".to_string()
+            } else {
+                v.to_string()
+            };
+            d.push_category(&mut shifted, CategoryEntry { value: moved, ..e });
+        }
+        let numeric = fill(&d, spread(300, 0.0));
+        let tests = d.evaluate_all([("x", &numeric)], [("s", &stable), ("t", &shifted)]);
+        let by: Vec<(&str, &str, bool)> = tests
+            .iter()
+            .map(|t| (t.feature.as_str(), t.test, t.drifted))
+            .collect();
+        assert_eq!(
+            by,
+            vec![
+                ("x", "ks", false),
+                ("s", "chi2", false),
+                ("t", "chi2", true)
+            ]
+        );
+        assert!(tests.iter().all(|t| t.threshold == 0.001 / 3.0));
     }
 
     #[test]

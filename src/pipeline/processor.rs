@@ -13,7 +13,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::config::Config;
 use crate::decide::{DecisionInput, RuleEngine};
-use crate::detect::{DriftDetector, FeatureState, FeatureTest, WindowEntry};
+use crate::detect::{
+    CategoricalWindow, CategoryEntry, DriftDetector, FeatureState, FeatureTest, WindowEntry,
+};
 use crate::heal::{self, CommandSpec};
 use crate::ids;
 use crate::schema::{
@@ -59,6 +61,8 @@ struct ModelState {
     meta: ModelMeta,
     windows: BTreeMap<String, FeatureState>,
     dirty_windows: BTreeSet<String>,
+    categorical: BTreeMap<String, CategoricalWindow>,
+    dirty_categorical: BTreeSet<String>,
     dirty: bool,
 }
 
@@ -135,6 +139,7 @@ impl Processor {
                     .into_iter()
                     .map(|(f, w)| (f, detector.restore_feature(w)))
                     .collect(),
+                categorical: store.categorical(model_id)?.into_iter().collect(),
                 ..ModelState::default()
             }),
         })
@@ -198,13 +203,32 @@ impl Processor {
                 state.dirty_windows.insert(feature.clone());
             }
         }
+        for (feature, value) in p.categorical_features.iter().flatten() {
+            let entry = CategoryEntry {
+                record,
+                time: p.event_time,
+                value: value.clone(),
+            };
+            match state.categorical.get_mut(feature) {
+                Some(window) => self.detector.push_category(window, entry),
+                None => {
+                    let mut window = CategoricalWindow::default();
+                    self.detector.push_category(&mut window, entry);
+                    state.categorical.insert(feature.clone(), window);
+                }
+            }
+            if !state.dirty_categorical.contains(feature) {
+                state.dirty_categorical.insert(feature.clone());
+            }
+        }
         if !self.detector.is_due(record) {
             self.mark_done(pos);
             return Ok(Vec::new());
         }
-        let tests = self
-            .detector
-            .evaluate(state.windows.iter().map(|(f, w)| (f.as_str(), w)));
+        let tests = self.detector.evaluate_all(
+            state.windows.iter().map(|(f, w)| (f.as_str(), w)),
+            state.categorical.iter().map(|(f, w)| (f.as_str(), w)),
+        );
         self.mark_done(pos);
         if !RuleEngine::needs_decision(&tests) {
             return Ok(Vec::new());
@@ -306,6 +330,12 @@ impl Processor {
                         .push((model.clone(), feature.clone(), w.window().clone()));
                 }
             }
+            for feature in &state.dirty_categorical {
+                if let Some(w) = state.categorical.get(feature) {
+                    cp.categorical
+                        .push((model.clone(), feature.clone(), w.clone()));
+                }
+            }
         }
         cp.offsets = self
             .pending_offsets
@@ -316,6 +346,7 @@ impl Processor {
         for state in self.models.values_mut() {
             state.dirty = false;
             state.dirty_windows.clear();
+            state.dirty_categorical.clear();
         }
         for (key, next) in std::mem::take(&mut self.pending_offsets) {
             self.applied.insert(key, next);

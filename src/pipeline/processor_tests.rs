@@ -189,3 +189,60 @@ fn checkpoint_restore_continues_identically() -> TestResult {
     assert_eq!(got, expected);
     Ok(())
 }
+
+#[test]
+fn categorical_shift_gives_a_chi2_decision() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let cfg = config()?;
+    let mut p = Processor::new(&cfg, "v1", Store::open(dir.path(), false)?);
+    let mut decisions = Vec::new();
+    for r in 1..=1500u64 {
+        let stable = ((r as f64) * 0.618_033_988_749_895).fract();
+        // Until record 1000 the plan mix is 1:1:1; then half of it turns "family".
+        let plan = if r > 1000 && r % 2 == 0 {
+            "family"
+        } else {
+            ["basic", "plus", "pro"][(r % 3) as usize]
+        };
+        let prediction = Prediction {
+            prediction_id: format!("m-{r}"),
+            model_id: "m".into(),
+            model_version: "1".into(),
+            event_time: r as i64 * 1000,
+            features: std::collections::BTreeMap::from([("x".into(), stable)]),
+            categorical_features: Some(std::collections::BTreeMap::from([(
+                "plan".into(),
+                plan.into(),
+            )])),
+            score: 0.5,
+            predicted_class: None,
+            latency_ms: None,
+        };
+        for out in p.process(&pos(r as i64), &prediction)? {
+            if let Output::Audit(a) = out {
+                decisions.push(a);
+            }
+        }
+    }
+    let first = decisions.first().ok_or("no decision")?;
+    assert_eq!(first.action, "retrain");
+    assert!(
+        first.inputs.records_seen > 1000,
+        "{}",
+        first.inputs.records_seen
+    );
+    let tested: Vec<(&str, &str, bool)> = first
+        .evidence
+        .iter()
+        .map(|e| (e.feature.as_str(), e.test.as_str(), e.drifted))
+        .collect();
+    assert_eq!(tested, vec![("x", "ks", false), ("plan", "chi2", true)]);
+    // State survives a checkpoint and reload.
+    p.checkpoint()?;
+    drop(p);
+    let store = Store::open(dir.path(), false)?;
+    let plan = store.categorical("m")?;
+    assert_eq!(plan.len(), 1);
+    assert_eq!(plan[0].1.reference_len, cfg.detect.reference_size);
+    Ok(())
+}

@@ -12,11 +12,12 @@ use rocksdb::{
 };
 
 use super::model::ModelMeta;
-use crate::detect::{FeatureWindow, WindowDecodeError};
+use crate::detect::{CategoricalWindow, FeatureWindow, WindowDecodeError};
 
 const CF_MODELS: &str = "models";
 const CF_WINDOWS: &str = "windows";
 const CF_OFFSETS: &str = "offsets";
+const CF_CATEGORIES: &str = "categories";
 
 /// A state error: external (disk) unless it says the data is corrupt.
 #[derive(Debug, thiserror::Error)]
@@ -54,8 +55,10 @@ impl StateError {
 pub struct Checkpoint {
     /// Models whose bookkeeping changed.
     pub models: Vec<(String, ModelMeta)>,
-    /// (model, feature, windows) that changed.
+    /// (model, feature, windows) of numeric features that changed.
     pub windows: Vec<(String, String, FeatureWindow)>,
+    /// (model, feature, windows) of categorical features that changed.
+    pub categorical: Vec<(String, String, CategoricalWindow)>,
     /// (topic, partition, next offset to apply).
     pub offsets: Vec<(String, i32, i64)>,
 }
@@ -98,7 +101,7 @@ impl Store {
         let mut opts = Options::default();
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
-        let cfs = [CF_MODELS, CF_WINDOWS, CF_OFFSETS]
+        let cfs = [CF_MODELS, CF_WINDOWS, CF_OFFSETS, CF_CATEGORIES]
             .into_iter()
             .map(|name| ColumnFamilyDescriptor::new(name, Options::default()));
         let db = DB::open_cf_descriptors(&opts, dir, cfs).map_err(rocks)?;
@@ -137,12 +140,26 @@ impl Store {
         .transpose()
     }
 
-    /// Every feature window of a model, in feature-name order.
+    /// Every numeric feature window of a model, in feature-name order.
     pub fn windows(&self, model: &str) -> Result<Vec<(String, FeatureWindow)>, StateError> {
+        self.scan(CF_WINDOWS, model, FeatureWindow::decode)
+    }
+
+    /// Every categorical feature window of a model, in feature-name order.
+    pub fn categorical(&self, model: &str) -> Result<Vec<(String, CategoricalWindow)>, StateError> {
+        self.scan(CF_CATEGORIES, model, CategoricalWindow::decode)
+    }
+
+    fn scan<T>(
+        &self,
+        cf: &'static str,
+        model: &str,
+        decode: impl Fn(&[u8]) -> Result<T, WindowDecodeError>,
+    ) -> Result<Vec<(String, T)>, StateError> {
         let mut prefix = model.as_bytes().to_vec();
         prefix.push(0);
         let iter = self.db.iterator_cf(
-            self.cf(CF_WINDOWS)?,
+            self.cf(cf)?,
             IteratorMode::From(&prefix, Direction::Forward),
         );
         let mut out = Vec::new();
@@ -152,12 +169,11 @@ impl Store {
                 break;
             }
             let feature = String::from_utf8_lossy(&key[prefix.len()..]).into_owned();
-            let window = FeatureWindow::decode(&value).map_err(|WindowDecodeError(reason)| {
-                StateError::Corrupt {
+            let window =
+                decode(&value).map_err(|WindowDecodeError(reason)| StateError::Corrupt {
                     key: format!("{model}/{feature}"),
                     reason: reason.to_string(),
-                }
-            })?;
+                })?;
             out.push((feature, window));
         }
         Ok(out)
@@ -195,6 +211,10 @@ impl Store {
         for (model, feature, window) in &checkpoint.windows {
             batch.put_cf(windows, window_key(model, feature), window.encode());
         }
+        let categories = self.cf(CF_CATEGORIES)?;
+        for (model, feature, window) in &checkpoint.categorical {
+            batch.put_cf(categories, window_key(model, feature), window.encode());
+        }
         let offsets = self.cf(CF_OFFSETS)?;
         for (topic, partition, next) in &checkpoint.offsets {
             batch.put_cf(offsets, offset_key(topic, *partition), next.to_be_bytes());
@@ -225,6 +245,18 @@ mod tests {
                 3,
             );
         }
+        let mut cat = CategoricalWindow::default();
+        for (i, v) in ["fr", "de", "fr", "us"].iter().enumerate() {
+            cat.push(
+                crate::detect::CategoryEntry {
+                    record: i as u64 + 1,
+                    time: i as i64,
+                    value: v.to_string(),
+                },
+                2,
+                5,
+            );
+        }
         let meta = ModelMeta {
             records_seen: 10,
             model_version: "2".into(),
@@ -242,6 +274,7 @@ mod tests {
                     ("m".into(), "a".into(), FeatureWindow::default()),
                     ("m2".into(), "a".into(), FeatureWindow::default()),
                 ],
+                categorical: vec![("m".into(), "country".into(), cat.clone())],
                 offsets: vec![("predictions".into(), 2, 41)],
             })?;
         }
@@ -252,6 +285,8 @@ mod tests {
         assert_eq!(windows[0].0, "a");
         assert_eq!(windows[1], ("b".to_string(), w));
         assert_eq!(store.applied_offset("predictions", 2)?, Some(41));
+        assert_eq!(store.categorical("m")?, vec![("country".to_string(), cat)]);
+        assert!(store.categorical("m2")?.is_empty());
         assert_eq!(store.applied_offset("predictions", 1)?, None);
         Ok(())
     }
