@@ -10,7 +10,7 @@
 //! - [`ingest`]: decoding consumed records, or dead-lettering them with a reason.
 //! - [`state`]: the RocksDB store of windows, model state and applied offsets.
 //! - [`detect`]: feature windows and the two-sample KS drift test (pure code).
-//! - [`decide`]: the rule engine and cooldown (pure code).
+//! - [`decide`]: the rule engine and cooldown, and the policy-rule language (pure code).
 //! - [`heal`]: heal commands for downstream executors.
 //! - [`audit`]: reading back and printing the audit trail.
 //! - [`ids`]: deterministic ids of every output.

@@ -6,6 +6,7 @@
 
 mod cooldown;
 mod engine;
+pub mod rules;
 
 pub use cooldown::Cooldown;
 pub use engine::{Decision, DecisionInput, RuleEngine};

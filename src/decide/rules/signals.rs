@@ -1,0 +1,147 @@
+//! Signal names usable in policy conditions and the per-decision values.
+//!
+//! Guarantees: [`Signal::ALL`] lists every signal exactly once, and
+//! [`Signal::from_name`] is the exact inverse of [`Signal::name`]; no other
+//! name is accepted in a condition.
+
+use std::fmt;
+
+/// A named input a policy condition may compare against a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Signal {
+    /// `drift`: largest per-feature KS statistic; unitless, in [0, 1].
+    Drift,
+    /// `drifted_share`: share of features flagged as drifted; unitless, in [0, 1].
+    DriftedShare,
+    /// `accuracy_drop`: drop in accuracy versus the reference; unitless fraction, in [0, 1].
+    AccuracyDrop,
+    /// `anomaly_rate`: share of records flagged anomalous; unitless fraction, in [0, 1].
+    AnomalyRate,
+    /// `latency_shift`: relative change of inference latency; unitless, may be negative.
+    LatencyShift,
+    /// `minutes_since_action`: minutes since the last healing command, >= 0;
+    /// `+inf` when no action was ever taken.
+    MinutesSinceAction,
+    /// `recent_actions`: number of healing commands issued in the last 24 hours (a count).
+    RecentActions,
+}
+
+impl Signal {
+    /// Every signal, in declaration order.
+    pub const ALL: [Signal; 7] = [
+        Signal::Drift,
+        Signal::DriftedShare,
+        Signal::AccuracyDrop,
+        Signal::AnomalyRate,
+        Signal::LatencyShift,
+        Signal::MinutesSinceAction,
+        Signal::RecentActions,
+    ];
+
+    /// The name used for this signal in policy conditions.
+    pub fn name(self) -> &'static str {
+        match self {
+            Signal::Drift => "drift",
+            Signal::DriftedShare => "drifted_share",
+            Signal::AccuracyDrop => "accuracy_drop",
+            Signal::AnomalyRate => "anomaly_rate",
+            Signal::LatencyShift => "latency_shift",
+            Signal::MinutesSinceAction => "minutes_since_action",
+            Signal::RecentActions => "recent_actions",
+        }
+    }
+
+    /// Looks a signal up by its exact (case-sensitive) condition name.
+    pub fn from_name(name: &str) -> Option<Signal> {
+        Signal::ALL.into_iter().find(|s| s.name() == name)
+    }
+}
+
+impl fmt::Display for Signal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The current value of every signal, as plain `f64`s (see [`Signal`] for units).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Signals {
+    /// Largest KS statistic, [0, 1].
+    pub drift: f64,
+    /// Share of features drifted, [0, 1].
+    pub drifted_share: f64,
+    /// Accuracy drop, [0, 1].
+    pub accuracy_drop: f64,
+    /// Anomaly rate, [0, 1].
+    pub anomaly_rate: f64,
+    /// Relative latency change, unitless, may be negative.
+    pub latency_shift: f64,
+    /// Minutes since the last action, >= 0; `f64::INFINITY` when never.
+    pub minutes_since_action: f64,
+    /// Count of commands in the last 24 h.
+    pub recent_actions: f64,
+}
+
+impl Default for Signals {
+    /// All zero, except `minutes_since_action = +inf` (no action yet).
+    fn default() -> Self {
+        Signals {
+            drift: 0.0,
+            drifted_share: 0.0,
+            accuracy_drop: 0.0,
+            anomaly_rate: 0.0,
+            latency_shift: 0.0,
+            minutes_since_action: f64::INFINITY,
+            recent_actions: 0.0,
+        }
+    }
+}
+
+impl Signals {
+    /// The value of one signal.
+    pub fn get(&self, signal: Signal) -> f64 {
+        match signal {
+            Signal::Drift => self.drift,
+            Signal::DriftedShare => self.drifted_share,
+            Signal::AccuracyDrop => self.accuracy_drop,
+            Signal::AnomalyRate => self.anomaly_rate,
+            Signal::LatencyShift => self.latency_shift,
+            Signal::MinutesSinceAction => self.minutes_since_action,
+            Signal::RecentActions => self.recent_actions,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_are_unique() {
+        for s in Signal::ALL {
+            assert_eq!(Signal::from_name(s.name()), Some(s));
+            assert_eq!(s.to_string(), s.name());
+        }
+        let mut names: Vec<_> = Signal::ALL.iter().map(|s| s.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Signal::ALL.len());
+        assert_eq!(Signal::from_name("Drift"), None);
+    }
+
+    #[test]
+    fn get_reads_the_matching_field() {
+        let s = Signals {
+            drift: 1.0,
+            drifted_share: 2.0,
+            accuracy_drop: 3.0,
+            anomaly_rate: 4.0,
+            latency_shift: 5.0,
+            minutes_since_action: 6.0,
+            recent_actions: 7.0,
+        };
+        let got: Vec<f64> = Signal::ALL.iter().map(|&x| s.get(x)).collect();
+        assert_eq!(got, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]);
+        assert_eq!(Signals::default().minutes_since_action, f64::INFINITY);
+    }
+}
