@@ -10,7 +10,8 @@
 //! - [`ingest`]: decoding consumed records, or dead-lettering them with a reason.
 //! - [`state`]: the RocksDB store of windows, model state and applied offsets.
 //! - [`detect`]: feature windows and the two-sample KS drift test (pure code).
-//! - [`decide`]: the rule engine and cooldown, and the policy-rule language (pure code).
+//! - [`decide`]: the rule engine and cooldown, the policy-rule language and the Thompson bandit (pure code).
+//! - [`bench`]: in-binary benchmarks (`jidoka bench ablation`).
 //! - [`heal`]: heal commands for downstream executors.
 //! - [`audit`]: reading back and printing the audit trail.
 //! - [`ids`]: deterministic ids of every output.
@@ -20,6 +21,7 @@
 //! - [`cli`]: the `jidoka` command line.
 
 pub mod audit;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod decide;

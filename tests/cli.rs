@@ -194,3 +194,36 @@ fn config_errors_name_the_key_and_exit_2() -> TestResult {
     assert!(err.contains("window-sise") && err.contains(&name), "{err}");
     Ok(())
 }
+
+#[test]
+fn bench_ablation_prints_one_json_object_per_policy() -> TestResult {
+    let cfg = Config::defaults()?;
+    let out = jidoka(&cfg, &["bench", "ablation", "--json", "--seeds", "3"], &[])?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_str(stdout(&out).trim())?;
+    for policy in ["rules", "bandit", "hybrid", "oracle", "jidoka"] {
+        let p = &v[policy];
+        let cost = p["mean_cost"]
+            .as_f64()
+            .ok_or(format!("{policy}: no mean_cost"))?;
+        let ci = p["cost_ci95"]
+            .as_array()
+            .ok_or(format!("{policy}: no cost_ci95"))?;
+        let (lo, hi) = (
+            ci[0].as_f64().unwrap_or(f64::NAN),
+            ci[1].as_f64().unwrap_or(f64::NAN),
+        );
+        assert!(lo <= cost && cost <= hi, "{policy}: {lo} {cost} {hi}");
+        let rate = p["failure_rate"]
+            .as_f64()
+            .ok_or(format!("{policy}: no failure_rate"))?;
+        assert!((0.0..=1.0).contains(&rate));
+        assert_eq!(p["failure_ci95"].as_array().map(Vec::len), Some(2));
+    }
+    assert_eq!(v["seeds"].as_u64(), Some(3));
+    Ok(())
+}

@@ -49,6 +49,33 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// In-binary benchmarks.
+    Bench {
+        /// Benchmark.
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+/// Benchmarks.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// The seed system's ablation (rules, bandit, hybrid, oracle) and jidoka's engine.
+    Ablation(AblationArgs),
+}
+
+/// Ablation arguments.
+#[derive(Debug, Args)]
+pub struct AblationArgs {
+    /// Seeds (replicates of 200 scenarios each).
+    #[arg(long, default_value_t = 30)]
+    pub seeds: usize,
+    /// Base seed.
+    #[arg(long, default_value_t = 20_240_601)]
+    pub base_seed: u64,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Demo arguments.
@@ -99,6 +126,18 @@ pub async fn main(cli: Cli) -> ExitCode {
     if let Command::Demo(args) = &cli.command {
         return run_demo(args).await;
     }
+    if let Command::Bench {
+        command: BenchCommand::Ablation(args),
+    } = &cli.command
+    {
+        let report = crate::bench::ablation::run_ablation(args.seeds, args.base_seed);
+        if args.json {
+            println!("{}", crate::bench::ablation::to_json(&report));
+        } else {
+            print!("{}", crate::bench::ablation::to_table(&report));
+        }
+        return ExitCode::SUCCESS;
+    }
     let loaded = match Config::load(cli.config.as_deref()) {
         Ok(l) => l,
         Err(e) => {
@@ -115,7 +154,7 @@ pub async fn main(cli: Cli) -> ExitCode {
         Command::Audit {
             command: AuditCommand::Replay(args),
         } => replay(&loaded.config, args).await,
-        Command::Demo(_) => Ok(()),
+        Command::Demo(_) | Command::Bench { .. } => Ok(()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

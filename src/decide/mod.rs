@@ -4,6 +4,7 @@
 //! and returns a [`Decision`] that carries every check it made, for the
 //! audit trail. Time is the event time passed in, never the wall clock.
 
+pub mod bandit;
 mod cooldown;
 mod engine;
 pub mod rules;

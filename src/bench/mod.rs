@@ -1,0 +1,3 @@
+//! Benchmarks that run inside the binary (`jidoka bench …`).
+
+pub mod ablation;
