@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::*;
 use jidoka::config::Config;
 use jidoka::demo::scenario::Scenario;
-use jidoka::schema::{AuditRecord, Codec};
+use jidoka::schema::AuditRecord;
 use rdkafka::admin::{AdminClient, AdminOptions, ResourceSpecifier};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::ClientConfig;
@@ -103,25 +103,11 @@ async fn topics_create_is_idempotent_and_audit_is_compacted() -> TestResult {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn audit_replay_prints_every_decision() -> TestResult {
-    let broker = Broker::start()?;
-    let dir = tempfile::tempdir()?;
-    let loaded = test_config(&broker, dir.path())?;
-    let cfg = &loaded.config;
-    create_topics(cfg).await?;
-    let codec = Codec::new(cfg.schemas.ids)?;
+    let env = TestEnv::start().await?;
+    let (cfg, codec) = (env.cfg(), &env.codec);
     let preds = Scenario::demo(3000, 1500).predictions();
-    let running = start_pipeline(&loaded);
-    produce_raw(
-        &producer(cfg)?,
-        &cfg.topics.predictions,
-        &encode_predictions(&codec, &preds)?,
-    )
-    .await?;
-    running
-        .wait_done(preds.len() as u64, Duration::from_secs(120))
-        .await?;
-    running.stop().await?;
-    let on_topic = read_all::<AuditRecord>(cfg, &codec, &cfg.topics.audit)?;
+    env.run(&encode_predictions(codec, &preds)?).await?;
+    let on_topic = read_all::<AuditRecord>(cfg, codec, &cfg.topics.audit)?;
     assert!(!on_topic.is_empty());
 
     let json = jidoka(cfg, &["audit", "replay", "--from-beginning", "--json"], &[])?;

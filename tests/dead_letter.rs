@@ -4,24 +4,19 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use apache_avro::types::Value;
 use common::*;
 use jidoka::demo::scenario::Scenario;
-use jidoka::schema::{frame, Codec, DeadLetter, HealCommand};
+use jidoka::schema::{frame, DeadLetter, HealCommand};
 use jidoka::telemetry::Metrics;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_records_are_dead_lettered_and_good_ones_processed() -> TestResult {
-    let broker = Broker::start()?;
-    let dir = tempfile::tempdir()?;
-    let loaded = test_config(&broker, dir.path())?;
-    let cfg = &loaded.config;
-    create_topics(cfg).await?;
-    let codec = Codec::new(cfg.schemas.ids)?;
+    let env = TestEnv::start().await?;
+    let (cfg, codec) = (env.cfg(), &env.codec);
     let preds = Scenario::demo(3000, 1500).predictions();
-    let good = encode_predictions(&codec, &preds)?;
+    let good = encode_predictions(codec, &preds)?;
 
     let sample = codec.encode(&preds[0])?;
     let mut nan = preds[1].clone();
@@ -74,12 +69,7 @@ async fn bad_records_are_dead_lettered_and_good_ones_processed() -> TestResult {
     }
     assert_eq!(expected.len(), bad.len());
 
-    let running = start_pipeline(&loaded);
-    produce_raw(&producer(cfg)?, &cfg.topics.predictions, &stream).await?;
-    running
-        .wait_done(stream.len() as u64, Duration::from_secs(120))
-        .await?;
-    let metrics = running.stop().await?;
+    let metrics = env.run(&stream).await?;
     assert_eq!(
         Metrics::get(&metrics.records_processed_total),
         good.len() as u64,
@@ -96,7 +86,7 @@ async fn bad_records_are_dead_lettered_and_good_ones_processed() -> TestResult {
         .filter(|(k, _)| k.starts_with("bad-"))
         .collect();
     let dead: BTreeMap<String, DeadLetter> =
-        read_all::<DeadLetter>(cfg, &codec, &cfg.topics.dead_letter)?
+        read_all::<DeadLetter>(cfg, codec, &cfg.topics.dead_letter)?
             .into_iter()
             .map(|r| (r.key.clone().unwrap_or_default(), r.value))
             .collect();
@@ -125,7 +115,7 @@ async fn bad_records_are_dead_lettered_and_good_ones_processed() -> TestResult {
         assert!(d.source_timestamp.is_some());
     }
     // The good records still drive detection: the shifted model gets its command.
-    let commands = read_all::<HealCommand>(cfg, &codec, &cfg.topics.actions)?;
+    let commands = read_all::<HealCommand>(cfg, codec, &cfg.topics.actions)?;
     assert_eq!(commands.len(), 1);
     assert_eq!(commands[0].value.model_id, "churn-v7");
     Ok(())

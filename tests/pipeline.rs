@@ -3,13 +3,11 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::*;
 use jidoka::demo::scenario::Scenario;
 use jidoka::detect::ks::{ks_2samp, Alternative, Method};
 use jidoka::ids;
-use jidoka::schema::{Action, AuditRecord, Codec, DriftEvent, HealCommand, Prediction};
+use jidoka::schema::{Action, AuditRecord, DriftEvent, HealCommand, Prediction};
 
 /// Independently of the pipeline: the first evaluation point (model record
 /// index) at which some feature of `model` has p < alpha / k (Bonferroni over
@@ -52,12 +50,8 @@ fn first_drift(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shifted_stream_gives_exact_command_and_audit() -> TestResult {
-    let broker = Broker::start()?;
-    let dir = tempfile::tempdir()?;
-    let loaded = test_config(&broker, dir.path())?;
-    let cfg = &loaded.config;
-    create_topics(cfg).await?;
-    let codec = Codec::new(cfg.schemas.ids)?;
+    let env = TestEnv::start().await?;
+    let (cfg, codec, loaded) = (env.cfg(), &env.codec, &env.loaded);
     let preds = Scenario::demo(3000, 1500).predictions();
     let d = &cfg.detect;
     let (record, drifted) = first_drift(
@@ -85,23 +79,13 @@ async fn shifted_stream_gives_exact_command_and_audit() -> TestResult {
         );
     }
 
-    let running = start_pipeline(&loaded);
-    produce_raw(
-        &producer(cfg)?,
-        &cfg.topics.predictions,
-        &encode_predictions(&codec, &preds)?,
-    )
-    .await?;
-    running
-        .wait_done(preds.len() as u64, Duration::from_secs(120))
-        .await?;
-    let metrics = running.stop().await?;
+    let metrics = env.run(&encode_predictions(codec, &preds)?).await?;
     assert_eq!(
         jidoka::telemetry::Metrics::get(&metrics.records_dead_lettered_total),
         0
     );
 
-    let commands = read_all::<HealCommand>(cfg, &codec, &cfg.topics.actions)?;
+    let commands = read_all::<HealCommand>(cfg, codec, &cfg.topics.actions)?;
     assert_eq!(
         commands.len(),
         1,
@@ -110,7 +94,7 @@ async fn shifted_stream_gives_exact_command_and_audit() -> TestResult {
     let c = &commands[0];
     // Where the triggering prediction landed in Kafka.
     let trigger_id = format!("churn-v7-{record}");
-    let trigger = read_all::<Prediction>(cfg, &codec, &cfg.topics.predictions)?
+    let trigger = read_all::<Prediction>(cfg, codec, &cfg.topics.predictions)?
         .into_iter()
         .find(|r| r.value.prediction_id == trigger_id)
         .ok_or("triggering prediction not on the topic")?;
@@ -142,7 +126,7 @@ async fn shifted_stream_gives_exact_command_and_audit() -> TestResult {
         }
     );
 
-    let audits = read_all::<AuditRecord>(cfg, &codec, &cfg.topics.audit)?;
+    let audits = read_all::<AuditRecord>(cfg, codec, &cfg.topics.audit)?;
     let a = audits
         .iter()
         .find(|a| a.value.decision_id == decision_id)
@@ -181,7 +165,7 @@ async fn shifted_stream_gives_exact_command_and_audit() -> TestResult {
         assert!(other.value.cooldown.active);
     }
 
-    let drifts = read_all::<DriftEvent>(cfg, &codec, &cfg.topics.drift_events)?;
+    let drifts = read_all::<DriftEvent>(cfg, codec, &cfg.topics.drift_events)?;
     let first = drifts
         .iter()
         .find(|e| e.value.event_id == expected_drift_id)
@@ -202,30 +186,16 @@ async fn shifted_stream_gives_exact_command_and_audit() -> TestResult {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stream_without_shift_gives_no_command() -> TestResult {
-    let broker = Broker::start()?;
-    let dir = tempfile::tempdir()?;
-    let loaded = test_config(&broker, dir.path())?;
-    let cfg = &loaded.config;
-    create_topics(cfg).await?;
-    let codec = Codec::new(cfg.schemas.ids)?;
+    let env = TestEnv::start().await?;
+    let (cfg, codec) = (env.cfg(), &env.codec);
     let preds = Scenario::demo(3000, u64::MAX).predictions();
-    let running = start_pipeline(&loaded);
-    produce_raw(
-        &producer(cfg)?,
-        &cfg.topics.predictions,
-        &encode_predictions(&codec, &preds)?,
-    )
-    .await?;
-    running
-        .wait_done(preds.len() as u64, Duration::from_secs(120))
-        .await?;
-    let metrics = running.stop().await?;
+    let metrics = env.run(&encode_predictions(codec, &preds)?).await?;
     assert_eq!(
         jidoka::telemetry::Metrics::get(&metrics.records_processed_total),
         preds.len() as u64
     );
-    assert!(read_all::<HealCommand>(cfg, &codec, &cfg.topics.actions)?.is_empty());
-    assert!(read_all::<AuditRecord>(cfg, &codec, &cfg.topics.audit)?.is_empty());
-    assert!(read_all::<DriftEvent>(cfg, &codec, &cfg.topics.drift_events)?.is_empty());
+    assert!(read_all::<HealCommand>(cfg, codec, &cfg.topics.actions)?.is_empty());
+    assert!(read_all::<AuditRecord>(cfg, codec, &cfg.topics.audit)?.is_empty());
+    assert!(read_all::<DriftEvent>(cfg, codec, &cfg.topics.drift_events)?.is_empty());
     Ok(())
 }

@@ -6,8 +6,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::*;
 use jidoka::config::LoadedConfig;
 use jidoka::demo::scenario::Scenario;
@@ -66,26 +64,16 @@ fn published(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restart_resumes_without_reemitting() -> TestResult {
-    let broker = Broker::start()?;
-    let dir = tempfile::tempdir()?;
-    let loaded = test_config(&broker, dir.path())?;
-    let cfg = &loaded.config;
-    create_topics(cfg).await?;
-    let codec = Codec::new(cfg.schemas.ids)?;
+    let env = TestEnv::start().await?;
+    let (cfg, codec, loaded) = (env.cfg(), &env.codec, &env.loaded);
     let preds = Scenario::demo(3000, 1500).predictions();
-    let encoded = encode_predictions(&codec, &preds)?;
+    let encoded = encode_predictions(codec, &preds)?;
     // Split after the command (near record 1625 of the shifted model) and
     // inside its cooldown: a processor that forgot its state or offsets would
     // emit again.
     let split = 3 * 2000;
-    let producer = producer(cfg)?;
 
-    let first = start_pipeline(&loaded);
-    produce_raw(&producer, &cfg.topics.predictions, &encoded[..split]).await?;
-    first
-        .wait_done(split as u64, Duration::from_secs(120))
-        .await?;
-    let m1 = first.stop().await?;
+    let m1 = env.run(&encoded[..split]).await?;
     assert_eq!(Metrics::get(&m1.heal_commands_total), 1);
     assert_eq!(
         committed_total(
@@ -98,12 +86,7 @@ async fn restart_resumes_without_reemitting() -> TestResult {
         "offsets of every processed record committed"
     );
 
-    let second = start_pipeline(&loaded);
-    produce_raw(&producer, &cfg.topics.predictions, &encoded[split..]).await?;
-    second
-        .wait_done((preds.len() - split) as u64, Duration::from_secs(120))
-        .await?;
-    let m2 = second.stop().await?;
+    let m2 = env.run(&encoded[split..]).await?;
     assert_eq!(
         Metrics::get(&m2.records_in_total),
         (preds.len() - split) as u64,
@@ -124,9 +107,9 @@ async fn restart_resumes_without_reemitting() -> TestResult {
         "the drift is still seen after the restart"
     );
 
-    let expected = reference_run(&loaded, &codec)?;
+    let expected = reference_run(loaded, codec)?;
     assert_eq!(
-        published(&loaded, &codec)?,
+        published(loaded, codec)?,
         expected,
         "same commands and decisions, none doubled"
     );
@@ -135,23 +118,13 @@ async fn restart_resumes_without_reemitting() -> TestResult {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offsets_behind_the_checkpoint_are_skipped() -> TestResult {
-    let broker = Broker::start()?;
-    let dir = tempfile::tempdir()?;
-    let loaded = test_config(&broker, dir.path())?;
-    let cfg = &loaded.config;
-    create_topics(cfg).await?;
-    let codec = Codec::new(cfg.schemas.ids)?;
+    let env = TestEnv::start().await?;
+    let (cfg, codec, loaded) = (env.cfg(), &env.codec, &env.loaded);
     let preds = Scenario::demo(3000, 1500).predictions();
-    let encoded = encode_predictions(&codec, &preds)?;
+    let encoded = encode_predictions(codec, &preds)?;
     let split = 3 * 2000;
-    let producer = producer(cfg)?;
 
-    let first = start_pipeline(&loaded);
-    produce_raw(&producer, &cfg.topics.predictions, &encoded[..split]).await?;
-    first
-        .wait_done(split as u64, Duration::from_secs(120))
-        .await?;
-    first.stop().await?;
+    env.run(&encoded[..split]).await?;
     // As if the process died after its RocksDB checkpoint but before the
     // offset commit: the group's offsets go back to the start.
     reset_offsets(
@@ -171,12 +144,7 @@ async fn offsets_behind_the_checkpoint_are_skipped() -> TestResult {
         0
     );
 
-    let second = start_pipeline(&loaded);
-    produce_raw(&producer, &cfg.topics.predictions, &encoded[split..]).await?;
-    second
-        .wait_done((preds.len() - split) as u64, Duration::from_secs(120))
-        .await?;
-    let m2 = second.stop().await?;
+    let m2 = env.run(&encoded[split..]).await?;
     assert_eq!(
         Metrics::get(&m2.records_skipped_total),
         split as u64,
@@ -188,7 +156,7 @@ async fn offsets_behind_the_checkpoint_are_skipped() -> TestResult {
     );
     assert_eq!(Metrics::get(&m2.heal_commands_total), 0);
 
-    let expected = reference_run(&loaded, &codec)?;
-    assert_eq!(published(&loaded, &codec)?, expected, "no output repeated");
+    let expected = reference_run(loaded, codec)?;
+    assert_eq!(published(loaded, codec)?, expected, "no output repeated");
     Ok(())
 }

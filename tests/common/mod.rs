@@ -229,6 +229,57 @@ impl Running {
     }
 }
 
+/// Everything a pipeline test needs: a broker process, a config with unique
+/// topics and group (state in a temp dir), the topics created, and a codec.
+pub struct TestEnv {
+    /// The broker (killed on drop).
+    pub broker: Broker,
+    /// The state directory.
+    pub dir: tempfile::TempDir,
+    /// The config and its version.
+    pub loaded: LoadedConfig,
+    /// The codec of the config's schema ids.
+    pub codec: Codec,
+}
+
+impl TestEnv {
+    /// Starts a broker and creates the topics.
+    pub async fn start() -> Result<TestEnv, BoxError> {
+        let broker = Broker::start()?;
+        let dir = tempfile::tempdir()?;
+        let loaded = test_config(&broker, dir.path())?;
+        create_topics(&loaded.config).await?;
+        let codec = Codec::new(loaded.config.schemas.ids)?;
+        Ok(TestEnv {
+            broker,
+            dir,
+            loaded,
+            codec,
+        })
+    }
+
+    /// The config.
+    pub fn cfg(&self) -> &Config {
+        &self.loaded.config
+    }
+
+    /// Starts the pipeline, produces `records` to the predictions topic,
+    /// waits until as many records are processed or dead-lettered, and stops it.
+    pub async fn run(&self, records: &[RawRecord]) -> Result<Arc<Metrics>, BoxError> {
+        let running = start_pipeline(&self.loaded);
+        produce_raw(
+            &producer(self.cfg())?,
+            &self.cfg().topics.predictions,
+            records,
+        )
+        .await?;
+        running
+            .wait_done(records.len() as u64, Duration::from_secs(120))
+            .await?;
+        running.stop().await
+    }
+}
+
 /// A producer for test input.
 pub fn producer(cfg: &Config) -> Result<FutureProducer, BoxError> {
     Ok(ClientConfig::new()
