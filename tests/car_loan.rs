@@ -18,8 +18,12 @@ use jidoka::state::Store;
 
 type BoxError = Box<dyn std::error::Error>;
 
+/// `$JIDOKA_SHARED_DATA/nannyml-car-loan`, else `../shared/data/` beside the clone.
 fn data_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/nannyml-car-loan")
+    std::env::var_os("JIDOKA_SHARED_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data"))
+        .join("nannyml-car-loan")
 }
 
 /// Reads one of the CSV files into predictions (id order), event time from
