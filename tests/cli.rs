@@ -140,6 +140,32 @@ async fn audit_replay_prints_every_decision() -> TestResult {
         "{text_out}"
     );
 
+    let verified = jidoka(cfg, &["audit", "verify"], &[])?;
+    let verdict = stdout(&verified);
+    assert!(verified.status.success(), "{verdict}");
+    assert!(
+        verdict.contains("model=churn-v7") && verdict.contains(" intact"),
+        "{verdict}"
+    );
+
+    // Tamper: rewrite one decision's reason under its own key (compaction
+    // would keep the forgery). Verify must catch it and name the decision.
+    let mut forged = expected[expected.len() / 2].clone();
+    forged.gate_reason = "nothing to see here".into();
+    produce_raw(
+        &producer(cfg)?,
+        &cfg.topics.audit,
+        &[(forged.decision_id.clone(), Some(codec.encode(&forged)?))],
+    )
+    .await?;
+    let caught = jidoka(cfg, &["audit", "verify"], &[])?;
+    let verdict = stdout(&caught);
+    assert_eq!(caught.status.code(), Some(1), "{verdict}");
+    assert!(
+        verdict.contains("BROKEN") && verdict.contains(&forged.decision_id),
+        "{verdict}"
+    );
+
     let none = jidoka(
         cfg,
         &["audit", "replay", "--from-beginning", "--model", "fraud-v3"],

@@ -1,4 +1,4 @@
-//! Replay of the audit topic.
+//! Reading the audit topic: replay (print) and verify (hash chains).
 //!
 //! Guarantees: with `from_beginning` and without `follow`, every record
 //! present on the topic when the replay starts is read once and the replay
@@ -15,6 +15,7 @@ use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 
+use super::chain::{verify, ChainReport};
 use super::format::{format_line, to_json_line};
 use crate::config::Config;
 use crate::kafka::reader_config;
@@ -72,9 +73,49 @@ pub fn replay(
     opts: &ReplayOptions,
     out: &mut dyn Write,
 ) -> Result<ReplayCounts, AuditError> {
+    let mut printed = 0;
+    let undecodable = read(cfg, opts.from_beginning, opts.follow, &mut |record| {
+        if opts.model.as_deref().is_some_and(|m| m != record.model_id) {
+            return Ok(());
+        }
+        let line = if opts.json {
+            to_json_line(&record)
+        } else {
+            format_line(&record)
+        };
+        writeln!(out, "{line}")?;
+        printed += 1;
+        Ok(())
+    })?;
+    out.flush()?;
+    Ok(ReplayCounts {
+        printed,
+        undecodable,
+    })
+}
+
+/// Reads the whole audit topic and verifies every model's hash chain.
+pub fn verify_topic(cfg: &Config) -> Result<(Vec<ChainReport>, u64), AuditError> {
+    let mut records = Vec::new();
+    let undecodable = read(cfg, true, false, &mut |r| {
+        records.push(r);
+        Ok(())
+    })?;
+    Ok((verify(records), undecodable))
+}
+
+/// Reads the audit topic (from its beginning to its end, or following new
+/// records) and hands every decodable record to `on_record`; returns how
+/// many records did not decode.
+pub fn read(
+    cfg: &Config,
+    from_beginning: bool,
+    follow: bool,
+    on_record: &mut dyn FnMut(AuditRecord) -> Result<(), AuditError>,
+) -> Result<u64, AuditError> {
     let codec = Codec::new(cfg.schemas.ids)?;
     let topic = cfg.topics.audit.as_str();
-    let follow = opts.follow || !opts.from_beginning;
+    let follow = follow || !from_beginning;
     let mut client = reader_config(cfg);
     client.set("enable.partition.eof", "true");
     let consumer: BaseConsumer = client.create()?;
@@ -93,18 +134,18 @@ pub fn replay(
     let mut remaining: Vec<(i32, i64)> = Vec::new();
     for p in &partitions {
         let (low, high) = consumer.fetch_watermarks(topic, *p, TIMEOUT)?;
-        let start = if opts.from_beginning {
+        let start = if from_beginning {
             Offset::Beginning
         } else {
             Offset::End
         };
         tpl.add_partition_offset(topic, *p, start)?;
-        if opts.from_beginning && high > low {
+        if from_beginning && high > low {
             remaining.push((*p, high));
         }
     }
     consumer.assign(&tpl)?;
-    let mut counts = ReplayCounts::default();
+    let mut undecodable = 0;
     let mut last_progress = std::time::Instant::now();
     while follow || !remaining.is_empty() {
         let Some(result) = consumer.poll(Duration::from_millis(200)) else {
@@ -131,21 +172,11 @@ pub fn replay(
             Ok(r) => r,
             Err(e) => {
                 eprintln!("audit {topic}/{partition}@{offset}: undecodable record: {e}");
-                counts.undecodable += 1;
+                undecodable += 1;
                 continue;
             }
         };
-        if opts.model.as_deref().is_some_and(|m| m != record.model_id) {
-            continue;
-        }
-        let line = if opts.json {
-            to_json_line(&record)
-        } else {
-            format_line(&record)
-        };
-        writeln!(out, "{line}")?;
-        counts.printed += 1;
+        on_record(record)?;
     }
-    out.flush()?;
-    Ok(counts)
+    Ok(undecodable)
 }

@@ -101,6 +101,9 @@ pub enum TopicsCommand {
 pub enum AuditCommand {
     /// Print audit records.
     Replay(ReplayArgs),
+    /// Check every model's hash chain on the audit topic; exit 1 if any
+    /// record is missing, altered or conflicting.
+    Verify,
 }
 
 /// Replay arguments.
@@ -154,6 +157,9 @@ pub async fn main(cli: Cli) -> ExitCode {
         Command::Audit {
             command: AuditCommand::Replay(args),
         } => replay(&loaded.config, args).await,
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => verify(&loaded.config).await,
         Command::Demo(_) | Command::Bench { .. } => Ok(()),
     };
     match result {
@@ -222,6 +228,35 @@ async fn replay(cfg: &Config, args: ReplayArgs) -> Result<(), BoxError> {
         "{} audit records printed, {} undecodable",
         counts.printed, counts.undecodable
     );
+    Ok(())
+}
+
+async fn verify(cfg: &Config) -> Result<(), BoxError> {
+    let cfg = cfg.clone();
+    let (reports, undecodable) =
+        tokio::task::spawn_blocking(move || audit::verify_topic(&cfg)).await??;
+    let mut broken = 0;
+    for r in &reports {
+        let verdict = if r.is_intact() { "intact" } else { "BROKEN" };
+        println!(
+            "model={} records={} redelivered={} gaps={:?} altered={:?} broken_links={:?} conflicts={:?} {verdict}",
+            r.model_id, r.records, r.redelivered, r.gaps, r.bad_hash, r.bad_link, r.conflicts
+        );
+        broken += usize::from(!r.is_intact());
+    }
+    println!(
+        "{} models checked, {} intact, {} broken, {} undecodable records",
+        reports.len(),
+        reports.len() - broken,
+        broken,
+        undecodable
+    );
+    if broken > 0 || undecodable > 0 {
+        return Err(format!(
+            "audit trail broken for {broken} models ({undecodable} undecodable records)"
+        )
+        .into());
+    }
     Ok(())
 }
 

@@ -11,6 +11,7 @@
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use crate::audit::chain;
 use crate::config::Config;
 use crate::decide::{DecisionInput, RuleEngine};
 use crate::detect::{
@@ -290,7 +291,7 @@ impl Processor {
                 config_version: &self.config_version,
             })
         });
-        let audit = AuditRecord {
+        let mut audit = AuditRecord {
             decision_id,
             model_id: p.model_id.clone(),
             model_version: p.model_version.clone(),
@@ -308,7 +309,17 @@ impl Processor {
             gate_reason: decision.gate_reason,
             command_id: command.as_ref().map(|c| c.command_id.clone()),
             config_version: self.config_version.clone(),
+            sequence: 0,
+            previous_hash: None,
+            record_hash: String::new(),
         };
+        state.meta.audit_sequence += 1;
+        chain::seal(
+            &mut audit,
+            state.meta.audit_sequence,
+            state.meta.last_audit_hash.take(),
+        );
+        state.meta.last_audit_hash = Some(audit.record_hash.clone());
         if let Some(command) = command {
             outputs.push(Output::Command(command));
         }

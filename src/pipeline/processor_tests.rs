@@ -92,6 +92,12 @@ fn shift_gives_drift_command_and_audit() -> TestResult {
     }
     let drifts = out.iter().filter(|o| matches!(o, Output::Drift(_))).count();
     assert_eq!(drifts, audits.len(), "one drifted feature per decision");
+    // The audit records form the model's hash chain, 1..n.
+    let sequences: Vec<i64> = audits.iter().map(|a| a.sequence).collect();
+    assert_eq!(sequences, (1..=audits.len() as i64).collect::<Vec<_>>());
+    let reports = crate::audit::verify(audits.iter().map(|a| (*a).clone()));
+    assert_eq!(reports.len(), 1);
+    assert!(reports[0].is_intact(), "{:?}", reports[0]);
     Ok(())
 }
 

@@ -156,6 +156,9 @@ fn every_record_round_trips() {
         gate_reason: "rule".into(),
         command_id: Some("c".into()),
         config_version: "abc".into(),
+        sequence: 4,
+        previous_hash: Some("ab".into()),
+        record_hash: "cd".into(),
     });
     round_trip(DeadLetter {
         source_topic: "predictions".into(),

@@ -281,6 +281,12 @@ pub struct AuditRecord {
     pub command_id: Option<String>,
     /// Config hash.
     pub config_version: String,
+    /// 1-based position in the model's audit chain.
+    pub sequence: i64,
+    /// `record_hash` of the model's previous audit record.
+    pub previous_hash: Option<String>,
+    /// Hex SHA-256 of this record's canonical JSON with `record_hash` empty.
+    pub record_hash: String,
 }
 
 /// An input record that could not be processed (`schemas/dead_letter.avsc`).

@@ -16,4 +16,10 @@ pub struct ModelMeta {
     pub decisions: u64,
     /// Heal commands issued so far.
     pub commands: u64,
+    /// Sequence number of the model's last audit record.
+    #[serde(default)]
+    pub audit_sequence: u64,
+    /// `record_hash` of the model's last audit record.
+    #[serde(default)]
+    pub last_audit_hash: Option<String>,
 }

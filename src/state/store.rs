@@ -263,6 +263,8 @@ mod tests {
             last_action_at: Some(99),
             decisions: 1,
             commands: 1,
+            audit_sequence: 1,
+            last_audit_hash: Some("ab".into()),
         };
         {
             let store = Store::open(dir.path(), true)?;
