@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
 use common::*;
@@ -18,24 +18,8 @@ use rdkafka::ClientConfig;
 /// empty directory so no config file is picked up.
 fn jidoka(cfg: &Config, args: &[&str], extra_env: &[(&str, &str)]) -> Result<Output, BoxError> {
     let cwd = tempfile::tempdir()?;
-    let t = &cfg.topics;
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_jidoka"));
-    cmd.current_dir(cwd.path())
-        .args(args)
-        .env(
-            "JIDOKA__KAFKA__BOOTSTRAP_SERVERS",
-            &cfg.kafka.bootstrap_servers,
-        )
-        .env("JIDOKA__KAFKA__GROUP_ID", &cfg.kafka.group_id)
-        .env("JIDOKA__TOPICS__PREDICTIONS", &t.predictions)
-        .env("JIDOKA__TOPICS__LABELS", &t.labels)
-        .env("JIDOKA__TOPICS__DRIFT_EVENTS", &t.drift_events)
-        .env("JIDOKA__TOPICS__ACTIONS", &t.actions)
-        .env("JIDOKA__TOPICS__OUTCOMES", &t.outcomes)
-        .env("JIDOKA__TOPICS__OPERATOR", &t.operator)
-        .env("JIDOKA__TOPICS__AUDIT", &t.audit)
-        .env("JIDOKA__TOPICS__DEAD_LETTER", &t.dead_letter)
-        .env("RUST_LOG", "warn");
+    let mut cmd = jidoka_command(cfg, cwd.path());
+    cmd.args(args);
     for (k, v) in extra_env {
         cmd.env(k, v);
     }

@@ -9,6 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+
+mod signals;
 use tokio::sync::watch;
 
 use crate::audit::{self, ReplayOptions};
@@ -175,28 +177,12 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 async fn run(loaded: &LoadedConfig) -> Result<(), BoxError> {
     let (tx, rx) = watch::channel(false);
-    tokio::spawn(async move {
-        wait_for_signal().await;
-        tracing::info!("stop signal received, finishing the current batch");
-        let _ = tx.send(true);
-    });
+    tokio::spawn(signals::drain_on_signal(
+        tx,
+        loaded.config.pipeline.drain_timeout,
+    ));
     pipeline::run(loaded, Arc::new(Metrics::default()), rx).await?;
     Ok(())
-}
-
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 async fn topics_create(cfg: &Config) -> Result<(), BoxError> {

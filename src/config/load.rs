@@ -142,6 +142,9 @@ impl Config {
         if self.pipeline.batch_timeout.is_zero() {
             return Err(fail("pipeline.batch-timeout", "must be positive".into()));
         }
+        if self.pipeline.drain_timeout.is_zero() {
+            return Err(fail("pipeline.drain-timeout", "must be positive".into()));
+        }
         if self.kafka.produce_timeout.is_zero() {
             return Err(fail("kafka.produce-timeout", "must be positive".into()));
         }

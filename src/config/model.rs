@@ -120,6 +120,10 @@ pub struct PipelineConfig {
     /// Longest wait to fill a batch before processing what has arrived (humantime).
     #[serde(with = "humantime_serde")]
     pub batch_timeout: Duration,
+    /// After SIGINT/SIGTERM, how long the batch in flight may take to finish
+    /// before the process exits anyway (humantime).
+    #[serde(with = "humantime_serde")]
+    pub drain_timeout: Duration,
 }
 
 /// Avro schema settings.

@@ -280,6 +280,42 @@ impl TestEnv {
     }
 }
 
+/// The `jidoka` binary with `cfg`'s connection, group, topics and state
+/// directory passed as `JIDOKA__…` environment variables, run in `cwd`.
+pub fn jidoka_command(cfg: &Config, cwd: &std::path::Path) -> Command {
+    let t = &cfg.topics;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_jidoka"));
+    cmd.current_dir(cwd)
+        .env(
+            "JIDOKA__KAFKA__BOOTSTRAP_SERVERS",
+            &cfg.kafka.bootstrap_servers,
+        )
+        .env("JIDOKA__KAFKA__GROUP_ID", &cfg.kafka.group_id)
+        .env("JIDOKA__TOPICS__PREDICTIONS", &t.predictions)
+        .env("JIDOKA__TOPICS__LABELS", &t.labels)
+        .env("JIDOKA__TOPICS__DRIFT_EVENTS", &t.drift_events)
+        .env("JIDOKA__TOPICS__ACTIONS", &t.actions)
+        .env("JIDOKA__TOPICS__OUTCOMES", &t.outcomes)
+        .env("JIDOKA__TOPICS__OPERATOR", &t.operator)
+        .env("JIDOKA__TOPICS__AUDIT", &t.audit)
+        .env("JIDOKA__TOPICS__DEAD_LETTER", &t.dead_letter)
+        .env("JIDOKA__STATE__DATA_DIR", &cfg.state.data_dir)
+        .env(
+            "JIDOKA__DETECT__REFERENCE_SIZE",
+            cfg.detect.reference_size.to_string(),
+        )
+        .env(
+            "JIDOKA__DETECT__WINDOW_SIZE",
+            cfg.detect.window_size.to_string(),
+        )
+        .env(
+            "JIDOKA__DETECT__EVALUATE_EVERY",
+            cfg.detect.evaluate_every.to_string(),
+        )
+        .env("RUST_LOG", "warn");
+    cmd
+}
+
 /// A producer for test input.
 pub fn producer(cfg: &Config) -> Result<FutureProducer, BoxError> {
     Ok(ClientConfig::new()
