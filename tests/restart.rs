@@ -7,60 +7,8 @@
 mod common;
 
 use common::*;
-use jidoka::config::LoadedConfig;
 use jidoka::demo::scenario::Scenario;
-use jidoka::pipeline::{Output, Processor, SourcePos};
-use jidoka::schema::{AuditRecord, Codec, HealCommand, Prediction};
-use jidoka::state::Store;
 use jidoka::telemetry::Metrics;
-
-/// The commands and decision ids an uninterrupted processor produces for
-/// the predictions now on the topic, at their real positions.
-fn reference_run(
-    loaded: &LoadedConfig,
-    codec: &Codec,
-) -> Result<(Vec<HealCommand>, Vec<String>), BoxError> {
-    let cfg = &loaded.config;
-    let dir = tempfile::tempdir()?;
-    let mut reference = Processor::new(cfg, &loaded.version, Store::open(dir.path(), false)?);
-    let mut commands = Vec::new();
-    let mut audits = Vec::new();
-    let mut records = read_all::<Prediction>(cfg, codec, &cfg.topics.predictions)?;
-    records.sort_by_key(|r| (r.partition, r.offset));
-    for r in records {
-        let pos = SourcePos {
-            topic: cfg.topics.predictions.clone(),
-            partition: r.partition,
-            offset: r.offset,
-        };
-        for out in reference.process(&pos, &r.value)? {
-            match out {
-                Output::Command(c) => commands.push(c),
-                Output::Audit(a) => audits.push(a.decision_id),
-                Output::Drift(_) => {}
-            }
-        }
-    }
-    audits.sort();
-    Ok((commands, audits))
-}
-
-fn published(
-    loaded: &LoadedConfig,
-    codec: &Codec,
-) -> Result<(Vec<HealCommand>, Vec<String>), BoxError> {
-    let cfg = &loaded.config;
-    let commands = read_all::<HealCommand>(cfg, codec, &cfg.topics.actions)?
-        .into_iter()
-        .map(|r| r.value)
-        .collect();
-    let mut audits: Vec<String> = read_all::<AuditRecord>(cfg, codec, &cfg.topics.audit)?
-        .into_iter()
-        .map(|r| r.value.decision_id)
-        .collect();
-    audits.sort();
-    Ok((commands, audits))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restart_resumes_without_reemitting() -> TestResult {

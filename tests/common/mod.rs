@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 use jidoka::config::{Config, LoadedConfig};
 use jidoka::pipeline::{self, PipelineError};
-use jidoka::schema::{AvroRecord, Codec, Prediction};
+use jidoka::pipeline::{Output, Processor, SourcePos};
+use jidoka::schema::{AuditRecord, AvroRecord, Codec, HealCommand, Prediction};
+use jidoka::state::Store;
 use jidoka::telemetry::Metrics;
 use rand::Rng;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -478,4 +480,52 @@ pub fn committed_total(
             _ => 0,
         })
         .sum())
+}
+
+/// The commands and decision ids an uninterrupted processor produces for
+/// the predictions now on the topic, at their real positions.
+pub fn reference_run(
+    loaded: &LoadedConfig,
+    codec: &Codec,
+) -> Result<(Vec<HealCommand>, Vec<String>), BoxError> {
+    let cfg = &loaded.config;
+    let dir = tempfile::tempdir()?;
+    let mut reference = Processor::new(cfg, &loaded.version, Store::open(dir.path(), false)?);
+    let mut commands = Vec::new();
+    let mut audits = Vec::new();
+    let mut records = read_all::<Prediction>(cfg, codec, &cfg.topics.predictions)?;
+    records.sort_by_key(|r| (r.partition, r.offset));
+    for r in records {
+        let pos = SourcePos {
+            topic: cfg.topics.predictions.clone(),
+            partition: r.partition,
+            offset: r.offset,
+        };
+        for out in reference.process(&pos, &r.value)? {
+            match out {
+                Output::Command(c) => commands.push(c),
+                Output::Audit(a) => audits.push(a.decision_id),
+                Output::Drift(_) => {}
+            }
+        }
+    }
+    audits.sort();
+    Ok((commands, audits))
+}
+
+pub fn published(
+    loaded: &LoadedConfig,
+    codec: &Codec,
+) -> Result<(Vec<HealCommand>, Vec<String>), BoxError> {
+    let cfg = &loaded.config;
+    let commands = read_all::<HealCommand>(cfg, codec, &cfg.topics.actions)?
+        .into_iter()
+        .map(|r| r.value)
+        .collect();
+    let mut audits: Vec<String> = read_all::<AuditRecord>(cfg, codec, &cfg.topics.audit)?
+        .into_iter()
+        .map(|r| r.value.decision_id)
+        .collect();
+    audits.sort();
+    Ok((commands, audits))
 }
