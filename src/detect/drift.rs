@@ -132,24 +132,19 @@ impl DriftDetector {
 
     fn test_categorical(&self, feature: &str, w: &CategoricalWindow) -> Option<FeatureTest> {
         let result = chi2_homogeneity(&w.reference, w.current_counts())?;
-        let first = w.current.front()?;
-        let last = w.current.back()?;
-        Some(FeatureTest {
-            feature: feature.to_string(),
-            test: "chi2",
-            statistic: result.statistic,
-            p_value: result.p_value,
-            drifted: false,
-            threshold: self.alpha,
-            reference_size: w.reference_len,
-            reference_start_time: w.reference_start_time,
-            reference_end_time: w.reference_end_time,
-            window_size: w.current.len(),
-            window_start_record: first.record,
-            window_end_record: last.record,
-            window_start_time: first.time,
-            window_end_time: last.time,
-        })
+        let (first, last) = (w.current.front()?, w.current.back()?);
+        Some(self.result(
+            feature,
+            "chi2",
+            (result.statistic, result.p_value),
+            (
+                w.reference_len,
+                w.reference_start_time,
+                w.reference_end_time,
+            ),
+            w.current.len(),
+            ((first.record, first.time), (last.record, last.time)),
+        ))
     }
 
     /// Adds one value to a categorical feature's windows.
@@ -167,24 +162,47 @@ impl DriftDetector {
             Alternative::TwoSided,
             Method::Auto,
         );
-        let first = w.current.front()?;
-        let last = w.current.back()?;
-        Some(FeatureTest {
+        let (first, last) = (w.current.front()?, w.current.back()?);
+        Some(self.result(
+            feature,
+            "ks",
+            (statistic, p),
+            (
+                w.reference.len(),
+                w.reference_start_time,
+                w.reference_end_time,
+            ),
+            w.current.len(),
+            ((first.record, first.time), (last.record, last.time)),
+        ))
+    }
+
+    /// A result before the multiple-testing correction sets `drifted`.
+    fn result(
+        &self,
+        feature: &str,
+        test: &'static str,
+        (statistic, p_value): (f64, f64),
+        (reference_size, reference_start_time, reference_end_time): (usize, i64, i64),
+        window_size: usize,
+        ((start_record, start_time), (end_record, end_time)): ((u64, i64), (u64, i64)),
+    ) -> FeatureTest {
+        FeatureTest {
             feature: feature.to_string(),
-            test: "ks",
+            test,
             statistic,
-            p_value: p,
+            p_value,
             drifted: false,
             threshold: self.alpha,
-            reference_size: w.reference.len(),
-            reference_start_time: w.reference_start_time,
-            reference_end_time: w.reference_end_time,
-            window_size: w.current.len(),
-            window_start_record: first.record,
-            window_end_record: last.record,
-            window_start_time: first.time,
-            window_end_time: last.time,
-        })
+            reference_size,
+            reference_start_time,
+            reference_end_time,
+            window_size,
+            window_start_record: start_record,
+            window_end_record: end_record,
+            window_start_time: start_time,
+            window_end_time: end_time,
+        }
     }
 }
 
