@@ -5,7 +5,7 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use jidoka::detect::ks::{ks_2samp, Alternative, Method, SlidingKs};
-use jidoka::detect::{FeatureWindow, WindowEntry};
+use jidoka::detect::{FeatureState, ReferenceKind, WindowEntry, WindowKind, WindowPlan};
 use std::hint::black_box;
 
 fn spread(n: usize, offset: f64) -> Vec<f64> {
@@ -37,32 +37,31 @@ fn evaluation(c: &mut Criterion) {
 fn slide(c: &mut Criterion) {
     let mut group = c.benchmark_group("window_slide");
     for n in [100usize, 1_000, 10_000] {
-        let mut w = FeatureWindow::default();
+        // The pipeline's per-value cost: stored windows plus the KS tree.
+        let plan = WindowPlan {
+            window: WindowKind::Count { size: n },
+            reference: ReferenceKind::FirstN(n),
+        };
+        let mut w = FeatureState::default();
         for (i, v) in spread(2 * n, 0.0).into_iter().enumerate() {
-            w.push(
-                WindowEntry {
-                    record: i as u64,
-                    time: i as i64,
-                    value: v,
-                },
-                n,
-                n,
-            );
+            let e = WindowEntry {
+                record: i as u64,
+                time: i as i64,
+                value: v,
+            };
+            w.push(e, 0, &plan);
         }
         let mut i = 2 * n as u64;
         group.throughput(Throughput::Elements(1));
         group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
             b.iter(|| {
                 i += 1;
-                w.push(
-                    WindowEntry {
-                        record: i,
-                        time: i as i64,
-                        value: (i as f64 * 0.618).fract(),
-                    },
-                    n,
-                    n,
-                );
+                let e = WindowEntry {
+                    record: i,
+                    time: i as i64,
+                    value: (i as f64 * 0.618).fract(),
+                };
+                w.push(e, 0, &plan)
             })
         });
     }

@@ -11,7 +11,7 @@ use figment::providers::{Env, Format, Toml};
 use figment::{Figment, Source};
 use sha2::{Digest, Sha256};
 
-use super::model::Config;
+use super::model::{Config, ReferenceMode, WindowKindName};
 
 /// Config file read when no `--config` is given; skipped if it does not exist.
 pub const DEFAULT_CONFIG_FILE: &str = "configs/jidoka.toml";
@@ -114,6 +114,15 @@ impl Config {
         hex::encode(&Sha256::digest(&canonical)[..8])
     }
 
+    /// The reference time range as event-time milliseconds, when set.
+    pub fn reference_range_ms(&self) -> Option<(i64, i64)> {
+        let d = &self.detect;
+        Some((
+            rfc3339_ms(d.reference_start.as_deref()).ok()?,
+            rfc3339_ms(d.reference_end.as_deref()).ok()?,
+        ))
+    }
+
     fn validate(&self, figment: &Figment) -> Result<(), ConfigError> {
         let fail = |key: &str, message: String| ConfigError::Rule {
             key: key.to_string(),
@@ -129,6 +138,78 @@ impl Config {
         }
         if d.evaluate_every == 0 {
             return Err(fail("detect.evaluate-every", "must be at least 1".into()));
+        }
+        if d.window_kind == WindowKindName::Time {
+            if d.window_duration.as_millis() < 1 {
+                return Err(fail("detect.window-duration", "must be at least 1ms".into()));
+            }
+            if d.window_slide.as_millis() < 1 || d.window_slide > d.window_duration {
+                return Err(fail(
+                    "detect.window-slide",
+                    "must be at least 1ms and at most detect.window-duration".into(),
+                ));
+            }
+            if d.min_window_size < 2 {
+                return Err(fail("detect.min-window-size", "must be at least 2".into()));
+            }
+        }
+        match d.reference_mode {
+            ReferenceMode::TimeRange => {
+                let (start, end) = (
+                    rfc3339_ms(d.reference_start.as_deref())
+                        .map_err(|m| fail("detect.reference-start", m))?,
+                    rfc3339_ms(d.reference_end.as_deref())
+                        .map_err(|m| fail("detect.reference-end", m))?,
+                );
+                if end <= start {
+                    return Err(fail(
+                        "detect.reference-end",
+                        "must be later than detect.reference-start".into(),
+                    ));
+                }
+            }
+            ReferenceMode::File if d.reference_file.is_none() => {
+                return Err(fail(
+                    "detect.reference-file",
+                    "is required when detect.reference-mode = \"file\"".into(),
+                ));
+            }
+            _ => {}
+        }
+        if d.persistence == 0 {
+            return Err(fail("detect.persistence", "must be at least 1".into()));
+        }
+        let a = &d.anomaly;
+        if !(a.threshold.is_finite() && a.threshold > 0.0) {
+            return Err(fail(
+                "detect.anomaly.threshold",
+                format!("must be positive, got {}", a.threshold),
+            ));
+        }
+        if a.min_samples < 2 {
+            return Err(fail("detect.anomaly.min-samples", "must be at least 2".into()));
+        }
+        if !(a.ewma_alpha > 0.0 && a.ewma_alpha <= 1.0) {
+            return Err(fail(
+                "detect.anomaly.ewma-alpha",
+                format!("must be in (0, 1], got {}", a.ewma_alpha),
+            ));
+        }
+        let l = &self.labels;
+        if l.ttl.is_zero() {
+            return Err(fail("labels.ttl", "must be positive".into()));
+        }
+        if l.reference_size < 1 {
+            return Err(fail("labels.reference-size", "must be at least 1".into()));
+        }
+        if l.window_size < 1 {
+            return Err(fail("labels.window-size", "must be at least 1".into()));
+        }
+        if !(l.accuracy_drop > 0.0 && l.accuracy_drop < 1.0) {
+            return Err(fail(
+                "labels.accuracy-drop",
+                format!("must be in (0, 1), got {}", l.accuracy_drop),
+            ));
         }
         if !(d.ks_alpha > 0.0 && d.ks_alpha < 1.0) {
             return Err(fail(
@@ -402,4 +483,16 @@ mod tests {
             Ok(())
         });
     }
+}
+
+/// An RFC 3339 timestamp as milliseconds since the epoch.
+fn rfc3339_ms(value: Option<&str>) -> Result<i64, String> {
+    let value = value.ok_or("is required when detect.reference-mode = \"time-range\"")?;
+    let t = humantime::parse_rfc3339_weak(value)
+        .map_err(|e| format!("`{value}` is not an RFC 3339 time: {e}"))?;
+    let ms = match t.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_millis()).unwrap_or(i64::MAX),
+    };
+    Ok(ms)
 }

@@ -7,6 +7,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::detect::anomaly::BaselineKind;
+pub use crate::detect::multiple::Correction;
+
 /// The whole configuration of one jidoka instance.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -19,6 +22,8 @@ pub struct Config {
     pub state: StateConfig,
     /// Drift detection.
     pub detect: DetectConfig,
+    /// Joining labels to predictions, and concept drift.
+    pub labels: LabelsConfig,
     /// Decision rules and safety limits.
     pub decide: DecideConfig,
     /// Batching of the processing loop.
@@ -84,22 +89,122 @@ pub struct StateConfig {
     /// fsync RocksDB's write-ahead log at every checkpoint (before offsets are
     /// committed). Turning it off trades crash safety for speed.
     pub sync_writes: bool,
+    /// Mirror every store into a compacted changelog topic
+    /// (`<group-id>-<store>-changelog`, one partition per input partition)
+    /// and restore a partition's state from it when the local store lacks
+    /// it or is behind the group's committed offset.
+    pub changelog: bool,
 }
 
 /// Drift detection settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct DetectConfig {
-    /// Number of a feature's first values (per model) kept as the reference window.
-    pub reference_size: usize,
-    /// Number of most recent values in the sliding current window.
+    /// How the current window is delimited: `count` (the last `window-size`
+    /// values) or `time` (values in the last `window-duration` of event time).
+    pub window_kind: WindowKindName,
+    /// Values in the current window (`window-kind = "count"`).
     pub window_size: usize,
-    /// Run the tests every this many records of a model.
+    /// Count windows: test every this many records of a model.
     pub evaluate_every: u64,
-    /// Family-wise significance level of one model evaluation: with k features
-    /// tested, a feature drifts when its KS p-value is below `ks-alpha / k`
-    /// (Bonferroni).
+    /// Time windows: length of the window in event time (humantime).
+    #[serde(with = "humantime_serde")]
+    pub window_duration: Duration,
+    /// Time windows: distance between window ends, one evaluation each;
+    /// equal to `window-duration` for tumbling windows (humantime).
+    #[serde(with = "humantime_serde")]
+    pub window_slide: Duration,
+    /// Time windows: fewest values a window needs to be tested.
+    pub min_window_size: usize,
+    /// How far behind the largest event time seen a record may be and still
+    /// enter its time window (the watermark lags by this much). Later records
+    /// are counted as late and left out of the windows (humantime).
+    #[serde(with = "humantime_serde")]
+    pub allowed_lateness: Duration,
+    /// Where the reference comes from: `first-n` (a feature's first
+    /// `reference-size` values), `time-range` (values with event time in
+    /// [`reference-start`, `reference-end`)), `rolling` (the `reference-size`
+    /// values before the current window) or `file` (`reference-file`).
+    pub reference_mode: ReferenceMode,
+    /// Values in the reference (`first-n` and `rolling`).
+    pub reference_size: usize,
+    /// Start of the reference time range, RFC 3339 (`time-range`).
+    pub reference_start: Option<String>,
+    /// End (exclusive) of the reference time range, RFC 3339 (`time-range`).
+    pub reference_end: Option<String>,
+    /// CSV file with one column per feature (header row): numeric columns
+    /// become KS references, other columns categorical references, for
+    /// every model (`file`).
+    pub reference_file: Option<PathBuf>,
+    /// Significance level of one model evaluation across its features.
     pub ks_alpha: f64,
+    /// Multiple-testing correction across the features tested together:
+    /// `benjamini-hochberg` (false discovery rate `ks-alpha`) or
+    /// `bonferroni` (family-wise error rate `ks-alpha`).
+    pub correction: Correction,
+    /// Consecutive evaluations a feature must drift to open a drift alert,
+    /// and must not drift to close it (hysteresis; 1 = no hysteresis).
+    pub persistence: u32,
+    /// Z-score anomalies of windowed model metrics.
+    pub anomaly: AnomalyConfig,
+}
+
+/// Kind of current window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WindowKindName {
+    /// By record count.
+    Count,
+    /// By event time.
+    Time,
+}
+
+/// Where a feature's reference comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReferenceMode {
+    /// The first `reference-size` values.
+    FirstN,
+    /// An event-time range.
+    TimeRange,
+    /// The values before the current window.
+    Rolling,
+    /// A reference file.
+    File,
+}
+
+/// Z-score anomaly detection on windowed metrics (prediction score mean,
+/// predicted-class rates, latency, accuracy and error once labels arrive).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct AnomalyConfig {
+    /// |z| at or above which a window's metric is anomalous.
+    pub threshold: f64,
+    /// Baseline windows needed before a metric is scored.
+    pub min_samples: u64,
+    /// `welford` (running mean and variance of normal windows) or `ewma`
+    /// (exponentially weighted, adapts to slow change).
+    pub baseline: BaselineKind,
+    /// EWMA weight of the newest window, in (0, 1].
+    pub ewma_alpha: f64,
+}
+
+/// Label join and concept drift settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LabelsConfig {
+    /// How long a prediction waits for its label, and a label for its
+    /// prediction, in event time (humantime). Later ones are counted as
+    /// expired.
+    #[serde(with = "humantime_serde")]
+    pub ttl: Duration,
+    /// First joined predictions of a model whose accuracy is the baseline.
+    pub reference_size: usize,
+    /// Joined predictions in the sliding accuracy window.
+    pub window_size: usize,
+    /// Concept drift: the window's accuracy is this much (absolute) below
+    /// the baseline accuracy.
+    pub accuracy_drop: f64,
 }
 
 /// Decision settings.
@@ -191,6 +296,13 @@ impl TopicsConfig {
             ("audit", &self.audit),
             ("dead-letter", &self.dead_letter),
         ]
+    }
+}
+
+impl Config {
+    /// The changelog topic of a store.
+    pub fn changelog_topic(&self, store: &str) -> String {
+        format!("{}-{store}-changelog", self.kafka.group_id)
     }
 }
 

@@ -72,7 +72,8 @@ impl RuleEngine {
         let rules = vec![RuleEvaluation {
             name: DRIFT_RULE.to_string(),
             condition: format!(
-                "p-value (ks or chi2) < {} / k (k features tested, Bonferroni) on any feature",
+                "a drift alert is open: a feature's corrected p-value (ks or chi2) below {} \
+                 for the persistence evaluations, or a concept-drift accuracy drop",
                 input.alpha
             ),
             matched,
@@ -118,6 +119,7 @@ mod tests {
             test: "ks",
             statistic: if drifted { 0.4 } else { 0.01 },
             p_value: if drifted { 1e-9 } else { 0.9 },
+            adjusted_p_value: if drifted { 1e-9 } else { 0.9 },
             drifted,
             threshold: 0.001,
             reference_size: 10,

@@ -1,104 +1,101 @@
-//! A categorical feature's reference and current windows (count-based).
+//! A categorical feature's windows with the category counts of each side.
 //!
-//! Guarantees: the reference holds the counts of the feature's first
-//! `reference_size` values for a model and never changes once full; the
-//! current window holds at most `window_size` of the later values, newest
-//! last, and its counts always equal a recount of its entries (also after
-//! decoding). Decoding rejects malformed bytes with an error, never a panic.
+//! Guarantees: the reference and current counts always equal a recount of
+//! the stored entries of each side (they are updated by the same call, and
+//! rebuilt from the entries after decoding); categories seen on one side only
+//! are kept with a zero on the other, which the chi-square test handles.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use super::window::{CategoryEntry, Placement, Side, Sides, WindowDecodeError, WindowPlan, Windows};
 
-use super::window::WindowDecodeError;
-
-/// One value of the current window.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CategoryEntry {
-    /// 1-based index of the model record that carried the value.
-    pub record: u64,
-    /// Its event time (ms).
-    pub time: i64,
-    /// The category.
-    pub value: String,
+/// Category counts of the two sides.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Counts of the reference sample.
+    pub reference: BTreeMap<String, u64>,
+    /// Counts of the current sample.
+    pub current: BTreeMap<String, u64>,
 }
 
-/// Reference and current windows of one categorical (model, feature).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+impl Sides<String> for Counts {
+    fn add(&mut self, side: Side, value: &String) {
+        let map = match side {
+            Side::Reference => &mut self.reference,
+            Side::Current => &mut self.current,
+        };
+        match map.get_mut(value) {
+            Some(c) => *c += 1,
+            None => {
+                map.insert(value.clone(), 1);
+            }
+        }
+    }
+    fn remove(&mut self, side: Side, value: &String) {
+        let map = match side {
+            Side::Reference => &mut self.reference,
+            Side::Current => &mut self.current,
+        };
+        if let Some(c) = map.get_mut(value) {
+            *c = c.saturating_sub(1);
+            if *c == 0 {
+                map.remove(value);
+            }
+        }
+    }
+}
+
+/// Windows of one categorical (model, feature) and their counts.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CategoricalWindow {
-    /// Category counts of the reference window.
-    pub reference: BTreeMap<String, u64>,
-    /// Values in the reference window.
-    pub reference_len: usize,
-    /// Event time of the first reference value.
-    pub reference_start_time: i64,
-    /// Event time of the last reference value.
-    pub reference_end_time: i64,
-    /// The current window, oldest first.
-    pub current: VecDeque<CategoryEntry>,
-    #[serde(skip)]
-    counts: BTreeMap<String, u64>,
+    windows: Windows<String>,
+    counts: Counts,
 }
 
 impl CategoricalWindow {
-    /// Adds a value: to the reference until it holds `reference_size`
-    /// values, then to the current window, evicting beyond `window_size`.
-    pub fn push(&mut self, entry: CategoryEntry, reference_size: usize, window_size: usize) {
-        if self.reference_len < reference_size {
-            if self.reference_len == 0 {
-                self.reference_start_time = entry.time;
-            }
-            self.reference_end_time = entry.time;
-            *self.reference.entry(entry.value).or_default() += 1;
-            self.reference_len += 1;
-            return;
-        }
-        *self.counts.entry(entry.value.clone()).or_default() += 1;
-        self.current.push_back(entry);
-        while self.current.len() > window_size {
-            if let Some(old) = self.current.pop_front() {
-                if let Some(c) = self.counts.get_mut(&old.value) {
-                    *c -= 1;
-                    if *c == 0 {
-                        self.counts.remove(&old.value);
-                    }
-                }
-            }
-        }
+    /// Places a value (see [`Windows::push`]).
+    pub fn push(&mut self, entry: CategoryEntry, watermark: i64, plan: &WindowPlan) -> Placement {
+        self.windows.push(entry, watermark, plan, &mut self.counts)
     }
 
-    /// True when both windows are full.
-    pub fn is_ready(&self, reference_size: usize, window_size: usize) -> bool {
-        self.reference_len >= reference_size && self.current.len() >= window_size
+    /// Adds preloaded reference values.
+    pub fn preload(&mut self, values: impl IntoIterator<Item = String>) {
+        self.windows.preload(values, &mut self.counts);
     }
 
-    /// Category counts of the current window.
-    pub fn current_counts(&self) -> &BTreeMap<String, u64> {
+    /// Moves a time window's end (see [`Windows::advance`]).
+    pub fn advance(&mut self, end: i64, plan: &WindowPlan) {
+        self.windows.advance(end, plan, &mut self.counts);
+    }
+
+    /// The stored windows.
+    pub fn windows(&self) -> &Windows<String> {
+        &self.windows
+    }
+
+    /// Category counts of both sides.
+    pub fn counts(&self) -> &Counts {
         &self.counts
     }
 
     /// Encodes for the store.
     pub fn encode(&self) -> Vec<u8> {
-        serde_json::to_vec(self).unwrap_or_default()
+        self.windows.encode()
     }
 
-    /// Decodes what [`CategoricalWindow::encode`] wrote.
+    /// Decodes what [`CategoricalWindow::encode`] wrote, recounting.
     pub fn decode(bytes: &[u8]) -> Result<Self, WindowDecodeError> {
-        let mut w: CategoricalWindow = serde_json::from_slice(bytes)
-            .map_err(|_| WindowDecodeError("not a categorical window"))?;
-        if w.reference.values().sum::<u64>() != w.reference_len as u64 {
-            return Err(WindowDecodeError("reference counts do not add up"));
-        }
-        for e in &w.current {
-            *w.counts.entry(e.value.clone()).or_default() += 1;
-        }
-        Ok(w)
+        let windows = Windows::decode(bytes)?;
+        let mut counts = Counts::default();
+        windows.replay(&mut counts);
+        Ok(CategoricalWindow { windows, counts })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detect::window::{ReferenceKind, WindowKind};
     use proptest::prelude::*;
 
     fn entry(i: u64, v: &str) -> CategoryEntry {
@@ -109,37 +106,51 @@ mod tests {
         }
     }
 
+    fn plan(r: usize, c: usize) -> WindowPlan {
+        WindowPlan {
+            window: WindowKind::Count { size: c },
+            reference: ReferenceKind::FirstN(r),
+        }
+    }
+
     #[test]
     fn fills_reference_then_slides() {
         let mut w = CategoricalWindow::default();
         for (i, v) in ["a", "b", "a", "c", "c", "d"].iter().enumerate() {
-            w.push(entry(i as u64 + 1, v), 3, 2);
+            w.push(entry(i as u64 + 1, v), 0, &plan(3, 2));
         }
         assert_eq!(
-            w.reference,
+            w.counts().reference,
             BTreeMap::from([("a".into(), 2), ("b".into(), 1)])
         );
         assert_eq!(
-            w.current_counts(),
-            &BTreeMap::from([("c".into(), 1), ("d".into(), 1)])
+            w.counts().current,
+            BTreeMap::from([("c".into(), 1), ("d".into(), 1)])
         );
-        assert!(w.is_ready(3, 2));
+        assert!(w.windows().is_ready(&plan(3, 2), 0));
         assert!(CategoricalWindow::decode(b"{}").is_err());
-        assert!(CategoricalWindow::decode(b"\xff").is_err());
     }
 
     proptest! {
         #[test]
-        fn counts_match_entries_and_round_trip(values in proptest::collection::vec(0u8..5, 0..100), r in 1usize..10, c in 1usize..10) {
+        fn counts_match_entries_and_round_trip(values in proptest::collection::vec(0u8..5, 0..100), r in 0usize..10, c in 1usize..10, rolling in any::<bool>()) {
+            let mut p = plan(r, c);
+            if rolling {
+                p.reference = ReferenceKind::Rolling(r);
+            }
             let mut w = CategoricalWindow::default();
             for (i, v) in values.iter().enumerate() {
-                w.push(entry(i as u64 + 1, &v.to_string()), r, c);
+                w.push(entry(i as u64 + 1, &v.to_string()), 0, &p);
             }
-            let mut recount: BTreeMap<String, u64> = BTreeMap::new();
-            for e in &w.current {
-                *recount.entry(e.value.clone()).or_default() += 1;
-            }
-            prop_assert_eq!(w.current_counts(), &recount);
+            let recount = |side: &std::collections::VecDeque<CategoryEntry>| {
+                let mut m: BTreeMap<String, u64> = BTreeMap::new();
+                for e in side {
+                    *m.entry(e.value.clone()).or_default() += 1;
+                }
+                m
+            };
+            prop_assert_eq!(&w.counts().current, &recount(w.windows().current()));
+            prop_assert_eq!(&w.counts().reference, &recount(w.windows().reference()));
             prop_assert_eq!(CategoricalWindow::decode(&w.encode()), Ok(w));
         }
     }

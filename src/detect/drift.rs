@@ -1,20 +1,25 @@
-//! Covariate drift per feature: a two-sample KS test of the current window
-//! against the reference window, run every `evaluate-every` records of a
-//! model. D is maintained incrementally ([`FeatureState`]); the p-value is
-//! SciPy's `ks_2samp` p-value for that D and the window sizes.
+//! Covariate drift per feature: a two-sample KS test (numeric features) or a
+//! chi-square homogeneity test (categorical features) of the current window
+//! against the reference, at every evaluation of a model: every
+//! `evaluate-every` records for count windows, at every slide boundary the
+//! watermark passes for time windows. D is maintained incrementally
+//! ([`FeatureState`]); the p-value is SciPy's `ks_2samp` p-value for that D
+//! and the window sizes.
 //!
-//! Guarantees: only features whose two windows are full are tested; with k
-//! features tested at one evaluation, a feature drifts exactly when its
-//! p-value is below `alpha / k` (Bonferroni), so `alpha` bounds the chance
-//! that a model's evaluation raises any false alarm; results come out in
+//! Guarantees: only features whose two samples are ready are tested; the
+//! features tested at one evaluation share one multiple-testing correction
+//! (Benjamini–Hochberg by default, or Bonferroni), so `alpha` bounds the false
+//! discovery (or family-wise error) rate of a model's evaluation rather than
+//! of each feature; results come out numeric first, each group in
 //! feature-name order, so the same state gives the same output.
 
-use super::categorical::{CategoricalWindow, CategoryEntry};
+use super::categorical::CategoricalWindow;
 use super::chisq::chi2_homogeneity;
 use super::feature::FeatureState;
 use super::ks::{p_value, Alternative, Method};
-use super::window::WindowEntry;
-use crate::config::DetectConfig;
+use super::multiple::{adjust, Correction};
+use super::window::{Entry, ReferenceKind, WindowKind, WindowPlan, Windows};
+use crate::config::{DetectConfig, ReferenceMode, WindowKindName};
 
 /// The result of testing one feature at one evaluation.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,12 +32,14 @@ pub struct FeatureTest {
     pub statistic: f64,
     /// p-value (two-sided for KS).
     pub p_value: f64,
-    /// `p_value < threshold`.
+    /// p-value after the multiple-testing correction.
+    pub adjusted_p_value: f64,
+    /// The correction rejected this feature's null hypothesis (its windows
+    /// differ) at this evaluation; see the alert for persistence.
     pub drifted: bool,
-    /// The level the p-value was compared with: `alpha / k`, k the number of
-    /// features tested together.
+    /// The raw p-value cutoff the correction applied at this evaluation.
     pub threshold: f64,
-    /// Reference window size.
+    /// Reference sample size.
     pub reference_size: usize,
     /// Event time of the first reference value.
     pub reference_start_time: i64,
@@ -50,23 +57,61 @@ pub struct FeatureTest {
     pub window_end_time: i64,
 }
 
-/// Runs the KS test over feature windows.
+/// When a model's features are evaluated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Due {
+    /// Not now.
+    No,
+    /// Now (count windows).
+    Now,
+    /// Now, after moving every time window's end to this time (ms).
+    AtWindowEnd(i64),
+}
+
+/// Runs the tests over a model's feature windows.
 #[derive(Debug, Clone)]
 pub struct DriftDetector {
-    reference_size: usize,
-    window_size: usize,
+    plan: WindowPlan,
     evaluate_every: u64,
+    lateness_ms: i64,
     alpha: f64,
+    correction: Correction,
+}
+
+fn millis(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 impl DriftDetector {
-    /// A detector with the configured window sizes, cadence and alpha.
-    pub fn new(cfg: &DetectConfig) -> Self {
+    /// A detector for the configuration; `reference_range` is the reference
+    /// time range in ms (needed for `reference-mode = "time-range"`).
+    pub fn new(cfg: &DetectConfig, reference_range: Option<(i64, i64)>) -> Self {
+        let window = match cfg.window_kind {
+            WindowKindName::Count => WindowKind::Count {
+                size: cfg.window_size,
+            },
+            WindowKindName::Time => WindowKind::Time {
+                size_ms: millis(cfg.window_duration).max(1),
+                slide_ms: millis(cfg.window_slide).max(1),
+                min_values: cfg.min_window_size,
+            },
+        };
+        let reference = match (cfg.reference_mode, reference_range) {
+            (ReferenceMode::FirstN, _) => ReferenceKind::FirstN(cfg.reference_size),
+            (ReferenceMode::Rolling, _) => ReferenceKind::Rolling(cfg.reference_size),
+            (ReferenceMode::TimeRange, Some((start, end))) => {
+                ReferenceKind::TimeRange { start, end }
+            }
+            // Validation requires the range; without it nothing is a reference.
+            (ReferenceMode::TimeRange, None) => ReferenceKind::TimeRange { start: 0, end: 0 },
+            (ReferenceMode::File, _) => ReferenceKind::Preloaded,
+        };
         DriftDetector {
-            reference_size: cfg.reference_size,
-            window_size: cfg.window_size,
+            plan: WindowPlan { window, reference },
             evaluate_every: cfg.evaluate_every.max(1),
+            lateness_ms: millis(cfg.allowed_lateness),
             alpha: cfg.ks_alpha,
+            correction: cfg.correction,
         }
     }
 
@@ -75,129 +120,125 @@ impl DriftDetector {
         self.alpha
     }
 
-    /// Empty state for a new feature.
-    pub fn new_feature(&self) -> FeatureState {
-        FeatureState::new(self.window_size)
+    /// The multiple-testing correction.
+    pub fn correction(&self) -> Correction {
+        self.correction
     }
 
-    /// State for a feature whose windows were stored.
-    pub fn restore_feature(&self, window: super::window::FeatureWindow) -> FeatureState {
-        FeatureState::from_window(window, self.window_size)
+    /// The window plan.
+    pub fn plan(&self) -> &WindowPlan {
+        &self.plan
     }
 
-    /// Adds one value to a feature's windows.
-    pub fn push(&self, state: &mut FeatureState, entry: WindowEntry) {
-        state.push(entry, self.reference_size, self.window_size);
+    /// The watermark for the largest event time seen.
+    pub fn watermark(&self, max_event_time: i64) -> i64 {
+        max_event_time.saturating_sub(self.lateness_ms)
     }
 
-    /// Whether the model's `records_seen`-th record triggers an evaluation.
-    pub fn is_due(&self, records_seen: u64) -> bool {
-        records_seen > 0 && records_seen % self.evaluate_every == 0
-    }
-
-    /// Tests every ready feature; `windows` must be in feature-name order.
-    pub fn evaluate<'a>(
-        &self,
-        windows: impl IntoIterator<Item = (&'a str, &'a FeatureState)>,
-    ) -> Vec<FeatureTest> {
-        self.evaluate_all(windows, std::iter::empty())
+    /// Whether a model with `records_seen` records, its watermark, and the
+    /// end of its last evaluated time window is due for an evaluation.
+    pub fn due(&self, records_seen: u64, watermark: i64, last_end: Option<i64>) -> Due {
+        match self.plan.window {
+            WindowKind::Count { .. } => {
+                if records_seen > 0 && records_seen % self.evaluate_every == 0 {
+                    Due::Now
+                } else {
+                    Due::No
+                }
+            }
+            WindowKind::Time { slide_ms, .. } => {
+                let end = watermark.div_euclid(slide_ms).saturating_mul(slide_ms);
+                if last_end.is_none_or(|last| end > last) {
+                    Due::AtWindowEnd(end)
+                } else {
+                    Due::No
+                }
+            }
+        }
     }
 
     /// Tests every ready numeric (KS) and categorical (chi-square) feature,
-    /// with one Bonferroni correction across all of them; numeric results
-    /// come first, each group in the order given (feature-name order).
+    /// with one correction across all of them.
     pub fn evaluate_all<'a>(
         &self,
-        numeric: impl IntoIterator<Item = (&'a str, &'a FeatureState)>,
+        numeric: impl IntoIterator<Item = (&'a str, &'a mut FeatureState)>,
         categorical: impl IntoIterator<Item = (&'a str, &'a CategoricalWindow)>,
+        watermark: i64,
     ) -> Vec<FeatureTest> {
+        let plan = self.plan;
         let mut tests: Vec<FeatureTest> = numeric
             .into_iter()
-            .filter(|(_, s)| s.window().is_ready(self.reference_size, self.window_size))
-            .filter_map(|(feature, w)| self.test(feature, w))
+            .filter(|(_, s)| s.windows().is_ready(&plan, watermark))
+            .filter_map(|(feature, s)| self.test(feature, s))
             .collect();
         tests.extend(
             categorical
                 .into_iter()
-                .filter(|(_, w)| w.is_ready(self.reference_size, self.window_size))
+                .filter(|(_, w)| w.windows().is_ready(&plan, watermark))
                 .filter_map(|(feature, w)| self.test_categorical(feature, w)),
         );
-        let threshold = self.alpha / tests.len().max(1) as f64;
-        for t in &mut tests {
-            t.threshold = threshold;
-            t.drifted = t.p_value < threshold;
+        let p: Vec<f64> = tests.iter().map(|t| t.p_value).collect();
+        let adjusted = adjust(&p, self.alpha, self.correction);
+        for (i, t) in tests.iter_mut().enumerate() {
+            t.threshold = adjusted.threshold;
+            t.adjusted_p_value = adjusted.adjusted.get(i).copied().unwrap_or(1.0);
+            t.drifted = adjusted.rejected.get(i).copied().unwrap_or(false);
         }
         tests
     }
 
     fn test_categorical(&self, feature: &str, w: &CategoricalWindow) -> Option<FeatureTest> {
-        let result = chi2_homogeneity(&w.reference, w.current_counts())?;
-        let (first, last) = (w.current.front()?, w.current.back()?);
+        let counts = w.counts();
+        let result = chi2_homogeneity(&counts.reference, &counts.current)?;
         Some(self.result(
             feature,
             "chi2",
             (result.statistic, result.p_value),
-            (
-                w.reference_len,
-                w.reference_start_time,
-                w.reference_end_time,
-            ),
-            w.current.len(),
-            ((first.record, first.time), (last.record, last.time)),
+            w.windows(),
         ))
     }
 
-    /// Adds one value to a categorical feature's windows.
-    pub fn push_category(&self, window: &mut CategoricalWindow, entry: CategoryEntry) {
-        window.push(entry, self.reference_size, self.window_size);
-    }
-
-    fn test(&self, feature: &str, state: &FeatureState) -> Option<FeatureTest> {
-        let w = state.window();
+    fn test(&self, feature: &str, state: &mut FeatureState) -> Option<FeatureTest> {
         let statistic = state.statistic();
+        let w = state.windows();
         let (p, _) = p_value(
             statistic,
-            w.reference.len(),
-            w.current.len(),
+            w.reference().len(),
+            w.current().len(),
             Alternative::TwoSided,
             Method::Auto,
         );
-        let (first, last) = (w.current.front()?, w.current.back()?);
-        Some(self.result(
-            feature,
-            "ks",
-            (statistic, p),
-            (
-                w.reference.len(),
-                w.reference_start_time,
-                w.reference_end_time,
-            ),
-            w.current.len(),
-            ((first.record, first.time), (last.record, last.time)),
-        ))
+        Some(self.result(feature, "ks", (statistic, p), w))
     }
 
     /// A result before the multiple-testing correction sets `drifted`.
-    fn result(
+    fn result<V: Clone>(
         &self,
         feature: &str,
         test: &'static str,
         (statistic, p_value): (f64, f64),
-        (reference_size, reference_start_time, reference_end_time): (usize, i64, i64),
-        window_size: usize,
-        ((start_record, start_time), (end_record, end_time)): ((u64, i64), (u64, i64)),
+        w: &Windows<V>,
     ) -> FeatureTest {
+        let span = |side: &std::collections::VecDeque<Entry<V>>| {
+            (
+                side.front().map_or((0, 0), |e| (e.record, e.time)),
+                side.back().map_or((0, 0), |e| (e.record, e.time)),
+            )
+        };
+        let ((_, reference_start_time), (_, reference_end_time)) = span(w.reference());
+        let ((start_record, start_time), (end_record, end_time)) = span(w.current());
         FeatureTest {
             feature: feature.to_string(),
             test,
             statistic,
             p_value,
+            adjusted_p_value: p_value,
             drifted: false,
             threshold: self.alpha,
-            reference_size,
+            reference_size: w.reference().len(),
             reference_start_time,
             reference_end_time,
-            window_size,
+            window_size: w.current().len(),
             window_start_record: start_record,
             window_end_record: end_record,
             window_start_time: start_time,
@@ -209,28 +250,30 @@ impl DriftDetector {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detect::window::{CategoryEntry, WindowEntry};
 
-    fn detector() -> DriftDetector {
-        DriftDetector::new(&DetectConfig {
-            reference_size: 200,
-            window_size: 100,
-            evaluate_every: 50,
-            ks_alpha: 0.001,
-        })
+    fn detector(correction: Correction) -> DriftDetector {
+        let mut cfg = crate::config::Config::defaults()
+            .map(|c| c.detect)
+            .unwrap_or_else(|e| panic!("{e}"));
+        cfg.reference_size = 200;
+        cfg.window_size = 100;
+        cfg.evaluate_every = 50;
+        cfg.ks_alpha = 0.001;
+        cfg.correction = correction;
+        DriftDetector::new(&cfg, None)
     }
 
     fn fill(d: &DriftDetector, values: impl Iterator<Item = f64>) -> FeatureState {
-        let mut w = d.new_feature();
+        let mut w = FeatureState::default();
         for (i, v) in values.enumerate() {
             let i = i as u64 + 1;
-            d.push(
-                &mut w,
-                WindowEntry {
-                    record: i,
-                    time: i as i64,
-                    value: v,
-                },
-            );
+            let entry = WindowEntry {
+                record: i,
+                time: i as i64,
+                value: v,
+            };
+            w.push(entry, i as i64, d.plan());
         }
         w
     }
@@ -242,9 +285,9 @@ mod tests {
 
     #[test]
     fn same_distribution_does_not_drift() {
-        let d = detector();
-        let w = fill(&d, spread(300, 0.0));
-        let tests = d.evaluate([("x", &w)]);
+        let d = detector(Correction::BenjaminiHochberg);
+        let mut w = fill(&d, spread(300, 0.0));
+        let tests = d.evaluate_all([("x", &mut w)], [], 300);
         assert_eq!(tests.len(), 1);
         assert!(!tests[0].drifted, "{:?}", tests[0]);
         assert!(tests[0].statistic < 0.05);
@@ -252,20 +295,22 @@ mod tests {
 
     #[test]
     fn shifted_window_drifts_with_bounds() {
-        let d = detector();
-        let w = fill(&d, spread(200, 0.0).chain(spread(100, 0.5)));
-        let tests = d.evaluate([("x", &w)]);
+        let d = detector(Correction::BenjaminiHochberg);
+        let mut w = fill(&d, spread(200, 0.0).chain(spread(100, 0.5)));
+        let reference: Vec<f64> = w.windows().reference().iter().map(|e| e.value).collect();
+        let current: Vec<f64> = w.windows().current().iter().map(|e| e.value).collect();
+        let tests = d.evaluate_all([("x", &mut w)], [], 300);
         assert_eq!(tests.len(), 1);
         let t = &tests[0];
         assert!(t.drifted);
         let brute = super::super::ks::statistic_brute_force(
-            &w.window().reference,
-            &w.window().current_values(),
+            &reference,
+            &current,
             super::super::ks::Alternative::TwoSided,
         );
         let scipy = super::super::ks::ks_2samp(
-            &w.window().reference,
-            &w.window().current_values(),
+            &reference,
+            &current,
             Alternative::TwoSided,
             Method::Auto,
         );
@@ -283,47 +328,94 @@ mod tests {
 
     #[test]
     fn categorical_shift_drifts_and_shares_the_correction() {
-        let d = detector();
-        let mut stable = CategoricalWindow::default();
-        let mut shifted = CategoricalWindow::default();
-        for i in 1..=300u64 {
-            let v = ["a", "b", "c"][(i % 3) as usize];
-            let e = CategoryEntry {
-                record: i,
-                time: i as i64,
-                value: v.to_string(),
-            };
-            d.push_category(&mut stable, e.clone());
-            let moved = if i > 200 && i % 2 == 0 {
-                "d".to_string()
-            } else {
-                v.to_string()
-            };
-            d.push_category(&mut shifted, CategoryEntry { value: moved, ..e });
+        for correction in [Correction::Bonferroni, Correction::BenjaminiHochberg] {
+            let d = detector(correction);
+            let mut stable = CategoricalWindow::default();
+            let mut shifted = CategoricalWindow::default();
+            for i in 1..=300u64 {
+                let v = ["a", "b", "c"][(i % 3) as usize];
+                let e = CategoryEntry {
+                    record: i,
+                    time: i as i64,
+                    value: v.to_string(),
+                };
+                stable.push(e.clone(), 0, d.plan());
+                let moved = if i > 200 && i % 2 == 0 {
+                    "d".to_string()
+                } else {
+                    v.to_string()
+                };
+                shifted.push(CategoryEntry { value: moved, ..e }, 0, d.plan());
+            }
+            let mut numeric = fill(&d, spread(300, 0.0));
+            let tests = d.evaluate_all(
+                [("x", &mut numeric)],
+                [("s", &stable), ("t", &shifted)],
+                300,
+            );
+            let by: Vec<(&str, &str, bool)> = tests
+                .iter()
+                .map(|t| (t.feature.as_str(), t.test, t.drifted))
+                .collect();
+            assert_eq!(
+                by,
+                vec![
+                    ("x", "ks", false),
+                    ("s", "chi2", false),
+                    ("t", "chi2", true)
+                ]
+            );
+            // One rejection out of three: both corrections cut at alpha / 3.
+            assert!(tests.iter().all(|t| t.threshold == 0.001 / 3.0));
         }
-        let numeric = fill(&d, spread(300, 0.0));
-        let tests = d.evaluate_all([("x", &numeric)], [("s", &stable), ("t", &shifted)]);
-        let by: Vec<(&str, &str, bool)> = tests
-            .iter()
-            .map(|t| (t.feature.as_str(), t.test, t.drifted))
-            .collect();
-        assert_eq!(
-            by,
-            vec![
-                ("x", "ks", false),
-                ("s", "chi2", false),
-                ("t", "chi2", true)
-            ]
-        );
-        assert!(tests.iter().all(|t| t.threshold == 0.001 / 3.0));
     }
 
     #[test]
-    fn not_ready_features_are_skipped_and_cadence_holds() {
-        let d = detector();
-        let w = fill(&d, spread(250, 0.0));
-        assert!(d.evaluate([("x", &w)]).is_empty());
-        assert!(!d.is_due(0));
-        assert!(d.is_due(50) && d.is_due(100) && !d.is_due(75));
+    fn benjamini_hochberg_finds_more_than_bonferroni() {
+        // Three features with p-values that BH rejects together but
+        // Bonferroni does not: shifts of decreasing size.
+        let shifted = |shift: f64| {
+            move |d: &DriftDetector| fill(d, spread(200, 0.0).chain(spread(100, shift)))
+        };
+        let mut found = Vec::new();
+        for correction in [Correction::Bonferroni, Correction::BenjaminiHochberg] {
+            let d = detector(correction);
+            let mut fs: Vec<FeatureState> = [0.28, 0.29, 0.30]
+                .iter()
+                .map(|s| shifted(*s)(&d))
+                .collect();
+            let names = ["a", "b", "c"];
+            let tests = d.evaluate_all(
+                names.iter().copied().zip(fs.iter_mut()),
+                [],
+                300,
+            );
+            let p: Vec<f64> = tests.iter().map(|t| t.p_value).collect();
+            assert!(p.iter().all(|p| *p < 0.001), "{p:?}");
+            found.push(tests.iter().filter(|t| t.drifted).count());
+        }
+        assert!(found[1] >= found[0], "{found:?}");
+        assert_eq!(found[1], 3);
+    }
+
+    #[test]
+    fn cadence_for_count_and_time_windows() {
+        let d = detector(Correction::BenjaminiHochberg);
+        assert_eq!(d.due(0, 0, None), Due::No);
+        assert_eq!(d.due(50, 0, None), Due::Now);
+        assert_eq!(d.due(75, 0, None), Due::No);
+        let mut cfg = crate::config::Config::defaults()
+            .map(|c| c.detect)
+            .unwrap_or_else(|e| panic!("{e}"));
+        cfg.window_kind = WindowKindName::Time;
+        cfg.window_duration = std::time::Duration::from_secs(60);
+        cfg.window_slide = std::time::Duration::from_secs(10);
+        cfg.allowed_lateness = std::time::Duration::from_secs(5);
+        let t = DriftDetector::new(&cfg, None);
+        let w = t.watermark(26_000);
+        assert_eq!(w, 21_000);
+        assert_eq!(t.due(1, w, None), Due::AtWindowEnd(20_000));
+        assert_eq!(t.due(1, w, Some(20_000)), Due::No);
+        assert_eq!(t.due(1, t.watermark(35_000), Some(20_000)), Due::AtWindowEnd(30_000));
     }
 }

@@ -1,64 +1,84 @@
-//! A feature's stored windows together with their incremental KS statistic.
+//! A numeric feature's windows together with their incremental KS statistic.
 //!
-//! Guarantees: the statistic always describes exactly the values in
-//! [`FeatureWindow`] (reference against current window): both are updated
-//! by the same [`FeatureState::push`], and [`FeatureState::from_window`]
-//! rebuilds the statistic from stored windows (after a restart or a
-//! rebalance) in O(n log n). Once the current window is full, a push costs
-//! O(log n) and reading D costs O(1).
+//! Guarantees: the statistic always describes exactly the values in the
+//! feature's [`Windows`] (reference against current window): both are
+//! updated by the same call, and [`FeatureState::from_windows`] rebuilds the
+//! statistic from stored windows (after a restart or a rebalance) in
+//! O(n log n). A push or an eviction costs O(log n); reading D costs O(1)
+//! while the window sizes stay the same (count windows once full), else one
+//! O(n) re-weighting.
 
-use super::ks::SlidingKs;
-use super::window::{FeatureWindow, WindowEntry};
+use super::ks::IncrementalKs;
+use super::window::{Placement, Side, Sides, WindowEntry, WindowPlan, Windows};
 
 /// Fixed treap seed: the structure's shape never changes results, only speed.
 const TREAP_SEED: u64 = 0x6a69_646f_6b61;
 
-/// Windows of one (model, feature) and their KS statistic.
+struct Ks<'a>(&'a mut IncrementalKs);
+
+impl Sides<f64> for Ks<'_> {
+    fn add(&mut self, side: Side, value: &f64) {
+        match side {
+            Side::Reference => self.0.insert_reference(*value),
+            Side::Current => self.0.insert_current(*value),
+        }
+    }
+    fn remove(&mut self, side: Side, value: &f64) {
+        // Always present: every stored value was inserted on its side.
+        let _ = match side {
+            Side::Reference => self.0.remove_reference(*value),
+            Side::Current => self.0.remove_current(*value),
+        };
+    }
+}
+
+/// Windows of one numeric (model, feature) and their KS statistic.
 #[derive(Debug, Clone)]
 pub struct FeatureState {
-    window: FeatureWindow,
-    ks: SlidingKs,
+    windows: Windows<f64>,
+    ks: IncrementalKs,
+}
+
+impl Default for FeatureState {
+    fn default() -> Self {
+        FeatureState {
+            windows: Windows::default(),
+            ks: IncrementalKs::new(TREAP_SEED),
+        }
+    }
 }
 
 impl FeatureState {
-    /// Empty windows with a current window of `window_size` values.
-    pub fn new(window_size: usize) -> Self {
-        FeatureState {
-            window: FeatureWindow::default(),
-            ks: SlidingKs::new(window_size, TREAP_SEED),
-        }
-    }
-
     /// Rebuilds the statistic from stored windows.
-    pub fn from_window(window: FeatureWindow, window_size: usize) -> Self {
-        let mut ks = SlidingKs::new(window_size, TREAP_SEED);
-        for v in &window.reference {
-            ks.insert_reference(*v);
-        }
-        for e in &window.current {
-            ks.push(e.value);
-        }
-        FeatureState { window, ks }
+    pub fn from_windows(windows: Windows<f64>) -> Self {
+        let mut ks = IncrementalKs::new(TREAP_SEED);
+        windows.replay(&mut Ks(&mut ks));
+        FeatureState { windows, ks }
     }
 
-    /// Adds a value to the reference until it holds `reference_size` values,
-    /// then to the sliding current window of `window_size` values.
-    pub fn push(&mut self, entry: WindowEntry, reference_size: usize, window_size: usize) {
-        if self.window.reference.len() < reference_size {
-            self.ks.insert_reference(entry.value);
-        } else {
-            self.ks.push(entry.value);
-        }
-        self.window.push(entry, reference_size, window_size);
+    /// Places a value (see [`Windows::push`]).
+    pub fn push(&mut self, entry: WindowEntry, watermark: i64, plan: &WindowPlan) -> Placement {
+        self.windows.push(entry, watermark, plan, &mut Ks(&mut self.ks))
+    }
+
+    /// Adds preloaded reference values.
+    pub fn preload(&mut self, values: impl IntoIterator<Item = f64>) {
+        self.windows.preload(values, &mut Ks(&mut self.ks));
+    }
+
+    /// Moves a time window's end (see [`Windows::advance`]).
+    pub fn advance(&mut self, end: i64, plan: &WindowPlan) {
+        self.windows.advance(end, plan, &mut Ks(&mut self.ks));
     }
 
     /// The stored windows.
-    pub fn window(&self) -> &FeatureWindow {
-        &self.window
+    pub fn windows(&self) -> &Windows<f64> {
+        &self.windows
     }
 
     /// Two-sided KS statistic D of the current window against the reference.
-    pub fn statistic(&self) -> f64 {
+    pub fn statistic(&mut self) -> f64 {
+        self.ks.rebase();
         self.ks.statistic()
     }
 }
@@ -67,33 +87,53 @@ impl FeatureState {
 mod tests {
     use super::*;
     use crate::detect::ks::{statistic_brute_force, Alternative};
+    use crate::detect::window::{ReferenceKind, WindowKind};
     use proptest::prelude::*;
+
+    fn plans() -> impl Strategy<Value = WindowPlan> {
+        (1usize..40, 0usize..40, any::<bool>(), any::<bool>()).prop_map(|(w, r, rolling, time)| {
+            WindowPlan {
+                window: if time {
+                    WindowKind::Time { size_ms: w as i64, slide_ms: 3, min_values: 1 }
+                } else {
+                    WindowKind::Count { size: w }
+                },
+                reference: if rolling { ReferenceKind::Rolling(r) } else { ReferenceKind::FirstN(r) },
+            }
+        })
+    }
 
     proptest! {
         #[test]
         fn statistic_matches_the_stored_windows(
             values in proptest::collection::vec(0u8..12, 1..300),
-            reference in 1usize..40,
-            window in 1usize..40,
+            plan in plans(),
             split in 0usize..300,
         ) {
-            let mut s = FeatureState::new(window);
+            let mut s = FeatureState::default();
             let mut restored: Option<FeatureState> = None;
             for (i, v) in values.iter().enumerate() {
-                let entry = WindowEntry { record: i as u64 + 1, time: i as i64, value: f64::from(*v) };
-                s.push(entry, reference, window);
+                let t = i as i64;
+                let entry = WindowEntry { record: i as u64 + 1, time: t, value: f64::from(*v) };
+                s.push(entry.clone(), t, &plan);
+                s.advance(t.div_euclid(3) * 3, &plan);
                 if let Some(r) = restored.as_mut() {
-                    r.push(entry, reference, window);
+                    r.push(entry, t, &plan);
+                    r.advance(t.div_euclid(3) * 3, &plan);
                 }
                 if i == split {
-                    restored = Some(FeatureState::from_window(s.window().clone(), window));
+                    let bytes = s.windows().encode();
+                    let decoded = Windows::decode(&bytes).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                    restored = Some(FeatureState::from_windows(decoded));
                 }
-                let w = s.window();
-                if !w.reference.is_empty() && !w.current.is_empty() {
-                    let brute = statistic_brute_force(&w.reference, &w.current_values(), Alternative::TwoSided);
+                let w = s.windows();
+                let reference: Vec<f64> = w.reference().iter().map(|e| e.value).collect();
+                let current: Vec<f64> = w.current().iter().map(|e| e.value).collect();
+                if !reference.is_empty() && !current.is_empty() {
+                    let brute = statistic_brute_force(&reference, &current, Alternative::TwoSided);
                     prop_assert!((s.statistic() - brute).abs() < 1e-12);
-                    if let Some(r) = &restored {
-                        prop_assert_eq!(r.window(), w);
+                    if let Some(r) = restored.as_mut() {
+                        prop_assert_eq!(r.windows(), s.windows());
                         prop_assert!((r.statistic() - brute).abs() < 1e-12);
                     }
                 }

@@ -1,199 +1,417 @@
-//! A feature's reference and current windows (count-based).
+//! Reference and current windows of one (model, feature): by record count or
+//! by event time (tumbling or sliding), with a reference that is the first N
+//! values, an event-time range, a rolling window, or preloaded from a file.
 //!
-//! Guarantees: the reference window holds the feature's first
-//! `reference_size` values for a model, in arrival order, and never changes
-//! once full; the current window holds at most `window_size` of the values
-//! that came after the reference filled, newest last. The binary encoding
-//! round-trips exactly and decoding rejects malformed bytes with an error,
-//! never a panic.
+//! Guarantees:
+//! - Every value that enters or leaves either side is reported to the
+//!   [`Sides`] summary (a KS tree, category counts) in the same call, so a
+//!   summary fed by the same calls always describes exactly the stored entries.
+//! - Count windows: the current window holds the last `size` values in
+//!   arrival order. Time windows: after [`Windows::advance`] to `end`, the
+//!   current window holds exactly the accepted values with event time in
+//!   `[end - size, end)`; accepted values at or after `end` wait in `pending`.
+//! - A value is never dropped silently: [`Windows::push`] says where it went,
+//!   and a value it could not place is [`Placement::Late`] (its window was
+//!   already evaluated) or [`Placement::BeforeReference`], for the caller to
+//!   count.
+//! - The binary encoding round-trips exactly; decoding rejects malformed
+//!   bytes with an error, never a panic.
 
 use std::collections::VecDeque;
 
-/// One value of the current window, with where it came from.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct WindowEntry {
-    /// 1-based index of the model record that carried the value.
+/// One value with where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry<V> {
+    /// 1-based index of the model record that carried the value (0 for a
+    /// value preloaded from a reference file).
     pub record: u64,
     /// Its event time (ms).
     pub time: i64,
-    /// The feature value.
-    pub value: f64,
+    /// The value.
+    pub value: V,
+}
+
+/// A numeric value with its origin.
+pub type WindowEntry = Entry<f64>;
+/// A categorical value with its origin.
+pub type CategoryEntry = Entry<String>;
+
+/// The two samples a test compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The reference sample.
+    Reference,
+    /// The current sample.
+    Current,
+}
+
+/// A summary kept in step with the windows (e.g. the incremental KS tree).
+pub trait Sides<V> {
+    /// `value` joined `side`.
+    fn add(&mut self, side: Side, value: &V);
+    /// `value` left `side`.
+    fn remove(&mut self, side: Side, value: &V);
+}
+
+impl<V> Sides<V> for () {
+    fn add(&mut self, _: Side, _: &V) {}
+    fn remove(&mut self, _: Side, _: &V) {}
+}
+
+/// How the current window is delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowKind {
+    /// The last `size` values in arrival order.
+    Count {
+        /// Values in the window.
+        size: usize,
+    },
+    /// Values whose event time lies in `[end - size_ms, end)`, `end` moving
+    /// by `slide_ms` (tumbling when `slide_ms == size_ms`).
+    Time {
+        /// Window length (ms).
+        size_ms: i64,
+        /// Distance between window ends (ms).
+        slide_ms: i64,
+        /// Fewest values a window needs to be tested.
+        min_values: usize,
+    },
+}
+
+/// How the reference sample is chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReferenceKind {
+    /// The feature's first N values, then fixed.
+    FirstN(usize),
+    /// Values with event time in `[start, end)` (ms), fixed once the
+    /// watermark passes `end`.
+    TimeRange {
+        /// Inclusive start (ms).
+        start: i64,
+        /// Exclusive end (ms).
+        end: i64,
+    },
+    /// The last N values that left the current window.
+    Rolling(usize),
+    /// Loaded before the stream (from a reference file), then fixed.
+    Preloaded,
+}
+
+/// The window and reference plan of a deployment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowPlan {
+    /// Current window.
+    pub window: WindowKind,
+    /// Reference.
+    pub reference: ReferenceKind,
+}
+
+/// Where [`Windows::push`] put a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// Into the reference.
+    Reference,
+    /// Into the current window.
+    Current,
+    /// Held until its time window's end passes.
+    Pending,
+    /// Not placed: older than the watermark, its window was already
+    /// evaluated (or the reference time range already closed).
+    Late,
+    /// Not placed: before the reference time range, which is fixed.
+    BeforeReference,
 }
 
 /// Reference and current windows of one (model, feature).
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct FeatureWindow {
-    /// The reference values, oldest first.
-    pub reference: Vec<f64>,
-    /// Event time of the first reference value.
-    pub reference_start_time: i64,
-    /// Event time of the last reference value.
-    pub reference_end_time: i64,
-    /// The current window, oldest first.
-    pub current: VecDeque<WindowEntry>,
+#[derive(Debug, Clone, PartialEq)]
+pub struct Windows<V> {
+    reference: VecDeque<Entry<V>>,
+    current: VecDeque<Entry<V>>,
+    pending: VecDeque<Entry<V>>,
+    /// Exclusive end of the current time window (`i64::MIN` before the first).
+    window_end: i64,
 }
 
-/// Bytes that are not an encoded [`FeatureWindow`] (corrupt local state).
+impl<V> Default for Windows<V> {
+    fn default() -> Self {
+        Windows {
+            reference: VecDeque::new(),
+            current: VecDeque::new(),
+            pending: VecDeque::new(),
+            window_end: i64::MIN,
+        }
+    }
+}
+
+impl<V: Clone> Windows<V> {
+    /// Places one value; `watermark` is the model's event-time watermark
+    /// (largest event time seen minus the allowed lateness).
+    pub fn push(
+        &mut self,
+        entry: Entry<V>,
+        watermark: i64,
+        plan: &WindowPlan,
+        sides: &mut impl Sides<V>,
+    ) -> Placement {
+        match plan.reference {
+            ReferenceKind::FirstN(n) if self.reference.len() < n => {
+                return self.add_reference(entry, sides);
+            }
+            ReferenceKind::TimeRange { start, end } if entry.time < end => {
+                if entry.time < start {
+                    return Placement::BeforeReference;
+                }
+                if watermark >= end {
+                    return Placement::Late;
+                }
+                return self.add_reference(entry, sides);
+            }
+            _ => {}
+        }
+        match plan.window {
+            WindowKind::Count { size } => {
+                sides.add(Side::Current, &entry.value);
+                self.current.push_back(entry);
+                while self.current.len() > size {
+                    self.evict(plan, sides);
+                }
+                Placement::Current
+            }
+            WindowKind::Time { .. } => {
+                if entry.time < watermark || entry.time < self.window_end {
+                    return Placement::Late;
+                }
+                let at = self
+                    .pending
+                    .partition_point(|e| (e.time, e.record) <= (entry.time, entry.record));
+                self.pending.insert(at, entry);
+                Placement::Pending
+            }
+        }
+    }
+
+    fn add_reference(&mut self, entry: Entry<V>, sides: &mut impl Sides<V>) -> Placement {
+        sides.add(Side::Reference, &entry.value);
+        self.reference.push_back(entry);
+        Placement::Reference
+    }
+
+    /// Adds preloaded reference values (record 0, time 0).
+    pub fn preload(&mut self, values: impl IntoIterator<Item = V>, sides: &mut impl Sides<V>) {
+        for value in values {
+            self.add_reference(
+                Entry {
+                    record: 0,
+                    time: 0,
+                    value,
+                },
+                sides,
+            );
+        }
+    }
+
+    /// Moves a time window's end to `end`: pending values before it join the
+    /// current window, values before `end - size` leave it. No effect for
+    /// count windows or when `end` is not later than the current end.
+    pub fn advance(&mut self, end: i64, plan: &WindowPlan, sides: &mut impl Sides<V>) {
+        let WindowKind::Time { size_ms, .. } = plan.window else {
+            return;
+        };
+        if end <= self.window_end {
+            return;
+        }
+        while self.pending.front().is_some_and(|e| e.time < end) {
+            if let Some(e) = self.pending.pop_front() {
+                sides.add(Side::Current, &e.value);
+                self.current.push_back(e);
+            }
+        }
+        self.window_end = end;
+        let start = end.saturating_sub(size_ms);
+        while self.current.front().is_some_and(|e| e.time < start) {
+            self.evict(plan, sides);
+        }
+    }
+
+    /// The oldest current value leaves; a rolling reference takes it.
+    fn evict(&mut self, plan: &WindowPlan, sides: &mut impl Sides<V>) {
+        let Some(old) = self.current.pop_front() else {
+            return;
+        };
+        sides.remove(Side::Current, &old.value);
+        if let ReferenceKind::Rolling(n) = plan.reference {
+            sides.add(Side::Reference, &old.value);
+            self.reference.push_back(old);
+            while self.reference.len() > n {
+                if let Some(gone) = self.reference.pop_front() {
+                    sides.remove(Side::Reference, &gone.value);
+                }
+            }
+        }
+    }
+
+    /// True when both samples are complete enough for a test.
+    pub fn is_ready(&self, plan: &WindowPlan, watermark: i64) -> bool {
+        let reference = match plan.reference {
+            ReferenceKind::FirstN(n) | ReferenceKind::Rolling(n) => self.reference.len() >= n,
+            ReferenceKind::TimeRange { end, .. } => watermark >= end && !self.reference.is_empty(),
+            ReferenceKind::Preloaded => !self.reference.is_empty(),
+        };
+        let current = match plan.window {
+            WindowKind::Count { size } => self.current.len() >= size,
+            WindowKind::Time { min_values, .. } => {
+                self.window_end != i64::MIN && self.current.len() >= min_values.max(1)
+            }
+        };
+        reference && current
+    }
+
+    /// The reference entries, oldest first.
+    pub fn reference(&self) -> &VecDeque<Entry<V>> {
+        &self.reference
+    }
+
+    /// The current window's entries, oldest first.
+    pub fn current(&self) -> &VecDeque<Entry<V>> {
+        &self.current
+    }
+
+    /// Accepted values after the current time window's end.
+    pub fn pending(&self) -> &VecDeque<Entry<V>> {
+        &self.pending
+    }
+
+    /// Exclusive end of the current time window, if one was set.
+    pub fn window_end(&self) -> Option<i64> {
+        (self.window_end != i64::MIN).then_some(self.window_end)
+    }
+
+    /// Every entry with its side, to rebuild a summary after decoding.
+    pub fn replay(&self, sides: &mut impl Sides<V>) {
+        for e in &self.reference {
+            sides.add(Side::Reference, &e.value);
+        }
+        for e in &self.current {
+            sides.add(Side::Current, &e.value);
+        }
+    }
+}
+
+/// Bytes that are not encoded windows (corrupt local state).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("corrupt feature window: {0}")]
 pub struct WindowDecodeError(pub &'static str);
 
-const FORMAT_VERSION: u8 = 1;
+/// A value the window encoding can store.
+pub trait WindowValue: Sized {
+    /// Appends the value.
+    fn write(&self, out: &mut Vec<u8>);
+    /// Reads one value.
+    fn read(r: &mut Reader<'_>) -> Result<Self, WindowDecodeError>;
+    /// Fewest bytes one encoded value takes (bounds declared lengths).
+    const MIN_BYTES: usize;
+}
 
-impl FeatureWindow {
-    /// Adds a value: to the reference until it holds `reference_size`
-    /// values, then to the current window, evicting the oldest beyond
-    /// `window_size`.
-    pub fn push(&mut self, entry: WindowEntry, reference_size: usize, window_size: usize) {
-        if self.reference.len() < reference_size {
-            if self.reference.is_empty() {
-                self.reference_start_time = entry.time;
-            }
-            self.reference_end_time = entry.time;
-            self.reference.push(entry.value);
-            return;
-        }
-        self.current.push_back(entry);
-        while self.current.len() > window_size {
-            self.current.pop_front();
-        }
+impl WindowValue for f64 {
+    fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
     }
-
-    /// True when both windows are full and a test is meaningful.
-    pub fn is_ready(&self, reference_size: usize, window_size: usize) -> bool {
-        self.reference.len() >= reference_size && self.current.len() >= window_size
+    fn read(r: &mut Reader<'_>) -> Result<Self, WindowDecodeError> {
+        Ok(f64::from_le_bytes(r.take()?))
     }
+    const MIN_BYTES: usize = 8;
+}
 
-    /// The current window's values, oldest first.
-    pub fn current_values(&self) -> Vec<f64> {
-        self.current.iter().map(|e| e.value).collect()
+impl WindowValue for String {
+    fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&(self.len() as u32).to_le_bytes());
+        out.extend_from_slice(self.as_bytes());
     }
+    fn read(r: &mut Reader<'_>) -> Result<Self, WindowDecodeError> {
+        let len = u32::from_le_bytes(r.take()?) as usize;
+        let bytes = r.bytes(len)?;
+        String::from_utf8(bytes.to_vec()).map_err(|_| WindowDecodeError("category is not UTF-8"))
+    }
+    const MIN_BYTES: usize = 4;
+}
 
+const FORMAT_VERSION: u8 = 2;
+const ENTRY_HEADER: usize = 16;
+
+impl<V: WindowValue> Windows<V> {
     /// Encodes to a compact little-endian binary form.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out =
-            Vec::with_capacity(1 + 4 + 16 + self.reference.len() * 8 + 4 + self.current.len() * 24);
+        let n = self.reference.len() + self.current.len() + self.pending.len();
+        let mut out = Vec::with_capacity(1 + 8 + 12 + n * (ENTRY_HEADER + V::MIN_BYTES));
         out.push(FORMAT_VERSION);
-        out.extend_from_slice(&(self.reference.len() as u32).to_le_bytes());
-        out.extend_from_slice(&self.reference_start_time.to_le_bytes());
-        out.extend_from_slice(&self.reference_end_time.to_le_bytes());
-        for v in &self.reference {
-            out.extend_from_slice(&v.to_le_bytes());
-        }
-        out.extend_from_slice(&(self.current.len() as u32).to_le_bytes());
-        for e in &self.current {
-            out.extend_from_slice(&e.record.to_le_bytes());
-            out.extend_from_slice(&e.time.to_le_bytes());
-            out.extend_from_slice(&e.value.to_le_bytes());
+        out.extend_from_slice(&self.window_end.to_le_bytes());
+        for side in [&self.reference, &self.current, &self.pending] {
+            out.extend_from_slice(&(side.len() as u32).to_le_bytes());
+            for e in side {
+                out.extend_from_slice(&e.record.to_le_bytes());
+                out.extend_from_slice(&e.time.to_le_bytes());
+                e.value.write(&mut out);
+            }
         }
         out
     }
 
-    /// Decodes what [`FeatureWindow::encode`] wrote.
+    /// Decodes what [`Windows::encode`] wrote.
     pub fn decode(bytes: &[u8]) -> Result<Self, WindowDecodeError> {
         let mut r = Reader(bytes);
         if r.take::<1>()?[0] != FORMAT_VERSION {
             return Err(WindowDecodeError("unknown format version"));
         }
-        let ref_len = u32::from_le_bytes(r.take()?) as usize;
-        let reference_start_time = i64::from_le_bytes(r.take()?);
-        let reference_end_time = i64::from_le_bytes(r.take()?);
-        if r.0.len() < ref_len.saturating_mul(8) {
-            return Err(WindowDecodeError("reference shorter than its length"));
+        let window_end = i64::from_le_bytes(r.take()?);
+        let mut sides = [VecDeque::new(), VecDeque::new(), VecDeque::new()];
+        for side in &mut sides {
+            let len = u32::from_le_bytes(r.take()?) as usize;
+            if r.0.len() < len.saturating_mul(ENTRY_HEADER + V::MIN_BYTES) {
+                return Err(WindowDecodeError("window shorter than its length"));
+            }
+            side.reserve(len);
+            for _ in 0..len {
+                side.push_back(Entry {
+                    record: u64::from_le_bytes(r.take()?),
+                    time: i64::from_le_bytes(r.take()?),
+                    value: V::read(&mut r)?,
+                });
+            }
         }
-        let mut reference = Vec::with_capacity(ref_len);
-        for _ in 0..ref_len {
-            reference.push(f64::from_le_bytes(r.take()?));
+        if !r.0.is_empty() {
+            return Err(WindowDecodeError("trailing bytes"));
         }
-        let cur_len = u32::from_le_bytes(r.take()?) as usize;
-        if r.0.len() != cur_len.saturating_mul(24) {
-            return Err(WindowDecodeError("current window length mismatch"));
-        }
-        let mut current = VecDeque::with_capacity(cur_len);
-        for _ in 0..cur_len {
-            current.push_back(WindowEntry {
-                record: u64::from_le_bytes(r.take()?),
-                time: i64::from_le_bytes(r.take()?),
-                value: f64::from_le_bytes(r.take()?),
-            });
-        }
-        Ok(FeatureWindow {
+        let [reference, current, pending] = sides;
+        Ok(Windows {
             reference,
-            reference_start_time,
-            reference_end_time,
             current,
+            pending,
+            window_end,
         })
     }
 }
 
-struct Reader<'a>(&'a [u8]);
+/// A cursor over encoded bytes.
+pub struct Reader<'a>(&'a [u8]);
 
 impl Reader<'_> {
     fn take<const N: usize>(&mut self) -> Result<[u8; N], WindowDecodeError> {
-        if self.0.len() < N {
-            return Err(WindowDecodeError("truncated"));
-        }
-        let (head, rest) = self.0.split_at(N);
-        self.0 = rest;
+        let head = self.bytes(N)?;
         let mut out = [0u8; N];
         out.copy_from_slice(head);
         Ok(out)
     }
+
+    fn bytes(&mut self, n: usize) -> Result<&[u8], WindowDecodeError> {
+        if self.0.len() < n {
+            return Err(WindowDecodeError("truncated"));
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Ok(head)
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    fn entry(i: u64) -> WindowEntry {
-        WindowEntry {
-            record: i,
-            time: i as i64 * 1000,
-            value: i as f64,
-        }
-    }
-
-    #[test]
-    fn reference_fills_first_then_current_slides() {
-        let mut w = FeatureWindow::default();
-        for i in 1..=10 {
-            w.push(entry(i), 4, 3);
-        }
-        assert_eq!(w.reference, vec![1.0, 2.0, 3.0, 4.0]);
-        assert_eq!(w.reference_start_time, 1000);
-        assert_eq!(w.reference_end_time, 4000);
-        assert_eq!(w.current_values(), vec![8.0, 9.0, 10.0]);
-        assert!(w.is_ready(4, 3));
-        assert!(!w.is_ready(4, 4));
-    }
-
-    #[test]
-    fn decode_rejects_garbage() {
-        assert!(FeatureWindow::decode(&[]).is_err());
-        assert!(FeatureWindow::decode(&[2, 0, 0, 0, 0]).is_err());
-        let mut bytes = FeatureWindow::default().encode();
-        bytes.push(1);
-        assert!(FeatureWindow::decode(&bytes).is_err());
-        let huge = [
-            1, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-        ];
-        assert!(FeatureWindow::decode(&huge).is_err());
-    }
-
-    proptest! {
-        #[test]
-        fn encode_round_trips(values in proptest::collection::vec(-1e9f64..1e9, 0..80), r in 1usize..20, c in 1usize..20) {
-            let mut w = FeatureWindow::default();
-            for (i, v) in values.iter().enumerate() {
-                w.push(WindowEntry { record: i as u64 + 1, time: i as i64, value: *v }, r, c);
-            }
-            prop_assert_eq!(FeatureWindow::decode(&w.encode()), Ok(w));
-        }
-
-        #[test]
-        fn decode_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..100)) {
-            let _ = FeatureWindow::decode(&bytes);
-        }
-    }
-}
+#[path = "window_tests.rs"]
+mod tests;

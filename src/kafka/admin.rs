@@ -13,6 +13,7 @@ use rdkafka::types::RDKafkaErrorCode;
 use super::client::admin_config;
 use super::KafkaError;
 use crate::config::Config;
+use crate::state::Cf;
 
 /// How one topic is created.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,9 +37,24 @@ pub enum TopicStatus {
     AlreadyExists,
 }
 
-/// Every topic of the configuration with its settings.
+/// Every topic of the configuration with its settings: the named topics,
+/// then (when `state.changelog` is on) one compacted changelog topic per
+/// store, with as many partitions as the input topics.
 pub fn topic_specs(cfg: &Config) -> Vec<TopicSpec> {
     let t = &cfg.topics;
+    let changelogs = cfg
+        .state
+        .changelog
+        .then(|| {
+            Cf::ALL.into_iter().map(|cf| TopicSpec {
+                name: cfg.changelog_topic(cf.name()),
+                partitions: t.partitions,
+                replication: t.replication_factor,
+                configs: vec![("cleanup.policy", "compact".to_string())],
+            })
+        })
+        .into_iter()
+        .flatten();
     t.named()
         .into_iter()
         .map(|(key, name)| {
@@ -57,6 +73,7 @@ pub fn topic_specs(cfg: &Config) -> Vec<TopicSpec> {
                 configs,
             }
         })
+        .chain(changelogs)
         .collect()
 }
 

@@ -5,8 +5,11 @@
 //! at-least-once discipline: a batch's outputs are acknowledged, then its
 //! state is checkpointed, then its offsets are committed.
 
+pub mod changelog;
+mod labels;
 pub mod processor;
 mod rebalance;
+pub mod reference;
 mod runner;
 mod sink;
 

@@ -10,19 +10,28 @@
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use crate::audit::chain;
-use crate::config::Config;
+use crate::config::{Config, LabelsConfig};
 use crate::decide::{DecisionInput, RuleEngine};
+use crate::detect::anomaly::{two_sided_p, ZScoreConfig};
+use crate::detect::hysteresis::Transition;
+use crate::detect::metrics::MetricTest;
 use crate::detect::{
-    CategoricalWindow, CategoryEntry, DriftDetector, FeatureState, FeatureTest, WindowEntry,
+    CategoricalWindow, CategoryEntry, Due, DriftDetector, FeatureState, FeatureTest, Placement,
+    WindowEntry,
 };
 use crate::heal::{self, CommandSpec};
 use crate::ids;
 use crate::schema::{
     AuditInputs, AuditRecord, DriftEvent, FeatureEvidence, HealCommand, Prediction,
 };
-use crate::state::{Checkpoint, ModelMeta, StateError, Store};
+use crate::state::{
+    encode_meta, window_key, Alert, Cf, Checkpoint, ModelMeta, StateError, Store, Write,
+};
+
+use super::reference::ReferenceData;
 
 /// Where an input record came from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -58,41 +67,74 @@ pub enum Output {
 }
 
 #[derive(Debug, Default)]
-struct ModelState {
-    meta: ModelMeta,
+pub(super) struct ModelState {
+    pub(super) meta: ModelMeta,
     windows: BTreeMap<String, FeatureState>,
     dirty_windows: BTreeSet<String>,
     categorical: BTreeMap<String, CategoricalWindow>,
     dirty_categorical: BTreeSet<String>,
-    dirty: bool,
+    pub(super) dirty: bool,
 }
 
 /// The processing core.
 #[derive(Debug)]
 pub struct Processor {
     detector: DriftDetector,
+    zscore: ZScoreConfig,
+    pub(super) labels: LabelsConfig,
+    persistence: u32,
     engine: RuleEngine,
     config_version: String,
-    store: Store,
-    models: HashMap<String, ModelState>,
+    pub(super) store: Store,
+    reference: Option<Arc<ReferenceData>>,
+    pub(super) models: HashMap<String, ModelState>,
     /// Input partition each cached model was last read from.
-    model_partition: HashMap<String, (String, i32)>,
+    model_partition: HashMap<String, i32>,
     applied: HashMap<(String, i32), i64>,
     pending_offsets: BTreeMap<(String, i32), i64>,
+    /// Label-join writes since the last checkpoint: (store, key) → (value or
+    /// deletion, partition).
+    pub(super) overlay: BTreeMap<(Cf, Vec<u8>), (Option<Vec<u8>>, i32)>,
+}
+
+/// One evaluation's results, before alerts and decisions.
+struct Evaluation<'a> {
+    pos: &'a SourcePos,
+    model_id: &'a str,
+    model_version: &'a str,
+    event_time: i64,
+    record: u64,
 }
 
 impl Processor {
+    /// The preloaded reference sample (`reference-mode = "file"`).
+    pub fn with_reference(mut self, reference: Arc<ReferenceData>) -> Self {
+        self.reference = Some(reference);
+        self
+    }
+
     /// A processor over `store` with the given configuration.
     pub fn new(config: &Config, config_version: &str, store: Store) -> Self {
+        let a = &config.detect.anomaly;
         Processor {
-            detector: DriftDetector::new(&config.detect),
+            detector: DriftDetector::new(&config.detect, config.reference_range_ms()),
+            zscore: ZScoreConfig {
+                threshold: a.threshold,
+                min_samples: a.min_samples,
+                baseline: a.baseline,
+                ewma_alpha: a.ewma_alpha,
+            },
+            labels: config.labels.clone(),
+            persistence: config.detect.persistence.max(1),
             engine: RuleEngine::new(&config.decide),
             config_version: config_version.to_string(),
             store,
+            reference: None,
             models: HashMap::new(),
             model_partition: HashMap::new(),
             applied: HashMap::new(),
             pending_offsets: BTreeMap::new(),
+            overlay: BTreeMap::new(),
         }
     }
 
@@ -125,10 +167,9 @@ impl Processor {
         *entry = (*entry).max(next);
     }
 
-    fn model<'a>(
+    pub(super) fn model<'a>(
         models: &'a mut HashMap<String, ModelState>,
         store: &Store,
-        detector: &DriftDetector,
         model_id: &str,
     ) -> Result<&'a mut ModelState, StateError> {
         Ok(match models.entry(model_id.to_string()) {
@@ -138,12 +179,31 @@ impl Processor {
                 windows: store
                     .windows(model_id)?
                     .into_iter()
-                    .map(|(f, w)| (f, detector.restore_feature(w)))
+                    .map(|(f, w)| (f, FeatureState::from_windows(w)))
                     .collect(),
                 categorical: store.categorical(model_id)?.into_iter().collect(),
                 ..ModelState::default()
             }),
         })
+    }
+
+    /// Remembers the input partition of a model (where its state's
+    /// changelog records go).
+    pub(super) fn track(&mut self, model_id: &str, pos: &SourcePos) {
+        if self.model_partition.get(model_id) != Some(&pos.partition) {
+            self.model_partition
+                .insert(model_id.to_string(), pos.partition);
+        }
+    }
+
+    /// Evaluations an alert must persist to open or close.
+    pub(super) fn persistence(&self) -> u32 {
+        self.persistence
+    }
+
+    /// The partition of a cached model.
+    pub(super) fn partition_of(&self, model_id: &str) -> i32 {
+        self.model_partition.get(model_id).copied().unwrap_or(0)
     }
 
     /// Drops the cached state of every model read from `topic`/`partition`
@@ -154,7 +214,7 @@ impl Processor {
         let gone: Vec<String> = self
             .model_partition
             .iter()
-            .filter(|(_, (t, p))| t == topic && *p == partition)
+            .filter(|(_, p)| **p == partition)
             .map(|(m, _)| m.clone())
             .collect();
         for model in gone {
@@ -164,6 +224,11 @@ impl Processor {
         self.applied.remove(&(topic.to_string(), partition));
     }
 
+    /// The local store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// Number of models whose state is cached in memory.
     pub fn cached_models(&self) -> usize {
         self.models.len()
@@ -171,35 +236,43 @@ impl Processor {
 
     /// Processes one prediction and returns what to publish.
     pub fn process(&mut self, pos: &SourcePos, p: &Prediction) -> Result<Vec<Output>, StateError> {
-        if self
-            .model_partition
-            .get(&p.model_id)
-            .is_none_or(|(t, part)| *part != pos.partition || *t != pos.topic)
-        {
-            self.model_partition
-                .insert(p.model_id.clone(), (pos.topic.clone(), pos.partition));
-        }
-        let state = Self::model(&mut self.models, &self.store, &self.detector, &p.model_id)?;
+        self.track(&p.model_id, pos);
+        let plan = *self.detector.plan();
+        let state = Self::model(&mut self.models, &self.store, &p.model_id)?;
         state.dirty = true;
         state.meta.records_seen += 1;
         let record = state.meta.records_seen;
         if state.meta.model_version != p.model_version {
             state.meta.model_version.clone_from(&p.model_version);
         }
+        let clock = &mut state.meta.clock;
+        if clock.max_event_time.is_some_and(|max| p.event_time < max) {
+            clock.out_of_order += 1;
+        }
+        let max = clock.max_event_time.map_or(p.event_time, |m| m.max(p.event_time));
+        clock.max_event_time = Some(max);
+        let watermark = self.detector.watermark(max);
+        if p.event_time < watermark {
+            clock.late += 1;
+        }
+        let mut before_reference = false;
         for (feature, value) in &p.features {
             let entry = WindowEntry {
                 record,
                 time: p.event_time,
                 value: *value,
             };
-            match state.windows.get_mut(feature) {
-                Some(window) => self.detector.push(window, entry),
+            let window = match state.windows.get_mut(feature) {
+                Some(w) => w,
                 None => {
-                    let mut window = self.detector.new_feature();
-                    self.detector.push(&mut window, entry);
-                    state.windows.insert(feature.clone(), window);
+                    let mut w = FeatureState::default();
+                    if let Some(values) = self.reference.as_ref().and_then(|r| r.numeric(feature)) {
+                        w.preload(values.iter().copied());
+                    }
+                    state.windows.entry(feature.clone()).or_insert(w)
                 }
-            }
+            };
+            before_reference |= window.push(entry, watermark, &plan) == Placement::BeforeReference;
             if !state.dirty_windows.contains(feature) {
                 state.dirty_windows.insert(feature.clone());
             }
@@ -210,53 +283,176 @@ impl Processor {
                 time: p.event_time,
                 value: value.clone(),
             };
-            match state.categorical.get_mut(feature) {
-                Some(window) => self.detector.push_category(window, entry),
+            let window = match state.categorical.get_mut(feature) {
+                Some(w) => w,
                 None => {
-                    let mut window = CategoricalWindow::default();
-                    self.detector.push_category(&mut window, entry);
-                    state.categorical.insert(feature.clone(), window);
+                    let mut w = CategoricalWindow::default();
+                    if let Some(values) =
+                        self.reference.as_ref().and_then(|r| r.categorical(feature))
+                    {
+                        w.preload(values.iter().cloned());
+                    }
+                    state.categorical.entry(feature.clone()).or_insert(w)
                 }
-            }
+            };
+            before_reference |= window.push(entry, watermark, &plan) == Placement::BeforeReference;
             if !state.dirty_categorical.contains(feature) {
                 state.dirty_categorical.insert(feature.clone());
             }
         }
-        if !self.detector.is_due(record) {
-            self.mark_done(pos);
-            return Ok(Vec::new());
+        if before_reference {
+            state.meta.clock.before_reference += 1;
+        }
+        state
+            .meta
+            .metrics
+            .observe_prediction(p.score, p.predicted_class.as_deref(), p.latency_ms);
+        let mut outputs = self.await_label(pos, p)?;
+        let state = Self::model(&mut self.models, &self.store, &p.model_id)?;
+        match self
+            .detector
+            .due(record, watermark, state.meta.clock.window_end)
+        {
+            Due::No => {
+                self.mark_done(pos);
+                return Ok(outputs);
+            }
+            Due::Now => {}
+            Due::AtWindowEnd(end) => {
+                for (feature, w) in &mut state.windows {
+                    w.advance(end, &plan);
+                    if !state.dirty_windows.contains(feature) {
+                        state.dirty_windows.insert(feature.clone());
+                    }
+                }
+                for (feature, w) in &mut state.categorical {
+                    w.advance(end, &plan);
+                    if !state.dirty_categorical.contains(feature) {
+                        state.dirty_categorical.insert(feature.clone());
+                    }
+                }
+                state.meta.clock.window_end = Some(end);
+            }
         }
         let tests = self.detector.evaluate_all(
-            state.windows.iter().map(|(f, w)| (f.as_str(), w)),
+            state.windows.iter_mut().map(|(f, w)| (f.as_str(), w)),
             state.categorical.iter().map(|(f, w)| (f.as_str(), w)),
+            watermark,
         );
+        let metric_tests = state.meta.metrics.evaluate(&self.zscore);
+        self.expire(&p.model_id, watermark)?;
         self.mark_done(pos);
-        if !RuleEngine::needs_decision(&tests) {
-            return Ok(Vec::new());
-        }
-        Ok(self.decide(pos, p, record, &tests))
+        let at = Evaluation {
+            pos,
+            model_id: &p.model_id,
+            model_version: &p.model_version,
+            event_time: p.event_time,
+            record,
+        };
+        outputs.extend(self.evaluated(&at, tests, &metric_tests));
+        Ok(outputs)
     }
 
-    fn decide(
+    /// Alerts from one evaluation's tests, then a decision if any covariate
+    /// or concept alert is open.
+    fn evaluated(
+        &mut self,
+        at: &Evaluation<'_>,
+        mut tests: Vec<FeatureTest>,
+        metric_tests: &[MetricTest],
+    ) -> Vec<Output> {
+        let mut outputs = Vec::new();
+        let persistence = self.persistence;
+        let correction = self.detector.correction().as_str();
+        let Some(state) = self.models.get_mut(at.model_id) else {
+            return outputs;
+        };
+        let late = i64::try_from(state.meta.clock.late).unwrap_or(i64::MAX);
+        for t in &mut tests {
+            let key = format!("feature:{}", t.feature);
+            let alert = state.meta.alerts.entry(key.clone()).or_default();
+            let transition = alert.state.observe(t.drifted, persistence);
+            if let Some(tr) = transition {
+                let id = ids::drift_event_id(at.model_id, &key, at.pos.as_ref());
+                let mut e = drift_event(&id, at.model_id, t, at.event_time);
+                e.status = status(tr).into();
+                e.correction = correction.into();
+                e.late_records = late;
+                track_alert(alert, tr, &id);
+                outputs.push(Output::Drift(e));
+            }
+            // Decisions see the alert, not one evaluation's rejection.
+            t.drifted = alert.state.is_open();
+        }
+        for m in metric_tests {
+            let key = format!("anomaly:{}", m.metric);
+            let alert = state.meta.alerts.entry(key.clone()).or_default();
+            if let Some(tr) = alert.state.observe(m.score.anomalous, persistence) {
+                let id = ids::drift_event_id(at.model_id, &key, at.pos.as_ref());
+                let e = anomaly_event(&id, at, m, &self.zscore, status(tr), late);
+                track_alert(alert, tr, &id);
+                outputs.push(Output::Drift(e));
+            }
+        }
+        if let Some(concept) = state.meta.alerts.get("concept:accuracy") {
+            if concept.state.is_open() {
+                tests.push(concept_evidence(concept));
+            }
+        }
+        if tests.iter().any(|t| t.drifted) {
+            outputs.extend(self.decide(at, &tests));
+        }
+        outputs
+    }
+
+    pub(super) fn decide_concept(
         &mut self,
         pos: &SourcePos,
-        p: &Prediction,
-        record: u64,
-        tests: &[FeatureTest],
+        model_id: &str,
+        event_time: i64,
     ) -> Vec<Output> {
+        let Some(state) = self.models.get(model_id) else {
+            return Vec::new();
+        };
+        let Some(concept) = state.meta.alerts.get("concept:accuracy") else {
+            return Vec::new();
+        };
+        let tests = vec![concept_evidence(concept)];
+        let model_version = state.meta.model_version.clone();
+        let record = state.meta.records_seen;
+        let at = Evaluation {
+            pos,
+            model_id,
+            model_version: &model_version,
+            event_time,
+            record,
+        };
+        self.decide(&at, &tests)
+    }
+
+    fn decide(&mut self, at: &Evaluation<'_>, tests: &[FeatureTest]) -> Vec<Output> {
         let alpha = self.detector.alpha();
-        let at = pos.as_ref();
-        let decision_id = ids::decision_id(&p.model_id, at);
+        let decision_id = ids::decision_id(at.model_id, at.pos.as_ref());
         let mut outputs = Vec::new();
+        let Some(state) = self.models.get_mut(at.model_id) else {
+            return outputs;
+        };
         let mut evidence = Vec::with_capacity(tests.len());
         let mut drift_ids = Vec::new();
         for t in tests {
-            let drift_event_id = t
-                .drifted
-                .then(|| ids::drift_event_id(&p.model_id, &t.feature, at));
+            let key = if t.test == "accuracy-drop" {
+                "concept:accuracy".to_string()
+            } else {
+                format!("feature:{}", t.feature)
+            };
+            let drift_event_id = state
+                .meta
+                .alerts
+                .get(&key)
+                .filter(|a| a.state.is_open())
+                .and_then(|a| a.opened_by.clone());
             if let Some(id) = &drift_event_id {
                 drift_ids.push(id.clone());
-                outputs.push(Output::Drift(drift_event(id, &p.model_id, t, p.event_time)));
             }
             evidence.push(FeatureEvidence {
                 feature: t.feature.clone(),
@@ -267,40 +463,38 @@ impl Processor {
                 drift_event_id,
             });
         }
-        let Some(state) = self.models.get_mut(&p.model_id) else {
-            return outputs;
-        };
         let decision = self.engine.decide(DecisionInput {
             tests,
             alpha,
             last_action_at: state.meta.last_action_at,
-            now: p.event_time,
+            now: at.event_time,
         });
         state.meta.decisions += 1;
+        state.dirty = true;
         let command = decision.action.map(|action| {
-            state.meta.last_action_at = Some(p.event_time);
+            state.meta.last_action_at = Some(at.event_time);
             state.meta.commands += 1;
             heal::command(CommandSpec {
                 decision_id: &decision_id,
-                model_id: &p.model_id,
-                model_version: &p.model_version,
+                model_id: at.model_id,
+                model_version: at.model_version,
                 action,
                 reason: &decision.gate_reason,
                 evidence: &drift_ids,
-                issued_at: p.event_time,
+                issued_at: at.event_time,
                 config_version: &self.config_version,
             })
         });
         let mut audit = AuditRecord {
             decision_id,
-            model_id: p.model_id.clone(),
-            model_version: p.model_version.clone(),
-            decided_at: p.event_time,
+            model_id: at.model_id.to_string(),
+            model_version: at.model_version.to_string(),
+            decided_at: at.event_time,
             inputs: AuditInputs {
-                source_topic: pos.topic.clone(),
-                source_partition: pos.partition,
-                source_offset: pos.offset,
-                records_seen: i64::try_from(record).unwrap_or(i64::MAX),
+                source_topic: at.pos.topic.clone(),
+                source_partition: at.pos.partition,
+                source_offset: at.pos.offset,
+                records_seen: i64::try_from(at.record).unwrap_or(i64::MAX),
             },
             evidence,
             rules: decision.rules,
@@ -327,38 +521,71 @@ impl Processor {
         outputs
     }
 
-    /// Writes every state change since the last checkpoint, with the input
-    /// offsets it reflects, in one atomic batch.
-    pub fn checkpoint(&mut self) -> Result<(), StateError> {
+    /// The state changes since the last checkpoint, with the input offsets
+    /// they reflect; [`Processor::checkpoint`] writes them.
+    pub fn pending_checkpoint(&self) -> Checkpoint {
         let mut cp = Checkpoint::default();
         for (model, state) in &self.models {
+            let partition = self.partition_of(model);
+            let put = |cf, key: Vec<u8>, value: Vec<u8>| Write {
+                cf,
+                key,
+                value: Some(value),
+                partition,
+            };
             if state.dirty {
-                cp.models.push((model.clone(), state.meta.clone()));
+                cp.writes
+                    .push(put(Cf::Models, model.as_bytes().to_vec(), encode_meta(&state.meta)));
             }
             for feature in &state.dirty_windows {
                 if let Some(w) = state.windows.get(feature) {
-                    cp.windows
-                        .push((model.clone(), feature.clone(), w.window().clone()));
+                    cp.writes.push(put(
+                        Cf::Windows,
+                        window_key(model, feature),
+                        w.windows().encode(),
+                    ));
                 }
             }
             for feature in &state.dirty_categorical {
                 if let Some(w) = state.categorical.get(feature) {
-                    cp.categorical
-                        .push((model.clone(), feature.clone(), w.clone()));
+                    cp.writes
+                        .push(put(Cf::Categories, window_key(model, feature), w.encode()));
                 }
             }
+        }
+        for ((cf, key), (value, partition)) in &self.overlay {
+            cp.writes.push(Write {
+                cf: *cf,
+                key: key.clone(),
+                value: value.clone(),
+                partition: *partition,
+            });
         }
         cp.offsets = self
             .pending_offsets
             .iter()
             .map(|((t, p), next)| (t.clone(), *p, *next))
             .collect();
-        self.store.write(&cp)?;
+        cp
+    }
+
+    /// Writes every state change since the last checkpoint, with the input
+    /// offsets it reflects, in one atomic batch.
+    pub fn checkpoint(&mut self) -> Result<(), StateError> {
+        let cp = self.pending_checkpoint();
+        self.commit_checkpoint(&cp)
+    }
+
+    /// Writes `cp` (from [`Processor::pending_checkpoint`], with nothing
+    /// processed since) and marks everything clean.
+    pub fn commit_checkpoint(&mut self, cp: &Checkpoint) -> Result<(), StateError> {
+        self.store.write(cp)?;
         for state in self.models.values_mut() {
             state.dirty = false;
             state.dirty_windows.clear();
             state.dirty_categorical.clear();
         }
+        self.overlay.clear();
         for (key, next) in std::mem::take(&mut self.pending_offsets) {
             self.applied.insert(key, next);
         }
@@ -374,8 +601,46 @@ impl Processor {
     }
 }
 
+fn status(t: Transition) -> &'static str {
+    match t {
+        Transition::Opened => "opened",
+        Transition::Closed => "closed",
+    }
+}
+
+fn track_alert(alert: &mut Alert, t: Transition, id: &str) {
+    alert.opened_by = match t {
+        Transition::Opened => Some(id.to_string()),
+        Transition::Closed => None,
+    };
+}
+
+/// The open concept-drift alert as decision evidence.
+fn concept_evidence(alert: &Alert) -> FeatureTest {
+    FeatureTest {
+        feature: "accuracy".into(),
+        test: "accuracy-drop",
+        statistic: 0.0,
+        p_value: 0.0,
+        adjusted_p_value: 0.0,
+        drifted: alert.state.is_open(),
+        threshold: 0.0,
+        reference_size: 0,
+        reference_start_time: 0,
+        reference_end_time: 0,
+        window_size: 0,
+        window_start_record: 0,
+        window_end_record: 0,
+        window_start_time: 0,
+        window_end_time: 0,
+    }
+}
+
+fn long(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
 fn drift_event(id: &str, model_id: &str, t: &FeatureTest, event_time: i64) -> DriftEvent {
-    let long = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
     DriftEvent {
         event_id: id.to_string(),
         model_id: model_id.to_string(),
@@ -393,6 +658,44 @@ fn drift_event(id: &str, model_id: &str, t: &FeatureTest, event_time: i64) -> Dr
         window_start_time: t.window_start_time,
         window_end_time: t.window_end_time,
         event_time,
+        kind: "covariate".into(),
+        status: "opened".into(),
+        adjusted_p_value: Some(t.adjusted_p_value),
+        correction: "none".into(),
+        late_records: 0,
+    }
+}
+
+fn anomaly_event(
+    id: &str,
+    at: &Evaluation<'_>,
+    m: &MetricTest,
+    cfg: &ZScoreConfig,
+    status: &str,
+    late_records: i64,
+) -> DriftEvent {
+    DriftEvent {
+        event_id: id.to_string(),
+        model_id: at.model_id.to_string(),
+        feature: m.metric.clone(),
+        test: "zscore".into(),
+        statistic: m.score.z,
+        p_value: two_sided_p(m.score.z),
+        alpha: two_sided_p(cfg.threshold),
+        reference_size: long(m.score.samples),
+        reference_start_time: 0,
+        reference_end_time: 0,
+        window_size: long(m.window_count),
+        window_start_record: long((at.record + 1).saturating_sub(m.window_count)),
+        window_end_record: long(at.record),
+        window_start_time: at.event_time,
+        window_end_time: at.event_time,
+        event_time: at.event_time,
+        kind: "anomaly".into(),
+        status: status.into(),
+        adjusted_p_value: None,
+        correction: "none".into(),
+        late_records,
     }
 }
 

@@ -3,7 +3,9 @@
 //! Guarantees: every partition revoked from this instance is reported once
 //! to the loop, which drops the cached state of its models between batches
 //! (after the last batch was checkpointed), so a partition that moves away
-//! and later comes back is served from RocksDB, never from stale memory.
+//! and later comes back is served from RocksDB, never from stale memory;
+//! every partition assigned is reported once, so the loop can restore its
+//! state before processing its records.
 
 use std::sync::Mutex;
 
@@ -14,15 +16,39 @@ use rdkafka::ClientContext;
 #[derive(Debug, Default)]
 pub struct RebalanceLog {
     revoked: Mutex<Vec<(String, i32)>>,
+    assigned: Mutex<Vec<(String, i32)>>,
+}
+
+fn take(list: &Mutex<Vec<(String, i32)>>) -> Vec<(String, i32)> {
+    match list.lock() {
+        Ok(mut v) => std::mem::take(&mut *v),
+        Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
+    }
+}
+
+fn extend(list: &Mutex<Vec<(String, i32)>>, parts: Vec<(String, i32)>) {
+    match list.lock() {
+        Ok(mut v) => v.extend(parts),
+        Err(poisoned) => poisoned.into_inner().extend(parts),
+    }
+}
+
+fn parts(tpl: &rdkafka::TopicPartitionList) -> Vec<(String, i32)> {
+    tpl.elements()
+        .iter()
+        .map(|e| (e.topic().to_string(), e.partition()))
+        .collect()
 }
 
 impl RebalanceLog {
+    /// Takes the partitions assigned since the last call.
+    pub fn take_assigned(&self) -> Vec<(String, i32)> {
+        take(&self.assigned)
+    }
+
     /// Takes the partitions revoked since the last call.
     pub fn take_revoked(&self) -> Vec<(String, i32)> {
-        match self.revoked.lock() {
-            Ok(mut v) => std::mem::take(&mut *v),
-            Err(poisoned) => std::mem::take(&mut *poisoned.into_inner()),
-        }
+        take(&self.revoked)
     }
 }
 
@@ -32,19 +58,14 @@ impl ConsumerContext for RebalanceLog {
     fn pre_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         match rebalance {
             Rebalance::Revoke(tpl) => {
-                let parts: Vec<(String, i32)> = tpl
-                    .elements()
-                    .iter()
-                    .map(|e| (e.topic().to_string(), e.partition()))
-                    .collect();
+                let parts = parts(tpl);
                 tracing::info!(partitions = ?parts, "partitions revoked");
-                match self.revoked.lock() {
-                    Ok(mut v) => v.extend(parts),
-                    Err(poisoned) => poisoned.into_inner().extend(parts),
-                }
+                extend(&self.revoked, parts);
             }
             Rebalance::Assign(tpl) => {
-                tracing::info!(partitions = tpl.count(), "partitions assigned");
+                let parts = parts(tpl);
+                tracing::info!(partitions = ?parts, "partitions assigned");
+                extend(&self.assigned, parts);
             }
             Rebalance::Error(e) => tracing::warn!(error = %e, "rebalance error"),
         }

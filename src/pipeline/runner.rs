@@ -13,7 +13,7 @@
 //! the batch in flight is either fully committed or, if it could not be
 //! acknowledged, left uncommitted to be processed again.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,18 +24,23 @@ use rdkafka::{Offset, TopicPartitionList};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use super::changelog::{self, RestoreError};
 use super::processor::{Output, Processor, SourcePos};
+use super::reference::{ReferenceData, ReferenceError};
 use super::rebalance::RebalanceLog;
 use super::sink::{Encoded, NotAcknowledged, Sink};
-use crate::config::{Config, LoadedConfig, PipelineConfig};
+use crate::config::{Config, LoadedConfig, PipelineConfig, ReferenceMode};
 use crate::ingest;
 use crate::kafka::{consumer_config, producer_config, KafkaError};
-use crate::schema::{Codec, Prediction, SchemaError};
+use crate::schema::{Codec, Label, Prediction, SchemaError};
 use crate::state::{StateError, Store};
 use crate::telemetry::{
     BatchCommitted, DecisionTaken, DriftDetected, HealCommandPublished, Metrics,
-    OffsetCommitFailed, RecordDeadLettered, RecordSkipped,
+    OffsetCommitFailed, RecordDeadLettered, RecordSkipped, StateRestored,
 };
+
+/// Longest a partition's restore from the changelog may take.
+const RESTORE_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Why the pipeline stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +62,12 @@ pub enum PipelineError {
         /// I/O error.
         source: std::io::Error,
     },
+    /// A partition's state could not be restored from its changelog.
+    #[error(transparent)]
+    Restore(#[from] RestoreError),
+    /// The reference file cannot be used.
+    #[error(transparent)]
+    Reference(#[from] ReferenceError),
     /// Shutdown came while a batch's outputs were still unacknowledged; the
     /// batch was not committed and will be processed again.
     #[error(transparent)]
@@ -83,9 +94,17 @@ pub async fn run(
     })?;
     let store = Store::open(&cfg.state.data_dir, cfg.state.sync_writes)?;
     let mut processor = Processor::new(cfg, &loaded.version, store);
+    if cfg.detect.reference_mode == ReferenceMode::File {
+        if let Some(path) = &cfg.detect.reference_file {
+            processor = processor.with_reference(Arc::new(ReferenceData::from_file(path)?));
+        }
+    }
     let consumer: StreamConsumer<RebalanceLog> =
         consumer_config(cfg).create_with_context(RebalanceLog::default())?;
-    consumer.subscribe(&[cfg.topics.predictions.as_str()])?;
+    consumer.subscribe(&[
+        cfg.topics.predictions.as_str(),
+        cfg.topics.labels.as_str(),
+    ])?;
     let producer: FutureProducer = producer_config(cfg).create()?;
     let sink = Sink::new(
         producer,
@@ -103,6 +122,17 @@ pub async fn run(
     while let Some(batch) = next_batch(&consumer, &cfg.pipeline, &mut shutdown).await {
         for (topic, partition) in consumer.context().take_revoked() {
             processor.forget_partition(&topic, partition);
+        }
+        let assigned: BTreeSet<i32> = consumer
+            .context()
+            .take_assigned()
+            .into_iter()
+            .map(|(_, p)| p)
+            .collect();
+        if cfg.state.changelog {
+            for partition in assigned {
+                restore_partition(cfg, &mut processor, partition, &metrics)?;
+            }
         }
         if batch.is_empty() {
             continue;
@@ -126,9 +156,14 @@ pub async fn run(
                 .emit(&metrics);
                 continue;
             }
-            match ingest::decode::<Prediction>(&codec, msg) {
-                Ok(prediction) => {
-                    for out in processor.process(&pos, &prediction)? {
+            let result = if pos.topic == cfg.topics.labels {
+                ingest::decode::<Label>(&codec, msg).map(|label| processor.process_label(&pos, &label))
+            } else {
+                ingest::decode::<Prediction>(&codec, msg).map(|p| processor.process(&pos, &p))
+            };
+            match result {
+                Ok(outs) => {
+                    for out in outs? {
                         encoded.push(sink.encode(&out)?);
                         outputs.push(out);
                     }
@@ -149,7 +184,13 @@ pub async fn run(
             }
         }
         sink.publish_all(&encoded, &metrics, &mut shutdown).await?;
-        processor.checkpoint()?;
+        let checkpoint = processor.pending_checkpoint();
+        if cfg.state.changelog {
+            let records = changelog::records(cfg, &checkpoint);
+            sink.publish_all(&records, &metrics, &mut shutdown).await?;
+            Metrics::add(&metrics.changelog_records_total, records.len() as u64);
+        }
+        processor.commit_checkpoint(&checkpoint)?;
         commit(&consumer, &batch, &metrics);
         Metrics::add(&metrics.records_processed_total, processed);
         for out in &outputs {
@@ -162,6 +203,29 @@ pub async fn run(
         .emit(&metrics);
     }
     tracing::info!("pipeline stopped");
+    Ok(())
+}
+
+/// Restores a newly assigned partition's state from the changelog when the
+/// local store lacks it or is behind the group.
+fn restore_partition(
+    cfg: &Config,
+    processor: &mut Processor,
+    partition: i32,
+    metrics: &Metrics,
+) -> Result<(), PipelineError> {
+    if !changelog::needs_restore(cfg, processor.store(), partition)? {
+        return Ok(());
+    }
+    let done = changelog::restore(cfg, processor.store(), partition, RESTORE_TIMEOUT)?;
+    processor.forget_partition(&cfg.topics.predictions, partition);
+    StateRestored {
+        partition,
+        records: done.records,
+        keys: done.keys,
+        elapsed: done.elapsed,
+    }
+    .emit(metrics);
     Ok(())
 }
 

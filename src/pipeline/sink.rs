@@ -27,10 +27,13 @@ pub struct Encoded {
     pub topic: String,
     /// Record key.
     pub key: Option<Vec<u8>>,
-    /// Framed Avro value.
-    pub payload: Vec<u8>,
+    /// Framed Avro value (raw bytes for changelog records); `None` is a
+    /// tombstone.
+    pub payload: Option<Vec<u8>>,
     /// Deterministic id (header `jidoka-id`).
     pub id: String,
+    /// Partition, when not chosen by the key (changelog records).
+    pub partition: Option<i32>,
 }
 
 /// The output side of the pipeline.
@@ -73,20 +76,23 @@ impl Sink {
             Output::Drift(e) => Encoded {
                 topic: self.topics.drift_events.clone(),
                 key: Some(e.model_id.as_bytes().to_vec()),
-                payload: self.codec.encode(e)?,
+                payload: Some(self.codec.encode(e)?),
                 id: e.event_id.clone(),
+                partition: None,
             },
             Output::Command(c) => Encoded {
                 topic: self.topics.actions.clone(),
                 key: Some(c.model_id.as_bytes().to_vec()),
-                payload: self.codec.encode(c)?,
+                payload: Some(self.codec.encode(c)?),
                 id: c.command_id.clone(),
+                partition: None,
             },
             Output::Audit(a) => Encoded {
                 topic: self.topics.audit.clone(),
                 key: Some(a.decision_id.as_bytes().to_vec()),
-                payload: self.codec.encode(a)?,
+                payload: Some(self.codec.encode(a)?),
                 id: a.decision_id.clone(),
+                partition: None,
             },
         })
     }
@@ -96,11 +102,12 @@ impl Sink {
         Ok(Encoded {
             topic: self.topics.dead_letter.clone(),
             key: dl.source_key.clone(),
-            payload: self.codec.encode(dl)?,
+            payload: Some(self.codec.encode(dl)?),
             id: format!(
                 "{}/{}/{}",
                 dl.source_topic, dl.source_partition, dl.source_offset
             ),
+            partition: None,
         })
     }
 
@@ -119,11 +126,15 @@ impl Sink {
                     key: "jidoka-id",
                     value: Some(e.id.as_str()),
                 });
-                let mut record = FutureRecord::to(&e.topic)
-                    .payload(&e.payload)
-                    .headers(headers);
+                let mut record = FutureRecord::<[u8], [u8]>::to(&e.topic).headers(headers);
+                if let Some(payload) = &e.payload {
+                    record = record.payload(payload);
+                }
                 if let Some(key) = &e.key {
                     record = record.key(key);
+                }
+                if let Some(partition) = e.partition {
+                    record = record.partition(partition);
                 }
                 self.producer
                     .send(record, Timeout::After(self.queue_timeout))

@@ -93,6 +93,11 @@ fn every_record_round_trips() {
         window_start_time: 3,
         window_end_time: 4,
         event_time: 4,
+        kind: "covariate".into(),
+        status: "opened".into(),
+        adjusted_p_value: Some(3e-9),
+        correction: "benjamini-hochberg".into(),
+        late_records: 2,
     });
     round_trip(HealCommand {
         command_id: "c".into(),

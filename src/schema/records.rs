@@ -78,6 +78,16 @@ pub struct DriftEvent {
     pub window_end_time: i64,
     /// Event time of the evaluation.
     pub event_time: i64,
+    /// `covariate`, `anomaly` or `concept`.
+    pub kind: String,
+    /// `opened` or `closed`.
+    pub status: String,
+    /// Covariate drift: p-value after the correction.
+    pub adjusted_p_value: Option<f64>,
+    /// Correction across features (`none` for anomaly and concept events).
+    pub correction: String,
+    /// The model's late predictions so far.
+    pub late_records: i64,
 }
 
 /// A healing action an executor can carry out.

@@ -7,5 +7,5 @@
 mod model;
 mod store;
 
-pub use model::ModelMeta;
-pub use store::{Checkpoint, StateError, Store};
+pub use model::{Alert, EventClock, LabelCounts, ModelMeta};
+pub use store::{encode_meta, offset_key, window_key, Cf, Checkpoint, StateError, Store, Write};

@@ -12,12 +12,55 @@ use rocksdb::{
 };
 
 use super::model::ModelMeta;
-use crate::detect::{CategoricalWindow, FeatureWindow, WindowDecodeError};
+use crate::detect::{CategoricalWindow, WindowDecodeError, Windows};
 
-const CF_MODELS: &str = "models";
-const CF_WINDOWS: &str = "windows";
-const CF_OFFSETS: &str = "offsets";
-const CF_CATEGORIES: &str = "categories";
+/// The column families (stores) of the local state. Each has a compacted
+/// changelog topic `<group-id>-<name>-changelog` that can rebuild it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Cf {
+    /// Per-model bookkeeping (JSON [`ModelMeta`]), keyed by model id.
+    Models,
+    /// Numeric feature windows, keyed by model id, NUL, feature.
+    Windows,
+    /// Categorical feature windows, keyed like `Windows`.
+    Categories,
+    /// Predictions waiting for (or recently joined with) their label,
+    /// keyed by model id, NUL, prediction id.
+    Pending,
+    /// Labels that arrived before their prediction, keyed like `Pending`.
+    Orphans,
+    /// Expiry index of `Pending` and `Orphans`: model id, NUL, event time
+    /// (8 bytes, order-preserving), kind byte, prediction id.
+    Expiry,
+    /// Next input offset per (topic, partition) reflected in the state.
+    Offsets,
+}
+
+impl Cf {
+    /// Every store.
+    pub const ALL: [Cf; 7] = [
+        Cf::Models,
+        Cf::Windows,
+        Cf::Categories,
+        Cf::Pending,
+        Cf::Orphans,
+        Cf::Expiry,
+        Cf::Offsets,
+    ];
+
+    /// The column family (and changelog) name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Cf::Models => "models",
+            Cf::Windows => "windows",
+            Cf::Categories => "categories",
+            Cf::Pending => "pending",
+            Cf::Orphans => "orphans",
+            Cf::Expiry => "expiry",
+            Cf::Offsets => "offsets",
+        }
+    }
+}
 
 /// A state error: external (disk) unless it says the data is corrupt.
 #[derive(Debug, thiserror::Error)]
@@ -50,17 +93,39 @@ impl StateError {
     }
 }
 
+/// One key written (or deleted, `value: None`) in a store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Write {
+    /// Store.
+    pub cf: Cf,
+    /// Key.
+    pub key: Vec<u8>,
+    /// New value, `None` to delete.
+    pub value: Option<Vec<u8>>,
+    /// Input partition the key belongs to (that of its model): the
+    /// changelog partition it goes to.
+    pub partition: i32,
+}
+
 /// State changes and applied offsets to write together.
 #[derive(Debug, Default)]
 pub struct Checkpoint {
-    /// Models whose bookkeeping changed.
-    pub models: Vec<(String, ModelMeta)>,
-    /// (model, feature, windows) of numeric features that changed.
-    pub windows: Vec<(String, String, FeatureWindow)>,
-    /// (model, feature, windows) of categorical features that changed.
-    pub categorical: Vec<(String, String, CategoricalWindow)>,
+    /// Every key written or deleted.
+    pub writes: Vec<Write>,
     /// (topic, partition, next offset to apply).
     pub offsets: Vec<(String, i32, i64)>,
+}
+
+impl Checkpoint {
+    /// The writes including the offsets, as they go to the changelog.
+    pub fn changelog(&self) -> impl Iterator<Item = Write> + '_ {
+        self.writes.iter().cloned().chain(self.offsets.iter().map(|(t, p, next)| Write {
+            cf: Cf::Offsets,
+            key: offset_key(t, *p),
+            value: Some(next.to_be_bytes().to_vec()),
+            partition: *p,
+        }))
+    }
 }
 
 /// The local store.
@@ -76,7 +141,8 @@ impl std::fmt::Debug for Store {
     }
 }
 
-fn window_key(model: &str, feature: &str) -> Vec<u8> {
+/// Key of a (model, name) entry: model id, NUL, name.
+pub fn window_key(model: &str, feature: &str) -> Vec<u8> {
     let mut key = Vec::with_capacity(model.len() + feature.len() + 1);
     key.extend_from_slice(model.as_bytes());
     key.push(0);
@@ -84,7 +150,8 @@ fn window_key(model: &str, feature: &str) -> Vec<u8> {
     key
 }
 
-fn offset_key(topic: &str, partition: i32) -> Vec<u8> {
+/// Key of an input partition's offset.
+pub fn offset_key(topic: &str, partition: i32) -> Vec<u8> {
     let mut key = topic.as_bytes().to_vec();
     key.push(0);
     key.extend_from_slice(&partition.to_be_bytes());
@@ -101,9 +168,9 @@ impl Store {
         let mut opts = Options::default();
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
-        let cfs = [CF_MODELS, CF_WINDOWS, CF_OFFSETS, CF_CATEGORIES]
+        let cfs = Cf::ALL
             .into_iter()
-            .map(|name| ColumnFamilyDescriptor::new(name, Options::default()));
+            .map(|cf| ColumnFamilyDescriptor::new(cf.name(), Options::default()));
         let db = DB::open_cf_descriptors(&opts, dir, cfs).map_err(rocks)?;
         Ok(Store {
             db,
@@ -112,10 +179,64 @@ impl Store {
         })
     }
 
-    fn cf(&self, name: &'static str) -> Result<&rocksdb::ColumnFamily, StateError> {
+    fn cf(&self, cf: Cf) -> Result<&rocksdb::ColumnFamily, StateError> {
         self.db
-            .cf_handle(name)
-            .ok_or(StateError::MissingColumnFamily(name))
+            .cf_handle(cf.name())
+            .ok_or(StateError::MissingColumnFamily(cf.name()))
+    }
+
+    /// The value of `key` in `cf`.
+    pub fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        self.db
+            .get_cf(self.cf(cf)?, key)
+            .map_err(|e| self.rocks(e))
+    }
+
+    /// Every (key, value) of `cf` with `from <= key < to`, in key order.
+    pub fn range(
+        &self,
+        cf: Cf,
+        from: &[u8],
+        to: &[u8],
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StateError> {
+        let iter = self
+            .db
+            .iterator_cf(self.cf(cf)?, IteratorMode::From(from, Direction::Forward));
+        let mut out = Vec::new();
+        for item in iter {
+            let (key, value) = item.map_err(|e| self.rocks(e))?;
+            if &*key >= to {
+                break;
+            }
+            out.push((key.to_vec(), value.to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// Whether any input offset of `partition` (of any topic) is stored:
+    /// the local store holds that partition's state.
+    pub fn has_partition(&self, topics: &[&str], partition: i32) -> Result<bool, StateError> {
+        for topic in topics {
+            if self.applied_offset(topic, partition)?.is_some() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Applies restored changelog records (last value per key) in one batch.
+    pub fn restore(&self, records: &[(Cf, Vec<u8>, Option<Vec<u8>>)]) -> Result<(), StateError> {
+        let mut batch = WriteBatch::default();
+        for (cf, key, value) in records {
+            let handle = self.cf(*cf)?;
+            match value {
+                Some(v) => batch.put_cf(handle, key, v),
+                None => batch.delete_cf(handle, key),
+            }
+        }
+        let mut opts = WriteOptions::default();
+        opts.set_sync(self.sync);
+        self.db.write_opt(batch, &opts).map_err(|e| self.rocks(e))
     }
 
     fn rocks(&self, source: rocksdb::Error) -> StateError {
@@ -129,7 +250,7 @@ impl Store {
     pub fn model(&self, model: &str) -> Result<Option<ModelMeta>, StateError> {
         let raw = self
             .db
-            .get_cf(self.cf(CF_MODELS)?, model.as_bytes())
+            .get_cf(self.cf(Cf::Models)?, model.as_bytes())
             .map_err(|e| self.rocks(e))?;
         raw.map(|bytes| {
             serde_json::from_slice(&bytes).map_err(|e| StateError::Corrupt {
@@ -141,18 +262,18 @@ impl Store {
     }
 
     /// Every numeric feature window of a model, in feature-name order.
-    pub fn windows(&self, model: &str) -> Result<Vec<(String, FeatureWindow)>, StateError> {
-        self.scan(CF_WINDOWS, model, FeatureWindow::decode)
+    pub fn windows(&self, model: &str) -> Result<Vec<(String, Windows<f64>)>, StateError> {
+        self.scan(Cf::Windows, model, Windows::decode)
     }
 
     /// Every categorical feature window of a model, in feature-name order.
     pub fn categorical(&self, model: &str) -> Result<Vec<(String, CategoricalWindow)>, StateError> {
-        self.scan(CF_CATEGORIES, model, CategoricalWindow::decode)
+        self.scan(Cf::Categories, model, CategoricalWindow::decode)
     }
 
     fn scan<T>(
         &self,
-        cf: &'static str,
+        cf: Cf,
         model: &str,
         decode: impl Fn(&[u8]) -> Result<T, WindowDecodeError>,
     ) -> Result<Vec<(String, T)>, StateError> {
@@ -183,7 +304,7 @@ impl Store {
     pub fn applied_offset(&self, topic: &str, partition: i32) -> Result<Option<i64>, StateError> {
         let raw = self
             .db
-            .get_cf(self.cf(CF_OFFSETS)?, offset_key(topic, partition))
+            .get_cf(self.cf(Cf::Offsets)?, offset_key(topic, partition))
             .map_err(|e| self.rocks(e))?;
         raw.map(|bytes| {
             <[u8; 8]>::try_from(bytes.as_slice())
@@ -199,23 +320,14 @@ impl Store {
     /// Writes a checkpoint atomically.
     pub fn write(&self, checkpoint: &Checkpoint) -> Result<(), StateError> {
         let mut batch = WriteBatch::default();
-        let models = self.cf(CF_MODELS)?;
-        for (model, meta) in &checkpoint.models {
-            let bytes = serde_json::to_vec(meta).map_err(|e| StateError::Corrupt {
-                key: model.clone(),
-                reason: e.to_string(),
-            })?;
-            batch.put_cf(models, model.as_bytes(), bytes);
+        for w in &checkpoint.writes {
+            let handle = self.cf(w.cf)?;
+            match &w.value {
+                Some(v) => batch.put_cf(handle, &w.key, v),
+                None => batch.delete_cf(handle, &w.key),
+            }
         }
-        let windows = self.cf(CF_WINDOWS)?;
-        for (model, feature, window) in &checkpoint.windows {
-            batch.put_cf(windows, window_key(model, feature), window.encode());
-        }
-        let categories = self.cf(CF_CATEGORIES)?;
-        for (model, feature, window) in &checkpoint.categorical {
-            batch.put_cf(categories, window_key(model, feature), window.encode());
-        }
-        let offsets = self.cf(CF_OFFSETS)?;
+        let offsets = self.cf(Cf::Offsets)?;
         for (topic, partition, next) in &checkpoint.offsets {
             batch.put_cf(offsets, offset_key(topic, *partition), next.to_be_bytes());
         }
@@ -225,37 +337,41 @@ impl Store {
     }
 }
 
+/// Encodes a model's bookkeeping for the `models` store.
+pub fn encode_meta(meta: &ModelMeta) -> Vec<u8> {
+    serde_json::to_vec(meta).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detect::window::{ReferenceKind, WindowKind, WindowPlan};
     use crate::detect::WindowEntry;
 
     #[test]
     fn checkpoint_survives_reopen() -> Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
-        let mut w = FeatureWindow::default();
+        let plan = WindowPlan {
+            window: WindowKind::Count { size: 3 },
+            reference: ReferenceKind::FirstN(4),
+        };
+        let mut w = Windows::default();
         for i in 0..10u64 {
-            w.push(
-                WindowEntry {
-                    record: i + 1,
-                    time: i as i64,
-                    value: i as f64,
-                },
-                4,
-                3,
-            );
+            let e = WindowEntry {
+                record: i + 1,
+                time: i as i64,
+                value: i as f64,
+            };
+            w.push(e, 0, &plan, &mut ());
         }
         let mut cat = CategoricalWindow::default();
         for (i, v) in ["fr", "de", "fr", "us"].iter().enumerate() {
-            cat.push(
-                crate::detect::CategoryEntry {
-                    record: i as u64 + 1,
-                    time: i as i64,
-                    value: v.to_string(),
-                },
-                2,
-                5,
-            );
+            let e = crate::detect::CategoryEntry {
+                record: i as u64 + 1,
+                time: i as i64,
+                value: v.to_string(),
+            };
+            cat.push(e, 0, &plan);
         }
         let meta = ModelMeta {
             records_seen: 10,
@@ -265,19 +381,38 @@ mod tests {
             commands: 1,
             audit_sequence: 1,
             last_audit_hash: Some("ab".into()),
+            ..ModelMeta::default()
+        };
+        let put = |cf, key: Vec<u8>, value: Vec<u8>| Write {
+            cf,
+            key,
+            value: Some(value),
+            partition: 0,
         };
         {
             let store = Store::open(dir.path(), true)?;
             assert_eq!(store.model("m")?, None);
-            store.write(&Checkpoint {
-                models: vec![("m".into(), meta.clone())],
-                windows: vec![
-                    ("m".into(), "b".into(), w.clone()),
-                    ("m".into(), "a".into(), FeatureWindow::default()),
-                    ("m2".into(), "a".into(), FeatureWindow::default()),
+            let cp = Checkpoint {
+                writes: vec![
+                    put(Cf::Models, b"m".to_vec(), encode_meta(&meta)),
+                    put(Cf::Windows, window_key("m", "b"), w.encode()),
+                    put(Cf::Windows, window_key("m", "a"), Windows::<f64>::default().encode()),
+                    put(Cf::Windows, window_key("m2", "a"), Windows::<f64>::default().encode()),
+                    put(Cf::Categories, window_key("m", "country"), cat.encode()),
+                    put(Cf::Pending, b"gone".to_vec(), vec![1]),
                 ],
-                categorical: vec![("m".into(), "country".into(), cat.clone())],
                 offsets: vec![("predictions".into(), 2, 41)],
+            };
+            assert_eq!(cp.changelog().count(), 7);
+            store.write(&cp)?;
+            store.write(&Checkpoint {
+                writes: vec![Write {
+                    cf: Cf::Pending,
+                    key: b"gone".to_vec(),
+                    value: None,
+                    partition: 0,
+                }],
+                offsets: Vec::new(),
             })?;
         }
         let store = Store::open(dir.path(), true)?;
@@ -287,9 +422,13 @@ mod tests {
         assert_eq!(windows[0].0, "a");
         assert_eq!(windows[1], ("b".to_string(), w));
         assert_eq!(store.applied_offset("predictions", 2)?, Some(41));
+        assert!(store.has_partition(&["labels", "predictions"], 2)?);
+        assert!(!store.has_partition(&["labels", "predictions"], 1)?);
         assert_eq!(store.categorical("m")?, vec![("country".to_string(), cat)]);
         assert!(store.categorical("m2")?.is_empty());
         assert_eq!(store.applied_offset("predictions", 1)?, None);
+        assert_eq!(store.get(Cf::Pending, b"gone")?, None);
+        assert_eq!(store.range(Cf::Windows, b"m\0", b"m\x01")?.len(), 2);
         Ok(())
     }
 

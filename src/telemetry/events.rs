@@ -132,6 +132,33 @@ impl HealCommandPublished<'_> {
     }
 }
 
+/// A partition's state was restored from its changelog.
+pub struct StateRestored {
+    /// Input partition.
+    pub partition: i32,
+    /// Changelog records read.
+    pub records: u64,
+    /// Keys written to RocksDB.
+    pub keys: u64,
+    /// Time taken.
+    pub elapsed: std::time::Duration,
+}
+
+impl StateRestored {
+    /// Logs and counts.
+    pub fn emit(&self, m: &Metrics) {
+        tracing::info!(
+            partition = self.partition,
+            records = self.records,
+            keys = self.keys,
+            elapsed_ms = self.elapsed.as_millis() as u64,
+            "state restored from changelog"
+        );
+        Metrics::add(&m.partitions_restored_total, 1);
+        Metrics::add(&m.restored_records_total, self.records);
+    }
+}
+
 /// A batch was acknowledged, checkpointed and committed.
 pub struct BatchCommitted {
     /// Input records in the batch.

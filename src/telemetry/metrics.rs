@@ -27,6 +27,12 @@ pub struct Metrics {
     pub offset_commit_failures_total: AtomicU64,
     /// Produce attempts that had to be retried.
     pub produce_retries_total: AtomicU64,
+    /// Changelog records published.
+    pub changelog_records_total: AtomicU64,
+    /// Partitions whose state was restored from the changelog.
+    pub partitions_restored_total: AtomicU64,
+    /// Changelog records read while restoring.
+    pub restored_records_total: AtomicU64,
 }
 
 impl Metrics {

@@ -9,7 +9,7 @@ mod metrics;
 
 pub use events::{
     BatchCommitted, DecisionTaken, DriftDetected, HealCommandPublished, OffsetCommitFailed,
-    ProduceRetried, RecordDeadLettered, RecordSkipped,
+    ProduceRetried, RecordDeadLettered, RecordSkipped, StateRestored,
 };
 pub use metrics::Metrics;
 

@@ -1,0 +1,301 @@
+//! The delayed-label join: predictions wait in RocksDB for their label,
+//! labels that come first wait for their prediction, both up to the TTL.
+//!
+//! Guarantees:
+//! - Every label ends up counted once in the model's [`LabelCounts`] as
+//!   joined, duplicate, unknown (its prediction never came within the TTL)
+//!   or incomparable; `early` also counts those that came before their
+//!   prediction and waited for it.
+//! - A joined prediction stays marked as joined until its TTL passes, so a
+//!   second label for it is a duplicate, never a second outcome.
+//! - Waiting entries are expired by the model's event-time watermark minus
+//!   the TTL, through an expiry index, never by wall-clock time.
+//! - All writes go through the processor's overlay and reach RocksDB (and
+//!   the changelog) with the next checkpoint.
+//!
+//! [`LabelCounts`]: crate::state::LabelCounts
+
+use serde::{Deserialize, Serialize};
+
+use super::processor::{Output, Processor, SourcePos};
+use crate::detect::accuracy::{abs_error, is_hit};
+use crate::ids;
+use crate::schema::{DriftEvent, Label, Prediction};
+use crate::state::{window_key, Cf, StateError};
+
+/// A prediction waiting for its label (or joined, until its TTL).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Waiting {
+    /// Prediction event time (ms).
+    t: i64,
+    /// Score.
+    s: f64,
+    /// Predicted class.
+    c: Option<String>,
+    /// Joined already.
+    j: bool,
+}
+
+/// A label waiting for its prediction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Early {
+    /// Label event time (ms).
+    t: i64,
+    /// The label.
+    l: String,
+}
+
+const KIND_PREDICTION: u8 = b'p';
+const KIND_LABEL: u8 = b'l';
+
+/// Expiry index key: model, NUL, order-preserving time, kind, id.
+fn expiry_key(model: &str, time: i64, kind: u8, id: &str) -> Vec<u8> {
+    let mut key = expiry_prefix(model, time);
+    key.push(kind);
+    key.extend_from_slice(id.as_bytes());
+    key
+}
+
+fn expiry_prefix(model: &str, time: i64) -> Vec<u8> {
+    let mut key = Vec::with_capacity(model.len() + 10);
+    key.extend_from_slice(model.as_bytes());
+    key.push(0);
+    key.extend_from_slice(&((time as u64) ^ (1 << 63)).to_be_bytes());
+    key
+}
+
+impl Processor {
+    fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+        match self.overlay.get(&(cf, key.to_vec())) {
+            Some((value, _)) => Ok(value.clone()),
+            None => self.store.get(cf, key),
+        }
+    }
+
+    fn put(&mut self, model: &str, cf: Cf, key: Vec<u8>, value: Option<Vec<u8>>) {
+        let partition = self.partition_of(model);
+        self.overlay.insert((cf, key), (value, partition));
+    }
+
+    fn corrupt(key: &[u8], e: serde_json::Error) -> StateError {
+        StateError::Corrupt {
+            key: String::from_utf8_lossy(key).into_owned(),
+            reason: e.to_string(),
+        }
+    }
+
+    /// Stores a new prediction as waiting for its label, or joins it with
+    /// a label that came first.
+    pub(super) fn await_label(
+        &mut self,
+        pos: &SourcePos,
+        p: &Prediction,
+    ) -> Result<Vec<Output>, StateError> {
+        let key = window_key(&p.model_id, &p.prediction_id);
+        let early = match self.get(Cf::Orphans, &key)? {
+            Some(bytes) => {
+                Some(serde_json::from_slice::<Early>(&bytes).map_err(|e| Self::corrupt(&key, e))?)
+            }
+            None => None,
+        };
+        let mut waiting = Waiting {
+            t: p.event_time,
+            s: p.score,
+            c: p.predicted_class.clone(),
+            j: false,
+        };
+        let mut outputs = Vec::new();
+        if let Some(early) = &early {
+            self.put(&p.model_id, Cf::Orphans, key.clone(), None);
+            let gone = expiry_key(&p.model_id, early.t, KIND_LABEL, &p.prediction_id);
+            self.put(&p.model_id, Cf::Expiry, gone, None);
+            outputs = self.join(pos, &p.model_id, &waiting, &early.l, p.event_time)?;
+            waiting.j = true;
+        }
+        let bytes = serde_json::to_vec(&waiting).map_err(|e| Self::corrupt(&key, e))?;
+        self.put(&p.model_id, Cf::Pending, key, Some(bytes));
+        let index = expiry_key(&p.model_id, p.event_time, KIND_PREDICTION, &p.prediction_id);
+        self.put(&p.model_id, Cf::Expiry, index, Some(Vec::new()));
+        Ok(outputs)
+    }
+
+    /// Processes one label and returns what to publish.
+    pub fn process_label(
+        &mut self,
+        pos: &SourcePos,
+        label: &Label,
+    ) -> Result<Vec<Output>, StateError> {
+        self.track(&label.model_id, pos);
+        let key = window_key(&label.model_id, &label.prediction_id);
+        let waiting = match self.get(Cf::Pending, &key)? {
+            Some(bytes) => Some(
+                serde_json::from_slice::<Waiting>(&bytes).map_err(|e| Self::corrupt(&key, e))?,
+            ),
+            None => None,
+        };
+        let early_exists = waiting.is_none() && self.get(Cf::Orphans, &key)?.is_some();
+        let state = Self::model(&mut self.models, &self.store, &label.model_id)?;
+        state.dirty = true;
+        let mut outputs = Vec::new();
+        match waiting {
+            Some(w) if w.j => state.meta.labels.duplicate += 1,
+            Some(mut w) => {
+                outputs = self.join(pos, &label.model_id, &w, &label.label, label.event_time)?;
+                w.j = true;
+                let bytes = serde_json::to_vec(&w).map_err(|e| Self::corrupt(&key, e))?;
+                self.put(&label.model_id, Cf::Pending, key, Some(bytes));
+            }
+            None => {
+                if early_exists {
+                    state.meta.labels.duplicate += 1;
+                } else {
+                    state.meta.labels.early += 1;
+                    let early = Early {
+                        t: label.event_time,
+                        l: label.label.clone(),
+                    };
+                    let bytes = serde_json::to_vec(&early).map_err(|e| Self::corrupt(&key, e))?;
+                    self.put(&label.model_id, Cf::Orphans, key, Some(bytes));
+                    let index = expiry_key(
+                        &label.model_id,
+                        label.event_time,
+                        KIND_LABEL,
+                        &label.prediction_id,
+                    );
+                    self.put(&label.model_id, Cf::Expiry, index, Some(Vec::new()));
+                }
+            }
+        }
+        self.mark_done(pos);
+        Ok(outputs)
+    }
+
+    /// One joined (prediction, label): outcome metrics, the accuracy
+    /// window, and every `window-size / 10` joins a concept-drift check.
+    fn join(
+        &mut self,
+        pos: &SourcePos,
+        model_id: &str,
+        w: &Waiting,
+        label: &str,
+        event_time: i64,
+    ) -> Result<Vec<Output>, StateError> {
+        let labels = self.labels.clone();
+        let persistence = self.persistence();
+        let state = Self::model(&mut self.models, &self.store, model_id)?;
+        state.dirty = true;
+        let hit = is_hit(w.c.as_deref(), w.s, label);
+        let error = if w.c.is_none() && hit.is_none() {
+            abs_error(w.s, label)
+        } else {
+            None
+        };
+        if hit.is_none() && error.is_none() {
+            state.meta.labels.incomparable += 1;
+            return Ok(Vec::new());
+        }
+        state.meta.labels.joined += 1;
+        state.meta.metrics.observe_outcome(hit, error);
+        let Some(hit) = hit else {
+            return Ok(Vec::new());
+        };
+        state.meta.accuracy.record(hit, &labels);
+        let every = (labels.window_size as u64 / 10).max(1);
+        if state.meta.labels.joined % every != 0 {
+            return Ok(Vec::new());
+        }
+        let Some(test) = state.meta.accuracy.check(&labels) else {
+            return Ok(Vec::new());
+        };
+        let alert = state.meta.alerts.entry("concept:accuracy".into()).or_default();
+        let Some(transition) = alert.state.observe(test.drifted, persistence) else {
+            return Ok(Vec::new());
+        };
+        let id = ids::drift_event_id(model_id, "concept:accuracy", pos.as_ref());
+        let opened = transition == crate::detect::hysteresis::Transition::Opened;
+        alert.opened_by = opened.then(|| id.clone());
+        let long = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        let event = DriftEvent {
+            event_id: id,
+            model_id: model_id.to_string(),
+            feature: "accuracy".into(),
+            test: "accuracy-drop".into(),
+            statistic: test.drop,
+            p_value: test.p_value,
+            alpha: labels.accuracy_drop,
+            reference_size: long(test.reference_size),
+            reference_start_time: 0,
+            reference_end_time: 0,
+            window_size: long(test.window_size),
+            window_start_record: 0,
+            window_end_record: 0,
+            window_start_time: event_time,
+            window_end_time: event_time,
+            event_time,
+            kind: "concept".into(),
+            status: if opened { "opened" } else { "closed" }.into(),
+            adjusted_p_value: None,
+            correction: "none".into(),
+            late_records: long(state.meta.clock.late),
+        };
+        let mut outputs = vec![Output::Drift(event)];
+        if opened {
+            outputs.extend(self.decide_concept(pos, model_id, event_time));
+        }
+        Ok(outputs)
+    }
+
+    /// Drops a model's waiting predictions and labels older than
+    /// `watermark - ttl`, counting what never joined.
+    pub(super) fn expire(&mut self, model_id: &str, watermark: i64) -> Result<(), StateError> {
+        let ttl = i64::try_from(self.labels.ttl.as_millis()).unwrap_or(i64::MAX);
+        let bound = watermark.saturating_sub(ttl);
+        let from = expiry_prefix(model_id, i64::MIN);
+        let to = expiry_prefix(model_id, bound);
+        let mut keys: std::collections::BTreeSet<Vec<u8>> = self
+            .store
+            .range(Cf::Expiry, &from, &to)?
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        for ((cf, key), (value, _)) in self.overlay.range((Cf::Expiry, from.clone())..(Cf::Expiry, to)) {
+            debug_assert_eq!(*cf, Cf::Expiry);
+            match value {
+                Some(_) => keys.insert(key.clone()),
+                None => keys.remove(key),
+            };
+        }
+        let (mut unlabeled, mut unknown) = (0u64, 0u64);
+        for key in keys {
+            let Some(rest) = key.get(from.len()..) else {
+                continue;
+            };
+            let (Some(kind), Some(id)) = (rest.first(), rest.get(1..)) else {
+                continue;
+            };
+            let id = String::from_utf8_lossy(id).into_owned();
+            let item = window_key(model_id, &id);
+            if *kind == KIND_PREDICTION {
+                if let Some(bytes) = self.get(Cf::Pending, &item)? {
+                    let w: Waiting =
+                        serde_json::from_slice(&bytes).map_err(|e| Self::corrupt(&item, e))?;
+                    unlabeled += u64::from(!w.j);
+                }
+                self.put(model_id, Cf::Pending, item, None);
+            } else {
+                if self.get(Cf::Orphans, &item)?.is_some() {
+                    unknown += 1;
+                }
+                self.put(model_id, Cf::Orphans, item, None);
+            }
+            self.put(model_id, Cf::Expiry, key, None);
+        }
+        if unlabeled + unknown > 0 {
+            let state = Self::model(&mut self.models, &self.store, model_id)?;
+            state.dirty = true;
+            state.meta.labels.unlabeled += unlabeled;
+            state.meta.labels.unknown += unknown;
+        }
+        Ok(())
+    }
+}
