@@ -10,16 +10,17 @@ use jidoka::ids;
 use jidoka::schema::{Action, AuditRecord, DriftEvent, HealCommand, Prediction};
 
 /// Independently of the pipeline: the first evaluation point (model record
-/// index) at which some feature of `model` has p < alpha / k (Bonferroni over
-/// its k features), recomputing every window from the raw stream.
+/// index) at which a drift alert of `model` opens, recomputing every window
+/// from the raw stream: per evaluation, scipy-exact KS p-values of every
+/// feature, the Benjamini–Hochberg step-up rule at `alpha` across the
+/// features, and an alert opening when a feature is rejected at
+/// `persistence` evaluations in a row.
 fn first_drift(
     preds: &[Prediction],
     model: &str,
-    reference: usize,
-    window: usize,
-    every: usize,
-    alpha: f64,
+    d: &jidoka::config::DetectConfig,
 ) -> Option<(usize, Vec<String>)> {
+    let (reference, window, every) = (d.reference_size, d.window_size, d.evaluate_every as usize);
     let rows: Vec<&Prediction> = preds.iter().filter(|p| p.model_id == model).collect();
     let features: Vec<String> = rows.first()?.features.keys().cloned().collect();
     let col = |f: &str, range: std::ops::Range<usize>| -> Vec<f64> {
@@ -28,23 +29,37 @@ fn first_drift(
             .filter_map(|p| p.features.get(f).copied())
             .collect()
     };
+    let mut runs = vec![0u32; features.len()];
     (1..=rows.len())
         .filter(|r| r % every == 0 && *r >= reference + window)
         .find_map(|r| {
-            let drifted: Vec<String> = features
+            let p: Vec<f64> = features
                 .iter()
-                .filter(|f| {
+                .map(|f| {
                     ks_2samp(
                         &col(f, 0..reference),
                         &col(f, r - window..r),
                         Alternative::TwoSided,
                         Method::Auto,
                     )
-                    .is_some_and(|k| k.p_value < alpha / features.len() as f64)
+                    .map_or(1.0, |k| k.p_value)
                 })
-                .cloned()
                 .collect();
-            (!drifted.is_empty()).then_some((r, drifted))
+            let m = p.len() as f64;
+            let mut sorted = p.clone();
+            sorted.sort_by(f64::total_cmp);
+            let cutoff = (1..=sorted.len())
+                .rev()
+                .find(|k| sorted[k - 1] <= d.ks_alpha * *k as f64 / m)
+                .map_or(-1.0, |k| sorted[k - 1]);
+            let mut opened = Vec::new();
+            for (i, f) in features.iter().enumerate() {
+                runs[i] = if p[i] <= cutoff { runs[i] + 1 } else { 0 };
+                if runs[i] == d.persistence {
+                    opened.push(f.clone());
+                }
+            }
+            (!opened.is_empty()).then_some((r, opened))
         })
 }
 
@@ -54,29 +69,13 @@ async fn shifted_stream_gives_exact_command_and_audit() -> TestResult {
     let (cfg, codec, loaded) = (env.cfg(), &env.codec, &env.loaded);
     let preds = Scenario::demo(3000, 1500).predictions();
     let d = &cfg.detect;
-    let (record, drifted) = first_drift(
-        &preds,
-        "churn-v7",
-        d.reference_size,
-        d.window_size,
-        d.evaluate_every as usize,
-        d.ks_alpha,
-    )
-    .ok_or("the reference computation finds no drift")?;
+    assert_eq!(d.correction, jidoka::config::Correction::BenjaminiHochberg);
+    let (record, drifted) =
+        first_drift(&preds, "churn-v7", d).ok_or("the reference computation finds no drift")?;
     assert!(record > 1500, "drift before the shift: {record}");
     assert_eq!(drifted, vec!["tenure_days".to_string()]);
     for healthy in ["fraud-v3", "ranker-v2"] {
-        assert_eq!(
-            first_drift(
-                &preds,
-                healthy,
-                d.reference_size,
-                d.window_size,
-                d.evaluate_every as usize,
-                d.ks_alpha
-            ),
-            None
-        );
+        assert_eq!(first_drift(&preds, healthy, d), None);
     }
 
     let metrics = env.run(&encode_predictions(codec, &preds)?).await?;
@@ -104,7 +103,7 @@ async fn shifted_stream_gives_exact_command_and_audit() -> TestResult {
         offset: trigger.offset,
     };
     let decision_id = ids::decision_id("churn-v7", at);
-    let expected_drift_id = ids::drift_event_id("churn-v7", "tenure_days", at);
+    let expected_drift_id = ids::drift_event_id("churn-v7", "feature:tenure_days", at);
     assert_eq!(c.key.as_deref(), Some("churn-v7"));
     assert_eq!(
         c.value,
@@ -166,21 +165,25 @@ async fn shifted_stream_gives_exact_command_and_audit() -> TestResult {
     }
 
     let drifts = read_all::<DriftEvent>(cfg, codec, &cfg.topics.drift_events)?;
-    let first = drifts
+    let covariate: Vec<&DriftEvent> = drifts
         .iter()
-        .find(|e| e.value.event_id == expected_drift_id)
-        .ok_or("drift event missing")?;
-    assert_eq!(first.value.window_end_record, record as i64);
-    assert_eq!(
-        first.value.window_start_record,
-        (record - d.window_size + 1) as i64
-    );
-    assert_eq!(first.value.alpha, d.ks_alpha / 3.0);
-    assert!(first.value.p_value < first.value.alpha);
+        .map(|e| &e.value)
+        .filter(|e| e.kind == "covariate")
+        .collect();
+    // One alert opens, on tenure_days, and stays open: one event.
+    assert_eq!(covariate.len(), 1, "{covariate:?}");
+    let first = covariate[0];
+    assert_eq!(first.event_id, expected_drift_id);
+    assert_eq!(first.status, "opened");
+    assert_eq!(first.correction, "benjamini-hochberg");
+    assert_eq!(first.window_end_record, record as i64);
+    assert_eq!(first.window_start_record, (record - d.window_size + 1) as i64);
+    assert!(first.p_value <= first.alpha);
+    assert!(first.adjusted_p_value.is_some_and(|q| q <= d.ks_alpha));
+    // Anomalies (the shift also moves the score) only after the shift.
     assert!(drifts
         .iter()
-        .all(|e| e.value.model_id == "churn-v7" && e.value.feature == "tenure_days"));
-    assert_eq!(drifts.len(), audits.len());
+        .all(|e| e.value.model_id == "churn-v7" && e.value.window_start_record > 1500));
     Ok(())
 }
 

@@ -108,3 +108,49 @@ async fn offsets_behind_the_checkpoint_are_skipped() -> TestResult {
     assert_eq!(published(loaded, codec)?, expected, "no output repeated");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleted_data_dir_is_restored_from_the_changelog() -> TestResult {
+    let env = TestEnv::start().await?;
+    let (cfg, codec, loaded) = (env.cfg(), &env.codec, &env.loaded);
+    assert!(cfg.state.changelog);
+    let preds = Scenario::demo(3000, 1500).predictions();
+    let encoded = encode_predictions(codec, &preds)?;
+    // After the command and inside its cooldown, as above: a processor that
+    // lost its windows, cooldown or hash chain would decide differently.
+    let split = 3 * 2000;
+    let m1 = env.run(&encoded[..split]).await?;
+    assert_eq!(Metrics::get(&m1.heal_commands_total), 1);
+    assert!(Metrics::get(&m1.changelog_records_total) > 0);
+
+    // The instance's disk is gone: every partition must come back from the
+    // changelog before its records are processed.
+    std::fs::remove_dir_all(env.dir.path())?;
+    let m2 = env.run(&encoded[split..]).await?;
+    assert_eq!(
+        Metrics::get(&m2.partitions_restored_total),
+        cfg.topics.partitions as u64,
+        "every partition restored"
+    );
+    assert!(Metrics::get(&m2.restored_records_total) > 0);
+    assert_eq!(
+        Metrics::get(&m2.records_processed_total),
+        (preds.len() - split) as u64,
+        "no record processed twice"
+    );
+    assert_eq!(Metrics::get(&m2.heal_commands_total), 0, "cooldown restored");
+    let expected = reference_run(loaded, codec)?;
+    assert_eq!(
+        published(loaded, codec)?,
+        expected,
+        "identical commands and decisions after the restore"
+    );
+    // The restored hash chain continues where it stopped: no gap, no fork.
+    let audits = read_all::<jidoka::schema::AuditRecord>(cfg, codec, &cfg.topics.audit)?;
+    let reports = jidoka::audit::verify(audits.into_iter().map(|r| r.value));
+    assert!(!reports.is_empty());
+    for r in &reports {
+        assert!(r.is_intact(), "{r:?}");
+    }
+    Ok(())
+}
