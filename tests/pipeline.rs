@@ -177,7 +177,10 @@ async fn shifted_stream_gives_exact_command_and_audit() -> TestResult {
     assert_eq!(first.status, "opened");
     assert_eq!(first.correction, "benjamini-hochberg");
     assert_eq!(first.window_end_record, record as i64);
-    assert_eq!(first.window_start_record, (record - d.window_size + 1) as i64);
+    assert_eq!(
+        first.window_start_record,
+        (record - d.window_size + 1) as i64
+    );
     assert!(first.p_value <= first.alpha);
     assert!(first.adjusted_p_value.is_some_and(|q| q <= d.ks_alpha));
     // Anomalies (the shift also moves the score) only after the shift.

@@ -138,7 +138,11 @@ async fn deleted_data_dir_is_restored_from_the_changelog() -> TestResult {
         (preds.len() - split) as u64,
         "no record processed twice"
     );
-    assert_eq!(Metrics::get(&m2.heal_commands_total), 0, "cooldown restored");
+    assert_eq!(
+        Metrics::get(&m2.heal_commands_total),
+        0,
+        "cooldown restored"
+    );
     let expected = reference_run(loaded, codec)?;
     assert_eq!(
         published(loaded, codec)?,

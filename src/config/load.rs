@@ -141,7 +141,10 @@ impl Config {
         }
         if d.window_kind == WindowKindName::Time {
             if d.window_duration.as_millis() < 1 {
-                return Err(fail("detect.window-duration", "must be at least 1ms".into()));
+                return Err(fail(
+                    "detect.window-duration",
+                    "must be at least 1ms".into(),
+                ));
             }
             if d.window_slide.as_millis() < 1 || d.window_slide > d.window_duration {
                 return Err(fail(
@@ -187,7 +190,10 @@ impl Config {
             ));
         }
         if a.min_samples < 2 {
-            return Err(fail("detect.anomaly.min-samples", "must be at least 2".into()));
+            return Err(fail(
+                "detect.anomaly.min-samples",
+                "must be at least 2".into(),
+            ));
         }
         if !(a.ewma_alpha > 0.0 && a.ewma_alpha <= 1.0) {
             return Err(fail(

@@ -7,7 +7,9 @@
 
 use std::collections::BTreeMap;
 
-use super::window::{CategoryEntry, Placement, Side, Sides, WindowDecodeError, WindowPlan, Windows};
+use super::window::{
+    CategoryEntry, Placement, Side, Sides, WindowDecodeError, WindowPlan, Windows,
+};
 
 /// Category counts of the two sides.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -78,17 +80,40 @@ impl CategoricalWindow {
         &self.counts
     }
 
-    /// Encodes for the store.
+    /// Encodes everything.
     pub fn encode(&self) -> Vec<u8> {
         self.windows.encode()
     }
 
+    /// Encodes all but the reference (see [`Windows::encode_current`]).
+    pub fn encode_current(&self) -> Vec<u8> {
+        self.windows.encode_current()
+    }
+
+    /// Encodes the reference alone.
+    pub fn encode_reference(&self) -> Vec<u8> {
+        self.windows.encode_reference()
+    }
+
     /// Decodes what [`CategoricalWindow::encode`] wrote, recounting.
     pub fn decode(bytes: &[u8]) -> Result<Self, WindowDecodeError> {
-        let windows = Windows::decode(bytes)?;
+        Ok(Self::from_windows(Windows::decode(bytes)?))
+    }
+
+    /// Decodes the two parts, recounting.
+    pub fn decode_parts(
+        current: &[u8],
+        reference: Option<&[u8]>,
+    ) -> Result<Self, WindowDecodeError> {
+        Ok(Self::from_windows(Windows::decode_parts(
+            current, reference,
+        )?))
+    }
+
+    fn from_windows(windows: Windows<String>) -> Self {
         let mut counts = Counts::default();
         windows.replay(&mut counts);
-        Ok(CategoricalWindow { windows, counts })
+        CategoricalWindow { windows, counts }
     }
 }
 

@@ -308,12 +308,8 @@ mod tests {
             &current,
             super::super::ks::Alternative::TwoSided,
         );
-        let scipy = super::super::ks::ks_2samp(
-            &reference,
-            &current,
-            Alternative::TwoSided,
-            Method::Auto,
-        );
+        let scipy =
+            super::super::ks::ks_2samp(&reference, &current, Alternative::TwoSided, Method::Auto);
         assert_eq!(scipy.map(|r| r.p_value), Some(t.p_value));
         assert!(
             (t.statistic - brute).abs() < 1e-12,
@@ -380,16 +376,10 @@ mod tests {
         let mut found = Vec::new();
         for correction in [Correction::Bonferroni, Correction::BenjaminiHochberg] {
             let d = detector(correction);
-            let mut fs: Vec<FeatureState> = [0.28, 0.29, 0.30]
-                .iter()
-                .map(|s| shifted(*s)(&d))
-                .collect();
+            let mut fs: Vec<FeatureState> =
+                [0.28, 0.29, 0.30].iter().map(|s| shifted(*s)(&d)).collect();
             let names = ["a", "b", "c"];
-            let tests = d.evaluate_all(
-                names.iter().copied().zip(fs.iter_mut()),
-                [],
-                300,
-            );
+            let tests = d.evaluate_all(names.iter().copied().zip(fs.iter_mut()), [], 300);
             let p: Vec<f64> = tests.iter().map(|t| t.p_value).collect();
             assert!(p.iter().all(|p| *p < 0.001), "{p:?}");
             found.push(tests.iter().filter(|t| t.drifted).count());
@@ -416,6 +406,9 @@ mod tests {
         assert_eq!(w, 21_000);
         assert_eq!(t.due(1, w, None), Due::AtWindowEnd(20_000));
         assert_eq!(t.due(1, w, Some(20_000)), Due::No);
-        assert_eq!(t.due(1, t.watermark(35_000), Some(20_000)), Due::AtWindowEnd(30_000));
+        assert_eq!(
+            t.due(1, t.watermark(35_000), Some(20_000)),
+            Due::AtWindowEnd(30_000)
+        );
     }
 }

@@ -58,7 +58,8 @@ impl FeatureState {
 
     /// Places a value (see [`Windows::push`]).
     pub fn push(&mut self, entry: WindowEntry, watermark: i64, plan: &WindowPlan) -> Placement {
-        self.windows.push(entry, watermark, plan, &mut Ks(&mut self.ks))
+        self.windows
+            .push(entry, watermark, plan, &mut Ks(&mut self.ks))
     }
 
     /// Adds preloaded reference values.
@@ -94,11 +95,19 @@ mod tests {
         (1usize..40, 0usize..40, any::<bool>(), any::<bool>()).prop_map(|(w, r, rolling, time)| {
             WindowPlan {
                 window: if time {
-                    WindowKind::Time { size_ms: w as i64, slide_ms: 3, min_values: 1 }
+                    WindowKind::Time {
+                        size_ms: w as i64,
+                        slide_ms: 3,
+                        min_values: 1,
+                    }
                 } else {
                     WindowKind::Count { size: w }
                 },
-                reference: if rolling { ReferenceKind::Rolling(r) } else { ReferenceKind::FirstN(r) },
+                reference: if rolling {
+                    ReferenceKind::Rolling(r)
+                } else {
+                    ReferenceKind::FirstN(r)
+                },
             }
         })
     }

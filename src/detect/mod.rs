@@ -27,7 +27,7 @@ pub mod multiple;
 pub mod window;
 
 pub use categorical::CategoricalWindow;
-pub use drift::{Due, DriftDetector, FeatureTest};
+pub use drift::{DriftDetector, Due, FeatureTest};
 pub use feature::FeatureState;
 pub use window::{
     CategoryEntry, Placement, ReferenceKind, WindowDecodeError, WindowEntry, WindowKind,

@@ -11,10 +11,16 @@ struct Tally(BTreeMap<(bool, i64), i64>);
 
 impl Sides<f64> for Tally {
     fn add(&mut self, side: Side, v: &f64) {
-        *self.0.entry((side == Side::Reference, *v as i64)).or_default() += 1;
+        *self
+            .0
+            .entry((side == Side::Reference, *v as i64))
+            .or_default() += 1;
     }
     fn remove(&mut self, side: Side, v: &f64) {
-        *self.0.entry((side == Side::Reference, *v as i64)).or_default() -= 1;
+        *self
+            .0
+            .entry((side == Side::Reference, *v as i64))
+            .or_default() -= 1;
     }
 }
 
@@ -73,7 +79,10 @@ fn tumbling_time_window_counts_late_values() {
     assert_eq!(w.push(entry(6, 15), 20, &plan, &mut t), Placement::Late);
     assert_eq!(values(w.pending()), vec![5]);
     assert_eq!(t.0.values().filter(|c| **c != 0).count(), 3);
-    assert_eq!(tally_of(&w), t.0.into_iter().filter(|(_, c)| *c != 0).collect());
+    assert_eq!(
+        tally_of(&w),
+        t.0.into_iter().filter(|(_, c)| *c != 0).collect()
+    );
 }
 
 #[test]
@@ -83,8 +92,14 @@ fn time_range_reference_closes_at_its_end() {
         reference: ReferenceKind::TimeRange { start: 10, end: 20 },
     };
     let mut w = Windows::default();
-    assert_eq!(w.push(entry(1, 5), 5, &plan, &mut ()), Placement::BeforeReference);
-    assert_eq!(w.push(entry(2, 15), 15, &plan, &mut ()), Placement::Reference);
+    assert_eq!(
+        w.push(entry(1, 5), 5, &plan, &mut ()),
+        Placement::BeforeReference
+    );
+    assert_eq!(
+        w.push(entry(2, 15), 15, &plan, &mut ()),
+        Placement::Reference
+    );
     assert_eq!(w.push(entry(3, 30), 25, &plan, &mut ()), Placement::Current);
     assert_eq!(w.push(entry(4, 18), 25, &plan, &mut ()), Placement::Late);
     assert_eq!(w.push(entry(5, 31), 26, &plan, &mut ()), Placement::Current);
@@ -99,11 +114,11 @@ fn decode_rejects_garbage() {
     let mut bytes = Windows::<f64>::default().encode();
     bytes.push(1);
     assert!(Windows::<f64>::decode(&bytes).is_err());
-    let mut huge = vec![2u8];
+    let mut huge = vec![3u8];
     huge.extend_from_slice(&0i64.to_le_bytes());
     huge.extend_from_slice(&u32::MAX.to_le_bytes());
     assert!(Windows::<f64>::decode(&huge).is_err());
-    let mut bad_utf8 = vec![2u8];
+    let mut bad_utf8 = vec![3u8];
     bad_utf8.extend_from_slice(&0i64.to_le_bytes());
     bad_utf8.extend_from_slice(&1u32.to_le_bytes());
     bad_utf8.extend_from_slice(&[0; 16]);
@@ -191,6 +206,8 @@ proptest! {
         if let ReferenceKind::FirstN(n) = plan.reference {
             prop_assert!(reference_in.len() <= n);
         }
+        let parts = Windows::<f64>::decode_parts(&w.encode_current(), Some(&w.encode_reference()));
+        prop_assert_eq!(parts, Ok(w.clone()));
         prop_assert_eq!(Windows::<f64>::decode(&w.encode()), Ok(w));
     }
 

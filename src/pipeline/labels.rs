@@ -207,7 +207,11 @@ impl Processor {
         let Some(test) = state.meta.accuracy.check(&labels) else {
             return Ok(Vec::new());
         };
-        let alert = state.meta.alerts.entry("concept:accuracy".into()).or_default();
+        let alert = state
+            .meta
+            .alerts
+            .entry("concept:accuracy".into())
+            .or_default();
         let Some(transition) = alert.state.observe(test.drifted, persistence) else {
             return Ok(Vec::new());
         };
@@ -258,7 +262,10 @@ impl Processor {
             .into_iter()
             .map(|(k, _)| k)
             .collect();
-        for ((cf, key), (value, _)) in self.overlay.range((Cf::Expiry, from.clone())..(Cf::Expiry, to)) {
+        for ((cf, key), (value, _)) in self
+            .overlay
+            .range((Cf::Expiry, from.clone())..(Cf::Expiry, to))
+        {
             debug_assert_eq!(*cf, Cf::Expiry);
             match value {
                 Some(_) => keys.insert(key.clone()),

@@ -19,7 +19,7 @@ use crate::detect::anomaly::{two_sided_p, ZScoreConfig};
 use crate::detect::hysteresis::Transition;
 use crate::detect::metrics::MetricTest;
 use crate::detect::{
-    CategoricalWindow, CategoryEntry, Due, DriftDetector, FeatureState, FeatureTest, Placement,
+    CategoricalWindow, CategoryEntry, DriftDetector, Due, FeatureState, FeatureTest, Placement,
     WindowEntry,
 };
 use crate::heal::{self, CommandSpec};
@@ -28,7 +28,8 @@ use crate::schema::{
     AuditInputs, AuditRecord, DriftEvent, FeatureEvidence, HealCommand, Prediction,
 };
 use crate::state::{
-    encode_meta, window_key, Alert, Cf, Checkpoint, ModelMeta, StateError, Store, Write,
+    encode_meta, reference_key, window_key, Alert, Cf, Checkpoint, ModelMeta, StateError, Store,
+    Write,
 };
 
 use super::reference::ReferenceData;
@@ -73,6 +74,8 @@ pub(super) struct ModelState {
     dirty_windows: BTreeSet<String>,
     categorical: BTreeMap<String, CategoricalWindow>,
     dirty_categorical: BTreeSet<String>,
+    /// Reference changes already written, per `n`/`c` and feature.
+    references_written: HashMap<(char, String), u64>,
     pub(super) dirty: bool,
 }
 
@@ -249,7 +252,9 @@ impl Processor {
         if clock.max_event_time.is_some_and(|max| p.event_time < max) {
             clock.out_of_order += 1;
         }
-        let max = clock.max_event_time.map_or(p.event_time, |m| m.max(p.event_time));
+        let max = clock
+            .max_event_time
+            .map_or(p.event_time, |m| m.max(p.event_time));
         clock.max_event_time = Some(max);
         let watermark = self.detector.watermark(max);
         if p.event_time < watermark {
@@ -534,22 +539,47 @@ impl Processor {
                 partition,
             };
             if state.dirty {
-                cp.writes
-                    .push(put(Cf::Models, model.as_bytes().to_vec(), encode_meta(&state.meta)));
+                cp.writes.push(put(
+                    Cf::Models,
+                    model.as_bytes().to_vec(),
+                    encode_meta(&state.meta),
+                ));
             }
+            let stale = |kind: char, feature: &String, changes: u64| {
+                state
+                    .references_written
+                    .get(&(kind, feature.clone()))
+                    .copied()
+                    .unwrap_or(0)
+                    != changes
+            };
             for feature in &state.dirty_windows {
                 if let Some(w) = state.windows.get(feature) {
+                    let w = w.windows();
                     cp.writes.push(put(
                         Cf::Windows,
                         window_key(model, feature),
-                        w.windows().encode(),
+                        w.encode_current(),
                     ));
+                    if stale('n', feature, w.reference_changes()) {
+                        let key = reference_key(model, 'n', feature);
+                        cp.writes
+                            .push(put(Cf::References, key, w.encode_reference()));
+                    }
                 }
             }
             for feature in &state.dirty_categorical {
                 if let Some(w) = state.categorical.get(feature) {
-                    cp.writes
-                        .push(put(Cf::Categories, window_key(model, feature), w.encode()));
+                    cp.writes.push(put(
+                        Cf::Categories,
+                        window_key(model, feature),
+                        w.encode_current(),
+                    ));
+                    if stale('c', feature, w.windows().reference_changes()) {
+                        let key = reference_key(model, 'c', feature);
+                        cp.writes
+                            .push(put(Cf::References, key, w.encode_reference()));
+                    }
                 }
             }
         }
@@ -582,8 +612,18 @@ impl Processor {
         self.store.write(cp)?;
         for state in self.models.values_mut() {
             state.dirty = false;
-            state.dirty_windows.clear();
-            state.dirty_categorical.clear();
+            for feature in std::mem::take(&mut state.dirty_windows) {
+                if let Some(w) = state.windows.get(&feature) {
+                    let changes = w.windows().reference_changes();
+                    state.references_written.insert(('n', feature), changes);
+                }
+            }
+            for feature in std::mem::take(&mut state.dirty_categorical) {
+                if let Some(w) = state.categorical.get(&feature) {
+                    let changes = w.windows().reference_changes();
+                    state.references_written.insert(('c', feature), changes);
+                }
+            }
         }
         self.overlay.clear();
         for (key, next) in std::mem::take(&mut self.pending_offsets) {

@@ -269,6 +269,9 @@ fn categorical_shift_gives_a_chi2_decision() -> TestResult {
     let store = Store::open(dir.path(), false)?;
     let plan = store.categorical("m")?;
     assert_eq!(plan.len(), 1);
-    assert_eq!(plan[0].1.windows().reference().len(), cfg.detect.reference_size);
+    assert_eq!(
+        plan[0].1.windows().reference().len(),
+        cfg.detect.reference_size
+    );
     Ok(())
 }

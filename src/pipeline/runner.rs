@@ -26,8 +26,8 @@ use tokio::time::Instant;
 
 use super::changelog::{self, RestoreError};
 use super::processor::{Output, Processor, SourcePos};
-use super::reference::{ReferenceData, ReferenceError};
 use super::rebalance::RebalanceLog;
+use super::reference::{ReferenceData, ReferenceError};
 use super::sink::{Encoded, NotAcknowledged, Sink};
 use crate::config::{Config, LoadedConfig, PipelineConfig, ReferenceMode};
 use crate::ingest;
@@ -101,10 +101,7 @@ pub async fn run(
     }
     let consumer: StreamConsumer<RebalanceLog> =
         consumer_config(cfg).create_with_context(RebalanceLog::default())?;
-    consumer.subscribe(&[
-        cfg.topics.predictions.as_str(),
-        cfg.topics.labels.as_str(),
-    ])?;
+    consumer.subscribe(&[cfg.topics.predictions.as_str(), cfg.topics.labels.as_str()])?;
     let producer: FutureProducer = producer_config(cfg).create()?;
     let sink = Sink::new(
         producer,
@@ -157,7 +154,8 @@ pub async fn run(
                 continue;
             }
             let result = if pos.topic == cfg.topics.labels {
-                ingest::decode::<Label>(&codec, msg).map(|label| processor.process_label(&pos, &label))
+                ingest::decode::<Label>(&codec, msg)
+                    .map(|label| processor.process_label(&pos, &label))
             } else {
                 ingest::decode::<Prediction>(&codec, msg).map(|p| processor.process(&pos, &p))
             };

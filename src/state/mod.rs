@@ -8,4 +8,6 @@ mod model;
 mod store;
 
 pub use model::{Alert, EventClock, LabelCounts, ModelMeta};
-pub use store::{encode_meta, offset_key, window_key, Cf, Checkpoint, StateError, Store, Write};
+pub use store::{
+    encode_meta, offset_key, reference_key, window_key, Cf, Checkpoint, StateError, Store, Write,
+};

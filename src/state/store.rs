@@ -20,8 +20,12 @@ use crate::detect::{CategoricalWindow, WindowDecodeError, Windows};
 pub enum Cf {
     /// Per-model bookkeeping (JSON [`ModelMeta`]), keyed by model id.
     Models,
-    /// Numeric feature windows, keyed by model id, NUL, feature.
+    /// Numeric feature windows (current and pending values), keyed by
+    /// model id, NUL, feature.
     Windows,
+    /// References of numeric and categorical features, keyed by model id,
+    /// NUL, `n` or `c`, feature (written only when they change).
+    References,
     /// Categorical feature windows, keyed like `Windows`.
     Categories,
     /// Predictions waiting for (or recently joined with) their label,
@@ -38,9 +42,10 @@ pub enum Cf {
 
 impl Cf {
     /// Every store.
-    pub const ALL: [Cf; 7] = [
+    pub const ALL: [Cf; 8] = [
         Cf::Models,
         Cf::Windows,
+        Cf::References,
         Cf::Categories,
         Cf::Pending,
         Cf::Orphans,
@@ -53,6 +58,7 @@ impl Cf {
         match self {
             Cf::Models => "models",
             Cf::Windows => "windows",
+            Cf::References => "references",
             Cf::Categories => "categories",
             Cf::Pending => "pending",
             Cf::Orphans => "orphans",
@@ -119,12 +125,15 @@ pub struct Checkpoint {
 impl Checkpoint {
     /// The writes including the offsets, as they go to the changelog.
     pub fn changelog(&self) -> impl Iterator<Item = Write> + '_ {
-        self.writes.iter().cloned().chain(self.offsets.iter().map(|(t, p, next)| Write {
-            cf: Cf::Offsets,
-            key: offset_key(t, *p),
-            value: Some(next.to_be_bytes().to_vec()),
-            partition: *p,
-        }))
+        self.writes
+            .iter()
+            .cloned()
+            .chain(self.offsets.iter().map(|(t, p, next)| Write {
+                cf: Cf::Offsets,
+                key: offset_key(t, *p),
+                value: Some(next.to_be_bytes().to_vec()),
+                partition: *p,
+            }))
     }
 }
 
@@ -146,6 +155,17 @@ pub fn window_key(model: &str, feature: &str) -> Vec<u8> {
     let mut key = Vec::with_capacity(model.len() + feature.len() + 1);
     key.extend_from_slice(model.as_bytes());
     key.push(0);
+    key.extend_from_slice(feature.as_bytes());
+    key
+}
+
+/// Key of a feature's reference: model id, NUL, `n` (numeric) or `c`
+/// (categorical), feature.
+pub fn reference_key(model: &str, kind: char, feature: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(model.len() + feature.len() + 2);
+    key.extend_from_slice(model.as_bytes());
+    key.push(0);
+    key.push(kind as u8);
     key.extend_from_slice(feature.as_bytes());
     key
 }
@@ -187,9 +207,7 @@ impl Store {
 
     /// The value of `key` in `cf`.
     pub fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
-        self.db
-            .get_cf(self.cf(cf)?, key)
-            .map_err(|e| self.rocks(e))
+        self.db.get_cf(self.cf(cf)?, key).map_err(|e| self.rocks(e))
     }
 
     /// Every (key, value) of `cf` with `from <= key < to`, in key order.
@@ -263,19 +281,25 @@ impl Store {
 
     /// Every numeric feature window of a model, in feature-name order.
     pub fn windows(&self, model: &str) -> Result<Vec<(String, Windows<f64>)>, StateError> {
-        self.scan(Cf::Windows, model, Windows::decode)
+        self.scan(Cf::Windows, model, |feature, bytes| {
+            let reference = self.get(Cf::References, &reference_key(model, 'n', feature))?;
+            Ok(Windows::decode_parts(bytes, reference.as_deref()))
+        })
     }
 
     /// Every categorical feature window of a model, in feature-name order.
     pub fn categorical(&self, model: &str) -> Result<Vec<(String, CategoricalWindow)>, StateError> {
-        self.scan(Cf::Categories, model, CategoricalWindow::decode)
+        self.scan(Cf::Categories, model, |feature, bytes| {
+            let reference = self.get(Cf::References, &reference_key(model, 'c', feature))?;
+            Ok(CategoricalWindow::decode_parts(bytes, reference.as_deref()))
+        })
     }
 
     fn scan<T>(
         &self,
         cf: Cf,
         model: &str,
-        decode: impl Fn(&[u8]) -> Result<T, WindowDecodeError>,
+        decode: impl Fn(&str, &[u8]) -> Result<Result<T, WindowDecodeError>, StateError>,
     ) -> Result<Vec<(String, T)>, StateError> {
         let mut prefix = model.as_bytes().to_vec();
         prefix.push(0);
@@ -290,11 +314,12 @@ impl Store {
                 break;
             }
             let feature = String::from_utf8_lossy(&key[prefix.len()..]).into_owned();
-            let window =
-                decode(&value).map_err(|WindowDecodeError(reason)| StateError::Corrupt {
+            let window = decode(&feature, &value)?.map_err(|WindowDecodeError(reason)| {
+                StateError::Corrupt {
                     key: format!("{model}/{feature}"),
                     reason: reason.to_string(),
-                })?;
+                }
+            })?;
             out.push((feature, window));
         }
         Ok(out)
@@ -395,15 +420,37 @@ mod tests {
             let cp = Checkpoint {
                 writes: vec![
                     put(Cf::Models, b"m".to_vec(), encode_meta(&meta)),
-                    put(Cf::Windows, window_key("m", "b"), w.encode()),
-                    put(Cf::Windows, window_key("m", "a"), Windows::<f64>::default().encode()),
-                    put(Cf::Windows, window_key("m2", "a"), Windows::<f64>::default().encode()),
-                    put(Cf::Categories, window_key("m", "country"), cat.encode()),
+                    put(Cf::Windows, window_key("m", "b"), w.encode_current()),
+                    put(
+                        Cf::References,
+                        reference_key("m", 'n', "b"),
+                        w.encode_reference(),
+                    ),
+                    put(
+                        Cf::Windows,
+                        window_key("m", "a"),
+                        Windows::<f64>::default().encode_current(),
+                    ),
+                    put(
+                        Cf::Windows,
+                        window_key("m2", "a"),
+                        Windows::<f64>::default().encode_current(),
+                    ),
+                    put(
+                        Cf::Categories,
+                        window_key("m", "country"),
+                        cat.encode_current(),
+                    ),
+                    put(
+                        Cf::References,
+                        reference_key("m", 'c', "country"),
+                        cat.encode_reference(),
+                    ),
                     put(Cf::Pending, b"gone".to_vec(), vec![1]),
                 ],
                 offsets: vec![("predictions".into(), 2, 41)],
             };
-            assert_eq!(cp.changelog().count(), 7);
+            assert_eq!(cp.changelog().count(), 9);
             store.write(&cp)?;
             store.write(&Checkpoint {
                 writes: vec![Write {
