@@ -86,7 +86,12 @@ impl CategoricalWindow {
     pub fn decode(bytes: &[u8]) -> Result<Self, WindowDecodeError> {
         let mut w: CategoricalWindow = serde_json::from_slice(bytes)
             .map_err(|_| WindowDecodeError("not a categorical window"))?;
-        if w.reference.values().sum::<u64>() != w.reference_len as u64 {
+        // Checked: stored counts near u64::MAX must not overflow the sum.
+        let total = w
+            .reference
+            .values()
+            .try_fold(0u64, |sum, &count| sum.checked_add(count));
+        if total != Some(w.reference_len as u64) {
             return Err(WindowDecodeError("reference counts do not add up"));
         }
         for e in &w.current {
@@ -126,6 +131,21 @@ mod tests {
         assert!(w.is_ready(3, 2));
         assert!(CategoricalWindow::decode(b"{}").is_err());
         assert!(CategoricalWindow::decode(b"\xff").is_err());
+    }
+
+    #[test]
+    fn overflowing_reference_counts_are_corrupt_not_a_panic() {
+        // Found by tests/fuzz_inputs.rs: the counts' sum overflowed u64 (a
+        // panic in debug builds; in release it wrapped and could match).
+        let stored = br#"{"reference":{"de":18446744073709551615,"fr":1},"reference_len":0,
+            "reference_start_time":0,"reference_end_time":0,"current":[]}"#;
+        assert_eq!(
+            CategoricalWindow::decode(stored),
+            Err(WindowDecodeError("reference counts do not add up"))
+        );
+        let wrapped = br#"{"reference":{"de":18446744073709551615,"fr":3},"reference_len":2,
+            "reference_start_time":0,"reference_end_time":0,"current":[]}"#;
+        assert!(CategoricalWindow::decode(wrapped).is_err());
     }
 
     proptest! {
