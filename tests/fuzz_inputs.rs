@@ -3,7 +3,7 @@
 //! any of them panic, and each either accepts its input or returns an error
 //! of the right class. Targets: the Avro record codec (all eight record
 //! types; arbitrary bytes, mutated real encodings, huge length
-//! announcements), ingest's dead-lettering decode, the processor on every
+//! announcements; every truncation of a valid record is rejected), ingest's dead-lettering decode, the processor on every
 //! valid prediction shape, the policy language (conditions and TOML files,
 //! arbitrary and mutated), and the stored-state decoders (feature and
 //! categorical windows, model bookkeeping, through the RocksDB store too,
@@ -146,6 +146,28 @@ fn codec_never_panics_on_mutated_records() -> TestResult {
             let mut ran = Ran::one(check_kind(&codec, *kind, Some(&bytes))?);
             ran += decode_everywhere(&codec, bytes.get(5..).unwrap_or(&[]))?;
             Ok(ran)
+        },
+    )
+}
+
+#[test]
+fn codec_rejects_every_truncation_of_a_valid_record() -> TestResult {
+    let codec = codec()?;
+    let fixed = prop::sample::select(seeds::encoded_records(&codec)?);
+    let c = codec.clone();
+    let generated = seeds::valid_prediction()
+        .prop_filter_map("encodes", move |p| c.encode(&p).ok())
+        .prop_map(|b| (SchemaKind::Prediction, b));
+    fuzz(
+        "codec/truncations",
+        cases(1),
+        (prop_oneof![fixed, generated], any::<usize>()),
+        |((kind, seed), cut)| {
+            let kind = &kind;
+            let cut = cut % seed.len();
+            let accepted = check_kind(&codec, *kind, Some(&seed[..cut]))?;
+            prop_assert!(!accepted, "{kind:?} cut at {cut} of {} decoded", seed.len());
+            Ok(Ran::one(accepted))
         },
     )
 }

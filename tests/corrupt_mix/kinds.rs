@@ -136,16 +136,13 @@ pub fn build(
             )
         }
         Kind::TruncatedAvro => {
-            // The datum ends with score (8 bytes), predicted_class (a union:
-            // 3 bytes here) and latency_ms (a union: 9 bytes). The Avro
-            // library reads a datum that ends exactly before a union as
-            // null, so cuts at those two boundaries would decode; every
-            // other cut falls inside a value.
+            // Anywhere, also just before the trailing optional fields (which
+            // the Avro library alone would read as null).
             let len = sample.len();
-            let cut = if rng.gen_bool(0.5) {
-                len - rng.gen_range(1..=8)
+            let cut = if rng.gen_bool(0.25) {
+                len - [9, 12][rng.gen_range(0..2)]
             } else {
-                rng.gen_range(5..=len - 13)
+                rng.gen_range(5..len)
             };
             (Some(sample[..cut].to_vec()), "avro", "avro datum".into())
         }

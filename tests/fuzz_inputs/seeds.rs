@@ -231,19 +231,22 @@ pub fn valid_prediction() -> impl Strategy<Value = Prediction> {
             0..3,
         )),
         finite_value(),
+        prop::option::of("[01]"),
         prop::option::of(finite_value()),
     )
         .prop_map(
-            |(model, version, event_time, features, categorical, score, latency)| Prediction {
-                prediction_id: format!("{model}-{event_time}"),
-                model_id: model.to_string(),
-                model_version: version.to_string(),
-                event_time,
-                features,
-                categorical_features: categorical,
-                score,
-                predicted_class: None,
-                latency_ms: latency,
+            |(model, version, event_time, features, categorical, score, class, latency)| {
+                Prediction {
+                    prediction_id: format!("{model}-{event_time}"),
+                    model_id: model.to_string(),
+                    model_version: version.to_string(),
+                    event_time,
+                    features,
+                    categorical_features: categorical,
+                    score,
+                    predicted_class: class,
+                    latency_ms: latency,
+                }
             },
         )
 }
