@@ -181,7 +181,8 @@ impl Processor {
         }
         let state = Self::model(&mut self.models, &self.store, &self.detector, &p.model_id)?;
         state.dirty = true;
-        state.meta.records_seen += 1;
+        // Saturating: corrupt stored counters must not overflow.
+        state.meta.records_seen = state.meta.records_seen.saturating_add(1);
         let record = state.meta.records_seen;
         if state.meta.model_version != p.model_version {
             state.meta.model_version.clone_from(&p.model_version);
@@ -276,10 +277,10 @@ impl Processor {
             last_action_at: state.meta.last_action_at,
             now: p.event_time,
         });
-        state.meta.decisions += 1;
+        state.meta.decisions = state.meta.decisions.saturating_add(1);
         let command = decision.action.map(|action| {
             state.meta.last_action_at = Some(p.event_time);
-            state.meta.commands += 1;
+            state.meta.commands = state.meta.commands.saturating_add(1);
             heal::command(CommandSpec {
                 decision_id: &decision_id,
                 model_id: &p.model_id,
@@ -313,7 +314,7 @@ impl Processor {
             previous_hash: None,
             record_hash: String::new(),
         };
-        state.meta.audit_sequence += 1;
+        state.meta.audit_sequence = state.meta.audit_sequence.saturating_add(1);
         chain::seal(
             &mut audit,
             state.meta.audit_sequence,

@@ -36,7 +36,8 @@ pub fn prediction(i: usize) -> Prediction {
     }
 }
 
-fn audit(with_options: bool) -> AuditRecord {
+/// An audit record, optional fields set or not.
+pub fn audit(with_options: bool) -> AuditRecord {
     AuditRecord {
         decision_id: "dec-1".into(),
         model_id: "churn-v7".into(),
