@@ -20,7 +20,8 @@ pub const DEFAULT_CONFIG_FILE: &str = "configs/jidoka.toml";
 pub const ENV_PREFIX: &str = "JIDOKA__";
 const DEFAULTS: &str = include_str!("defaults.toml");
 /// librdkafka properties that carry jidoka's delivery guarantees.
-const PROTECTED_OPTIONS: [&str; 6] = [
+const PROTECTED_OPTIONS: [&str; 7] = [
+    "transactional.id",
     "enable.auto.commit",
     "enable.auto.offset.store",
     "enable.idempotence",
@@ -238,6 +239,14 @@ impl Config {
         if self.kafka.bootstrap_servers.trim().is_empty() {
             return Err(fail("kafka.bootstrap-servers", "must not be empty".into()));
         }
+        if self.kafka.transactions && !self.state.changelog {
+            return Err(fail(
+                "kafka.transactions",
+                "needs state.changelog = true: the state written after a transaction \
+                 commits is repaired from the changelog after a crash"
+                    .into(),
+            ));
+        }
         if self.kafka.group_id.trim().is_empty() {
             return Err(fail("kafka.group-id", "must not be empty".into()));
         }
@@ -318,6 +327,18 @@ fn describe(meta: Option<&figment::Metadata>, key: &str) -> String {
         },
         None => "defaults".to_string(),
     }
+}
+
+/// An RFC 3339 timestamp as milliseconds since the epoch.
+fn rfc3339_ms(value: Option<&str>) -> Result<i64, String> {
+    let value = value.ok_or("is required when detect.reference-mode = \"time-range\"")?;
+    let t = humantime::parse_rfc3339_weak(value)
+        .map_err(|e| format!("`{value}` is not an RFC 3339 time: {e}"))?;
+    let ms = match t.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_millis()).unwrap_or(i64::MAX),
+    };
+    Ok(ms)
 }
 
 #[cfg(test)]
@@ -489,16 +510,4 @@ mod tests {
             Ok(())
         });
     }
-}
-
-/// An RFC 3339 timestamp as milliseconds since the epoch.
-fn rfc3339_ms(value: Option<&str>) -> Result<i64, String> {
-    let value = value.ok_or("is required when detect.reference-mode = \"time-range\"")?;
-    let t = humantime::parse_rfc3339_weak(value)
-        .map_err(|e| format!("`{value}` is not an RFC 3339 time: {e}"))?;
-    let ms = match t.duration_since(std::time::UNIX_EPOCH) {
-        Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
-        Err(e) => -i64::try_from(e.duration().as_millis()).unwrap_or(i64::MAX),
-    };
-    Ok(ms)
 }

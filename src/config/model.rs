@@ -48,6 +48,19 @@ pub struct KafkaConfig {
     /// batch is retried (humantime, e.g. `"30s"`).
     #[serde(with = "humantime_serde")]
     pub produce_timeout: Duration,
+    /// Publish each batch's outputs, changelog records and consumed offsets
+    /// in one Kafka transaction (`send_offsets_to_transaction`), so readers
+    /// with `isolation.level=read_committed` see a batch whole or not at
+    /// all. Needs a broker with transactions (Apache Kafka, Redpanda); off,
+    /// outputs are at-least-once with deterministic ids and keys.
+    #[serde(default)]
+    pub transactions: bool,
+    /// Transactional id of this instance (`transactions = true`): stable
+    /// across restarts of the same instance, so a restarted instance fences
+    /// its previous incarnation, and different for every instance of the
+    /// group. Default: `<group-id>-<client-id>`.
+    #[serde(default)]
+    pub transactional_id: Option<String>,
     /// Raw librdkafka properties passed unchanged to every client, e.g.
     /// `"security.protocol" = "SASL_SSL"`. They override jidoka's own settings.
     #[serde(default)]
@@ -300,6 +313,14 @@ impl TopicsConfig {
 }
 
 impl Config {
+    /// This instance's transactional id.
+    pub fn transactional_id(&self) -> String {
+        self.kafka
+            .transactional_id
+            .clone()
+            .unwrap_or_else(|| format!("{}-{}", self.kafka.group_id, self.kafka.client_id))
+    }
+
     /// The changelog topic of a store.
     pub fn changelog_topic(&self, store: &str) -> String {
         format!("{}-{store}-changelog", self.kafka.group_id)

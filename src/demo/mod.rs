@@ -131,8 +131,8 @@ pub async fn run(opts: &DemoOptions) -> Result<DemoSummary, DemoError> {
     config.kafka.bootstrap_servers = bootstrap.clone();
     config.kafka.group_id = "jidoka-demo".into();
     config.state.data_dir = data_dir.path().join("state");
-    for (_, topic) in config.topics.named() {
-        cluster.create_topic(topic, config.topics.partitions, 1)?;
+    for spec in crate::kafka::topic_specs(&config) {
+        cluster.create_topic(&spec.name, spec.partitions, 1)?;
     }
     let loaded = LoadedConfig {
         version: config.version(),
@@ -351,8 +351,14 @@ fn spawn_watcher(
             let Ok(mut seen) = seen.lock() else { break };
             if msg.topic() == topics.drift_events {
                 if let Ok(d) = codec.decode::<DriftEvent>(payload) {
+                    let (tag, stat) = match d.kind.as_str() {
+                        "anomaly" => ("[anomaly]    ", "z"),
+                        "concept" => ("[concept]    ", "drop"),
+                        _ => ("[drift]      ", "D"),
+                    };
                     println!(
-                        "[drift]       {}/{} D={:.3} p={:.2e} (window records {}..{})",
+                        "{tag} {} {}/{} {stat}={:.3} p={:.2e} (window records {}..{})",
+                        d.status,
                         d.model_id,
                         d.feature,
                         d.statistic,

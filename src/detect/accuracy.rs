@@ -72,15 +72,15 @@ impl AccuracyState {
     /// Adds one outcome.
     pub fn record(&mut self, hit: bool, cfg: &LabelsConfig) {
         if self.reference_n < cfg.reference_size as u64 {
-            self.reference_n += 1;
-            self.reference_hits += u64::from(hit);
+            self.reference_n = self.reference_n.saturating_add(1);
+            self.reference_hits = self.reference_hits.saturating_add(u64::from(hit));
             return;
         }
         self.window.push_back(hit);
-        self.window_hits += u64::from(hit);
+        self.window_hits = self.window_hits.saturating_add(u64::from(hit));
         while self.window.len() > cfg.window_size {
             if self.window.pop_front() == Some(true) {
-                self.window_hits -= 1;
+                self.window_hits = self.window_hits.saturating_sub(1);
             }
         }
     }
@@ -95,7 +95,7 @@ impl AccuracyState {
             self.reference_hits as f64 / n1,
             self.window_hits as f64 / n2,
         );
-        let pooled = (self.reference_hits + self.window_hits) as f64 / (n1 + n2);
+        let pooled = (self.reference_hits as f64 + self.window_hits as f64) / (n1 + n2);
         let se = (pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2)).sqrt();
         let p_value = if se > 0.0 {
             let z = (p1 - p2) / se;

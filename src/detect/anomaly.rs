@@ -277,8 +277,11 @@ pub struct MetricWindow {
 impl MetricWindow {
     /// Adds a value; non-finite values are ignored.
     pub fn add(&mut self, x: f64) {
-        if x.is_finite() {
-            self.sum += x;
+        // A value that would overflow the sum is left out like a
+        // non-finite one: the window must stay finite to be stored.
+        let sum = self.sum + x;
+        if sum.is_finite() {
+            self.sum = sum;
             self.count = self.count.saturating_add(1);
         }
     }

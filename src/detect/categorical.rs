@@ -156,6 +156,17 @@ mod tests {
         assert!(CategoricalWindow::decode(b"{}").is_err());
     }
 
+    #[test]
+    fn stored_counts_of_the_old_format_are_corrupt_not_a_panic() {
+        // The first format stored counts as JSON; counts near u64::MAX once
+        // overflowed their sum (found by tests/fuzz_inputs.rs). Windows now
+        // store their entries and recount; old values are corrupt state.
+        let stored = br#"{"reference":{"de":18446744073709551615,"fr":1},"reference_len":0,
+            "reference_start_time":0,"reference_end_time":0,"current":[]}"#;
+        assert!(CategoricalWindow::decode(stored).is_err());
+        assert!(CategoricalWindow::decode_parts(stored, None).is_err());
+    }
+
     proptest! {
         #[test]
         fn counts_match_entries_and_round_trip(values in proptest::collection::vec(0u8..5, 0..100), r in 0usize..10, c in 1usize..10, rolling in any::<bool>()) {

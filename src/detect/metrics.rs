@@ -68,8 +68,9 @@ impl ModelMetrics {
             self.add(LATENCY_MEAN, l);
         }
         if let Some(c) = class {
-            *self.class_counts.entry(c.to_string()).or_default() += 1;
-            self.class_total += 1;
+            let n = self.class_counts.entry(c.to_string()).or_default();
+            *n = n.saturating_add(1);
+            self.class_total = self.class_total.saturating_add(1);
         }
     }
 

@@ -46,12 +46,15 @@ pub fn topic_specs(cfg: &Config) -> Vec<TopicSpec> {
         .state
         .changelog
         .then(|| {
-            Cf::ALL.into_iter().map(|cf| TopicSpec {
-                name: cfg.changelog_topic(cf.name()),
-                partitions: t.partitions,
-                replication: t.replication_factor,
-                configs: vec![("cleanup.policy", "compact".to_string())],
-            })
+            Cf::ALL
+                .into_iter()
+                .filter(|cf| cf.changelogged())
+                .map(|cf| TopicSpec {
+                    name: cfg.changelog_topic(cf.name()),
+                    partitions: t.partitions,
+                    replication: t.replication_factor,
+                    configs: vec![("cleanup.policy", "compact".to_string())],
+                })
         })
         .into_iter()
         .flatten();

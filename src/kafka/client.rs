@@ -43,9 +43,13 @@ pub fn reader_config(cfg: &Config) -> ClientConfig {
 }
 
 /// The output producer: idempotent, every write acknowledged by all in-sync
-/// replicas, bounded by `kafka.produce-timeout`.
+/// replicas, bounded by `kafka.produce-timeout`; transactional with this
+/// instance's transactional id when `kafka.transactions` is on.
 pub fn producer_config(cfg: &Config) -> ClientConfig {
     let mut c = base(cfg);
+    if cfg.kafka.transactions {
+        c.set("transactional.id", cfg.transactional_id());
+    }
     c.set("acks", "all")
         .set("enable.idempotence", "true")
         .set("linger.ms", "5")

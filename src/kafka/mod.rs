@@ -21,4 +21,8 @@ pub enum KafkaError {
         /// Broker's error code.
         code: rdkafka::types::RDKafkaErrorCode,
     },
+    /// The consumer has no group metadata for a transaction (not yet a
+    /// member of its group).
+    #[error("the consumer has no group metadata to commit offsets in a transaction")]
+    NoGroupMetadata,
 }

@@ -10,6 +10,8 @@
 //!   the high-water mark seen when it began, keeps the last value per key
 //!   (a tombstone deletes), and writes it into RocksDB in one batch: after
 //!   it, the local store holds what the changelog held for that partition.
+//! - The expiry index is not mirrored: it is rebuilt from the restored
+//!   waiting predictions and labels.
 //! - Restoring is needed when the local store lacks the partition, or holds
 //!   offsets behind what the group committed (the partition was processed
 //!   elsewhere since).
@@ -21,6 +23,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 
+use super::labels::expiry_index;
 use super::sink::Encoded;
 use crate::config::Config;
 use crate::kafka::reader_config;
@@ -74,7 +77,7 @@ pub fn records(cfg: &Config, cp: &Checkpoint) -> Vec<Encoded> {
     cp.changelog()
         .map(|w| Encoded {
             topic: cfg.changelog_topic(w.cf.name()),
-            id: format!("{}/{}", w.cf.name(), w.partition),
+            id: String::new(),
             key: Some(w.key),
             payload: w.value,
             partition: Some(w.partition),
@@ -132,7 +135,7 @@ pub fn restore(
     let started = Instant::now();
     let mut latest: BTreeMap<(Cf, Vec<u8>), Option<Vec<u8>>> = BTreeMap::new();
     let mut read = 0u64;
-    for cf in Cf::ALL {
+    for cf in Cf::ALL.into_iter().filter(|cf| cf.changelogged()) {
         let topic = cfg.changelog_topic(cf.name());
         let kafka = |source| RestoreError::Kafka {
             topic: topic.clone(),
@@ -172,8 +175,14 @@ pub fn restore(
             }
         }
     }
-    let records: Vec<(Cf, Vec<u8>, Option<Vec<u8>>)> =
-        latest.into_iter().map(|((cf, k), v)| (cf, k, v)).collect();
+    let mut records: Vec<(Cf, Vec<u8>, Option<Vec<u8>>)> = Vec::with_capacity(latest.len());
+    for ((cf, key), value) in latest {
+        // Rebuild the expiry index of what waits for a label.
+        if let Some(index) = value.as_deref().and_then(|v| expiry_index(cf, &key, v)) {
+            records.push((Cf::Expiry, index, Some(Vec::new())));
+        }
+        records.push((cf, key, value));
+    }
     store.restore(&records)?;
     Ok(Restored {
         records: read,

@@ -64,6 +64,25 @@ fn expiry_prefix(model: &str, time: i64) -> Vec<u8> {
     key
 }
 
+/// The expiry-index key of a stored waiting prediction or early label
+/// (`None` for any other store, or a value that does not parse).
+pub(super) fn expiry_index(cf: Cf, key: &[u8], value: &[u8]) -> Option<Vec<u8>> {
+    let split = key.iter().position(|b| *b == 0)?;
+    let model = std::str::from_utf8(&key[..split]).ok()?;
+    let id = std::str::from_utf8(&key[split + 1..]).ok()?;
+    match cf {
+        Cf::Pending => {
+            let w: Waiting = serde_json::from_slice(value).ok()?;
+            Some(expiry_key(model, w.t, KIND_PREDICTION, id))
+        }
+        Cf::Orphans => {
+            let e: Early = serde_json::from_slice(value).ok()?;
+            Some(expiry_key(model, e.t, KIND_LABEL, id))
+        }
+        _ => None,
+    }
+}
+
 impl Processor {
     fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
         match self.overlay.get(&(cf, key.to_vec())) {
@@ -138,7 +157,9 @@ impl Processor {
         state.dirty = true;
         let mut outputs = Vec::new();
         match waiting {
-            Some(w) if w.j => state.meta.labels.duplicate += 1,
+            Some(w) if w.j => {
+                state.meta.labels.duplicate = state.meta.labels.duplicate.saturating_add(1)
+            }
             Some(mut w) => {
                 outputs = self.join(pos, &label.model_id, &w, &label.label, label.event_time)?;
                 w.j = true;
@@ -147,9 +168,9 @@ impl Processor {
             }
             None => {
                 if early_exists {
-                    state.meta.labels.duplicate += 1;
+                    state.meta.labels.duplicate = state.meta.labels.duplicate.saturating_add(1);
                 } else {
-                    state.meta.labels.early += 1;
+                    state.meta.labels.early = state.meta.labels.early.saturating_add(1);
                     let early = Early {
                         t: label.event_time,
                         l: label.label.clone(),
@@ -191,10 +212,10 @@ impl Processor {
             None
         };
         if hit.is_none() && error.is_none() {
-            state.meta.labels.incomparable += 1;
+            state.meta.labels.incomparable = state.meta.labels.incomparable.saturating_add(1);
             return Ok(Vec::new());
         }
-        state.meta.labels.joined += 1;
+        state.meta.labels.joined = state.meta.labels.joined.saturating_add(1);
         state.meta.metrics.observe_outcome(hit, error);
         let Some(hit) = hit else {
             return Ok(Vec::new());
@@ -300,8 +321,8 @@ impl Processor {
         if unlabeled + unknown > 0 {
             let state = Self::model(&mut self.models, &self.store, model_id)?;
             state.dirty = true;
-            state.meta.labels.unlabeled += unlabeled;
-            state.meta.labels.unknown += unknown;
+            state.meta.labels.unlabeled = state.meta.labels.unlabeled.saturating_add(unlabeled);
+            state.meta.labels.unknown = state.meta.labels.unknown.saturating_add(unknown);
         }
         Ok(())
     }

@@ -97,8 +97,11 @@ pub struct Processor {
     pending_offsets: BTreeMap<(String, i32), i64>,
     /// Label-join writes since the last checkpoint: (store, key) → (value or
     /// deletion, partition).
-    pub(super) overlay: BTreeMap<(Cf, Vec<u8>), (Option<Vec<u8>>, i32)>,
+    pub(super) overlay: Overlay,
 }
+
+/// Pending writes by (store, key): new value (`None` deletes) and partition.
+pub(super) type Overlay = BTreeMap<(Cf, Vec<u8>), (Option<Vec<u8>>, i32)>;
 
 /// One evaluation's results, before alerts and decisions.
 struct Evaluation<'a> {
@@ -243,14 +246,15 @@ impl Processor {
         let plan = *self.detector.plan();
         let state = Self::model(&mut self.models, &self.store, &p.model_id)?;
         state.dirty = true;
-        state.meta.records_seen += 1;
+        // Saturating: corrupt stored counters must not overflow.
+        state.meta.records_seen = state.meta.records_seen.saturating_add(1);
         let record = state.meta.records_seen;
         if state.meta.model_version != p.model_version {
             state.meta.model_version.clone_from(&p.model_version);
         }
         let clock = &mut state.meta.clock;
         if clock.max_event_time.is_some_and(|max| p.event_time < max) {
-            clock.out_of_order += 1;
+            clock.out_of_order = clock.out_of_order.saturating_add(1);
         }
         let max = clock
             .max_event_time
@@ -258,7 +262,7 @@ impl Processor {
         clock.max_event_time = Some(max);
         let watermark = self.detector.watermark(max);
         if p.event_time < watermark {
-            clock.late += 1;
+            clock.late = clock.late.saturating_add(1);
         }
         let mut before_reference = false;
         for (feature, value) in &p.features {
@@ -306,7 +310,7 @@ impl Processor {
             }
         }
         if before_reference {
-            state.meta.clock.before_reference += 1;
+            state.meta.clock.before_reference = state.meta.clock.before_reference.saturating_add(1);
         }
         state
             .meta
@@ -474,11 +478,11 @@ impl Processor {
             last_action_at: state.meta.last_action_at,
             now: at.event_time,
         });
-        state.meta.decisions += 1;
+        state.meta.decisions = state.meta.decisions.saturating_add(1);
         state.dirty = true;
         let command = decision.action.map(|action| {
             state.meta.last_action_at = Some(at.event_time);
-            state.meta.commands += 1;
+            state.meta.commands = state.meta.commands.saturating_add(1);
             heal::command(CommandSpec {
                 decision_id: &decision_id,
                 model_id: at.model_id,
@@ -512,7 +516,7 @@ impl Processor {
             previous_hash: None,
             record_hash: String::new(),
         };
-        state.meta.audit_sequence += 1;
+        state.meta.audit_sequence = state.meta.audit_sequence.saturating_add(1);
         chain::seal(
             &mut audit,
             state.meta.audit_sequence,
@@ -742,3 +746,7 @@ fn anomaly_event(
 #[cfg(test)]
 #[path = "processor_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "stream_tests.rs"]
+mod stream_tests;

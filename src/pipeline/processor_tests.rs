@@ -275,3 +275,42 @@ fn categorical_shift_gives_a_chi2_decision() -> TestResult {
     );
     Ok(())
 }
+
+#[test]
+fn counters_at_their_limit_in_the_store_do_not_overflow() -> TestResult {
+    // Found by tests/fuzz_inputs.rs (state/store): stored bookkeeping whose
+    // counters are at u64::MAX made the next increment overflow (a panic in
+    // debug builds, a wrap to 0 in release).
+    let dir = tempfile::tempdir()?;
+    let cfg = config()?;
+    let store = Store::open(dir.path(), false)?;
+    let full = ModelMeta {
+        records_seen: u64::MAX - 5,
+        decisions: u64::MAX,
+        commands: u64::MAX,
+        audit_sequence: u64::MAX,
+        ..ModelMeta::default()
+    };
+    let counting_from_zero = ModelMeta {
+        records_seen: 0,
+        ..full.clone()
+    };
+    let put = |model: &str, meta: &ModelMeta| crate::state::Write {
+        cf: Cf::Models,
+        key: model.as_bytes().to_vec(),
+        value: Some(encode_meta(meta)),
+        partition: 0,
+    };
+    store.write(&Checkpoint {
+        writes: vec![put("fraud-v3", &full), put("churn-v7", &counting_from_zero)],
+        ..Checkpoint::default()
+    })?;
+    let mut p = Processor::new(&cfg, "v1", store);
+    let out = run(&mut p, &Scenario::demo(3000, 1500))?;
+    let audit = out.iter().find_map(|o| match o {
+        Output::Audit(a) => Some(a),
+        _ => None,
+    });
+    assert_eq!(audit.map(|a| a.sequence), Some(i64::MAX));
+    Ok(())
+}

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::{Message, OwnedMessage};
-use rdkafka::producer::FutureProducer;
+use rdkafka::producer::{FutureProducer, Producer};
 use rdkafka::{Offset, TopicPartitionList};
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -103,6 +103,10 @@ pub async fn run(
         consumer_config(cfg).create_with_context(RebalanceLog::default())?;
     consumer.subscribe(&[cfg.topics.predictions.as_str(), cfg.topics.labels.as_str()])?;
     let producer: FutureProducer = producer_config(cfg).create()?;
+    if cfg.kafka.transactions {
+        producer.init_transactions(cfg.kafka.produce_timeout)?;
+        tracing::info!(transactional_id = %cfg.transactional_id(), "transactions on");
+    }
     let sink = Sink::new(
         producer,
         codec.clone(),
@@ -181,15 +185,40 @@ pub async fn run(
                 }
             }
         }
-        sink.publish_all(&encoded, &metrics, &mut shutdown).await?;
         let checkpoint = processor.pending_checkpoint();
-        if cfg.state.changelog {
-            let records = changelog::records(cfg, &checkpoint);
-            sink.publish_all(&records, &metrics, &mut shutdown).await?;
-            Metrics::add(&metrics.changelog_records_total, records.len() as u64);
+        let changelog_records = if cfg.state.changelog {
+            changelog::records(cfg, &checkpoint)
+        } else {
+            Vec::new()
+        };
+        if cfg.kafka.transactions {
+            // Outputs, changelog and offsets commit together; RocksDB
+            // follows (a crash in between is repaired from the changelog,
+            // which is ahead of the local offsets).
+            let offsets = next_offsets(&batch)?;
+            publish_in_transaction(
+                &sink,
+                &consumer,
+                [&encoded, &changelog_records],
+                &offsets,
+                cfg,
+                &metrics,
+                &mut shutdown,
+            )
+            .await?;
+            Metrics::add(&metrics.transactions_committed_total, 1);
+            processor.commit_checkpoint(&checkpoint)?;
+        } else {
+            sink.publish_all(&encoded, &metrics, &mut shutdown).await?;
+            sink.publish_all(&changelog_records, &metrics, &mut shutdown)
+                .await?;
+            processor.commit_checkpoint(&checkpoint)?;
+            commit(&consumer, &batch, &metrics);
         }
-        processor.commit_checkpoint(&checkpoint)?;
-        commit(&consumer, &batch, &metrics);
+        Metrics::add(
+            &metrics.changelog_records_total,
+            changelog_records.len() as u64,
+        );
         Metrics::add(&metrics.records_processed_total, processed);
         for out in &outputs {
             emit_output(out, &metrics);
@@ -296,8 +325,8 @@ async fn next_batch(
     Some(batch)
 }
 
-/// Commits, per partition, the offset after the batch's last record.
-fn commit(consumer: &StreamConsumer<RebalanceLog>, batch: &[OwnedMessage], metrics: &Metrics) {
+/// Per partition, the offset after the batch's last record.
+fn next_offsets(batch: &[OwnedMessage]) -> Result<TopicPartitionList, rdkafka::error::KafkaError> {
     let mut next: BTreeMap<(&str, i32), i64> = BTreeMap::new();
     for m in batch {
         let e = next.entry((m.topic(), m.partition())).or_insert(0);
@@ -305,12 +334,52 @@ fn commit(consumer: &StreamConsumer<RebalanceLog>, batch: &[OwnedMessage], metri
     }
     let mut tpl = TopicPartitionList::new();
     for ((topic, partition), offset) in next {
-        if let Err(e) = tpl.add_partition_offset(topic, partition, Offset::Offset(offset)) {
-            OffsetCommitFailed { error: &e }.emit(metrics);
-            return;
-        }
+        tpl.add_partition_offset(topic, partition, Offset::Offset(offset))?;
     }
-    if let Err(e) = consumer.commit(&tpl, CommitMode::Sync) {
+    Ok(tpl)
+}
+
+/// Commits, per partition, the offset after the batch's last record.
+fn commit(consumer: &StreamConsumer<RebalanceLog>, batch: &[OwnedMessage], metrics: &Metrics) {
+    let result = next_offsets(batch).and_then(|tpl| consumer.commit(&tpl, CommitMode::Sync));
+    if let Err(e) = result {
         OffsetCommitFailed { error: &e }.emit(metrics);
     }
+}
+
+/// One Kafka transaction: every record, then the consumed offsets, then
+/// the commit. Any failure aborts the transaction and stops the loop: the
+/// batch was not committed anywhere and is processed again after the
+/// restart (same ids and keys).
+async fn publish_in_transaction(
+    sink: &Sink,
+    consumer: &StreamConsumer<RebalanceLog>,
+    records: [&[Encoded]; 2],
+    offsets: &TopicPartitionList,
+    cfg: &Config,
+    metrics: &Metrics,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Result<(), PipelineError> {
+    let producer = sink.producer();
+    let timeout = cfg.kafka.produce_timeout;
+    producer.begin_transaction()?;
+    let result = async {
+        for part in records {
+            sink.publish_all(part, metrics, shutdown).await?;
+        }
+        let group = consumer
+            .group_metadata()
+            .ok_or(KafkaError::NoGroupMetadata)?;
+        producer.send_offsets_to_transaction(offsets, &group, timeout)?;
+        producer.commit_transaction(timeout)?;
+        Ok::<(), PipelineError>(())
+    }
+    .await;
+    if let Err(e) = result {
+        if let Err(abort) = producer.abort_transaction(timeout) {
+            tracing::warn!(error = %abort, "aborting the transaction failed");
+        }
+        return Err(e);
+    }
+    Ok(())
 }

@@ -30,7 +30,8 @@ pub struct Encoded {
     /// Framed Avro value (raw bytes for changelog records); `None` is a
     /// tombstone.
     pub payload: Option<Vec<u8>>,
-    /// Deterministic id (header `jidoka-id`).
+    /// Deterministic id (header `jidoka-id`; empty: no header, as for
+    /// changelog records, which are keyed by their state key).
     pub id: String,
     /// Partition, when not chosen by the key (changelog records).
     pub partition: Option<i32>,
@@ -68,6 +69,11 @@ impl Sink {
             topics,
             queue_timeout,
         }
+    }
+
+    /// The producer (for transactions).
+    pub fn producer(&self) -> &FutureProducer {
+        &self.producer
     }
 
     /// Encodes a processor output for its topic, keyed as documented.
@@ -122,11 +128,13 @@ impl Sink {
         let mut attempt = 0u32;
         while !pending.is_empty() {
             let sends = pending.iter().map(|e| {
-                let headers = OwnedHeaders::new().insert(Header {
-                    key: "jidoka-id",
-                    value: Some(e.id.as_str()),
-                });
-                let mut record = FutureRecord::<[u8], [u8]>::to(&e.topic).headers(headers);
+                let mut record = FutureRecord::<[u8], [u8]>::to(&e.topic);
+                if !e.id.is_empty() {
+                    record = record.headers(OwnedHeaders::new().insert(Header {
+                        key: "jidoka-id",
+                        value: Some(e.id.as_str()),
+                    }));
+                }
                 if let Some(payload) = &e.payload {
                     record = record.payload(payload);
                 }

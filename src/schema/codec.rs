@@ -2,8 +2,9 @@
 //!
 //! Guarantees: schemas are parsed and checked once, in [`Codec::new`];
 //! [`Codec::decode`] never panics on any input and returns a [`DecodeError`]
-//! that says what was wrong (framing, unknown schema id, bad Avro, trailing
-//! bytes, or a value outside the record's contract such as a NaN feature).
+//! that says what was wrong (framing, unknown schema id, bad Avro, a datum
+//! cut short or followed by trailing bytes, or a value outside the record's
+//! contract such as a NaN feature).
 
 use apache_avro::types::Value;
 use apache_avro::Schema;
@@ -173,6 +174,9 @@ pub enum DecodeError {
     /// Bytes left after the datum.
     #[error("{0} unexpected bytes after the avro datum")]
     TrailingBytes(usize),
+    /// The datum ends before the record does.
+    #[error("avro datum ends before the end of the record (truncated)")]
+    Truncated,
     /// A value breaks the record's contract.
     #[error("invalid value: {0}")]
     InvalidValue(String),
@@ -185,7 +189,7 @@ impl DecodeError {
             DecodeError::MissingValue => "missing-value",
             DecodeError::Framing(_) => "framing",
             DecodeError::UnknownSchema { .. } => "unknown-schema",
-            DecodeError::Avro(_) | DecodeError::TrailingBytes(_) => "avro",
+            DecodeError::Avro(_) | DecodeError::TrailingBytes(_) | DecodeError::Truncated => "avro",
             DecodeError::InvalidValue(_) => "invalid-value",
         }
     }
@@ -202,6 +206,10 @@ pub struct Codec {
 /// decoder may make for one value. A record claiming more is a decode error,
 /// so a few bytes announcing a huge collection cannot exhaust memory.
 pub const MAX_AVRO_ALLOCATION: usize = 1024 * 1024;
+
+/// Read after a datum to detect truncation: zig-zag -1, which is no valid
+/// union index, length or count.
+const SENTINEL: [u8; 1] = [0x01];
 
 impl Codec {
     /// Parses every embedded schema and checks that it declares the expected
@@ -257,7 +265,7 @@ impl Codec {
     /// Decodes a record from Confluent's wire format and checks its contract.
     pub fn decode<T: AvroRecord>(&self, bytes: Option<&[u8]>) -> Result<T, DecodeError> {
         let bytes = bytes.ok_or(DecodeError::MissingValue)?;
-        let (id, mut datum) = unframe(bytes)?;
+        let (id, datum) = unframe(bytes)?;
         let expected = self.id(T::KIND);
         if id != expected {
             return Err(DecodeError::UnknownSchema {
@@ -266,10 +274,20 @@ impl Codec {
                 kind: T::KIND,
             });
         }
-        let value: Value = apache_avro::from_avro_datum(self.schema(T::KIND), &mut datum, None)
+        // The Avro library reads a union index at the end of its input as
+        // branch 0 (null), so a datum cut just before trailing optional
+        // fields would decode with them silently null. Behind the datum
+        // comes one sentinel byte: a complete datum leaves it unread, a
+        // truncated one reads it (or fails on it).
+        let mut reader = std::io::Read::chain(datum, &SENTINEL[..]);
+        let value: Value = apache_avro::from_avro_datum(self.schema(T::KIND), &mut reader, None)
             .map_err(|e| DecodeError::Avro(Box::new(e)))?;
-        if !datum.is_empty() {
-            return Err(DecodeError::TrailingBytes(datum.len()));
+        let (rest, sentinel) = reader.get_ref();
+        if sentinel.is_empty() {
+            return Err(DecodeError::Truncated);
+        }
+        if !rest.is_empty() {
+            return Err(DecodeError::TrailingBytes(rest.len()));
         }
         let record: T =
             apache_avro::from_value(&value).map_err(|e| DecodeError::Avro(Box::new(e)))?;

@@ -219,9 +219,8 @@ fn unknown_schema_id() {
 
 #[test]
 fn truncated_avro() {
-    // The last field is a double, so every cut falls inside a value. (The
-    // Avro library reads a datum that ends exactly before a trailing null
-    // union branch as null, which yields the same record.)
+    // The last field is a double, so every cut falls inside a value (for
+    // cuts between fields see `every_cut_of_every_record_is_an_error`).
     let p = Prediction {
         latency_ms: Some(4.5),
         ..prediction()
@@ -237,6 +236,82 @@ fn truncated_avro() {
             Some("avro"),
             "cut {cut}: {err:?}"
         );
+    }
+}
+
+#[test]
+fn every_cut_of_every_record_is_an_error() {
+    // The Avro library reads a union index at the end of its input as
+    // branch 0 (null): a datum cut just before trailing optional fields
+    // (`predicted_class`, `latency_ms`, a dead letter's timestamp) used to
+    // decode, with those fields silently null.
+    let c = codec();
+    let p = Prediction {
+        latency_ms: Some(4.5),
+        ..prediction()
+    };
+    let with_options = |kind, bytes: Result<Vec<u8>, SchemaError>| match bytes {
+        Ok(b) => (kind, b),
+        Err(e) => panic!("{e}"),
+    };
+    let records = [
+        with_options("prediction", c.encode(&p)),
+        with_options(
+            "prediction without options",
+            c.encode(&Prediction {
+                categorical_features: None,
+                predicted_class: None,
+                ..prediction()
+            }),
+        ),
+        with_options(
+            "label",
+            c.encode(&Label {
+                prediction_id: "p".into(),
+                model_id: "m".into(),
+                event_time: 5,
+                label: "1".into(),
+            }),
+        ),
+        with_options(
+            "outcome",
+            c.encode(&HealOutcome {
+                command_id: "c".into(),
+                model_id: "m".into(),
+                status: OutcomeStatus::Succeeded,
+                recovery: 0.5,
+                cost: 1.0,
+                reported_at: 0,
+            }),
+        ),
+        with_options(
+            "operator",
+            c.encode(&OperatorCommand {
+                command_id: "o".into(),
+                kind: OperatorKind::Resume,
+                model_id: Some("m".into()),
+                target_command_id: None,
+                issued_by: "bob".into(),
+                issued_at: 1,
+                signature: Some("ab".into()),
+            }),
+        ),
+    ];
+    for (name, bytes) in &records {
+        for cut in 5..bytes.len() {
+            let decoded = match *name {
+                "label" => c.decode::<Label>(Some(&bytes[..cut])).err(),
+                "outcome" => c.decode::<HealOutcome>(Some(&bytes[..cut])).err(),
+                "operator" => c.decode::<OperatorCommand>(Some(&bytes[..cut])).err(),
+                _ => c.decode::<Prediction>(Some(&bytes[..cut])).err(),
+            };
+            assert_eq!(
+                decoded.as_ref().map(|e| e.kind()),
+                Some("avro"),
+                "{name} cut at {cut} of {}: {decoded:?}",
+                bytes.len()
+            );
+        }
     }
 }
 

@@ -9,5 +9,6 @@ mod store;
 
 pub use model::{Alert, EventClock, LabelCounts, ModelMeta};
 pub use store::{
-    encode_meta, offset_key, reference_key, window_key, Cf, Checkpoint, StateError, Store, Write,
+    encode_meta, offset_key, reference_key, window_key, Cf, Checkpoint, KeyValues, Restored,
+    StateError, Store, Write,
 };

@@ -53,6 +53,13 @@ impl Cf {
         Cf::Offsets,
     ];
 
+    /// Whether the store has a changelog topic. The expiry index does not:
+    /// it is derived from `pending` and `orphans`, and rebuilt from them
+    /// when a partition is restored.
+    pub fn changelogged(self) -> bool {
+        self != Cf::Expiry
+    }
+
     /// The column family (and changelog) name.
     pub fn name(self) -> &'static str {
         match self {
@@ -99,6 +106,12 @@ impl StateError {
     }
 }
 
+/// Keys and values in key order.
+pub type KeyValues = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// One restored key: store, key, and value (`None` deletes).
+pub type Restored = (Cf, Vec<u8>, Option<Vec<u8>>);
+
 /// One key written (or deleted, `value: None`) in a store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Write {
@@ -125,15 +138,13 @@ pub struct Checkpoint {
 impl Checkpoint {
     /// The writes including the offsets, as they go to the changelog.
     pub fn changelog(&self) -> impl Iterator<Item = Write> + '_ {
-        self.writes
-            .iter()
-            .cloned()
-            .chain(self.offsets.iter().map(|(t, p, next)| Write {
-                cf: Cf::Offsets,
-                key: offset_key(t, *p),
-                value: Some(next.to_be_bytes().to_vec()),
-                partition: *p,
-            }))
+        let writes = self.writes.iter().filter(|w| w.cf.changelogged()).cloned();
+        writes.chain(self.offsets.iter().map(|(t, p, next)| Write {
+            cf: Cf::Offsets,
+            key: offset_key(t, *p),
+            value: Some(next.to_be_bytes().to_vec()),
+            partition: *p,
+        }))
     }
 }
 
@@ -211,12 +222,7 @@ impl Store {
     }
 
     /// Every (key, value) of `cf` with `from <= key < to`, in key order.
-    pub fn range(
-        &self,
-        cf: Cf,
-        from: &[u8],
-        to: &[u8],
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StateError> {
+    pub fn range(&self, cf: Cf, from: &[u8], to: &[u8]) -> Result<KeyValues, StateError> {
         let iter = self
             .db
             .iterator_cf(self.cf(cf)?, IteratorMode::From(from, Direction::Forward));
@@ -243,7 +249,7 @@ impl Store {
     }
 
     /// Applies restored changelog records (last value per key) in one batch.
-    pub fn restore(&self, records: &[(Cf, Vec<u8>, Option<Vec<u8>>)]) -> Result<(), StateError> {
+    pub fn restore(&self, records: &[Restored]) -> Result<(), StateError> {
         let mut batch = WriteBatch::default();
         for (cf, key, value) in records {
             let handle = self.cf(*cf)?;
@@ -451,6 +457,7 @@ mod tests {
                 offsets: vec![("predictions".into(), 2, 41)],
             };
             assert_eq!(cp.changelog().count(), 9);
+            assert!(cp.changelog().all(|w| w.cf.changelogged()));
             store.write(&cp)?;
             store.write(&Checkpoint {
                 writes: vec![Write {

@@ -27,6 +27,8 @@ pub struct Metrics {
     pub offset_commit_failures_total: AtomicU64,
     /// Produce attempts that had to be retried.
     pub produce_retries_total: AtomicU64,
+    /// Kafka transactions committed (`kafka.transactions`).
+    pub transactions_committed_total: AtomicU64,
     /// Changelog records published.
     pub changelog_records_total: AtomicU64,
     /// Partitions whose state was restored from the changelog.
