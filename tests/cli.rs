@@ -42,9 +42,12 @@ async fn topics_create_is_idempotent_and_audit_is_compacted() -> TestResult {
         String::from_utf8_lossy(&first.stderr)
     );
     let out = stdout(&first);
+    // The 8 named topics and one changelog topic per mirrored store.
+    let expected = jidoka::kafka::topic_specs(&cfg).len();
+    assert_eq!(expected, 15);
     assert_eq!(
         out.lines().filter(|l| l.ends_with(": created")).count(),
-        8,
+        expected,
         "{out}"
     );
     let second = jidoka(&cfg, &["topics", "create"], &[])?;
@@ -56,7 +59,7 @@ async fn topics_create_is_idempotent_and_audit_is_compacted() -> TestResult {
     let out = stdout(&second);
     assert_eq!(
         out.lines().filter(|l| l.ends_with(": exists")).count(),
-        8,
+        expected,
         "{out}"
     );
 
@@ -68,6 +71,7 @@ async fn topics_create_is_idempotent_and_audit_is_compacted() -> TestResult {
             &[
                 ResourceSpecifier::Topic(&cfg.topics.audit),
                 ResourceSpecifier::Topic(&cfg.topics.actions),
+                ResourceSpecifier::Topic(&cfg.changelog_topic("windows")),
             ],
             &AdminOptions::new().request_timeout(Some(Duration::from_secs(10))),
         )
@@ -82,6 +86,7 @@ async fn topics_create_is_idempotent_and_audit_is_compacted() -> TestResult {
     };
     assert_eq!(policy(0)?.as_deref(), Some("compact"));
     assert_ne!(policy(1)?.as_deref(), Some("compact"));
+    assert_eq!(policy(2)?.as_deref(), Some("compact"));
     Ok(())
 }
 

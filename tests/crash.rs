@@ -1,5 +1,7 @@
 //! Crash safety: `jidoka run` as a separate process is killed with SIGKILL
-//! at random points a dozen times and restarted each time; the heal
+//! at random points a dozen times and restarted each time, every other
+//! time on a new, empty data dir (as if on another machine: the state comes
+//! back from the changelog topics); the heal
 //! commands and audit records, de-duplicated by id, equal those of an
 //! uninterrupted run: none missing, none doubled. Raw duplicates (the same
 //! id written twice because a batch was replayed) are counted and printed:
@@ -19,9 +21,10 @@ use rand::{Rng, SeedableRng};
 
 const KILLS: usize = 12;
 
-fn spawn(env: &TestEnv, cwd: &std::path::Path) -> Result<Child, BoxError> {
+fn spawn(env: &TestEnv, cwd: &std::path::Path, data: &std::path::Path) -> Result<Child, BoxError> {
     Ok(jidoka_command(env.cfg(), cwd)
         .arg("run")
+        .env("JIDOKA__STATE__DATA_DIR", data)
         // Small, fsynced batches: many checkpoints for the kills to fall between.
         .env("JIDOKA__PIPELINE__BATCH_SIZE", "10")
         .env("JIDOKA__STATE__SYNC_WRITES", "true")
@@ -64,8 +67,17 @@ async fn sigkill_at_random_points_loses_and_doubles_nothing() -> TestResult {
     let mut rng = StdRng::seed_from_u64(0x6a69646f6b61);
     let mut progress = Vec::new();
     let mut before = committed(&env)?;
-    for _ in 0..KILLS {
-        let mut child = spawn(&env, cwd.path())?;
+    let mut fresh_dirs = Vec::new();
+    for kill in 0..KILLS {
+        let data = if kill % 2 == 1 {
+            let dir = tempfile::tempdir()?;
+            let path = dir.path().join("data");
+            fresh_dirs.push(dir);
+            path
+        } else {
+            env.cfg().state.data_dir.clone()
+        };
+        let mut child = spawn(&env, cwd.path(), &data)?;
         // Wait until this process is committing (it has its partitions),
         // then kill it at a random moment of its work.
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -83,7 +95,7 @@ async fn sigkill_at_random_points_loses_and_doubles_nothing() -> TestResult {
         progress.push(before);
     }
     // A last run to the end, stopped gracefully.
-    let mut last = spawn(&env, cwd.path())?;
+    let mut last = spawn(&env, cwd.path(), &env.cfg().state.data_dir)?;
     let deadline = Instant::now() + Duration::from_secs(180);
     while committed(&env)? < total {
         if Instant::now() > deadline {

@@ -121,9 +121,18 @@ pub async fn run(
     );
 
     while let Some(batch) = next_batch(&consumer, &cfg.pipeline, &mut shutdown).await {
-        for (topic, partition) in consumer.context().take_revoked() {
-            processor.forget_partition(&topic, partition);
+        let revoked = consumer.context().take_revoked();
+        for (topic, partition) in &revoked {
+            processor.forget_partition(topic, *partition);
         }
+        // Records fetched before a revoke belong to the partition's new
+        // owner now: it restores the state this instance flushed with its
+        // last batch and processes them itself.
+        let batch = if revoked.is_empty() {
+            batch
+        } else {
+            owned_only(&consumer, batch)
+        };
         let assigned: BTreeSet<i32> = consumer
             .context()
             .take_assigned()
@@ -323,6 +332,35 @@ async fn next_batch(
         }
     }
     Some(batch)
+}
+
+/// The records of partitions this consumer is still assigned.
+fn owned_only(
+    consumer: &StreamConsumer<RebalanceLog>,
+    batch: Vec<OwnedMessage>,
+) -> Vec<OwnedMessage> {
+    let Ok(assignment) = consumer.assignment() else {
+        // Unknown: keep them; a partition lost since is re-read by its new
+        // owner from the committed offset, and the ids repeat.
+        return batch;
+    };
+    let owned: BTreeSet<(String, i32)> = assignment
+        .elements()
+        .iter()
+        .map(|e| (e.topic().to_string(), e.partition()))
+        .collect();
+    let before = batch.len();
+    let kept: Vec<OwnedMessage> = batch
+        .into_iter()
+        .filter(|m| owned.contains(&(m.topic().to_string(), m.partition())))
+        .collect();
+    if kept.len() < before {
+        tracing::info!(
+            dropped = before - kept.len(),
+            "records of revoked partitions left to their new owner"
+        );
+    }
+    kept
 }
 
 /// Per partition, the offset after the batch's last record.

@@ -220,6 +220,11 @@ impl Running {
         Ok(())
     }
 
+    /// Whether the pipeline task ended (it should run until stopped).
+    pub fn is_finished(&self) -> bool {
+        self.task.is_finished()
+    }
+
     /// Signals shutdown and waits (bounded) for the pipeline to end.
     pub async fn stop(self) -> Result<Arc<Metrics>, BoxError> {
         let _ = self.stop.send(true);
