@@ -6,6 +6,7 @@
 //! state is checkpointed, then its offsets are committed.
 
 pub mod changelog;
+pub mod health;
 mod labels;
 pub mod processor;
 mod rebalance;

@@ -10,13 +10,20 @@
 use std::sync::Mutex;
 
 use rdkafka::consumer::{BaseConsumer, ConsumerContext, Rebalance};
+use std::sync::Arc;
+
+use rdkafka::error::KafkaError;
 use rdkafka::ClientContext;
+
+use super::health::Health;
+use crate::telemetry::Metrics;
 
 /// Consumer context that records revoked partitions.
 #[derive(Debug, Default)]
 pub struct RebalanceLog {
     revoked: Mutex<Vec<(String, i32)>>,
     assigned: Mutex<Vec<(String, i32)>>,
+    health: Health,
 }
 
 fn take(list: &Mutex<Vec<(String, i32)>>) -> Vec<(String, i32)> {
@@ -41,6 +48,14 @@ fn parts(tpl: &rdkafka::TopicPartitionList) -> Vec<(String, i32)> {
 }
 
 impl RebalanceLog {
+    /// A context that also reports broker trouble to `metrics`.
+    pub fn new(metrics: Arc<Metrics>) -> Self {
+        RebalanceLog {
+            health: Health::new(metrics),
+            ..RebalanceLog::default()
+        }
+    }
+
     /// Takes the partitions assigned since the last call.
     pub fn take_assigned(&self) -> Vec<(String, i32)> {
         take(&self.assigned)
@@ -52,7 +67,11 @@ impl RebalanceLog {
     }
 }
 
-impl ClientContext for RebalanceLog {}
+impl ClientContext for RebalanceLog {
+    fn error(&self, error: KafkaError, reason: &str) {
+        self.health.report(&error, reason);
+    }
+}
 
 impl ConsumerContext for RebalanceLog {
     fn pre_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {

@@ -19,12 +19,13 @@ use std::time::Duration;
 
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::{Message, OwnedMessage};
-use rdkafka::producer::{FutureProducer, Producer};
+use rdkafka::producer::Producer;
 use rdkafka::{Offset, TopicPartitionList};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::changelog::{self, RestoreError};
+use super::health::{Health, OutputProducer};
 use super::processor::{Output, Processor, SourcePos};
 use super::rebalance::RebalanceLog;
 use super::reference::{ReferenceData, ReferenceError};
@@ -100,14 +101,15 @@ pub async fn run(
         }
     }
     let consumer: StreamConsumer<RebalanceLog> =
-        consumer_config(cfg).create_with_context(RebalanceLog::default())?;
+        consumer_config(cfg).create_with_context(RebalanceLog::new(metrics.clone()))?;
     consumer.subscribe(&[cfg.topics.predictions.as_str(), cfg.topics.labels.as_str()])?;
-    let producer: FutureProducer = producer_config(cfg).create()?;
+    let producer: OutputProducer =
+        producer_config(cfg).create_with_context(Health::new(metrics.clone()))?;
     if cfg.kafka.transactions {
         producer.init_transactions(cfg.kafka.produce_timeout)?;
         tracing::info!(transactional_id = %cfg.transactional_id(), "transactions on");
     }
-    let sink = Sink::new(
+    let mut sink = Sink::new(
         producer,
         codec.clone(),
         cfg.topics.clone(),
@@ -147,6 +149,7 @@ pub async fn run(
         if batch.is_empty() {
             continue;
         }
+        Metrics::set(&metrics.broker_reachable, true);
         Metrics::add(&metrics.records_in_total, batch.len() as u64);
         let mut outputs: Vec<Output> = Vec::new();
         let mut encoded: Vec<Encoded> = Vec::new();
@@ -218,9 +221,9 @@ pub async fn run(
             Metrics::add(&metrics.transactions_committed_total, 1);
             processor.commit_checkpoint(&checkpoint)?;
         } else {
-            sink.publish_all(&encoded, &metrics, &mut shutdown).await?;
-            sink.publish_all(&changelog_records, &metrics, &mut shutdown)
-                .await?;
+            for records in [&encoded, &changelog_records] {
+                publish_or_replace(&mut sink, records, cfg, &metrics, &mut shutdown).await?;
+            }
             processor.commit_checkpoint(&checkpoint)?;
             commit(&consumer, &batch, &metrics);
         }
@@ -240,6 +243,31 @@ pub async fn run(
     }
     tracing::info!("pipeline stopped");
     Ok(())
+}
+
+/// Publishes `records`; a producer that failed fatally (its idempotence
+/// state lost, e.g. in a broker restart) is replaced by a new one and the
+/// records are sent again (same ids and keys).
+async fn publish_or_replace(
+    sink: &mut Sink,
+    records: &[Encoded],
+    cfg: &Config,
+    metrics: &Arc<Metrics>,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Result<(), PipelineError> {
+    loop {
+        match sink.publish_all(records, metrics, shutdown).await {
+            Ok(()) => return Ok(()),
+            Err(e) if e.fatal => {
+                tracing::warn!(error = %e, "replacing the output producer");
+                Metrics::add(&metrics.producers_replaced_total, 1);
+                sink.replace_producer(
+                    producer_config(cfg).create_with_context(Health::new(metrics.clone()))?,
+                );
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 /// Restores a newly assigned partition's state from the changelog when the

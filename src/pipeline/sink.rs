@@ -11,10 +11,12 @@ use std::time::Duration;
 
 use futures::future::join_all;
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::{FutureRecord, Producer};
+use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::util::Timeout;
 use tokio::sync::watch;
 
+use super::health::OutputProducer;
 use super::processor::Output;
 use crate::config::TopicsConfig;
 use crate::schema::{Codec, DeadLetter, SchemaError};
@@ -39,26 +41,32 @@ pub struct Encoded {
 
 /// The output side of the pipeline.
 pub struct Sink {
-    producer: FutureProducer,
+    producer: OutputProducer,
     codec: Codec,
     topics: TopicsConfig,
     queue_timeout: Duration,
 }
 
+/// Attempts with broker errors after which the producer is replaced.
+const REPLACE_AFTER: u32 = 5;
+
 /// Publishing stopped before every record was acknowledged.
 #[derive(Debug, thiserror::Error)]
-#[error("shutdown with {pending} output records not acknowledged (last error: {last_error})")]
+#[error("{} with {pending} output records not acknowledged (last error: {last_error})", if *.fatal { "producer failed fatally" } else { "shutdown" })]
 pub struct NotAcknowledged {
     /// Records not acknowledged.
     pub pending: usize,
     /// The last produce error.
     pub last_error: String,
+    /// The producer hit a fatal error (e.g. its idempotence state was lost
+    /// in a broker restart): it must be replaced before publishing again.
+    pub fatal: bool,
 }
 
 impl Sink {
     /// A sink over `producer`.
     pub fn new(
-        producer: FutureProducer,
+        producer: OutputProducer,
         codec: Codec,
         topics: TopicsConfig,
         queue_timeout: Duration,
@@ -71,8 +79,13 @@ impl Sink {
         }
     }
 
+    /// Replaces a producer that failed fatally.
+    pub fn replace_producer(&mut self, producer: OutputProducer) {
+        self.producer = producer;
+    }
+
     /// The producer (for transactions).
-    pub fn producer(&self) -> &FutureProducer {
+    pub fn producer(&self) -> &OutputProducer {
         &self.producer
     }
 
@@ -150,14 +163,31 @@ impl Sink {
             let results = join_all(sends).await;
             let mut failed = Vec::new();
             let mut last_error = String::new();
+            let mut broker_rejected = false;
             for (record, result) in pending.iter().zip(results) {
                 if let Err((err, _)) = result {
                     last_error = err.to_string();
+                    broker_rejected |= !matches!(
+                        err.rdkafka_error_code(),
+                        Some(RDKafkaErrorCode::MessageTimedOut | RDKafkaErrorCode::QueueFull)
+                    );
                     failed.push(*record);
                 }
             }
             if failed.is_empty() {
                 return Ok(());
+            }
+            let fatal = self.producer.client().fatal_error();
+            // A producer the broker keeps rejecting (e.g. its idempotence
+            // state was lost in a broker restart) is replaced: a new one gets
+            // a new producer id; ids and keys make the resend safe.
+            if fatal.is_some() || (broker_rejected && attempt + 1 >= REPLACE_AFTER) {
+                return Err(NotAcknowledged {
+                    pending: failed.len(),
+                    last_error: fatal
+                        .map_or(last_error, |(code, reason)| format!("{code:?}: {reason}")),
+                    fatal: true,
+                });
             }
             attempt += 1;
             ProduceRetried {
@@ -170,7 +200,7 @@ impl Sink {
             tokio::select! {
                 _ = tokio::time::sleep(backoff) => {}
                 _ = shutdown.changed() => {
-                    return Err(NotAcknowledged { pending: failed.len(), last_error });
+                    return Err(NotAcknowledged { pending: failed.len(), last_error, fatal: false });
                 }
             }
             pending = failed;

@@ -252,3 +252,87 @@ fn an_alert_opens_and_closes_instead_of_flapping() -> TestResult {
     );
     Ok(())
 }
+
+#[test]
+fn file_and_time_range_references() -> TestResult {
+    use crate::config::ReferenceMode;
+    use crate::pipeline::reference::ReferenceData;
+    use std::sync::Arc;
+    let shifted = |i: u64| spread(i) + if i >= 400 { 0.5 } else { 0.0 };
+    // A reference file holding the unshifted distribution: the stream is
+    // tested against it from its first full window.
+    let dir = tempfile::tempdir()?;
+    let mut cfg = Config::defaults()?;
+    cfg.detect.reference_mode = ReferenceMode::File;
+    cfg.detect.window_size = 100;
+    cfg.detect.evaluate_every = 50;
+    cfg.detect.persistence = 1;
+    let csv: String = std::iter::once("x".to_string())
+        .chain((10_000..10_300).map(|i| spread(i).to_string()))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let reference = Arc::new(ReferenceData::parse(&csv)?);
+    let mut p =
+        Processor::new(&cfg, "v1", Store::open(dir.path(), false)?).with_reference(reference);
+    let mut out = Vec::new();
+    for i in 0..600u64 {
+        out.extend(p.process(
+            &pos("predictions", i as i64),
+            &prediction(i, i as i64 * 1000, shifted(i), "1"),
+        )?);
+    }
+    let opened: Vec<i64> = drift_events(&out)
+        .iter()
+        .filter(|e| e.kind == "covariate" && e.status == "opened")
+        .map(|e| {
+            assert_eq!(e.reference_size, 300);
+            e.window_end_record
+        })
+        .collect();
+    assert_eq!(opened.len(), 1, "{opened:?}");
+    assert!(opened[0] > 400 && opened[0] <= 500, "{opened:?}");
+    // Restored from RocksDB, the preloaded reference is still there.
+    p.checkpoint()?;
+    let store = p.store();
+    let windows = store.windows("m")?;
+    assert_eq!(windows[0].1.reference().len(), 300);
+
+    // A reference time range: values before it are counted and ignored,
+    // values in it form the reference, later ones the current window.
+    let dir = tempfile::tempdir()?;
+    let mut cfg = Config::defaults()?;
+    cfg.detect.reference_mode = ReferenceMode::TimeRange;
+    cfg.detect.reference_start = Some("1970-01-01T00:01:40Z".into()); // 100 s
+    cfg.detect.reference_end = Some("1970-01-01T00:05:00Z".into()); // 300 s
+    cfg.detect.window_size = 100;
+    cfg.detect.evaluate_every = 50;
+    cfg.detect.persistence = 1;
+    cfg.detect.allowed_lateness = Duration::ZERO;
+    let mut p = Processor::new(&cfg, "v1", Store::open(dir.path(), false)?);
+    let mut out = Vec::new();
+    for i in 0..600u64 {
+        out.extend(p.process(
+            &pos("predictions", i as i64),
+            &prediction(i, i as i64 * 1000, shifted(i), "1"),
+        )?);
+    }
+    p.checkpoint()?;
+    let meta = p.store().model("m")?.ok_or("no model")?;
+    assert_eq!(meta.clock.before_reference, 100);
+    let windows = p.store().windows("m")?;
+    let reference = windows[0].1.reference();
+    assert_eq!(reference.len(), 200);
+    assert_eq!(reference.front().map(|e| e.time), Some(100_000));
+    assert_eq!(reference.back().map(|e| e.time), Some(299_000));
+    let opened: Vec<&DriftEvent> = drift_events(&out)
+        .into_iter()
+        .filter(|e| e.kind == "covariate" && e.status == "opened")
+        .collect();
+    assert_eq!(opened.len(), 1, "{opened:?}");
+    assert_eq!(
+        (opened[0].reference_start_time, opened[0].reference_end_time),
+        (100_000, 299_000)
+    );
+    assert!(opened[0].window_end_record > 400 && opened[0].window_end_record <= 500);
+    Ok(())
+}

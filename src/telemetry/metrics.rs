@@ -1,8 +1,8 @@
 //! Counters of one pipeline instance. Cheap to share (`Arc<Metrics>`);
-//! every counter only grows. Exposed to the demo, tests and (later) the
+//! every counter (`*_total`) only grows; `broker_reachable` is a gauge. Exposed to the demo, tests and (later) the
 //! Prometheus endpoint.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Counters of one pipeline instance.
 #[derive(Debug, Default)]
@@ -27,6 +27,14 @@ pub struct Metrics {
     pub offset_commit_failures_total: AtomicU64,
     /// Produce attempts that had to be retried.
     pub produce_retries_total: AtomicU64,
+    /// Times librdkafka reported every broker down.
+    pub broker_down_total: AtomicU64,
+    /// Gauge: true once records arrive; false from an all-brokers-down
+    /// report until records arrive again (the health signal of broker
+    /// trouble).
+    pub broker_reachable: AtomicBool,
+    /// Output producers replaced after a fatal error.
+    pub producers_replaced_total: AtomicU64,
     /// Kafka transactions committed (`kafka.transactions`).
     pub transactions_committed_total: AtomicU64,
     /// Changelog records published.
@@ -41,6 +49,15 @@ impl Metrics {
     /// Reads a counter.
     pub fn get(counter: &AtomicU64) -> u64 {
         counter.load(Ordering::Relaxed)
+    }
+
+    /// Reads a gauge.
+    pub fn is(gauge: &AtomicBool) -> bool {
+        gauge.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set(gauge: &AtomicBool, value: bool) {
+        gauge.store(value, Ordering::Relaxed);
     }
 
     pub(crate) fn add(counter: &AtomicU64, n: u64) {
