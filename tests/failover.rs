@@ -65,6 +65,31 @@ async fn wait_committed(env: &TestEnv, n: i64, limit: Duration) -> TestResult {
     Ok(())
 }
 
+/// The partitions of `topic` in the last "partitions assigned" log line.
+fn latest_assignment(log: &str, topic: &str) -> Vec<i32> {
+    let Some(line) = log
+        .lines()
+        .rev()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["fields"]["message"] == "partitions assigned")
+    else {
+        return Vec::new();
+    };
+    let parts = line["fields"]["partitions"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let needle = format!("\"{topic}\", ");
+    parts
+        .match_indices(&needle)
+        .filter_map(|(at, _)| {
+            let rest = &parts[at + needle.len()..];
+            let end = rest.find(')')?;
+            rest[..end].trim().parse().ok()
+        })
+        .collect()
+}
+
 /// Partitions whose input offsets a store holds.
 fn owned(env: &TestEnv, dir: &Path) -> Result<Vec<(i32, i64)>, BoxError> {
     let cfg = env.cfg();
@@ -88,26 +113,42 @@ async fn a_killed_instance_partitions_move_with_their_state() -> TestResult {
     let encoded = encode_predictions(&env.codec, &preds)?;
     let split = preds.len() / 2;
 
-    let mut a = spawn(&env, a_dir.path(), &a_log)?;
-    let mut b = spawn(&env, b_dir.path(), &b_log)?;
+    let first = spawn(&env, a_dir.path(), &a_log)?;
+    let second = spawn(&env, b_dir.path(), &b_log)?;
     // Both members in the group before any record: each gets partitions.
     tokio::time::sleep(Duration::from_secs(8)).await;
     let producer = producer(cfg)?;
     produce_raw(&producer, &cfg.topics.predictions, &encoded[..split]).await?;
     wait_committed(&env, split as i64, Duration::from_secs(120)).await?;
 
+    // Stop the instance that holds a partition with data (the three models'
+    // keys need not cover every partition).
+    let with_data: BTreeSet<i32> = read_raw(cfg, &cfg.topics.predictions)?
+        .iter()
+        .map(|r| r.partition)
+        .collect();
+    let holds_data = |log: &Path| -> Result<bool, BoxError> {
+        let text = std::fs::read_to_string(log)?;
+        let parts = latest_assignment(&text, &cfg.topics.predictions);
+        Ok(parts.iter().any(|p| with_data.contains(p)))
+    };
+    let (mut a, mut b, a_dir, b_dir, a_log, b_log) = if holds_data(&a_log)? {
+        (first, second, a_dir, b_dir, a_log, b_log)
+    } else {
+        (second, first, b_dir, a_dir, b_log, a_log)
+    };
     let status = std::process::Command::new("kill")
         .args(["-TERM", &a.id().to_string()])
         .status()?;
     assert!(status.success());
     a.wait()?;
     let a_owned = owned(&env, &a_dir.path().join("data"))?;
-    println!("failover: killed instance held {a_owned:?}");
+    println!("failover: stopped instance held {a_owned:?}");
     let a_text = std::fs::read_to_string(&a_log)?;
     let assigned: Vec<&str> = a_text.lines().filter(|l| l.contains("assigned")).collect();
     assert!(
         a_owned.iter().any(|(_, next)| *next > 0),
-        "the killed instance processed nothing: {a_owned:?}; its assignments: {assigned:?}"
+        "the stopped instance processed nothing: {a_owned:?}; its assignments: {assigned:?}"
     );
     produce_raw(&producer, &cfg.topics.predictions, &encoded[split..]).await?;
     if let Err(e) = wait_committed(&env, preds.len() as i64, Duration::from_secs(180)).await {
