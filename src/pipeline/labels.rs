@@ -17,10 +17,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::events::{concept_event, status, track_alert};
 use super::processor::{Output, Processor, SourcePos};
 use crate::detect::accuracy::{abs_error, is_hit};
+use crate::detect::hysteresis::Transition;
 use crate::ids;
-use crate::schema::{DriftEvent, Label, Prediction};
+use crate::schema::{Label, Prediction};
 use crate::state::{window_key, Cf, StateError};
 
 /// A prediction waiting for its label (or joined, until its TTL).
@@ -237,32 +239,18 @@ impl Processor {
             return Ok(Vec::new());
         };
         let id = ids::drift_event_id(model_id, "concept:accuracy", pos.as_ref());
-        let opened = transition == crate::detect::hysteresis::Transition::Opened;
-        alert.opened_by = opened.then(|| id.clone());
-        let long = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-        let event = DriftEvent {
-            event_id: id,
-            model_id: model_id.to_string(),
-            feature: "accuracy".into(),
-            test: "accuracy-drop".into(),
-            statistic: test.drop,
-            p_value: test.p_value,
-            alpha: labels.accuracy_drop,
-            reference_size: long(test.reference_size),
-            reference_start_time: 0,
-            reference_end_time: 0,
-            window_size: long(test.window_size),
-            window_start_record: 0,
-            window_end_record: 0,
-            window_start_time: event_time,
-            window_end_time: event_time,
+        track_alert(alert, transition, &id);
+        let late = i64::try_from(state.meta.clock.late).unwrap_or(i64::MAX);
+        let event = concept_event(
+            &id,
+            model_id,
+            &test,
+            labels.accuracy_drop,
             event_time,
-            kind: "concept".into(),
-            status: if opened { "opened" } else { "closed" }.into(),
-            adjusted_p_value: None,
-            correction: "none".into(),
-            late_records: long(state.meta.clock.late),
-        };
+            status(transition),
+            late,
+        );
+        let opened = transition == Transition::Opened;
         let mut outputs = vec![Output::Drift(event)];
         if opened {
             outputs.extend(self.decide_concept(pos, model_id, event_time));

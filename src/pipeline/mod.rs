@@ -6,6 +6,8 @@
 //! state is checkpointed, then its offsets are committed.
 
 pub mod changelog;
+mod checkpoint;
+mod events;
 pub mod health;
 mod labels;
 pub mod processor;

@@ -15,8 +15,7 @@ use std::sync::Arc;
 use crate::audit::chain;
 use crate::config::{Config, LabelsConfig};
 use crate::decide::{DecisionInput, RuleEngine};
-use crate::detect::anomaly::{two_sided_p, ZScoreConfig};
-use crate::detect::hysteresis::Transition;
+use crate::detect::anomaly::ZScoreConfig;
 use crate::detect::metrics::MetricTest;
 use crate::detect::{
     CategoricalWindow, CategoryEntry, DriftDetector, Due, FeatureState, FeatureTest, Placement,
@@ -27,11 +26,9 @@ use crate::ids;
 use crate::schema::{
     AuditInputs, AuditRecord, DriftEvent, FeatureEvidence, HealCommand, Prediction,
 };
-use crate::state::{
-    encode_meta, reference_key, window_key, Alert, Cf, Checkpoint, ModelMeta, StateError, Store,
-    Write,
-};
+use crate::state::{Cf, ModelMeta, StateError, Store};
 
+use super::events::{anomaly_event, concept_evidence, drift_event, status, track_alert};
 use super::reference::ReferenceData;
 
 /// Where an input record came from.
@@ -70,12 +67,12 @@ pub enum Output {
 #[derive(Debug, Default)]
 pub(super) struct ModelState {
     pub(super) meta: ModelMeta,
-    windows: BTreeMap<String, FeatureState>,
-    dirty_windows: BTreeSet<String>,
-    categorical: BTreeMap<String, CategoricalWindow>,
-    dirty_categorical: BTreeSet<String>,
+    pub(super) windows: BTreeMap<String, FeatureState>,
+    pub(super) dirty_windows: BTreeSet<String>,
+    pub(super) categorical: BTreeMap<String, CategoricalWindow>,
+    pub(super) dirty_categorical: BTreeSet<String>,
     /// Reference changes already written, per `n`/`c` and feature.
-    references_written: HashMap<(char, String), u64>,
+    pub(super) references_written: HashMap<(char, String), u64>,
     pub(super) dirty: bool,
 }
 
@@ -93,8 +90,8 @@ pub struct Processor {
     pub(super) models: HashMap<String, ModelState>,
     /// Input partition each cached model was last read from.
     model_partition: HashMap<String, i32>,
-    applied: HashMap<(String, i32), i64>,
-    pending_offsets: BTreeMap<(String, i32), i64>,
+    pub(super) applied: HashMap<(String, i32), i64>,
+    pub(super) pending_offsets: BTreeMap<(String, i32), i64>,
     /// Label-join writes since the last checkpoint: (store, key) → (value or
     /// deletion, partition).
     pub(super) overlay: Overlay,
@@ -103,13 +100,13 @@ pub struct Processor {
 /// Pending writes by (store, key): new value (`None` deletes) and partition.
 pub(super) type Overlay = BTreeMap<(Cf, Vec<u8>), (Option<Vec<u8>>, i32)>;
 
-/// One evaluation's results, before alerts and decisions.
-struct Evaluation<'a> {
-    pos: &'a SourcePos,
-    model_id: &'a str,
-    model_version: &'a str,
-    event_time: i64,
-    record: u64,
+/// Where and when an evaluation happened.
+pub(super) struct Evaluation<'a> {
+    pub(super) pos: &'a SourcePos,
+    pub(super) model_id: &'a str,
+    pub(super) model_version: &'a str,
+    pub(super) event_time: i64,
+    pub(super) record: u64,
 }
 
 impl Processor {
@@ -530,216 +527,12 @@ impl Processor {
         outputs
     }
 
-    /// The state changes since the last checkpoint, with the input offsets
-    /// they reflect; [`Processor::checkpoint`] writes them.
-    pub fn pending_checkpoint(&self) -> Checkpoint {
-        let mut cp = Checkpoint::default();
-        for (model, state) in &self.models {
-            let partition = self.partition_of(model);
-            let put = |cf, key: Vec<u8>, value: Vec<u8>| Write {
-                cf,
-                key,
-                value: Some(value),
-                partition,
-            };
-            if state.dirty {
-                cp.writes.push(put(
-                    Cf::Models,
-                    model.as_bytes().to_vec(),
-                    encode_meta(&state.meta),
-                ));
-            }
-            let stale = |kind: char, feature: &String, changes: u64| {
-                state
-                    .references_written
-                    .get(&(kind, feature.clone()))
-                    .copied()
-                    .unwrap_or(0)
-                    != changes
-            };
-            for feature in &state.dirty_windows {
-                if let Some(w) = state.windows.get(feature) {
-                    let w = w.windows();
-                    cp.writes.push(put(
-                        Cf::Windows,
-                        window_key(model, feature),
-                        w.encode_current(),
-                    ));
-                    if stale('n', feature, w.reference_changes()) {
-                        let key = reference_key(model, 'n', feature);
-                        cp.writes
-                            .push(put(Cf::References, key, w.encode_reference()));
-                    }
-                }
-            }
-            for feature in &state.dirty_categorical {
-                if let Some(w) = state.categorical.get(feature) {
-                    cp.writes.push(put(
-                        Cf::Categories,
-                        window_key(model, feature),
-                        w.encode_current(),
-                    ));
-                    if stale('c', feature, w.windows().reference_changes()) {
-                        let key = reference_key(model, 'c', feature);
-                        cp.writes
-                            .push(put(Cf::References, key, w.encode_reference()));
-                    }
-                }
-            }
-        }
-        for ((cf, key), (value, partition)) in &self.overlay {
-            cp.writes.push(Write {
-                cf: *cf,
-                key: key.clone(),
-                value: value.clone(),
-                partition: *partition,
-            });
-        }
-        cp.offsets = self
-            .pending_offsets
-            .iter()
-            .map(|((t, p), next)| (t.clone(), *p, *next))
-            .collect();
-        cp
-    }
-
-    /// Writes every state change since the last checkpoint, with the input
-    /// offsets it reflects, in one atomic batch.
-    pub fn checkpoint(&mut self) -> Result<(), StateError> {
-        let cp = self.pending_checkpoint();
-        self.commit_checkpoint(&cp)
-    }
-
-    /// Writes `cp` (from [`Processor::pending_checkpoint`], with nothing
-    /// processed since) and marks everything clean.
-    pub fn commit_checkpoint(&mut self, cp: &Checkpoint) -> Result<(), StateError> {
-        self.store.write(cp)?;
-        for state in self.models.values_mut() {
-            state.dirty = false;
-            for feature in std::mem::take(&mut state.dirty_windows) {
-                if let Some(w) = state.windows.get(&feature) {
-                    let changes = w.windows().reference_changes();
-                    state.references_written.insert(('n', feature), changes);
-                }
-            }
-            for feature in std::mem::take(&mut state.dirty_categorical) {
-                if let Some(w) = state.categorical.get(&feature) {
-                    let changes = w.windows().reference_changes();
-                    state.references_written.insert(('c', feature), changes);
-                }
-            }
-        }
-        self.overlay.clear();
-        for (key, next) in std::mem::take(&mut self.pending_offsets) {
-            self.applied.insert(key, next);
-        }
-        Ok(())
-    }
-
     /// Offsets done since the last checkpoint: (topic, partition, next offset).
     pub fn pending_offsets(&self) -> Vec<(String, i32, i64)> {
         self.pending_offsets
             .iter()
             .map(|((t, p), next)| (t.clone(), *p, *next))
             .collect()
-    }
-}
-
-fn status(t: Transition) -> &'static str {
-    match t {
-        Transition::Opened => "opened",
-        Transition::Closed => "closed",
-    }
-}
-
-fn track_alert(alert: &mut Alert, t: Transition, id: &str) {
-    alert.opened_by = match t {
-        Transition::Opened => Some(id.to_string()),
-        Transition::Closed => None,
-    };
-}
-
-/// The open concept-drift alert as decision evidence.
-fn concept_evidence(alert: &Alert) -> FeatureTest {
-    FeatureTest {
-        feature: "accuracy".into(),
-        test: "accuracy-drop",
-        statistic: 0.0,
-        p_value: 0.0,
-        adjusted_p_value: 0.0,
-        drifted: alert.state.is_open(),
-        threshold: 0.0,
-        reference_size: 0,
-        reference_start_time: 0,
-        reference_end_time: 0,
-        window_size: 0,
-        window_start_record: 0,
-        window_end_record: 0,
-        window_start_time: 0,
-        window_end_time: 0,
-    }
-}
-
-fn long(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
-}
-
-fn drift_event(id: &str, model_id: &str, t: &FeatureTest, event_time: i64) -> DriftEvent {
-    DriftEvent {
-        event_id: id.to_string(),
-        model_id: model_id.to_string(),
-        feature: t.feature.clone(),
-        test: t.test.to_string(),
-        statistic: t.statistic,
-        p_value: t.p_value,
-        alpha: t.threshold,
-        reference_size: long(t.reference_size as u64),
-        reference_start_time: t.reference_start_time,
-        reference_end_time: t.reference_end_time,
-        window_size: long(t.window_size as u64),
-        window_start_record: long(t.window_start_record),
-        window_end_record: long(t.window_end_record),
-        window_start_time: t.window_start_time,
-        window_end_time: t.window_end_time,
-        event_time,
-        kind: "covariate".into(),
-        status: "opened".into(),
-        adjusted_p_value: Some(t.adjusted_p_value),
-        correction: "none".into(),
-        late_records: 0,
-    }
-}
-
-fn anomaly_event(
-    id: &str,
-    at: &Evaluation<'_>,
-    m: &MetricTest,
-    cfg: &ZScoreConfig,
-    status: &str,
-    late_records: i64,
-) -> DriftEvent {
-    DriftEvent {
-        event_id: id.to_string(),
-        model_id: at.model_id.to_string(),
-        feature: m.metric.clone(),
-        test: "zscore".into(),
-        statistic: m.score.z,
-        p_value: two_sided_p(m.score.z),
-        alpha: two_sided_p(cfg.threshold),
-        reference_size: long(m.score.samples),
-        reference_start_time: 0,
-        reference_end_time: 0,
-        window_size: long(m.window_count),
-        window_start_record: long((at.record + 1).saturating_sub(m.window_count)),
-        window_end_record: long(at.record),
-        window_start_time: at.event_time,
-        window_end_time: at.event_time,
-        event_time: at.event_time,
-        kind: "anomaly".into(),
-        status: status.into(),
-        adjusted_p_value: None,
-        correction: "none".into(),
-        late_records,
     }
 }
 

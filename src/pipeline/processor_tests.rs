@@ -4,6 +4,7 @@ use super::*;
 use crate::config::Config;
 use crate::demo::scenario::Scenario;
 use crate::schema::Action;
+use crate::state::{encode_meta, Checkpoint};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 

@@ -5,6 +5,7 @@
 use super::*;
 use crate::config::{Config, WindowKindName};
 use crate::schema::Label;
+use crate::state::window_key;
 use std::time::Duration;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;

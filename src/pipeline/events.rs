@@ -1,0 +1,153 @@
+//! The drift events the processor publishes, and the alert bookkeeping
+//! behind them.
+//!
+//! Guarantees: every event of one kind is built in one place, from the
+//! test result and the evaluation that produced it; an alert remembers the
+//! id of the event that opened it while it is open, and no id once closed.
+
+use super::processor::Evaluation;
+use crate::detect::accuracy::ConceptTest;
+use crate::detect::anomaly::{two_sided_p, ZScoreConfig};
+use crate::detect::hysteresis::Transition;
+use crate::detect::metrics::MetricTest;
+use crate::detect::FeatureTest;
+use crate::schema::DriftEvent;
+use crate::state::Alert;
+
+pub(super) fn status(t: Transition) -> &'static str {
+    match t {
+        Transition::Opened => "opened",
+        Transition::Closed => "closed",
+    }
+}
+
+pub(super) fn track_alert(alert: &mut Alert, t: Transition, id: &str) {
+    alert.opened_by = match t {
+        Transition::Opened => Some(id.to_string()),
+        Transition::Closed => None,
+    };
+}
+
+/// The open concept-drift alert as decision evidence.
+pub(super) fn concept_evidence(alert: &Alert) -> FeatureTest {
+    FeatureTest {
+        feature: "accuracy".into(),
+        test: "accuracy-drop",
+        statistic: 0.0,
+        p_value: 0.0,
+        adjusted_p_value: 0.0,
+        drifted: alert.state.is_open(),
+        threshold: 0.0,
+        reference_size: 0,
+        reference_start_time: 0,
+        reference_end_time: 0,
+        window_size: 0,
+        window_start_record: 0,
+        window_end_record: 0,
+        window_start_time: 0,
+        window_end_time: 0,
+    }
+}
+
+fn long(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+pub(super) fn drift_event(
+    id: &str,
+    model_id: &str,
+    t: &FeatureTest,
+    event_time: i64,
+) -> DriftEvent {
+    DriftEvent {
+        event_id: id.to_string(),
+        model_id: model_id.to_string(),
+        feature: t.feature.clone(),
+        test: t.test.to_string(),
+        statistic: t.statistic,
+        p_value: t.p_value,
+        alpha: t.threshold,
+        reference_size: long(t.reference_size as u64),
+        reference_start_time: t.reference_start_time,
+        reference_end_time: t.reference_end_time,
+        window_size: long(t.window_size as u64),
+        window_start_record: long(t.window_start_record),
+        window_end_record: long(t.window_end_record),
+        window_start_time: t.window_start_time,
+        window_end_time: t.window_end_time,
+        event_time,
+        kind: "covariate".into(),
+        status: "opened".into(),
+        adjusted_p_value: Some(t.adjusted_p_value),
+        correction: "none".into(),
+        late_records: 0,
+    }
+}
+
+pub(super) fn anomaly_event(
+    id: &str,
+    at: &Evaluation<'_>,
+    m: &MetricTest,
+    cfg: &ZScoreConfig,
+    status: &str,
+    late_records: i64,
+) -> DriftEvent {
+    DriftEvent {
+        event_id: id.to_string(),
+        model_id: at.model_id.to_string(),
+        feature: m.metric.clone(),
+        test: "zscore".into(),
+        statistic: m.score.z,
+        p_value: two_sided_p(m.score.z),
+        alpha: two_sided_p(cfg.threshold),
+        reference_size: long(m.score.samples),
+        reference_start_time: 0,
+        reference_end_time: 0,
+        window_size: long(m.window_count),
+        window_start_record: long((at.record + 1).saturating_sub(m.window_count)),
+        window_end_record: long(at.record),
+        window_start_time: at.event_time,
+        window_end_time: at.event_time,
+        event_time: at.event_time,
+        kind: "anomaly".into(),
+        status: status.into(),
+        adjusted_p_value: None,
+        correction: "none".into(),
+        late_records,
+    }
+}
+
+/// A concept-drift alert opened or closed at a label join.
+pub(super) fn concept_event(
+    id: &str,
+    model_id: &str,
+    test: &ConceptTest,
+    accuracy_drop: f64,
+    event_time: i64,
+    status: &str,
+    late_records: i64,
+) -> DriftEvent {
+    DriftEvent {
+        event_id: id.to_string(),
+        model_id: model_id.to_string(),
+        feature: "accuracy".into(),
+        test: "accuracy-drop".into(),
+        statistic: test.drop,
+        p_value: test.p_value,
+        alpha: accuracy_drop,
+        reference_size: long(test.reference_size),
+        reference_start_time: 0,
+        reference_end_time: 0,
+        window_size: long(test.window_size),
+        window_start_record: 0,
+        window_end_record: 0,
+        window_start_time: event_time,
+        window_end_time: event_time,
+        event_time,
+        kind: "concept".into(),
+        status: status.into(),
+        adjusted_p_value: None,
+        correction: "none".into(),
+        late_records,
+    }
+}
