@@ -67,6 +67,16 @@ pub fn command_id(decision_id: &str, action: &str) -> String {
     )
 }
 
+/// Id of the audit record of an operator command read from `partition` of
+/// the operator topic (a command for every model is read on each
+/// partition, and audited once per partition).
+pub fn operator_record_id(command_id: &str, partition: i32) -> String {
+    format!(
+        "op-{}",
+        hash(&[b"operator", command_id.as_bytes(), &partition.to_be_bytes()])
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -147,6 +147,7 @@ mod tests {
                 sequence: 0,
                 previous_hash: None,
                 record_hash: String::new(),
+                ..AuditRecord::default()
             };
             let previous = out.last().map(|p| p.record_hash.clone());
             seal(&mut r, i, previous);

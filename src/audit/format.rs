@@ -76,6 +76,7 @@ mod tests {
             sequence: 1,
             previous_hash: None,
             record_hash: String::new(),
+            ..AuditRecord::default()
         };
         for (at, shown) in [
             (MAX_RFC3339_MS, "9999-12-31T23:59:59.999Z"),

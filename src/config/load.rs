@@ -50,6 +50,10 @@ pub enum ConfigError {
         /// What is wrong.
         message: String,
     },
+    /// The policy file (`decide.policy-file`) does not load; the error names
+    /// the file, the rule and the position.
+    #[error("decide.policy-file: {0}")]
+    Policy(#[from] crate::decide::rules::PolicyError),
 }
 
 /// A validated configuration and where it came from.
@@ -98,20 +102,31 @@ impl Config {
 
     /// Extracts and validates a configuration from a prepared figment.
     pub fn from_figment(figment: &Figment) -> Result<LoadedConfig, ConfigError> {
-        let config: Config = figment
+        let mut config: Config = figment
             .extract()
             .map_err(|e| ConfigError::Invalid(Box::new(e)))?;
         config.validate(figment)?;
+        config.decide.policy = Some(match &config.decide.policy_file {
+            Some(path) => std::sync::Arc::new(crate::decide::rules::Policy::from_file(path)?),
+            None => crate::decide::builtin_policy(),
+        });
         let version = config.version();
         Ok(LoadedConfig { config, version })
     }
 
     /// Short stable hash (16 hex digits of SHA-256) of the settings that
-    /// shape decisions: detection, decision and schema ids. Connection
-    /// settings and `kafka.options` (which may hold secrets) are left out.
+    /// shape decisions: detection, decision (including the policy's rules)
+    /// and schema ids. Connection settings and `kafka.options` (which may
+    /// hold secrets) are left out.
     pub fn version(&self) -> String {
-        let canonical =
-            serde_json::to_vec(&(&self.detect, &self.decide, &self.schemas)).unwrap_or_default();
+        let policy = self
+            .decide
+            .policy
+            .as_ref()
+            .map(|p| p.digest())
+            .unwrap_or_default();
+        let canonical = serde_json::to_vec(&(&self.detect, &self.decide, &self.schemas, policy))
+            .unwrap_or_default();
         hex::encode(&Sha256::digest(&canonical)[..8])
     }
 
@@ -223,6 +238,60 @@ impl Config {
                 "detect.ks-alpha",
                 format!("must be in (0, 1), got {}", d.ks_alpha),
             ));
+        }
+        let dc = &self.decide;
+        if !(0.0..=1.0).contains(&dc.confidence_gate) {
+            return Err(fail(
+                "decide.confidence-gate",
+                format!("must be in [0, 1], got {}", dc.confidence_gate),
+            ));
+        }
+        if dc.rate_limit_per_hour == 0 {
+            return Err(fail(
+                "decide.rate-limit-per-hour",
+                "must be at least 1".into(),
+            ));
+        }
+        let b = &dc.bandit;
+        if b.arms.is_empty() {
+            return Err(fail(
+                "decide.bandit.arms",
+                "must name at least one arm".into(),
+            ));
+        }
+        for (i, arm) in b.arms.iter().enumerate() {
+            let known = [
+                "none", "retrain", "rollback", "fallback", "hold", "escalate",
+            ];
+            if !known.contains(&arm.as_str()) {
+                return Err(fail(
+                    "decide.bandit.arms",
+                    format!("unknown arm `{arm}` (known: {})", known.join(", ")),
+                ));
+            }
+            if b.arms[..i].contains(arm) {
+                return Err(fail(
+                    "decide.bandit.arms",
+                    format!("`{arm}` is listed twice"),
+                ));
+            }
+        }
+        if b.samples == 0 {
+            return Err(fail("decide.bandit.samples", "must be at least 1".into()));
+        }
+        if !(b.prior_precision.is_finite() && b.prior_precision > 0.0) {
+            return Err(fail(
+                "decide.bandit.prior-precision",
+                format!("must be positive, got {}", b.prior_precision),
+            ));
+        }
+        for (key, w) in [
+            ("decide.bandit.benefit-weight", b.benefit_weight),
+            ("decide.bandit.cost-weight", b.cost_weight),
+        ] {
+            if !(w.is_finite() && w >= 0.0) {
+                return Err(fail(key, format!("must be ≥ 0, got {w}")));
+            }
         }
         if self.pipeline.batch_size == 0 {
             return Err(fail("pipeline.batch-size", "must be at least 1".into()));

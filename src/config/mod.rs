@@ -10,7 +10,7 @@ mod model;
 
 pub use load::{ConfigError, LoadedConfig, DEFAULT_CONFIG_FILE, ENV_PREFIX};
 pub use model::{
-    AnomalyConfig, BaselineKind, Config, Correction, DecideConfig, DetectConfig, KafkaConfig,
-    LabelsConfig, LogFormat, PipelineConfig, ReferenceMode, SchemaIds, SchemasConfig, StateConfig,
-    TelemetryConfig, TopicsConfig, WindowKindName,
+    AnomalyConfig, BanditConfig, BaselineKind, Config, Correction, DecideConfig, DetectConfig,
+    KafkaConfig, LabelsConfig, LogFormat, PipelineConfig, ReferenceMode, SchemaIds, SchemasConfig,
+    StateConfig, TelemetryConfig, TopicsConfig, WindowKindName,
 };

@@ -227,6 +227,44 @@ pub struct DecideConfig {
     /// Minimum event time between two commands for the same model (humantime).
     #[serde(with = "humantime_serde")]
     pub cooldown: Duration,
+    /// Policy file (TOML rules, see `configs/policy.toml`). Absent: the
+    /// built-in policy, which is the content of `configs/policy.toml`.
+    #[serde(default)]
+    pub policy_file: Option<PathBuf>,
+    /// The bandit's action is taken only when its confidence (posterior
+    /// probability that its arm is best) is at least this, in `[0, 1]`.
+    pub confidence_gate: f64,
+    /// Most commands per model in any hour of event time (≥ 1).
+    pub rate_limit_per_hour: u32,
+    /// No command on evidence older than this behind the model's stream
+    /// time (the largest event time seen), humantime.
+    #[serde(with = "humantime_serde")]
+    pub max_evidence_age: Duration,
+    /// The contextual bandit.
+    pub bandit: BanditConfig,
+    /// The parsed policy, filled in by [`crate::config::Config::load`]
+    /// from `policy-file` (not a config key).
+    #[serde(skip)]
+    pub policy: Option<std::sync::Arc<crate::decide::rules::Policy>>,
+}
+
+/// The contextual bandit (`[decide.bandit]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct BanditConfig {
+    /// Arms: a subset of none, retrain, rollback, fallback, hold, escalate
+    /// (no duplicates, at least one).
+    pub arms: Vec<String>,
+    /// Joint posterior draws used to estimate the confidence (≥ 1).
+    pub samples: usize,
+    /// Seed mixed with each decision id: the same input gives the same draws.
+    pub seed: u64,
+    /// Prior precision of the arm weights (ridge strength, > 0).
+    pub prior_precision: f64,
+    /// Reward = benefit-weight × recovery − cost-weight × cost (≥ 0).
+    pub benefit_weight: f64,
+    /// See `benefit-weight` (≥ 0).
+    pub cost_weight: f64,
 }
 
 /// Batching of the processing loop.
@@ -269,8 +307,11 @@ pub struct SchemaIds {
     pub heal_outcome: u32,
     /// Id of `schemas/operator_command.avsc`.
     pub operator_command: u32,
-    /// Id of `schemas/audit_record.avsc`.
+    /// Id of `schemas/audit_record.avsc` (version 2, written).
     pub audit_record: u32,
+    /// Id of `schemas/history/audit_record.v1.avsc`: audit records written
+    /// with it are still read, through Avro schema resolution.
+    pub audit_record_v1: u32,
     /// Id of `schemas/dead_letter.avsc`.
     pub dead_letter: u32,
 }
@@ -321,6 +362,17 @@ impl Config {
             .unwrap_or_else(|| format!("{}-{}", self.kafka.group_id, self.kafka.client_id))
     }
 
+    /// The topics the consumer group reads, all keyed by model id and
+    /// partitioned alike: predictions, labels, outcomes, operator.
+    pub fn input_topics(&self) -> [&str; 4] {
+        [
+            self.topics.predictions.as_str(),
+            self.topics.labels.as_str(),
+            self.topics.outcomes.as_str(),
+            self.topics.operator.as_str(),
+        ]
+    }
+
     /// The changelog topic of a store.
     pub fn changelog_topic(&self, store: &str) -> String {
         format!("{}-{store}-changelog", self.kafka.group_id)
@@ -329,7 +381,7 @@ impl Config {
 
 impl SchemaIds {
     /// Every schema id with its config key, in a fixed order.
-    pub fn named(&self) -> [(&'static str, u32); 8] {
+    pub fn named(&self) -> [(&'static str, u32); 9] {
         [
             ("prediction", self.prediction),
             ("label", self.label),
@@ -338,6 +390,7 @@ impl SchemaIds {
             ("heal-outcome", self.heal_outcome),
             ("operator-command", self.operator_command),
             ("audit-record", self.audit_record),
+            ("audit-record-v1", self.audit_record_v1),
             ("dead-letter", self.dead_letter),
         ]
     }

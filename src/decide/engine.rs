@@ -1,189 +1,476 @@
-//! The rule engine: today one safety rule (any feature drifted, i.e. its KS
-//! or chi-square p-value is below alpha / k → retrain) behind the per-model
-//! cooldown.
+//! The hybrid decision engine: policy rules as the safety net, a contextual
+//! bandit behind a confidence gate, then the checks no proposal can skip.
 //!
-//! Guarantees: a decision is only asked for when at least one feature
-//! drifted; the returned [`Decision`] lists every rule evaluated and the
-//! cooldown check; an action is returned only when a rule matched and the
-//! cooldown is not active.
+//! Guarantees (property-tested in `engine_tests.rs`):
+//! * the proposal is, in this order: the first matching **hard** rule; else
+//!   the bandit's arm if its confidence ≥ `confidence-gate`; else the first
+//!   matching default rule; else `escalate` (a degraded model nobody is sure
+//!   about goes to a human);
+//! * a proposed command is issued only if every check passes: evidence not
+//!   older than `max-evidence-age`, no pause, not in cooldown, under the
+//!   hourly rate limit, and no standing veto for it (the veto is consulted
+//!   last, so it is used up only by a command it actually blocks);
+//! * the returned [`Decision`] carries every rule evaluated, the bandit's
+//!   per-arm posterior means and confidence, every check and the reason, for
+//!   the audit record;
+//! * the engine is pure: the bandit's draws come from an RNG seeded with the
+//!   configured seed and the decision id, so a replay decides the same.
 
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use sha2::{Digest, Sha256};
+
+use super::bandit::{self, BanditChoice, BanditError, LinearThompsonBandit, Prior};
+use super::context;
+use super::control::{Control, Veto};
 use super::cooldown::Cooldown;
+use super::rules::{Evaluation, Policy, PolicyAction, Signals};
 use crate::config::DecideConfig;
-use crate::detect::FeatureTest;
-use crate::schema::{Action, CooldownCheck, RuleEvaluation};
+use crate::ids;
+use crate::schema::{Action, ArmView, BanditView, CooldownCheck, GateCheck, RuleEvaluation};
 
-/// Name of the built-in drift rule.
-pub const DRIFT_RULE: &str = "drift-retrain";
+/// The built-in policy (`configs/policy.toml`, compiled in).
+pub const BUILTIN_POLICY: &str = include_str!("../../configs/policy.toml");
+
+static BUILTIN: LazyLock<Arc<Policy>> = LazyLock::new(|| {
+    // A compile-time constant, parsed by a unit test: cannot fail at run time.
+    #[allow(clippy::expect_used)]
+    Arc::new(
+        Policy::from_toml_str(BUILTIN_POLICY, "configs/policy.toml (built in)")
+            .expect("the built-in policy parses (tested)"),
+    )
+});
+
+/// The built-in policy, parsed once.
+pub fn builtin_policy() -> Arc<Policy> {
+    BUILTIN.clone()
+}
+
+/// Who chose the proposed action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// A policy rule (hard or default).
+    Rules,
+    /// The bandit, past the confidence gate.
+    Bandit,
+    /// Nobody: no rule matched and the bandit was not confident.
+    Escalation,
+    /// An operator (approvals).
+    Human,
+}
+
+impl Source {
+    /// Name in audit records.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Rules => "rules",
+            Source::Bandit => "bandit",
+            Source::Escalation => "escalation",
+            Source::Human => "human",
+        }
+    }
+}
+
+/// Converts a policy action to a command action (`None` for no action).
+pub fn command_action(a: PolicyAction) -> Option<Action> {
+    match a {
+        PolicyAction::Retrain => Some(Action::Retrain),
+        PolicyAction::Rollback => Some(Action::Rollback),
+        PolicyAction::Fallback => Some(Action::Fallback),
+        PolicyAction::Hold => Some(Action::Hold),
+        PolicyAction::Escalate => Some(Action::Escalate),
+        PolicyAction::None => None,
+    }
+}
+
+/// Converts a bandit arm to a policy action.
+pub fn from_arm(a: bandit::Action) -> PolicyAction {
+    match a {
+        bandit::Action::None => PolicyAction::None,
+        bandit::Action::Retrain => PolicyAction::Retrain,
+        bandit::Action::Rollback => PolicyAction::Rollback,
+        bandit::Action::Fallback => PolicyAction::Fallback,
+        bandit::Action::Hold => PolicyAction::Hold,
+        bandit::Action::Escalate => PolicyAction::Escalate,
+    }
+}
+
+/// Converts a command action to its bandit arm.
+pub fn to_arm(a: Action) -> bandit::Action {
+    match a {
+        Action::Retrain => bandit::Action::Retrain,
+        Action::Rollback => bandit::Action::Rollback,
+        Action::Fallback => bandit::Action::Fallback,
+        Action::Hold => bandit::Action::Hold,
+        Action::Escalate => bandit::Action::Escalate,
+    }
+}
 
 /// What the engine decides from.
 #[derive(Debug, Clone, Copy)]
-pub struct DecisionInput<'a> {
-    /// This evaluation's test results.
-    pub tests: &'a [FeatureTest],
-    /// Significance level the tests used.
-    pub alpha: f64,
+pub struct DecisionRequest<'a> {
+    /// Deterministic id of the decision (seeds the bandit's draws and names
+    /// the command).
+    pub decision_id: &'a str,
+    /// The signals.
+    pub signals: Signals,
+    /// Event time of the decision (ms).
+    pub now: i64,
+    /// The model's stream time: the largest event time seen (ms).
+    pub stream_time: i64,
+    /// Event time of the newest record behind the evidence (ms).
+    pub evidence_time: i64,
     /// Event time of the model's last command.
     pub last_action_at: Option<i64>,
-    /// Event time of this evaluation.
-    pub now: i64,
+    /// Event times of the model's recent commands (any order).
+    pub recent_commands: &'a [i64],
+    /// Pause and vetoes.
+    pub control: Control<'a>,
+    /// The model's bandit; `None` before its first decision.
+    pub bandit: Option<&'a LinearThompsonBandit>,
 }
 
-/// The engine's answer, with every check it made.
+/// The engine's answer, with everything it looked at.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
-    /// The action to publish, if any.
+    /// Proposed action before the checks.
+    pub proposed: PolicyAction,
+    /// Who proposed it.
+    pub source: Source,
+    /// The command to issue, if every check passed.
     pub action: Option<Action>,
-    /// Every rule evaluated.
+    /// Id the command has (or would have had).
+    pub command_id: Option<String>,
+    /// Every rule, in evaluation order.
     pub rules: Vec<RuleEvaluation>,
+    /// The bandit's view, if it was consulted.
+    pub bandit: Option<BanditView>,
+    /// The bandit's context vector (kept with the command, to learn from
+    /// its outcome).
+    pub features: Vec<f64>,
+    /// Every check.
+    pub checks: Vec<GateCheck>,
     /// The cooldown check.
     pub cooldown: CooldownCheck,
-    /// Why the action is what it is.
+    /// The veto that blocked the command (to be removed).
+    pub vetoed_by: Option<Veto>,
+    /// One sentence: why the action is what it is.
     pub gate_reason: String,
 }
 
-/// Deterministic rules plus the cooldown.
+/// Settings of the engine (from `[decide]`).
 #[derive(Debug, Clone)]
-pub struct RuleEngine {
+pub struct Engine {
+    policy: Arc<Policy>,
+    gate: f64,
     cooldown: Cooldown,
+    rate_limit: u32,
+    max_evidence_age_ms: i64,
+    arms: Vec<bandit::Action>,
+    samples: usize,
+    seed: u64,
+    prior: Prior,
+    benefit_weight: f64,
+    cost_weight: f64,
 }
 
-impl RuleEngine {
-    /// An engine with the configured cooldown.
+const HOUR_MS: i64 = 3_600_000;
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Arm names from config (validated at load; unknown names are skipped).
+pub fn parse_arms(names: &[String]) -> Vec<bandit::Action> {
+    let mut arms = Vec::new();
+    for name in names {
+        let arm = match name.as_str() {
+            "none" => bandit::Action::None,
+            other => match PolicyAction::from_name(other).and_then(command_action) {
+                Some(a) => to_arm(a),
+                None => continue,
+            },
+        };
+        if !arms.contains(&arm) {
+            arms.push(arm);
+        }
+    }
+    arms
+}
+
+impl Engine {
+    /// An engine with `cfg`'s settings and its parsed policy (the built-in
+    /// policy when none was loaded).
     pub fn new(cfg: &DecideConfig) -> Self {
-        RuleEngine {
+        Engine {
+            policy: cfg.policy.clone().unwrap_or_else(builtin_policy),
+            gate: cfg.confidence_gate,
             cooldown: Cooldown::new(cfg.cooldown),
+            rate_limit: cfg.rate_limit_per_hour.max(1),
+            max_evidence_age_ms: millis(cfg.max_evidence_age),
+            arms: parse_arms(&cfg.bandit.arms),
+            samples: cfg.bandit.samples.max(1),
+            seed: cfg.bandit.seed,
+            prior: Prior {
+                precision: cfg.bandit.prior_precision,
+                ..Prior::default()
+            },
+            benefit_weight: cfg.bandit.benefit_weight,
+            cost_weight: cfg.bandit.cost_weight,
         }
     }
 
-    /// Whether these results call for a decision (some feature drifted).
-    pub fn needs_decision(tests: &[FeatureTest]) -> bool {
-        tests.iter().any(|t| t.drifted)
+    /// The policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
     }
 
-    /// Decides.
-    pub fn decide(&self, input: DecisionInput<'_>) -> Decision {
-        let drifted: Vec<&str> = input
-            .tests
+    /// A fresh bandit for a model (context dimension of this policy).
+    pub fn new_bandit(&self) -> Result<LinearThompsonBandit, BanditError> {
+        LinearThompsonBandit::new(
+            context::dim(self.policy.rules().len()),
+            &self.arms,
+            self.prior,
+        )
+    }
+
+    /// Reward for an outcome: benefit-weight × recovery − cost-weight × cost.
+    pub fn reward(&self, recovery: f64, cost: f64) -> f64 {
+        self.benefit_weight * recovery - self.cost_weight * cost
+    }
+
+    fn rng(&self, decision_id: &str) -> StdRng {
+        let digest = Sha256::new()
+            .chain_update(self.seed.to_be_bytes())
+            .chain_update(decision_id.as_bytes())
+            .finalize();
+        let mut seed = [0u8; 32];
+        seed.copy_from_slice(&digest);
+        StdRng::from_seed(seed)
+    }
+
+    /// The bandit's choice at `x`, if it has one for this context.
+    fn consult(
+        &self,
+        bandit: Option<&LinearThompsonBandit>,
+        x: &[f64],
+        decision_id: &str,
+    ) -> Option<(BanditChoice, BanditView)> {
+        let b = bandit?;
+        let choice = b.decide(x, &mut self.rng(decision_id), self.samples).ok()?;
+        let arms = choice
+            .posterior_means
             .iter()
-            .filter(|t| t.drifted)
-            .map(|t| t.feature.as_str())
+            .map(|(a, mean)| ArmView {
+                action: from_arm(*a).name().to_string(),
+                posterior_mean: if mean.is_finite() { *mean } else { 0.0 },
+                observations: b
+                    .arm(*a)
+                    .map_or(0, |p| i64::try_from(p.observations()).unwrap_or(i64::MAX)),
+            })
             .collect();
-        let matched = !drifted.is_empty();
-        let rules = vec![RuleEvaluation {
-            name: DRIFT_RULE.to_string(),
-            condition: format!(
-                "a drift alert is open: a feature's corrected p-value (ks or chi2) below {} \
-                 for the persistence evaluations, or a concept-drift accuracy drop",
-                input.alpha
-            ),
-            matched,
-            action: Action::Retrain.as_str().to_string(),
-        }];
-        let cooldown = self.cooldown.check(input.last_action_at, input.now);
-        let (action, gate_reason) = if !matched {
-            (None, "no rule matched".to_string())
-        } else if cooldown.active {
-            (
-                None,
-                format!(
-                    "rule {DRIFT_RULE} matched ({}) but the model is in cooldown for {} more",
-                    drifted.join(", "),
-                    humantime::format_duration(std::time::Duration::from_millis(
-                        cooldown.remaining_ms.max(0) as u64
-                    ))
+        let view = BanditView {
+            chosen: from_arm(choice.arm).name().to_string(),
+            confidence: choice.confidence,
+            threshold: self.gate,
+            samples: i32::try_from(self.samples).unwrap_or(i32::MAX),
+            arms,
+        };
+        Some((choice, view))
+    }
+
+    /// Decides for a degraded model.
+    pub fn decide(&self, req: &DecisionRequest<'_>) -> Decision {
+        let evaluation = self.policy.evaluate(&req.signals);
+        let rules = rule_evaluations(&self.policy, &evaluation);
+        let features = context::features(&req.signals, &evaluation);
+        let consulted = self.consult(req.bandit, &features, req.decision_id);
+        let mut checks = Vec::new();
+        let confident = consulted
+            .as_ref()
+            .filter(|(c, _)| c.confidence >= self.gate);
+        checks.push(GateCheck {
+            name: "gate".into(),
+            passed: confident.is_some(),
+            detail: match &consulted {
+                Some((c, _)) => format!(
+                    "bandit proposes {} with confidence {:.3} (gate {})",
+                    from_arm(c.arm),
+                    c.confidence,
+                    self.gate
                 ),
+                None => "bandit has no view yet".into(),
+            },
+        });
+        let (proposed, source, why) = if let Some(hard) = evaluation.hard_match() {
+            (
+                hard.action,
+                Source::Rules,
+                format!("hard rule {} matched", hard.name),
+            )
+        } else if let Some((c, _)) = confident {
+            (
+                from_arm(c.arm),
+                Source::Bandit,
+                format!("bandit confident ({:.3} ≥ {})", c.confidence, self.gate),
+            )
+        } else if let Some(rule) = evaluation.default_match() {
+            (
+                rule.action,
+                Source::Rules,
+                format!("rule {} matched, bandit not confident", rule.name),
             )
         } else {
             (
-                Some(Action::Retrain),
-                format!("rule {DRIFT_RULE} matched: drift on {}", drifted.join(", ")),
+                PolicyAction::Escalate,
+                Source::Escalation,
+                "no rule matched and the bandit is not confident: escalate".to_string(),
             )
         };
+        let cooldown = self.cooldown.check(req.last_action_at, req.now);
+        let command = command_action(proposed);
+        let command_id = command.map(|a| ids::command_id(req.decision_id, a.as_str()));
+        let mut blocked: Option<String> = None;
+        if command.is_some() {
+            self.check_all(req, &cooldown, &mut checks, &mut blocked);
+        }
+        let mut vetoed_by = None;
+        if let (Some(id), None) = (&command_id, &blocked) {
+            let veto = req.control.veto_for(id);
+            checks.push(GateCheck {
+                name: "veto".into(),
+                passed: veto.is_none(),
+                detail: match veto {
+                    Some(v) => format!("vetoed by {} (operator command {})", v.by, v.command_id),
+                    None => "no veto".into(),
+                },
+            });
+            if let Some(v) = veto {
+                blocked = Some(format!("vetoed by {}", v.by));
+                vetoed_by = Some(v.clone());
+            }
+        }
+        let action = if blocked.is_some() { None } else { command };
+        let gate_reason = match (&blocked, command) {
+            (_, None) => format!("{why}; it proposes no action"),
+            (Some(b), Some(a)) => format!("{why}: {a} held back, {b}"),
+            (None, Some(a)) => format!("{why}: {a}"),
+        };
         Decision {
+            proposed,
+            source,
             action,
+            command_id,
             rules,
+            bandit: consulted.map(|(_, v)| v),
+            features,
+            checks,
             cooldown,
+            vetoed_by,
             gate_reason,
         }
     }
+
+    /// Evidence age, pause, cooldown and rate limit, in that order; every
+    /// one is recorded, the first failure is the reason.
+    fn check_all(
+        &self,
+        req: &DecisionRequest<'_>,
+        cooldown: &CooldownCheck,
+        checks: &mut Vec<GateCheck>,
+        blocked: &mut Option<String>,
+    ) {
+        let mut check = |name: &str, passed: bool, detail: String, reason: String| {
+            if !passed && blocked.is_none() {
+                *blocked = Some(reason);
+            }
+            checks.push(GateCheck {
+                name: name.into(),
+                passed,
+                detail,
+            });
+        };
+        let age = req.stream_time.saturating_sub(req.evidence_time).max(0);
+        check(
+            "evidence-age",
+            age <= self.max_evidence_age_ms,
+            format!(
+                "evidence is {} behind the stream (bound {})",
+                human(age),
+                human(self.max_evidence_age_ms)
+            ),
+            format!("evidence is stale ({} old)", human(age)),
+        );
+        let pause = req.control.pause;
+        check(
+            "pause",
+            pause.is_none(),
+            match pause {
+                Some(p) if p.global => {
+                    format!(
+                        "every model paused by {} (operator command {})",
+                        p.by, p.command_id
+                    )
+                }
+                Some(p) => format!("paused by {} (operator command {})", p.by, p.command_id),
+                None => "not paused".into(),
+            },
+            pause.map_or_else(String::new, |p| format!("paused by {}", p.by)),
+        );
+        check(
+            "cooldown",
+            !cooldown.active,
+            if cooldown.active {
+                format!("{} of cooldown left", human(cooldown.remaining_ms))
+            } else {
+                "not in cooldown".into()
+            },
+            format!(
+                "the model is in cooldown for {} more",
+                human(cooldown.remaining_ms)
+            ),
+        );
+        let in_hour = req
+            .recent_commands
+            .iter()
+            .filter(|t| **t <= req.now && req.now.saturating_sub(**t) < HOUR_MS)
+            .count();
+        let under = (in_hour as u64) < u64::from(self.rate_limit);
+        check(
+            "rate-limit",
+            under,
+            format!(
+                "{in_hour} command(s) in the last hour (limit {})",
+                self.rate_limit
+            ),
+            format!("rate limit of {} per hour reached", self.rate_limit),
+        );
+    }
+}
+
+fn human(ms: i64) -> String {
+    humantime::format_duration(Duration::from_millis(ms.max(0) as u64)).to_string()
+}
+
+fn rule_evaluations(policy: &Policy, evaluation: &Evaluation) -> Vec<RuleEvaluation> {
+    evaluation
+        .results
+        .iter()
+        .zip(policy.rules())
+        .map(|(r, rule)| RuleEvaluation {
+            name: r.name.clone(),
+            condition: rule.source.clone(),
+            matched: r.matched,
+            action: r.action.name().to_string(),
+            hard: r.hard,
+            priority: rule.priority,
+        })
+        .collect()
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::Duration;
-
-    fn test(feature: &str, drifted: bool) -> FeatureTest {
-        FeatureTest {
-            feature: feature.into(),
-            test: "ks",
-            statistic: if drifted { 0.4 } else { 0.01 },
-            p_value: if drifted { 1e-9 } else { 0.9 },
-            adjusted_p_value: if drifted { 1e-9 } else { 0.9 },
-            drifted,
-            threshold: 0.001,
-            reference_size: 10,
-            reference_start_time: 0,
-            reference_end_time: 0,
-            window_size: 10,
-            window_start_record: 1,
-            window_end_record: 10,
-            window_start_time: 0,
-            window_end_time: 0,
-        }
-    }
-
-    fn engine() -> RuleEngine {
-        RuleEngine::new(&DecideConfig {
-            cooldown: Duration::from_secs(1800),
-        })
-    }
-
-    #[test]
-    fn drift_outside_cooldown_retrains() {
-        let tests = [test("a", false), test("b", true)];
-        let d = engine().decide(DecisionInput {
-            tests: &tests,
-            alpha: 0.001,
-            last_action_at: None,
-            now: 0,
-        });
-        assert_eq!(d.action, Some(Action::Retrain));
-        assert!(d.rules[0].matched);
-        assert!(!d.cooldown.active);
-        assert!(d.gate_reason.contains('b'));
-    }
-
-    #[test]
-    fn drift_inside_cooldown_is_held_back() {
-        let tests = [test("b", true)];
-        let d = engine().decide(DecisionInput {
-            tests: &tests,
-            alpha: 0.001,
-            last_action_at: Some(1_000),
-            now: 1_000 + 600_000,
-        });
-        assert_eq!(d.action, None);
-        assert!(d.cooldown.active);
-        assert_eq!(d.cooldown.remaining_ms, 1_200_000);
-        assert!(
-            d.gate_reason.contains("cooldown for 20m"),
-            "{}",
-            d.gate_reason
-        );
-    }
-
-    #[test]
-    fn no_drift_no_action() {
-        let tests = [test("a", false)];
-        assert!(!RuleEngine::needs_decision(&tests));
-        let d = engine().decide(DecisionInput {
-            tests: &tests,
-            alpha: 0.001,
-            last_action_at: None,
-            now: 0,
-        });
-        assert_eq!(d.action, None);
-        assert!(!d.rules[0].matched);
-    }
-}
+#[path = "engine_tests.rs"]
+mod tests;

@@ -1,13 +1,21 @@
-//! Decide: turn a model's test results into an action, or a reasoned no.
+//! Decide: turn a degraded model's signals into an action, or a reasoned no.
 //!
-//! Pure, synchronous code: it reads signals and the model's decision state
-//! and returns a [`Decision`] that carries every check it made, for the
-//! audit trail. Time is the event time passed in, never the wall clock.
+//! Pure, synchronous code: policy rules (the safety net), a contextual
+//! bandit behind a confidence gate, then cooldown, rate limit, evidence age,
+//! pause and veto checks. It returns a [`Decision`] that carries every check
+//! it made, for the audit trail. Time is the event time passed in, never the
+//! wall clock; randomness is seeded by the decision id.
 
 pub mod bandit;
+pub mod context;
+pub mod control;
 mod cooldown;
 mod engine;
 pub mod rules;
 
+pub use control::{Control, Pause, Veto};
 pub use cooldown::Cooldown;
-pub use engine::{Decision, DecisionInput, RuleEngine};
+pub use engine::{
+    builtin_policy, command_action, from_arm, parse_arms, to_arm, Decision, DecisionRequest,
+    Engine, Source, BUILTIN_POLICY,
+};

@@ -88,7 +88,7 @@ pub fn records(cfg: &Config, cp: &Checkpoint) -> Vec<Encoded> {
 /// Whether `partition`'s local state must be restored: the store has no
 /// offsets for it, or its offsets are behind the group's committed ones.
 pub fn needs_restore(cfg: &Config, store: &Store, partition: i32) -> Result<bool, RestoreError> {
-    let inputs = [cfg.topics.predictions.as_str(), cfg.topics.labels.as_str()];
+    let inputs = cfg.input_topics();
     if !store.has_partition(&inputs, partition)? {
         return Ok(true);
     }

@@ -86,19 +86,19 @@ pub(super) fn expiry_index(cf: Cf, key: &[u8], value: &[u8]) -> Option<Vec<u8>> 
 }
 
 impl Processor {
-    fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+    pub(super) fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
         match self.overlay.get(&(cf, key.to_vec())) {
             Some((value, _)) => Ok(value.clone()),
             None => self.store.get(cf, key),
         }
     }
 
-    fn put(&mut self, model: &str, cf: Cf, key: Vec<u8>, value: Option<Vec<u8>>) {
+    pub(super) fn put(&mut self, model: &str, cf: Cf, key: Vec<u8>, value: Option<Vec<u8>>) {
         let partition = self.partition_of(model);
         self.overlay.insert((cf, key), (value, partition));
     }
 
-    fn corrupt(key: &[u8], e: serde_json::Error) -> StateError {
+    pub(super) fn corrupt(key: &[u8], e: serde_json::Error) -> StateError {
         StateError::Corrupt {
             key: String::from_utf8_lossy(key).into_owned(),
             reason: e.to_string(),
@@ -253,7 +253,7 @@ impl Processor {
         let opened = transition == Transition::Opened;
         let mut outputs = vec![Output::Drift(event)];
         if opened {
-            outputs.extend(self.decide_concept(pos, model_id, event_time));
+            outputs.extend(self.decide_concept(pos, model_id, event_time)?);
         }
         Ok(outputs)
     }

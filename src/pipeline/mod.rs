@@ -7,7 +7,9 @@
 
 pub mod changelog;
 mod checkpoint;
+mod decisions;
 mod events;
+mod feedback;
 pub mod health;
 mod labels;
 pub mod processor;

@@ -12,22 +12,19 @@ use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use crate::audit::chain;
 use crate::config::{Config, LabelsConfig};
-use crate::decide::{DecisionInput, RuleEngine};
+use crate::decide::Engine;
 use crate::detect::anomaly::ZScoreConfig;
 use crate::detect::metrics::MetricTest;
 use crate::detect::{
     CategoricalWindow, CategoryEntry, DriftDetector, Due, FeatureState, FeatureTest, Placement,
     WindowEntry,
 };
-use crate::heal::{self, CommandSpec};
 use crate::ids;
-use crate::schema::{
-    AuditInputs, AuditRecord, DriftEvent, FeatureEvidence, HealCommand, Prediction,
-};
+use crate::schema::{AuditRecord, DriftEvent, HealCommand, Prediction};
 use crate::state::{Cf, ModelMeta, StateError, Store};
 
+use super::decisions::snapshot;
 use super::events::{anomaly_event, concept_evidence, drift_event, status, track_alert};
 use super::reference::ReferenceData;
 
@@ -83,8 +80,8 @@ pub struct Processor {
     zscore: ZScoreConfig,
     pub(super) labels: LabelsConfig,
     persistence: u32,
-    engine: RuleEngine,
-    config_version: String,
+    pub(super) engine: Engine,
+    pub(super) config_version: String,
     pub(super) store: Store,
     reference: Option<Arc<ReferenceData>>,
     pub(super) models: HashMap<String, ModelState>,
@@ -129,7 +126,7 @@ impl Processor {
             },
             labels: config.labels.clone(),
             persistence: config.detect.persistence.max(1),
-            engine: RuleEngine::new(&config.decide),
+            engine: Engine::new(&config.decide),
             config_version: config_version.to_string(),
             store,
             reference: None,
@@ -355,23 +352,23 @@ impl Processor {
             event_time: p.event_time,
             record,
         };
-        outputs.extend(self.evaluated(&at, tests, &metric_tests));
+        outputs.extend(self.evaluated(&at, tests, &metric_tests)?);
         Ok(outputs)
     }
 
-    /// Alerts from one evaluation's tests, then a decision if any covariate
-    /// or concept alert is open.
+    /// Alerts from one evaluation's tests, then a decision if the model is
+    /// degraded: any covariate, anomaly or concept alert open.
     fn evaluated(
         &mut self,
         at: &Evaluation<'_>,
         mut tests: Vec<FeatureTest>,
         metric_tests: &[MetricTest],
-    ) -> Vec<Output> {
+    ) -> Result<Vec<Output>, StateError> {
         let mut outputs = Vec::new();
         let persistence = self.persistence;
         let correction = self.detector.correction().as_str();
         let Some(state) = self.models.get_mut(at.model_id) else {
-            return outputs;
+            return Ok(outputs);
         };
         let late = i64::try_from(state.meta.clock.late).unwrap_or(i64::MAX);
         for t in &mut tests {
@@ -400,15 +397,27 @@ impl Processor {
                 outputs.push(Output::Drift(e));
             }
         }
+        let open_anomalies = metric_tests
+            .iter()
+            .filter(|m| {
+                state
+                    .meta
+                    .alerts
+                    .get(&format!("anomaly:{}", m.metric))
+                    .is_some_and(|a| a.state.is_open())
+            })
+            .count();
+        state.meta.signals = snapshot(&tests, metric_tests, open_anomalies, at.event_time);
         if let Some(concept) = state.meta.alerts.get("concept:accuracy") {
             if concept.state.is_open() {
                 tests.push(concept_evidence(concept));
             }
         }
-        if tests.iter().any(|t| t.drifted) {
-            outputs.extend(self.decide(at, &tests));
+        let degraded = state.meta.alerts.values().any(|a| a.state.is_open());
+        if degraded {
+            outputs.extend(self.decide(at, &tests)?);
         }
-        outputs
+        Ok(outputs)
     }
 
     pub(super) fn decide_concept(
@@ -416,12 +425,12 @@ impl Processor {
         pos: &SourcePos,
         model_id: &str,
         event_time: i64,
-    ) -> Vec<Output> {
+    ) -> Result<Vec<Output>, StateError> {
         let Some(state) = self.models.get(model_id) else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
         let Some(concept) = state.meta.alerts.get("concept:accuracy") else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
         let tests = vec![concept_evidence(concept)];
         let model_version = state.meta.model_version.clone();
@@ -434,97 +443,6 @@ impl Processor {
             record,
         };
         self.decide(&at, &tests)
-    }
-
-    fn decide(&mut self, at: &Evaluation<'_>, tests: &[FeatureTest]) -> Vec<Output> {
-        let alpha = self.detector.alpha();
-        let decision_id = ids::decision_id(at.model_id, at.pos.as_ref());
-        let mut outputs = Vec::new();
-        let Some(state) = self.models.get_mut(at.model_id) else {
-            return outputs;
-        };
-        let mut evidence = Vec::with_capacity(tests.len());
-        let mut drift_ids = Vec::new();
-        for t in tests {
-            let key = if t.test == "accuracy-drop" {
-                "concept:accuracy".to_string()
-            } else {
-                format!("feature:{}", t.feature)
-            };
-            let drift_event_id = state
-                .meta
-                .alerts
-                .get(&key)
-                .filter(|a| a.state.is_open())
-                .and_then(|a| a.opened_by.clone());
-            if let Some(id) = &drift_event_id {
-                drift_ids.push(id.clone());
-            }
-            evidence.push(FeatureEvidence {
-                feature: t.feature.clone(),
-                test: t.test.to_string(),
-                statistic: t.statistic,
-                p_value: t.p_value,
-                drifted: t.drifted,
-                drift_event_id,
-            });
-        }
-        let decision = self.engine.decide(DecisionInput {
-            tests,
-            alpha,
-            last_action_at: state.meta.last_action_at,
-            now: at.event_time,
-        });
-        state.meta.decisions = state.meta.decisions.saturating_add(1);
-        state.dirty = true;
-        let command = decision.action.map(|action| {
-            state.meta.last_action_at = Some(at.event_time);
-            state.meta.commands = state.meta.commands.saturating_add(1);
-            heal::command(CommandSpec {
-                decision_id: &decision_id,
-                model_id: at.model_id,
-                model_version: at.model_version,
-                action,
-                reason: &decision.gate_reason,
-                evidence: &drift_ids,
-                issued_at: at.event_time,
-                config_version: &self.config_version,
-            })
-        });
-        let mut audit = AuditRecord {
-            decision_id,
-            model_id: at.model_id.to_string(),
-            model_version: at.model_version.to_string(),
-            decided_at: at.event_time,
-            inputs: AuditInputs {
-                source_topic: at.pos.topic.clone(),
-                source_partition: at.pos.partition,
-                source_offset: at.pos.offset,
-                records_seen: i64::try_from(at.record).unwrap_or(i64::MAX),
-            },
-            evidence,
-            rules: decision.rules,
-            cooldown: decision.cooldown,
-            action: decision.action.map_or("none", |a| a.as_str()).to_string(),
-            gate_reason: decision.gate_reason,
-            command_id: command.as_ref().map(|c| c.command_id.clone()),
-            config_version: self.config_version.clone(),
-            sequence: 0,
-            previous_hash: None,
-            record_hash: String::new(),
-        };
-        state.meta.audit_sequence = state.meta.audit_sequence.saturating_add(1);
-        chain::seal(
-            &mut audit,
-            state.meta.audit_sequence,
-            state.meta.last_audit_hash.take(),
-        );
-        state.meta.last_audit_hash = Some(audit.record_hash.clone());
-        if let Some(command) = command {
-            outputs.push(Output::Command(command));
-        }
-        outputs.push(Output::Audit(audit));
-        outputs
     }
 
     /// Offsets done since the last checkpoint: (topic, partition, next offset).
@@ -543,3 +461,7 @@ mod tests;
 #[cfg(test)]
 #[path = "stream_tests.rs"]
 mod stream_tests;
+
+#[cfg(test)]
+#[path = "feedback_tests.rs"]
+mod feedback_tests;

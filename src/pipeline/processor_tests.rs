@@ -78,14 +78,26 @@ fn shift_gives_drift_command_and_audit() -> TestResult {
     assert_eq!(first.action, "retrain");
     assert_eq!(first.command_id.as_deref(), Some(c.command_id.as_str()));
     assert_eq!(first.config_version, "v1");
-    assert_eq!(first.evidence.len(), 3);
-    let drifted: Vec<&str> = first
-        .evidence
+    let (tested, anomalies): (Vec<_>, Vec<_>) =
+        first.evidence.iter().partition(|e| e.test != "zscore");
+    assert_eq!(tested.len(), 3);
+    let drifted: Vec<&str> = tested
         .iter()
         .filter(|e| e.drifted)
         .map(|e| e.feature.as_str())
         .collect();
     assert_eq!(drifted, vec!["tenure_days"]);
+    // Open anomaly alerts are evidence too, each linked to its event.
+    assert!(anomalies
+        .iter()
+        .all(|e| e.drifted && e.drift_event_id.is_some()));
+    assert_eq!(first.decided_by, "rules");
+    assert_eq!(first.status, "dispatched");
+    assert!(first.context.get("drifted_share").is_some_and(|v| *v > 0.0));
+    assert!(first
+        .rules
+        .iter()
+        .any(|r| r.name == "covariate-drift" && r.matched));
     // Later evaluations see the drift but are held back by the 30 min cooldown.
     assert!(audits.len() > 1);
     for a in &audits[1..] {
@@ -112,7 +124,12 @@ fn shift_gives_drift_command_and_audit() -> TestResult {
         (drifts[0].feature.as_str(), drifts[0].status.as_str()),
         ("tenure_days", "opened")
     );
-    assert_eq!(c.evidence, vec![drifts[0].event_id.clone()]);
+    // The command's evidence: the covariate event, then the open anomaly
+    // alerts' events.
+    assert_eq!(c.evidence[0], drifts[0].event_id);
+    assert!(c.evidence[1..]
+        .iter()
+        .all(|id| anomalies.iter().any(|a| &a.event_id == id)));
     // The audit records form the model's hash chain, 1..n.
     let sequences: Vec<i64> = audits.iter().map(|a| a.sequence).collect();
     assert_eq!(sequences, (1..=audits.len() as i64).collect::<Vec<_>>());

@@ -33,7 +33,7 @@ use super::sink::{Encoded, NotAcknowledged, Sink};
 use crate::config::{Config, LoadedConfig, PipelineConfig, ReferenceMode};
 use crate::ingest;
 use crate::kafka::{consumer_config, producer_config, KafkaError};
-use crate::schema::{Codec, Label, Prediction, SchemaError};
+use crate::schema::{Codec, HealOutcome, Label, OperatorCommand, Prediction, SchemaError};
 use crate::state::{StateError, Store};
 use crate::telemetry::{
     BatchCommitted, DecisionTaken, DriftDetected, HealCommandPublished, Metrics,
@@ -102,7 +102,7 @@ pub async fn run(
     }
     let consumer: StreamConsumer<RebalanceLog> =
         consumer_config(cfg).create_with_context(RebalanceLog::new(metrics.clone()))?;
-    consumer.subscribe(&[cfg.topics.predictions.as_str(), cfg.topics.labels.as_str()])?;
+    consumer.subscribe(&cfg.input_topics())?;
     let producer: OutputProducer =
         producer_config(cfg).create_with_context(Health::new(metrics.clone()))?;
     if cfg.kafka.transactions {
@@ -172,6 +172,14 @@ pub async fn run(
             let result = if pos.topic == cfg.topics.labels {
                 ingest::decode::<Label>(&codec, msg)
                     .map(|label| processor.process_label(&pos, &label))
+            } else if pos.topic == cfg.topics.outcomes {
+                ingest::decode::<HealOutcome>(&codec, msg)
+                    .map(|o| processor.process_outcome(&pos, &o))
+            } else if pos.topic == cfg.topics.operator {
+                ingest::decode::<OperatorCommand>(&codec, msg).map(|c| {
+                    let verified: Result<(), String> = Err("operator signing not wired yet".into());
+                    processor.process_operator(&pos, &c, verified)
+                })
             } else {
                 ingest::decode::<Prediction>(&codec, msg).map(|p| processor.process(&pos, &p))
             };

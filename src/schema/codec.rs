@@ -199,8 +199,17 @@ impl DecodeError {
 #[derive(Debug, Clone)]
 pub struct Codec {
     schemas: Vec<Schema>,
+    /// Older writer schemas still read: (wire id, kind, schema).
+    history: Vec<(u32, SchemaKind, Schema)>,
     ids: SchemaIds,
 }
+
+/// Earlier versions of the schemas, still readable: (kind, file, source).
+const HISTORY: [(SchemaKind, &str, &str); 1] = [(
+    SchemaKind::AuditRecord,
+    "history/audit_record.v1.avsc",
+    include_str!("../../schemas/history/audit_record.v1.avsc"),
+)];
 
 /// Largest single allocation (string, bytes, array or map length) the Avro
 /// decoder may make for one value. A record claiming more is a decode error,
@@ -235,7 +244,23 @@ impl Codec {
             }
             schemas.push(schema);
         }
-        Ok(Codec { schemas, ids })
+        let mut history = Vec::with_capacity(HISTORY.len());
+        for (kind, file, source) in HISTORY {
+            let schema = Schema::parse_str(source).map_err(|e| SchemaError::Parse {
+                file,
+                source: Box::new(e),
+            })?;
+            let id = match kind {
+                SchemaKind::AuditRecord => ids.audit_record_v1,
+                other => other.id(&ids),
+            };
+            history.push((id, kind, schema));
+        }
+        Ok(Codec {
+            schemas,
+            history,
+            ids,
+        })
     }
 
     /// The parsed schema of a kind.
@@ -267,22 +292,35 @@ impl Codec {
         let bytes = bytes.ok_or(DecodeError::MissingValue)?;
         let (id, datum) = unframe(bytes)?;
         let expected = self.id(T::KIND);
-        if id != expected {
-            return Err(DecodeError::UnknownSchema {
-                found: id,
-                expected,
-                kind: T::KIND,
-            });
-        }
+        let reader = self.schema(T::KIND);
+        let writer = if id == expected {
+            reader
+        } else {
+            match self
+                .history
+                .iter()
+                .find(|(i, k, _)| *i == id && *k == T::KIND)
+            {
+                Some((_, _, old)) => old,
+                None => {
+                    return Err(DecodeError::UnknownSchema {
+                        found: id,
+                        expected,
+                        kind: T::KIND,
+                    })
+                }
+            }
+        };
         // The Avro library reads a union index at the end of its input as
         // branch 0 (null), so a datum cut just before trailing optional
         // fields would decode with them silently null. Behind the datum
         // comes one sentinel byte: a complete datum leaves it unread, a
         // truncated one reads it (or fails on it).
-        let mut reader = std::io::Read::chain(datum, &SENTINEL[..]);
-        let value: Value = apache_avro::from_avro_datum(self.schema(T::KIND), &mut reader, None)
+        let mut datum_reader = std::io::Read::chain(datum, &SENTINEL[..]);
+        let resolve_to = (!std::ptr::eq(writer, reader)).then_some(reader);
+        let value: Value = apache_avro::from_avro_datum(writer, &mut datum_reader, resolve_to)
             .map_err(|e| DecodeError::Avro(Box::new(e)))?;
-        let (rest, sentinel) = reader.get_ref();
+        let (rest, sentinel) = datum_reader.get_ref();
         if sentinel.is_empty() {
             return Err(DecodeError::Truncated);
         }

@@ -18,7 +18,8 @@ fn ids() -> SchemaIds {
         heal_command: 4,
         heal_outcome: 5,
         operator_command: 6,
-        audit_record: 7,
+        audit_record: 9,
+        audit_record_v1: 7,
         dead_letter: 8,
     }
 }
@@ -151,6 +152,8 @@ fn every_record_round_trips() {
             condition: "p < alpha".into(),
             matched: true,
             action: "retrain".into(),
+            hard: true,
+            priority: 7,
         }],
         cooldown: CooldownCheck {
             active: false,
@@ -164,6 +167,40 @@ fn every_record_round_trips() {
         sequence: 4,
         previous_hash: Some("ab".into()),
         record_hash: "cd".into(),
+        decided_by: "bandit".into(),
+        proposed_action: "fallback".into(),
+        context: BTreeMap::from([("drift".into(), 0.25), ("anomaly_rate".into(), 0.0)]),
+        bandit: Some(BanditView {
+            chosen: "fallback".into(),
+            confidence: 0.9,
+            threshold: 0.8,
+            samples: 200,
+            arms: vec![ArmView {
+                action: "none".into(),
+                posterior_mean: -0.5,
+                observations: 3,
+            }],
+        }),
+        checks: vec![GateCheck {
+            name: "cooldown".into(),
+            passed: true,
+            detail: "no earlier command".into(),
+        }],
+        operator_command_id: Some("op".into()),
+        status: "completed".into(),
+        version: 2,
+        outcome: Some(AuditOutcome {
+            command_id: "c".into(),
+            status: "succeeded".into(),
+            recovery: 0.1,
+            cost: 3.0,
+            reward: 0.07,
+            reported_at: 20,
+        }),
+        supersedes: Some(Superseded {
+            sequence: 3,
+            record_hash: "ee".into(),
+        }),
     });
     round_trip(DeadLetter {
         source_topic: "predictions".into(),
@@ -453,4 +490,47 @@ proptest! {
         let back = c.decode::<Prediction>(Some(&bytes)).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(back, p);
     }
+}
+
+/// A record written with version 1 of the audit schema (id 7) decodes with
+/// the current reader: the fields added later take their defaults.
+#[test]
+fn audit_record_v1_is_read_through_schema_resolution() {
+    let c = codec();
+    let v1 = match Schema::parse_str(include_str!("../../schemas/history/audit_record.v1.avsc")) {
+        Ok(s) => s,
+        Err(e) => panic!("v1 schema: {e}"),
+    };
+    let old = serde_json::json!({
+        "decision_id": "d-1", "model_id": "m", "model_version": "1", "decided_at": 5,
+        "inputs": {"source_topic": "predictions", "source_partition": 0, "source_offset": 3, "records_seen": 4},
+        "evidence": [],
+        "rules": [{"name": "r", "condition": "true", "matched": true, "action": "retrain"}],
+        "cooldown": {"active": false, "last_action_at": null, "remaining_ms": 0},
+        "action": "retrain", "gate_reason": "because", "command_id": null,
+        "config_version": "c", "sequence": 1, "previous_hash": null, "record_hash": "h"
+    });
+    let value = match apache_avro::to_value(old).and_then(|v| v.resolve(&v1)) {
+        Ok(v) => v,
+        Err(e) => panic!("v1 value: {e}"),
+    };
+    let datum = match apache_avro::to_avro_datum(&v1, value) {
+        Ok(d) => d,
+        Err(e) => panic!("v1 datum: {e}"),
+    };
+    let back: AuditRecord = match c.decode(Some(&frame(7, &datum))) {
+        Ok(r) => r,
+        Err(e) => panic!("v1 record must decode: {e}"),
+    };
+    assert_eq!(back.decision_id, "d-1");
+    assert_eq!(back.decided_by, "rules");
+    assert_eq!(back.status, "decided");
+    assert_eq!(back.version, 1);
+    assert!(back.context.is_empty() && back.bandit.is_none() && back.outcome.is_none());
+    assert!(!back.rules[0].hard);
+    // An id that is neither the current nor a historical one is refused.
+    assert!(matches!(
+        c.decode::<AuditRecord>(Some(&frame(70, &datum))),
+        Err(DecodeError::UnknownSchema { .. })
+    ));
 }

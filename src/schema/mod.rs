@@ -10,8 +10,8 @@ mod wire;
 
 pub use codec::{AvroRecord, Codec, DecodeError, SchemaError, SchemaKind, MAX_AVRO_ALLOCATION};
 pub use records::{
-    Action, AuditInputs, AuditRecord, CooldownCheck, DeadLetter, DriftEvent, FeatureEvidence,
-    HealCommand, HealOutcome, Label, OperatorCommand, OperatorKind, OutcomeStatus, Prediction,
-    RuleEvaluation,
+    Action, ArmView, AuditInputs, AuditOutcome, AuditRecord, BanditView, CooldownCheck, DeadLetter,
+    DriftEvent, FeatureEvidence, GateCheck, HealCommand, HealOutcome, Label, OperatorCommand,
+    OperatorKind, OutcomeStatus, Prediction, RuleEvaluation, Superseded,
 };
 pub use wire::{frame, unframe, FramingError, MAGIC_BYTE};

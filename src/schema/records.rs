@@ -211,7 +211,7 @@ pub struct OperatorCommand {
 }
 
 /// Where a decision came from in the input stream.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AuditInputs {
     /// Topic of the triggering record.
     pub source_topic: String,
@@ -241,7 +241,7 @@ pub struct FeatureEvidence {
 }
 
 /// A rule and whether it matched.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RuleEvaluation {
     /// Rule name.
     pub name: String,
@@ -251,10 +251,16 @@ pub struct RuleEvaluation {
     pub matched: bool,
     /// Action it proposes.
     pub action: String,
+    /// A hard safety rule: wins over the bandit.
+    #[serde(default)]
+    pub hard: bool,
+    /// Evaluation order, higher first.
+    #[serde(default)]
+    pub priority: i32,
 }
 
 /// Result of the cooldown check.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CooldownCheck {
     /// The model was still cooling down.
     pub active: bool,
@@ -296,6 +302,148 @@ pub struct AuditRecord {
     /// `record_hash` of the model's previous audit record.
     pub previous_hash: Option<String>,
     /// Hex SHA-256 of this record's canonical JSON with `record_hash` empty.
+    pub record_hash: String,
+    /// Who chose the proposed action: `rules`, `bandit`, `human` or
+    /// `escalation`.
+    #[serde(default = "default_decided_by")]
+    pub decided_by: String,
+    /// Action proposed before the checks (`none` if nothing was).
+    #[serde(default)]
+    pub proposed_action: String,
+    /// Decision signals by name.
+    #[serde(default)]
+    pub context: BTreeMap<String, f64>,
+    /// The bandit's view, when it was consulted.
+    #[serde(default)]
+    pub bandit: Option<BanditView>,
+    /// Every check between proposal and final action.
+    #[serde(default)]
+    pub checks: Vec<GateCheck>,
+    /// Operator command this record is about.
+    #[serde(default)]
+    pub operator_command_id: Option<String>,
+    /// Lifecycle state (`decided`, `dispatched`, `awaiting-approval`,
+    /// `approved`, `vetoed`, `completed`, `accepted`, `rejected`).
+    #[serde(default = "default_status")]
+    pub status: String,
+    /// 1 for the decision, +1 per later stage of the same decision.
+    #[serde(default = "default_version")]
+    pub version: i32,
+    /// The executor's report, once it arrived.
+    #[serde(default)]
+    pub outcome: Option<AuditOutcome>,
+    /// The earlier version of this decision this record replaces.
+    #[serde(default)]
+    pub supersedes: Option<Superseded>,
+}
+
+impl Default for AuditRecord {
+    /// Empty, with the schema's defaults: decided by rules, status
+    /// `decided`, version 1.
+    fn default() -> Self {
+        AuditRecord {
+            decision_id: String::new(),
+            model_id: String::new(),
+            model_version: String::new(),
+            decided_at: 0,
+            inputs: AuditInputs::default(),
+            evidence: Vec::new(),
+            rules: Vec::new(),
+            cooldown: CooldownCheck::default(),
+            action: String::new(),
+            gate_reason: String::new(),
+            command_id: None,
+            config_version: String::new(),
+            sequence: 0,
+            previous_hash: None,
+            record_hash: String::new(),
+            decided_by: default_decided_by(),
+            proposed_action: String::new(),
+            context: BTreeMap::new(),
+            bandit: None,
+            checks: Vec::new(),
+            operator_command_id: None,
+            status: default_status(),
+            version: default_version(),
+            outcome: None,
+            supersedes: None,
+        }
+    }
+}
+
+fn default_decided_by() -> String {
+    "rules".into()
+}
+
+fn default_status() -> String {
+    "decided".into()
+}
+
+fn default_version() -> i32 {
+    1
+}
+
+/// The bandit's view of one decision.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BanditView {
+    /// Arm with the highest Thompson draw.
+    pub chosen: String,
+    /// Posterior probability that `chosen` is best (sampled).
+    pub confidence: f64,
+    /// Confidence the gate requires.
+    pub threshold: f64,
+    /// Joint posterior draws used.
+    pub samples: i32,
+    /// Every arm.
+    pub arms: Vec<ArmView>,
+}
+
+/// One arm of the bandit at a decision.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ArmView {
+    /// Action of the arm (`none` for no action).
+    pub action: String,
+    /// Posterior mean reward at this context.
+    pub posterior_mean: f64,
+    /// Outcomes learned from.
+    pub observations: i64,
+}
+
+/// One check between the proposal and the final action.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GateCheck {
+    /// `evidence-age`, `pause`, `cooldown`, `rate-limit`, `veto`, `gate` or
+    /// `signature`.
+    pub name: String,
+    /// Whether it let the action through.
+    pub passed: bool,
+    /// Plain-words detail.
+    pub detail: String,
+}
+
+/// The executor's report on a decision's command.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AuditOutcome {
+    /// Command reported on.
+    pub command_id: String,
+    /// `succeeded`, `failed` or `rejected`.
+    pub status: String,
+    /// Measured recovery.
+    pub recovery: f64,
+    /// Cost reported.
+    pub cost: f64,
+    /// Reward the bandit learned (0 and not learned when rejected).
+    pub reward: f64,
+    /// When the executor reported (ms).
+    pub reported_at: i64,
+}
+
+/// The version of a decision a record replaces.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Superseded {
+    /// Its sequence number in the model's chain.
+    pub sequence: i64,
+    /// Its hash.
     pub record_hash: String,
 }
 

@@ -7,8 +7,8 @@
 mod model;
 mod store;
 
-pub use model::{Alert, EventClock, LabelCounts, ModelMeta};
+pub use model::{Alert, EventClock, LabelCounts, ModelMeta, SignalSnapshot};
 pub use store::{
-    encode_meta, offset_key, reference_key, window_key, Cf, Checkpoint, KeyValues, Restored,
-    StateError, Store, Write,
+    decision_key, encode_meta, offset_key, reference_key, window_key, Cf, Checkpoint, KeyValues,
+    Restored, StateError, Store, Write,
 };

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::decide::{Pause, Veto};
 use crate::detect::accuracy::AccuracyState;
 use crate::detect::hysteresis::Hysteresis;
 use crate::detect::metrics::ModelMetrics;
@@ -47,6 +48,41 @@ pub struct ModelMeta {
     /// Label join counters.
     #[serde(default)]
     pub labels: LabelCounts,
+    /// Event times of the commands of the last 24 hours (rate limit and the
+    /// `recent_actions` signal).
+    #[serde(default)]
+    pub command_times: Vec<i64>,
+    /// Signals of the last evaluation (a concept decision reuses them).
+    #[serde(default)]
+    pub signals: SignalSnapshot,
+    /// Operator pause of this model.
+    #[serde(default)]
+    pub pause: Option<Pause>,
+    /// Operator vetoes waiting for the command they block.
+    #[serde(default)]
+    pub vetoes: Vec<Veto>,
+    /// Executor outcomes the bandit learned from.
+    #[serde(default)]
+    pub outcomes_learned: u64,
+    /// Outcomes for commands not (or no longer) waiting for one: redelivered
+    /// or foreign; ignored.
+    #[serde(default)]
+    pub outcomes_unknown: u64,
+}
+
+/// The detector-side signals of a model's last evaluation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct SignalSnapshot {
+    /// Largest KS statistic among features in drift.
+    pub drift: f64,
+    /// Share of tested features in drift.
+    pub drifted_share: f64,
+    /// Share of monitored metrics with an open anomaly alert.
+    pub anomaly_rate: f64,
+    /// Relative shift of the latency mean against its baseline.
+    pub latency_shift: f64,
+    /// Event time of the evaluation (ms).
+    pub at: i64,
 }
 
 /// A model's event-time clock.

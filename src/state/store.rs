@@ -38,11 +38,15 @@ pub enum Cf {
     Expiry,
     /// Next input offset per (topic, partition) reflected in the state.
     Offsets,
+    /// Decision state, keyed by [`decision_key`]: each model's bandit
+    /// (`b`), its commands awaiting an outcome or an approval (`c`), and per
+    /// input partition the pause of every model (`p`).
+    Decisions,
 }
 
 impl Cf {
     /// Every store.
-    pub const ALL: [Cf; 8] = [
+    pub const ALL: [Cf; 9] = [
         Cf::Models,
         Cf::Windows,
         Cf::References,
@@ -51,6 +55,7 @@ impl Cf {
         Cf::Orphans,
         Cf::Expiry,
         Cf::Offsets,
+        Cf::Decisions,
     ];
 
     /// Whether the store has a changelog topic. The expiry index does not:
@@ -71,6 +76,7 @@ impl Cf {
             Cf::Orphans => "orphans",
             Cf::Expiry => "expiry",
             Cf::Offsets => "offsets",
+            Cf::Decisions => "decisions",
         }
     }
 }
@@ -178,6 +184,17 @@ pub fn reference_key(model: &str, kind: char, feature: &str) -> Vec<u8> {
     key.push(0);
     key.push(kind as u8);
     key.extend_from_slice(feature.as_bytes());
+    key
+}
+
+/// Key in the `decisions` store: scope (a model id, or empty for a
+/// partition-wide entry), NUL, kind byte, id.
+pub fn decision_key(scope: &str, kind: u8, id: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(scope.len() + id.len() + 2);
+    key.extend_from_slice(scope.as_bytes());
+    key.push(0);
+    key.push(kind);
+    key.extend_from_slice(id.as_bytes());
     key
 }
 

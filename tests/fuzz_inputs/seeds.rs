@@ -14,9 +14,10 @@ use jidoka::detect::{
     CategoricalWindow, CategoryEntry, ReferenceKind, WindowEntry, WindowKind, WindowPlan, Windows,
 };
 use jidoka::schema::{
-    Action, AuditInputs, AuditRecord, Codec, CooldownCheck, DeadLetter, DriftEvent,
-    FeatureEvidence, HealCommand, HealOutcome, Label, OperatorCommand, OperatorKind, OutcomeStatus,
-    Prediction, RuleEvaluation, SchemaKind,
+    Action, ArmView, AuditInputs, AuditOutcome, AuditRecord, BanditView, Codec, CooldownCheck,
+    DeadLetter, DriftEvent, FeatureEvidence, GateCheck, HealCommand, HealOutcome, Label,
+    OperatorCommand, OperatorKind, OutcomeStatus, Prediction, RuleEvaluation, SchemaKind,
+    Superseded,
 };
 use jidoka::state::{Alert, EventClock, LabelCounts, ModelMeta};
 use proptest::prelude::*;
@@ -68,6 +69,8 @@ pub fn audit(with_options: bool) -> AuditRecord {
             condition: "p < alpha".into(),
             matched: true,
             action: "retrain".into(),
+            hard: with_options,
+            priority: 5,
         }],
         cooldown: CooldownCheck {
             active: false,
@@ -81,6 +84,40 @@ pub fn audit(with_options: bool) -> AuditRecord {
         sequence: 4,
         previous_hash: with_options.then(|| "ab".into()),
         record_hash: "cd".into(),
+        decided_by: "bandit".into(),
+        proposed_action: "retrain".into(),
+        context: [("drift".to_string(), 0.3)].into_iter().collect(),
+        bandit: with_options.then(|| BanditView {
+            chosen: "retrain".into(),
+            confidence: 0.85,
+            threshold: 0.8,
+            samples: 200,
+            arms: vec![ArmView {
+                action: "retrain".into(),
+                posterior_mean: 0.4,
+                observations: 12,
+            }],
+        }),
+        checks: vec![GateCheck {
+            name: "cooldown".into(),
+            passed: true,
+            detail: "not in cooldown".into(),
+        }],
+        operator_command_id: with_options.then(|| "op-1".into()),
+        status: "completed".into(),
+        version: 2,
+        outcome: with_options.then(|| AuditOutcome {
+            command_id: "cmd-1".into(),
+            status: "succeeded".into(),
+            recovery: 0.2,
+            cost: 10.0,
+            reward: 0.1,
+            reported_at: 30,
+        }),
+        supersedes: with_options.then(|| Superseded {
+            sequence: 3,
+            record_hash: "ee".into(),
+        }),
     }
 }
 

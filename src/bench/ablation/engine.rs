@@ -10,34 +10,32 @@
 //!   penalty) / 100`;
 //! * decisions are deterministic for a given RNG stream.
 
-use crate::bench::ablation::scenario::{rules_policy, Signals, SEED_ACTIONS};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::bench::ablation::scenario::Signals;
+use crate::config::{BanditConfig, DecideConfig};
 use crate::decide::bandit::{Action, BanditChoice, BanditError, LinearThompsonBandit, Prior};
+use crate::decide::context::{self, NEVER_MINUTES};
+use crate::decide::rules::{self, Policy};
+use crate::decide::{Control, DecisionRequest, Engine, Source};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-/// Context dimension produced by [`features`].
-pub const FEATURE_DIM: usize = 8;
-
-/// Context vector: `[1, d, a, r, 1{d>0.3}, 1{a>0.2}, 1{r>0.08}, 1{max(d,a,r)<0.1}]`.
-///
-/// The indicator thresholds are features the engine may compute from the
-/// signals; nothing here looks at the outcome.
-pub fn features(s: &Signals) -> [f64; FEATURE_DIM] {
-    let (d, a, r) = (s.drift, s.accuracy_drop, s.anomaly_rate);
-    let ind = |b: bool| if b { 1.0 } else { 0.0 };
-    [
-        1.0,
-        d,
-        a,
-        r,
-        ind(d > 0.3),
-        ind(a > 0.2),
-        ind(r > 0.08),
-        ind(d.max(a).max(r) < 0.1),
-    ]
+/// The signals as the pipeline's engine sees them: the scenario's three,
+/// no drifted-share or latency information, no earlier action.
+pub fn engine_signals(s: &Signals) -> rules::Signals {
+    rules::Signals {
+        drift: s.drift,
+        accuracy_drop: s.accuracy_drop,
+        anomaly_rate: s.anomaly_rate,
+        minutes_since_action: NEVER_MINUTES,
+        ..rules::Signals::default()
+    }
 }
 
-/// Reward fed to the bandit for a realised total cost (dollars).
+/// Reward fed to the bandit for a realised total cost (dollars): the
+/// engine's reward with no measured recovery and a cost weight of 0.01.
 pub fn reward_from_cost(total_cost: f64) -> f64 {
     -total_cost / 100.0
 }
@@ -59,7 +57,7 @@ impl Default for JidokaConfig {
             gate: 0.8,
             samples: crate::decide::bandit::DEFAULT_SAMPLES,
             prior: Prior {
-                precision: 1.0,
+                precision: 10.0,
                 a0: 1.0,
                 b0: 1.0,
             },
@@ -103,20 +101,47 @@ pub fn gate(choice: Option<&BanditChoice>, rules: Action, threshold: f64) -> Jid
     }
 }
 
-/// Rules + gated online bandit.
+/// The pipeline's decision engine ([`crate::decide::Engine`]) with the seed
+/// policy file and the seed's four actions as arms, learning online.
 #[derive(Debug, Clone)]
 pub struct JidokaEngine {
+    engine: Engine,
     bandit: LinearThompsonBandit,
-    config: JidokaConfig,
+}
+
+fn decide_config(config: &JidokaConfig) -> Result<DecideConfig, BanditError> {
+    let policy = Policy::from_toml_str(rules::SEED_POLICY, "configs/seed-policy.toml")
+        .map_err(|_| BanditError::NoArms)?;
+    Ok(DecideConfig {
+        cooldown: Duration::ZERO,
+        policy_file: None,
+        confidence_gate: config.gate,
+        rate_limit_per_hour: u32::MAX,
+        max_evidence_age: Duration::from_secs(u64::from(u32::MAX)),
+        bandit: BanditConfig {
+            arms: ["none", "retrain", "rollback", "fallback"]
+                .map(String::from)
+                .to_vec(),
+            samples: config.samples,
+            seed: 0,
+            prior_precision: config.prior.precision,
+            benefit_weight: 0.0,
+            cost_weight: 0.01,
+        },
+        policy: Some(Arc::new(policy)),
+    })
+}
+
+fn arm(a: Option<crate::schema::Action>) -> Action {
+    a.map_or(Action::None, crate::decide::to_arm)
 }
 
 impl JidokaEngine {
     /// New engine over the four seed actions.
     pub fn new(config: JidokaConfig) -> Result<Self, BanditError> {
-        Ok(JidokaEngine {
-            bandit: LinearThompsonBandit::new(FEATURE_DIM, &SEED_ACTIONS, config.prior)?,
-            config,
-        })
+        let engine = Engine::new(&decide_config(&config)?);
+        let bandit = engine.new_bandit()?;
+        Ok(JidokaEngine { engine, bandit })
     }
 
     /// The underlying bandit (e.g. for persistence).
@@ -124,13 +149,38 @@ impl JidokaEngine {
         &self.bandit
     }
 
-    /// Decide for signals `s`; never fails (rules are the safety net).
+    /// Decide for signals `s`; never fails (rules are the safety net). The
+    /// decision id (which seeds the engine's draws) comes from `rng`.
     pub fn decide<R: Rng + ?Sized>(&self, s: &Signals, rng: &mut R) -> JidokaDecision {
-        let choice = self
-            .bandit
-            .decide(&features(s), rng, self.config.samples)
-            .ok();
-        gate(choice.as_ref(), rules_policy(s), self.config.gate)
+        let id = format!("ablation-{:016x}", rng.gen::<u64>());
+        let d = self.engine.decide(&DecisionRequest {
+            decision_id: &id,
+            signals: engine_signals(s),
+            now: 0,
+            stream_time: 0,
+            evidence_time: 0,
+            last_action_at: None,
+            recent_commands: &[],
+            control: Control::default(),
+            bandit: Some(&self.bandit),
+        });
+        JidokaDecision {
+            action: arm(d.action),
+            source: if d.source == Source::Bandit {
+                DecisionSource::Bandit
+            } else {
+                DecisionSource::Rules
+            },
+            bandit: d.bandit.map(|b| {
+                let chosen = match b.chosen.as_str() {
+                    "retrain" => Action::Retrain,
+                    "rollback" => Action::Rollback,
+                    "fallback" => Action::Fallback,
+                    _ => Action::None,
+                };
+                (chosen, b.confidence)
+            }),
+        }
     }
 
     /// Learn from the realised total cost of the action actually taken.
@@ -140,15 +190,17 @@ impl JidokaEngine {
         action: Action,
         total_cost: f64,
     ) -> Result<(), BanditError> {
+        let signals = engine_signals(s);
+        let x = context::features(&signals, &self.engine.policy().evaluate(&signals));
         self.bandit
-            .update(action, &features(s), reward_from_cost(total_cost))
+            .update(action, &x, self.engine.reward(0.0, total_cost))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::ablation::scenario::Scenario;
+    use crate::bench::ablation::scenario::{rules_policy, Scenario};
     use rand::rngs::StdRng;
     use rand::SeedableRng;
 
@@ -209,13 +261,17 @@ mod tests {
     }
 
     #[test]
-    fn features_shape() {
-        let f = features(&Signals {
+    fn engine_sees_the_scenario_signals() {
+        let s = engine_signals(&Signals {
             drift: 0.35,
             accuracy_drop: 0.05,
             anomaly_rate: 0.09,
         });
-        assert_eq!(f, [1.0, 0.35, 0.05, 0.09, 1.0, 0.0, 1.0, 0.0]);
+        assert_eq!(
+            (s.drift, s.accuracy_drop, s.anomaly_rate, s.drifted_share),
+            (0.35, 0.05, 0.09, 0.0)
+        );
+        assert_eq!(s.minutes_since_action, NEVER_MINUTES);
         assert_eq!(reward_from_cost(250.0), -2.5);
     }
 }

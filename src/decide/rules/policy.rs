@@ -132,35 +132,7 @@ impl Evaluation {
 /// The seed policy: first match of big drift / accuracy drop → retrain,
 /// anomalies → fallback, moderate accuracy drop → rollback, else none.
 /// All rules are defaults (`hard = false`).
-pub const SEED_POLICY: &str = r#"# jidoka seed policy: first match wins (priority order).
-[[rule]]
-name = "big-drift"
-when = "drift > 0.2 or accuracy_drop > 0.15"
-action = "retrain"
-priority = 40
-hard = false
-
-[[rule]]
-name = "anomalies"
-when = "anomaly_rate > 0.05"
-action = "fallback"
-priority = 30
-hard = false
-
-[[rule]]
-name = "accuracy-drop"
-when = "accuracy_drop > 0.1"
-action = "rollback"
-priority = 20
-hard = false
-
-[[rule]]
-name = "otherwise"
-when = "true"
-action = "none"
-priority = 10
-hard = false
-"#;
+pub const SEED_POLICY: &str = include_str!("../../../configs/seed-policy.toml");
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -276,5 +248,21 @@ impl Policy {
     /// The rules in evaluation order.
     pub fn rules(&self) -> &[Rule] {
         &self.rules
+    }
+
+    /// Hex SHA-256 of the rules (name, condition, action, priority, hard in
+    /// evaluation order): part of the config version in audit records.
+    pub fn digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for r in &self.rules {
+            for part in [r.name.as_str(), r.source.as_str(), r.action.name()] {
+                h.update((part.len() as u64).to_be_bytes());
+                h.update(part.as_bytes());
+            }
+            h.update(r.priority.to_be_bytes());
+            h.update([u8::from(r.hard)]);
+        }
+        hex::encode(h.finalize())
     }
 }

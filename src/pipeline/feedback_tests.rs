@@ -1,0 +1,244 @@
+//! Feedback tests over a real RocksDB in a temp dir: outcomes teach the
+//! bandit and complete the audit; operator commands are obeyed only when
+//! signed, and every veto and pause is honoured.
+
+use super::*;
+use crate::config::Config;
+use crate::demo::scenario::Scenario;
+use crate::schema::{
+    Action, AuditRecord, HealOutcome, OperatorCommand, OperatorKind, OutcomeStatus,
+};
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+fn config() -> Result<Config, Box<dyn std::error::Error>> {
+    let mut c = Config::defaults()?;
+    c.detect.reference_size = 500;
+    c.detect.window_size = 250;
+    c.detect.evaluate_every = 125;
+    Ok(c)
+}
+
+fn at(topic: &str, offset: i64) -> SourcePos {
+    SourcePos {
+        topic: topic.into(),
+        partition: 0,
+        offset,
+    }
+}
+
+fn run(p: &mut Processor, scenario: &Scenario) -> Result<Vec<Output>, StateError> {
+    let mut out = Vec::new();
+    for (i, rec) in scenario.predictions().iter().enumerate() {
+        out.extend(p.process(&at("predictions", i as i64), rec)?);
+    }
+    Ok(out)
+}
+
+fn commands(out: &[Output]) -> Vec<&HealCommand> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Command(c) => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+fn audits(out: &[Output]) -> Vec<&AuditRecord> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Audit(a) => Some(a),
+            _ => None,
+        })
+        .collect()
+}
+
+fn operator(kind: OperatorKind, model: Option<&str>, target: Option<&str>) -> OperatorCommand {
+    OperatorCommand {
+        command_id: format!("op-{kind:?}-{model:?}-{target:?}"),
+        kind,
+        model_id: model.map(String::from),
+        target_command_id: target.map(String::from),
+        issued_by: "alice".into(),
+        issued_at: 1,
+        signature: Some("00".into()),
+    }
+}
+
+fn arm_observations(p: &Processor, model: &str, arm: Action) -> Result<u64, StateError> {
+    Ok(p.bandit(model)?
+        .and_then(|b| b.arm(crate::decide::to_arm(arm)).map(|a| a.observations()))
+        .unwrap_or(0))
+}
+
+#[test]
+fn an_outcome_teaches_the_bandit_once_and_completes_the_audit() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let mut p = Processor::new(&config()?, "v1", Store::open(dir.path(), false)?);
+    let out = run(&mut p, &Scenario::demo(3000, 1500))?;
+    let cmds = commands(&out);
+    assert_eq!(cmds.len(), 1);
+    let c = cmds[0].clone();
+    let first = audits(&out)
+        .into_iter()
+        .find(|a| a.command_id.as_ref() == Some(&c.command_id))
+        .cloned()
+        .ok_or("audit of the command")?;
+    p.checkpoint()?;
+    assert_eq!(arm_observations(&p, "churn-v7", Action::Retrain)?, 0);
+    let outcome = HealOutcome {
+        command_id: c.command_id.clone(),
+        model_id: "churn-v7".into(),
+        status: OutcomeStatus::Succeeded,
+        recovery: 0.2,
+        cost: 10.0,
+        reported_at: 99,
+    };
+    let back = p.process_outcome(&at("outcomes", 0), &outcome)?;
+    let done = audits(&back);
+    assert_eq!(done.len(), 1);
+    let v2 = done[0];
+    assert_eq!(v2.decision_id, first.decision_id);
+    assert_eq!((v2.version, v2.status.as_str()), (2, "completed"));
+    let o = v2.outcome.as_ref().ok_or("outcome in audit")?;
+    // reward = 1.0 × 0.2 − 0.01 × 10
+    assert!((o.reward - 0.1).abs() < 1e-12, "{}", o.reward);
+    let sup = v2.supersedes.as_ref().ok_or("supersedes")?;
+    assert_eq!(
+        (sup.sequence, sup.record_hash.as_str()),
+        (first.sequence, first.record_hash.as_str())
+    );
+    assert!(v2.sequence > first.sequence);
+    assert_eq!(arm_observations(&p, "churn-v7", Action::Retrain)?, 1);
+    p.checkpoint()?;
+    // Redelivered: ignored, counted, learned once.
+    let again = p.process_outcome(&at("outcomes", 1), &outcome)?;
+    assert!(again.is_empty());
+    assert_eq!(arm_observations(&p, "churn-v7", Action::Retrain)?, 1);
+    let meta = p.store().model("churn-v7")?;
+    p.checkpoint()?;
+    let meta_after = p.store().model("churn-v7")?.ok_or("meta")?;
+    assert_eq!(meta.map(|m| m.outcomes_learned), Some(1));
+    assert_eq!(meta_after.outcomes_unknown, 1);
+    // The learned bandit survives a restart (it is in RocksDB).
+    drop(p);
+    let p2 = Processor::new(&config()?, "v1", Store::open(dir.path(), false)?);
+    assert_eq!(arm_observations(&p2, "churn-v7", Action::Retrain)?, 1);
+    // The chain, including the new version, verifies.
+    let mut all: Vec<AuditRecord> = audits(&out).into_iter().cloned().collect();
+    all.push(v2.clone());
+    let reports = crate::audit::verify(all);
+    assert!(reports.iter().all(|r| r.is_intact()), "{reports:?}");
+    Ok(())
+}
+
+#[test]
+fn a_rejected_outcome_teaches_nothing() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let mut p = Processor::new(&config()?, "v1", Store::open(dir.path(), false)?);
+    let out = run(&mut p, &Scenario::demo(3000, 1500))?;
+    let c = commands(&out)[0].clone();
+    let back = p.process_outcome(
+        &at("outcomes", 0),
+        &HealOutcome {
+            command_id: c.command_id,
+            model_id: "churn-v7".into(),
+            status: OutcomeStatus::Rejected,
+            recovery: 5.0,
+            cost: 0.0,
+            reported_at: 9,
+        },
+    )?;
+    assert_eq!(
+        audits(&back)[0].outcome.as_ref().map(|o| o.reward),
+        Some(0.0)
+    );
+    assert_eq!(arm_observations(&p, "churn-v7", Action::Retrain)?, 0);
+    Ok(())
+}
+
+#[test]
+fn a_veto_blocks_the_next_command_once() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let mut p = Processor::new(&config()?, "v1", Store::open(dir.path(), false)?);
+    let op = operator(OperatorKind::Veto, Some("churn-v7"), None);
+    let ack = p.process_operator(&at("operator", 0), &op, Ok(()))?;
+    let a = audits(&ack)[0];
+    assert_eq!(
+        (a.status.as_str(), a.decided_by.as_str()),
+        ("accepted", "human")
+    );
+    let out = run(&mut p, &Scenario::demo(3000, 1500))?;
+    let decisions: Vec<&AuditRecord> = audits(&out)
+        .into_iter()
+        .filter(|a| a.model_id == "churn-v7")
+        .collect();
+    let first = decisions[0];
+    assert_eq!(first.proposed_action, "retrain");
+    assert_eq!(first.action, "none");
+    assert!(first
+        .checks
+        .iter()
+        .any(|c| c.name == "veto" && !c.passed && c.detail.contains("alice")));
+    // The veto is used up: the next decision retrains (no cooldown started).
+    let cmds = commands(&out);
+    assert_eq!(cmds.len(), 1);
+    assert_eq!(cmds[0].decision_id, decisions[1].decision_id);
+    assert!(p
+        .models
+        .get("churn-v7")
+        .is_some_and(|s| s.meta.vetoes.is_empty()));
+    Ok(())
+}
+
+#[test]
+fn unsigned_commands_are_audited_and_not_obeyed() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let mut p = Processor::new(&config()?, "v1", Store::open(dir.path(), false)?);
+    let op = operator(OperatorKind::Pause, None, None);
+    let ack = p.process_operator(&at("operator", 0), &op, Err("signature mismatch".into()))?;
+    let a = audits(&ack)[0];
+    assert_eq!(a.status, "rejected");
+    assert_eq!(a.model_id, "*/p0");
+    assert!(a.checks.iter().any(|c| c.name == "signature" && !c.passed));
+    assert!(a.gate_reason.contains("not obeyed"), "{}", a.gate_reason);
+    let out = run(&mut p, &Scenario::demo(3000, 1500))?;
+    assert_eq!(
+        commands(&out).len(),
+        1,
+        "the rejected pause changed nothing"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_pause_of_every_model_holds_commands_until_resumed() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let mut p = Processor::new(&config()?, "v1", Store::open(dir.path(), false)?);
+    let pause = operator(OperatorKind::Pause, None, None);
+    p.process_operator(&at("operator", 0), &pause, Ok(()))?;
+    let scenario = Scenario::demo(3000, 1500);
+    let preds = scenario.predictions();
+    let mut out = Vec::new();
+    let half = preds.len() * 2 / 3;
+    for (i, rec) in preds[..half].iter().enumerate() {
+        out.extend(p.process(&at("predictions", i as i64), rec)?);
+    }
+    assert!(commands(&out).is_empty());
+    let paused: Vec<&AuditRecord> = audits(&out);
+    assert!(!paused.is_empty());
+    assert!(paused
+        .iter()
+        .all(|a| a.action == "none" && a.checks.iter().any(|c| c.name == "pause" && !c.passed)));
+    let resume = OperatorCommand {
+        command_id: "op-resume".into(),
+        ..operator(OperatorKind::Resume, None, None)
+    };
+    p.process_operator(&at("operator", 1), &resume, Ok(()))?;
+    let mut after = Vec::new();
+    for (i, rec) in preds[half..].iter().enumerate() {
+        after.extend(p.process(&at("predictions", (half + i) as i64), rec)?);
+    }
+    assert_eq!(commands(&after).len(), 1, "resumed");
+    Ok(())
+}
