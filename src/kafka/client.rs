@@ -1,6 +1,9 @@
 //! Client configurations. jidoka's own settings come first; the raw
 //! librdkafka options of `[kafka.options]` are applied last, so a user can
-//! override anything (security, timeouts, tuning).
+//! override anything (security, timeouts, tuning). Option values are
+//! [`Secret`](crate::config::Secret)s, resolved (`env:`, `file:`) when the
+//! config was loaded; they are exposed only here, into the `ClientConfig`
+//! (whose own `Debug` hides librdkafka's password properties).
 
 use rdkafka::ClientConfig;
 
@@ -15,7 +18,7 @@ fn base(cfg: &Config) -> ClientConfig {
 
 fn with_options(mut c: ClientConfig, cfg: &Config) -> ClientConfig {
     for (k, v) in &cfg.kafka.options {
-        c.set(k, v);
+        c.set(k, v.expose());
     }
     c
 }
@@ -53,6 +56,21 @@ pub fn producer_config(cfg: &Config) -> ClientConfig {
     c.set("acks", "all")
         .set("enable.idempotence", "true")
         .set("linger.ms", "5")
+        .set(
+            "message.timeout.ms",
+            cfg.kafka.produce_timeout.as_millis().to_string(),
+        );
+    with_options(c, cfg)
+}
+
+/// The producer of `jidoka operator`: idempotent, acknowledged by all
+/// in-sync replicas, never transactional. It must not use the processor's
+/// transactional id, which would fence the running instance.
+pub fn operator_producer_config(cfg: &Config) -> ClientConfig {
+    let mut c = base(cfg);
+    c.set("client.id", format!("{}-operator", cfg.kafka.client_id))
+        .set("acks", "all")
+        .set("enable.idempotence", "true")
         .set(
             "message.timeout.ms",
             cfg.kafka.produce_timeout.as_millis().to_string(),
