@@ -212,7 +212,10 @@ mod tests {
         let path = dir.path().join("password");
         std::fs::write(&path, "s3cret \n\r\n")?;
         let s = Secret::resolve(&format!("file:{}", path.display()));
-        assert_eq!(s.ok().map(|s| s.expose().to_string()).as_deref(), Some("s3cret "));
+        assert_eq!(
+            s.ok().map(|s| s.expose().to_string()).as_deref(),
+            Some("s3cret ")
+        );
         let err = Secret::resolve(&format!("file:{}", dir.path().join("nope").display())).err();
         assert!(matches!(err, Some(SecretError::File { .. })), "{err:?}");
         std::fs::write(&path, "\n")?;
@@ -223,9 +226,18 @@ mod tests {
 
     #[test]
     fn empty_references_and_redacted_copies_are_refused() {
-        assert!(matches!(Secret::resolve("env:"), Err(SecretError::EmptyReference(_))));
-        assert!(matches!(Secret::resolve("file:"), Err(SecretError::EmptyReference(_))));
-        assert!(matches!(Secret::resolve(REDACTED), Err(SecretError::Redacted)));
+        assert!(matches!(
+            Secret::resolve("env:"),
+            Err(SecretError::EmptyReference(_))
+        ));
+        assert!(matches!(
+            Secret::resolve("file:"),
+            Err(SecretError::EmptyReference(_))
+        ));
+        assert!(matches!(
+            Secret::resolve(REDACTED),
+            Err(SecretError::Redacted)
+        ));
     }
 
     #[test]
@@ -293,7 +305,10 @@ mod tests {
                 cfg.operator.hmac_key.as_ref().map(Secret::expose),
                 Some(KEY)
             );
-            assert_eq!(Config::defaults().map(|c| c.operator.hmac_key).ok(), Some(None));
+            assert_eq!(
+                Config::defaults().map(|c| c.operator.hmac_key).ok(),
+                Some(None)
+            );
             Ok(())
         });
     }
@@ -314,7 +329,10 @@ mod tests {
             assert!(err.contains("bad.toml"), "{err}");
             assert!(err.contains("JIDOKA_TEST_UNSET_PASSWORD"), "{err}");
 
-            jail.create_file("bad-key.toml", "[operator]\nhmac-key = \"file:missing-key\"\n")?;
+            jail.create_file(
+                "bad-key.toml",
+                "[operator]\nhmac-key = \"file:missing-key\"\n",
+            )?;
             let err = Config::load(Some(Path::new("bad-key.toml")))
                 .err()
                 .map(|e| e.to_string())
@@ -347,7 +365,10 @@ mod tests {
                 .err()
                 .map(|e| e.to_string())
                 .unwrap_or_default();
-            assert!(err.contains("operator.hmac-key") && err.contains("redacted"), "{err}");
+            assert!(
+                err.contains("operator.hmac-key") && err.contains("redacted"),
+                "{err}"
+            );
             Ok(())
         });
     }

@@ -12,8 +12,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::records::{
-    Action, AuditRecord, DeadLetter, DriftEvent, HealCommand, HealOutcome, Label,
-    OperatorCommand, OperatorKind, Prediction,
+    Action, AuditRecord, DeadLetter, DriftEvent, HealCommand, HealOutcome, Label, OperatorCommand,
+    OperatorKind, Prediction,
 };
 use super::wire::{frame, unframe, FramingError};
 use crate::config::SchemaIds;
