@@ -64,11 +64,13 @@ pub fn producer_config(cfg: &Config) -> ClientConfig {
 }
 
 /// The producer of `jidoka operator`: idempotent, acknowledged by all
-/// in-sync replicas, never transactional. It must not use the processor's
-/// transactional id, which would fence the running instance.
+/// in-sync replicas, never transactional (the processor's transactional id
+/// would fence the running instance), and never auto-creating the operator
+/// topic (a broker-default topic would break the partition layout).
 pub fn operator_producer_config(cfg: &Config) -> ClientConfig {
     let mut c = base(cfg);
     c.set("client.id", format!("{}-operator", cfg.kafka.client_id))
+        .set("allow.auto.create.topics", "false")
         .set("acks", "all")
         .set("enable.idempotence", "true")
         .set(
