@@ -288,6 +288,13 @@ impl Config {
                 });
             }
         }
+        for (option, value) in &self.kafka.options {
+            librdkafka_accepts(option, value).map_err(|message| ConfigError::Rule {
+                key: format!("kafka.options.\"{option}\""),
+                origin: option_origin(figment, option),
+                message,
+            })?;
+        }
         if let Some(key) = &self.operator.hmac_key {
             let len = key.expose().len();
             if len < MIN_HMAC_KEY_BYTES {
@@ -330,6 +337,24 @@ impl Config {
             ids.push((key, id));
         }
         Ok(())
+    }
+}
+
+/// Whether librdkafka accepts an option (known property, supported by this
+/// build, valid value). Checked at load so a typo stops start-up with the
+/// key and its origin, and so that a refused value, which may be a secret,
+/// is not repeated: rdkafka's client-config errors append the value;
+/// librdkafka's description quotes it only for properties with a fixed set
+/// or range of values, never for free-text ones such as passwords.
+fn librdkafka_accepts(option: &str, value: &Secret) -> Result<(), String> {
+    let mut c = rdkafka::ClientConfig::new();
+    c.set(option, value.expose());
+    match c.create_native_config() {
+        Ok(_) => Ok(()),
+        Err(rdkafka::error::KafkaError::ClientConfig(_, description, _, _)) => {
+            Err(format!("refused by librdkafka: {description}"))
+        }
+        Err(_) => Err("refused by librdkafka".into()),
     }
 }
 
@@ -512,6 +537,39 @@ mod tests {
                 "{err}"
             );
             assert!(err.contains("bad.toml"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn options_librdkafka_refuses_name_key_and_file_without_the_value() {
+        Jail::expect_with(|jail| {
+            for (option, value, expected) in [
+                (
+                    "sasl.pasword",
+                    "hunter2-secret",
+                    "No such configuration property",
+                ),
+                ("security.protocol", "hunter2-secret", "security.protocol"),
+            ] {
+                jail.create_file(
+                    "bad.toml",
+                    &format!("[kafka.options]\n\"{option}\" = \"{value}\"\n"),
+                )?;
+                let err = Config::load(Some(Path::new("bad.toml")))
+                    .err()
+                    .map(|e| e.to_string())
+                    .unwrap_or_default();
+                assert!(
+                    err.contains(&format!("kafka.options.\"{option}\"")),
+                    "{err}"
+                );
+                assert!(err.contains("bad.toml"), "{err}");
+                assert!(err.contains(expected), "{err}");
+                if option == "sasl.pasword" {
+                    assert!(!err.contains("hunter2"), "{err}");
+                }
+            }
             Ok(())
         });
     }
