@@ -12,7 +12,7 @@ use clap::{Args, Parser, Subcommand};
 
 mod operator;
 mod signals;
-pub use operator::{ApproveArgs, Common, OperatorSubcommand, ScopeArgs, VetoArgs};
+pub use operator::{ApproveArgs, IssuerArgs, OperatorSubcommand, ScopeArgs, VetoArgs};
 use tokio::sync::watch;
 
 use crate::audit::{self, ReplayOptions};

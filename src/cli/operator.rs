@@ -31,7 +31,7 @@ pub enum OperatorSubcommand {
 
 /// Arguments every operator command takes.
 #[derive(Debug, Args)]
-pub struct Common {
+pub struct IssuerArgs {
     /// Who issues the command. Default: $USER, else "operator".
     #[arg(long)]
     pub by: Option<String>,
@@ -51,7 +51,7 @@ pub struct VetoArgs {
     pub command: Option<String>,
     /// Issuer and note.
     #[command(flatten)]
-    pub common: Common,
+    pub issuer: IssuerArgs,
 }
 
 /// `approve` arguments.
@@ -68,7 +68,7 @@ pub struct ApproveArgs {
     pub action: Option<String>,
     /// Issuer and note.
     #[command(flatten)]
-    pub common: Common,
+    pub issuer: IssuerArgs,
 }
 
 /// `pause` / `resume` arguments.
@@ -79,7 +79,7 @@ pub struct ScopeArgs {
     pub model: Option<String>,
     /// Issuer and note.
     #[command(flatten)]
-    pub common: Common,
+    pub issuer: IssuerArgs,
 }
 
 /// The unsigned command the arguments ask for.
@@ -89,33 +89,33 @@ pub fn build(
     issued_at: i64,
     user: Option<String>,
 ) -> OperatorCommand {
-    let (kind, model, target, action, common) = match args {
+    let (kind, model, target, action, issuer) = match args {
         OperatorSubcommand::Veto(a) => (
             OperatorKind::Veto,
             Some(&a.model),
             a.command.as_ref(),
             None,
-            &a.common,
+            &a.issuer,
         ),
         OperatorSubcommand::Approve(a) => (
             OperatorKind::Approve,
             Some(&a.model),
             Some(&a.command),
             a.action.as_ref(),
-            &a.common,
+            &a.issuer,
         ),
         OperatorSubcommand::Pause(a) => {
-            (OperatorKind::Pause, a.model.as_ref(), None, None, &a.common)
+            (OperatorKind::Pause, a.model.as_ref(), None, None, &a.issuer)
         }
         OperatorSubcommand::Resume(a) => (
             OperatorKind::Resume,
             a.model.as_ref(),
             None,
             None,
-            &a.common,
+            &a.issuer,
         ),
     };
-    let issued_by = common
+    let issued_by = issuer
         .by
         .clone()
         .or(user.filter(|u| !u.trim().is_empty()))
@@ -129,7 +129,7 @@ pub fn build(
         issued_at,
         signature: None,
         action: action.cloned(),
-        note: common.note.clone(),
+        note: issuer.note.clone(),
     }
 }
 

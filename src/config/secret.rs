@@ -171,6 +171,7 @@ impl Visitor<'_> for SecretVisitor {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's closures return figment::Error
 mod tests {
     use std::path::Path;
 
@@ -253,7 +254,6 @@ mod tests {
     const KEY: &str = "0123456789abcdef0123456789abcdef-operator";
 
     #[test]
-    #[allow(clippy::result_large_err)] // figment::Jail's closures return figment::Error
     fn config_resolves_env_file_and_literal_secrets() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("kafka-password", "pa55word\n")?;
@@ -296,7 +296,6 @@ mod tests {
     }
 
     #[test]
-    #[allow(clippy::result_large_err)]
     fn hmac_key_from_environment_variable_layer() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("JIDOKA__OPERATOR__HMAC_KEY", KEY);
@@ -314,7 +313,6 @@ mod tests {
     }
 
     #[test]
-    #[allow(clippy::result_large_err)]
     fn unresolvable_secret_names_key_and_file() {
         figment::Jail::expect_with(|jail| {
             jail.create_file(
@@ -345,7 +343,6 @@ mod tests {
     }
 
     #[test]
-    #[allow(clippy::result_large_err)]
     fn short_or_redacted_hmac_key_is_refused() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("short.toml", "[operator]\nhmac-key = \"too-short\"\n")?;
