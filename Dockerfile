@@ -6,7 +6,7 @@ COPY . .
 RUN cargo build --release --locked
 
 FROM debian:bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates libstdc++6 && rm -rf /var/lib/apt/lists/*
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates libssl3 libstdc++6 && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/target/release/jidoka /usr/local/bin/jidoka
 COPY configs /etc/jidoka
 ENV JIDOKA_CONFIG=/etc/jidoka/jidoka.toml

@@ -14,6 +14,7 @@
 //! - [`bench`]: in-binary benchmarks (`jidoka bench ablation`).
 //! - [`heal`]: heal commands for downstream executors.
 //! - [`audit`]: reading back and printing the audit trail.
+//! - [`operator`]: signed operator commands (veto, approve, pause, resume) and their publishing.
 //! - [`ids`]: deterministic ids of every output.
 //! - [`pipeline`]: the only place that wires the stages: processor core and Kafka loop.
 //! - [`telemetry`]: logging set-up, counters and notable events.
@@ -31,6 +32,7 @@ pub mod heal;
 pub mod ids;
 pub mod ingest;
 pub mod kafka;
+pub mod operator;
 pub mod pipeline;
 pub mod schema;
 pub mod state;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check and test of jidoka, doing all set-up a fresh machine needs:
-# system packages (libclang for RocksDB's bindgen), the tansu broker the
+# system packages (libclang for RocksDB's bindgen, OpenSSL headers for
+# librdkafka's TLS and SCRAM), the tansu broker the
 # integration tests start (built once, cached under ~/.cache/jidoka), the build,
 # formatting and lint checks, then the whole test suite.
 set -euo pipefail
@@ -17,7 +18,7 @@ step() { printf '\n== %s ==\n' "$*"; }
 
 step "system packages"
 missing=()
-for pkg in libclang-dev clang build-essential pkg-config; do
+for pkg in libclang-dev clang build-essential pkg-config libssl-dev; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+mod operator;
 mod signals;
+pub use operator::{ApproveArgs, IssuerArgs, OperatorSubcommand, ScopeArgs, VetoArgs};
 use tokio::sync::watch;
 
 use crate::audit::{self, ReplayOptions};
@@ -50,6 +52,12 @@ pub enum Command {
         /// Audit command.
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// Issue a signed operator command (veto, approve, pause, resume).
+    Operator {
+        /// Operator command.
+        #[command(subcommand)]
+        command: OperatorSubcommand,
     },
     /// In-binary benchmarks.
     Bench {
@@ -151,6 +159,9 @@ pub async fn main(cli: Cli) -> ExitCode {
         }
     };
     telemetry::init(&loaded.config.telemetry);
+    if let Command::Operator { command } = cli.command {
+        return operator::main(&loaded.config, command).await;
+    }
     let result = match cli.command {
         Command::Run => run(&loaded).await,
         Command::Topics {
@@ -162,7 +173,7 @@ pub async fn main(cli: Cli) -> ExitCode {
         Command::Audit {
             command: AuditCommand::Verify,
         } => verify(&loaded.config).await,
-        Command::Demo(_) | Command::Bench { .. } => Ok(()),
+        Command::Demo(_) | Command::Bench { .. } | Command::Operator { .. } => Ok(()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

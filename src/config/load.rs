@@ -3,7 +3,8 @@
 //! Guarantees: a returned config has passed every cross-field rule; every
 //! error names the offending key and where its value came from (file path or
 //! environment variable); the config version is a stable hash of the
-//! effective values, recorded in every audit record.
+//! effective values, recorded in every audit record. Secrets are resolved
+//! here (`env:NAME`, `file:/path`), so a loaded config holds their values.
 
 use std::path::{Path, PathBuf};
 
@@ -12,6 +13,7 @@ use figment::{Figment, Source};
 use sha2::{Digest, Sha256};
 
 use super::model::{Config, ReferenceMode, WindowKindName};
+use super::secret::Secret;
 
 /// Config file read when no `--config` is given; skipped if it does not exist.
 pub const DEFAULT_CONFIG_FILE: &str = "configs/jidoka.toml";
@@ -29,6 +31,9 @@ const PROTECTED_OPTIONS: [&str; 7] = [
     "group.id",
     "bootstrap.servers",
 ];
+/// Shortest accepted `operator.hmac-key`, in bytes (HMAC-SHA256's output
+/// size, the least RFC 2104 recommends).
+pub const MIN_HMAC_KEY_BYTES: usize = 32;
 
 /// A configuration error. Always the user's to fix; retrying does not help.
 #[derive(Debug, thiserror::Error)]
@@ -100,11 +105,13 @@ impl Config {
         Self::from_figment(&Self::figment(file)?)
     }
 
-    /// Extracts and validates a configuration from a prepared figment.
+    /// Extracts and validates a configuration from a prepared figment, and
+    /// resolves its secrets.
     pub fn from_figment(figment: &Figment) -> Result<LoadedConfig, ConfigError> {
         let mut config: Config = figment
             .extract()
             .map_err(|e| ConfigError::Invalid(Box::new(e)))?;
+        config.resolve_secrets(figment)?;
         config.validate(figment)?;
         config.decide.policy = Some(match &config.decide.policy_file {
             Some(path) => std::sync::Arc::new(crate::decide::rules::Policy::from_file(path)?),
@@ -137,6 +144,26 @@ impl Config {
             rfc3339_ms(d.reference_start.as_deref()).ok()?,
             rfc3339_ms(d.reference_end.as_deref()).ok()?,
         ))
+    }
+
+    /// Replaces every secret's reference (`env:NAME`, `file:/path`) by its
+    /// value; an error names the key and where the reference came from.
+    fn resolve_secrets(&mut self, figment: &Figment) -> Result<(), ConfigError> {
+        for (option, value) in &mut self.kafka.options {
+            *value = Secret::resolve(value.expose()).map_err(|e| ConfigError::Rule {
+                key: format!("kafka.options.\"{option}\""),
+                origin: option_origin(figment, option),
+                message: e.to_string(),
+            })?;
+        }
+        if let Some(key) = &mut self.operator.hmac_key {
+            *key = Secret::resolve(key.expose()).map_err(|e| ConfigError::Rule {
+                key: "operator.hmac-key".into(),
+                origin: origin_of(figment, "operator.hmac-key"),
+                message: e.to_string(),
+            })?;
+        }
+        Ok(())
     }
 
     fn validate(&self, figment: &Figment) -> Result<(), ConfigError> {
@@ -330,6 +357,22 @@ impl Config {
                 });
             }
         }
+        for (option, value) in &self.kafka.options {
+            librdkafka_accepts(option, value).map_err(|message| ConfigError::Rule {
+                key: format!("kafka.options.\"{option}\""),
+                origin: option_origin(figment, option),
+                message,
+            })?;
+        }
+        if let Some(key) = &self.operator.hmac_key {
+            let len = key.expose().len();
+            if len < MIN_HMAC_KEY_BYTES {
+                return Err(fail(
+                    "operator.hmac-key",
+                    format!("must be at least {MIN_HMAC_KEY_BYTES} bytes, got {len}"),
+                ));
+            }
+        }
         if self.topics.partitions < 1 {
             return Err(fail("topics.partitions", "must be at least 1".into()));
         }
@@ -363,6 +406,24 @@ impl Config {
             ids.push((key, id));
         }
         Ok(())
+    }
+}
+
+/// Whether librdkafka accepts an option (known property, supported by this
+/// build, valid value). Checked at load so a typo stops start-up with the
+/// key and its origin, and so that a refused value, which may be a secret,
+/// is not repeated: rdkafka's client-config errors append the value;
+/// librdkafka's description quotes it only for properties with a fixed set
+/// or range of values, never for free-text ones such as passwords.
+fn librdkafka_accepts(option: &str, value: &Secret) -> Result<(), String> {
+    let mut c = rdkafka::ClientConfig::new();
+    c.set(option, value.expose());
+    match c.create_native_config() {
+        Ok(_) => Ok(()),
+        Err(rdkafka::error::KafkaError::ClientConfig(_, description, _, _)) => {
+            Err(format!("refused by librdkafka: {description}"))
+        }
+        Err(_) => Err("refused by librdkafka".into()),
     }
 }
 
@@ -446,7 +507,7 @@ mod tests {
                 cfg.kafka
                     .options
                     .get("security.protocol")
-                    .map(String::as_str),
+                    .map(crate::config::Secret::expose),
                 Some("SASL_SSL")
             );
             Ok(())
@@ -545,6 +606,39 @@ mod tests {
                 "{err}"
             );
             assert!(err.contains("bad.toml"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn options_librdkafka_refuses_name_key_and_file_without_the_value() {
+        Jail::expect_with(|jail| {
+            for (option, value, expected) in [
+                (
+                    "sasl.pasword",
+                    "hunter2-secret",
+                    "No such configuration property",
+                ),
+                ("security.protocol", "hunter2-secret", "security.protocol"),
+            ] {
+                jail.create_file(
+                    "bad.toml",
+                    &format!("[kafka.options]\n\"{option}\" = \"{value}\"\n"),
+                )?;
+                let err = Config::load(Some(Path::new("bad.toml")))
+                    .err()
+                    .map(|e| e.to_string())
+                    .unwrap_or_default();
+                assert!(
+                    err.contains(&format!("kafka.options.\"{option}\"")),
+                    "{err}"
+                );
+                assert!(err.contains("bad.toml"), "{err}");
+                assert!(err.contains(expected), "{err}");
+                if option == "sasl.pasword" {
+                    assert!(!err.contains("hunter2"), "{err}");
+                }
+            }
             Ok(())
         });
     }

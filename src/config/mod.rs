@@ -3,14 +3,18 @@
 //! Layers, later wins: embedded defaults (`defaults.toml`) < a TOML file
 //! (`configs/jidoka.toml` or `--config FILE`) < `JIDOKA__…` environment
 //! variables. Loading checks every value once; an error names the key and the
-//! file or variable it came from.
+//! file or variable it came from. Secrets (`kafka.options`,
+//! `operator.hmac-key`) may be given as `env:NAME` or `file:/path`, are
+//! resolved at load and never printed.
 
 mod load;
 mod model;
+mod secret;
 
-pub use load::{ConfigError, LoadedConfig, DEFAULT_CONFIG_FILE, ENV_PREFIX};
+pub use load::{ConfigError, LoadedConfig, DEFAULT_CONFIG_FILE, ENV_PREFIX, MIN_HMAC_KEY_BYTES};
 pub use model::{
     AnomalyConfig, BanditConfig, BaselineKind, Config, Correction, DecideConfig, DetectConfig,
-    KafkaConfig, LabelsConfig, LogFormat, PipelineConfig, ReferenceMode, SchemaIds, SchemasConfig,
-    StateConfig, TelemetryConfig, TopicsConfig, WindowKindName,
+    KafkaConfig, LabelsConfig, LogFormat, OperatorConfig, PipelineConfig, ReferenceMode, SchemaIds,
+    SchemasConfig, StateConfig, TelemetryConfig, TopicsConfig, WindowKindName,
 };
+pub use secret::{Secret, SecretError, REDACTED};

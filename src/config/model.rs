@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::secret::Secret;
 pub use crate::detect::anomaly::BaselineKind;
 pub use crate::detect::multiple::Correction;
 
@@ -32,6 +33,9 @@ pub struct Config {
     pub schemas: SchemasConfig,
     /// Logging.
     pub telemetry: TelemetryConfig,
+    /// Signed operator commands (`jidoka operator …`).
+    #[serde(default)]
+    pub operator: OperatorConfig,
 }
 
 /// Kafka connection settings.
@@ -61,10 +65,27 @@ pub struct KafkaConfig {
     /// group. Default: `<group-id>-<client-id>`.
     #[serde(default)]
     pub transactional_id: Option<String>,
-    /// Raw librdkafka properties passed unchanged to every client, e.g.
+    /// Raw librdkafka properties passed to every client, e.g.
     /// `"security.protocol" = "SASL_SSL"`. They override jidoka's own settings.
+    /// Every value is a [`Secret`]: a literal, `env:NAME` (an environment
+    /// variable) or `file:/path` (a file's content, trailing newlines
+    /// removed), resolved at load, redacted in `Debug` and serialization,
+    /// e.g. `"sasl.password" = "env:KAFKA_PASSWORD"`.
     #[serde(default)]
-    pub options: BTreeMap<String, String>,
+    pub options: BTreeMap<String, Secret>,
+}
+
+/// Operator commands and their signatures.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct OperatorConfig {
+    /// Key of the HMAC-SHA256 signature of operator commands (its UTF-8
+    /// bytes), shared by whoever issues commands (`jidoka operator`) and
+    /// whoever checks them; at least 32 bytes. A [`Secret`]: a literal,
+    /// `env:NAME` or `file:/path`. No default: without a key
+    /// `jidoka operator` refuses to issue commands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hmac_key: Option<Secret>,
 }
 
 /// Topic names (all configurable) and how `jidoka topics create` makes them.

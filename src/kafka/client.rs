@@ -1,6 +1,9 @@
 //! Client configurations. jidoka's own settings come first; the raw
 //! librdkafka options of `[kafka.options]` are applied last, so a user can
-//! override anything (security, timeouts, tuning).
+//! override anything (security, timeouts, tuning). Option values are
+//! [`Secret`](crate::config::Secret)s, resolved (`env:`, `file:`) when the
+//! config was loaded; they are exposed only here, into the `ClientConfig`
+//! (whose own `Debug` hides librdkafka's password properties).
 
 use rdkafka::ClientConfig;
 
@@ -15,7 +18,7 @@ fn base(cfg: &Config) -> ClientConfig {
 
 fn with_options(mut c: ClientConfig, cfg: &Config) -> ClientConfig {
     for (k, v) in &cfg.kafka.options {
-        c.set(k, v);
+        c.set(k, v.expose());
     }
     c
 }
@@ -60,7 +63,87 @@ pub fn producer_config(cfg: &Config) -> ClientConfig {
     with_options(c, cfg)
 }
 
+/// The producer of `jidoka operator`: idempotent, acknowledged by all
+/// in-sync replicas, never transactional (the processor's transactional id
+/// would fence the running instance), and never auto-creating the operator
+/// topic (a broker-default topic would break the partition layout).
+pub fn operator_producer_config(cfg: &Config) -> ClientConfig {
+    let mut c = base(cfg);
+    c.set("client.id", format!("{}-operator", cfg.kafka.client_id))
+        .set("allow.auto.create.topics", "false")
+        .set("acks", "all")
+        .set("enable.idempotence", "true")
+        .set(
+            "message.timeout.ms",
+            cfg.kafka.produce_timeout.as_millis().to_string(),
+        );
+    with_options(c, cfg)
+}
+
 /// The admin client.
 pub fn admin_config(cfg: &Config) -> ClientConfig {
     with_options(base(cfg), cfg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Secret;
+
+    fn with(options: &[(&str, &str)]) -> Result<Config, crate::config::ConfigError> {
+        let mut cfg = Config::defaults()?;
+        for (k, v) in options {
+            cfg.kafka.options.insert(k.to_string(), Secret::new(*v));
+        }
+        Ok(cfg)
+    }
+
+    /// The README's "Secured cluster" settings are accepted by this build's
+    /// librdkafka (it needs OpenSSL for SASL_SSL, SCRAM and mTLS).
+    #[test]
+    fn secured_cluster_options_are_supported() -> Result<(), Box<dyn std::error::Error>> {
+        let scram = with(&[
+            ("security.protocol", "SASL_SSL"),
+            ("sasl.mechanism", "SCRAM-SHA-512"),
+            ("sasl.username", "jidoka"),
+            ("sasl.password", "pa55word"),
+            ("ssl.ca.location", "/etc/ssl/certs/ca.pem"),
+        ])?;
+        let mtls = with(&[
+            ("security.protocol", "SSL"),
+            ("ssl.ca.location", "/etc/ssl/certs/ca.pem"),
+            ("ssl.certificate.location", "/etc/jidoka/client.pem"),
+            ("ssl.key.location", "/etc/jidoka/client.key"),
+            ("ssl.key.password", "key-pa55"),
+        ])?;
+        for cfg in [&scram, &mtls] {
+            for client in [
+                consumer_config(cfg),
+                producer_config(cfg),
+                reader_config(cfg),
+                admin_config(cfg),
+                operator_producer_config(cfg),
+            ] {
+                client.create_native_config()?;
+                assert!(!format!("{client:?}").contains("pa55"), "{client:?}");
+            }
+        }
+        assert_eq!(
+            producer_config(&scram).get("sasl.password"),
+            Some("pa55word")
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn operator_producer_is_never_transactional() -> Result<(), Box<dyn std::error::Error>> {
+        let mut cfg = Config::defaults()?;
+        cfg.kafka.transactions = true;
+        assert!(producer_config(&cfg).get("transactional.id").is_some());
+        let c = operator_producer_config(&cfg);
+        assert_eq!(c.get("transactional.id"), None);
+        assert_eq!(c.get("acks"), Some("all"));
+        assert_eq!(c.get("allow.auto.create.topics"), Some("false"));
+        Ok(())
+    }
 }

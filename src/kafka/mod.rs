@@ -5,7 +5,9 @@ mod admin;
 mod client;
 
 pub use admin::{create_topics, topic_specs, TopicSpec, TopicStatus};
-pub use client::{admin_config, consumer_config, producer_config, reader_config};
+pub use client::{
+    admin_config, consumer_config, operator_producer_config, producer_config, reader_config,
+};
 
 /// A Kafka failure: external, and usually worth retrying.
 #[derive(Debug, thiserror::Error)]

@@ -358,6 +358,9 @@ impl Processor {
 
 /// The action an approval takes: the one the operator named, else the
 /// escalation's suggestion.
-fn approved_action(_cmd: &OperatorCommand, record: &CommandRecord) -> Option<Action> {
-    record.suggestion
+fn approved_action(cmd: &OperatorCommand, record: &CommandRecord) -> Option<Action> {
+    match cmd.action.as_deref() {
+        Some(name) => Action::from_name(name),
+        None => record.suggestion,
+    }
 }

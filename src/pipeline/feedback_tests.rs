@@ -62,6 +62,8 @@ fn operator(kind: OperatorKind, model: Option<&str>, target: Option<&str>) -> Op
         issued_by: "alice".into(),
         issued_at: 1,
         signature: Some("00".into()),
+        action: None,
+        note: None,
     }
 }
 
@@ -240,5 +242,126 @@ fn a_pause_of_every_model_holds_commands_until_resumed() -> TestResult {
         after.extend(p.process(&at("predictions", (half + i) as i64), rec)?);
     }
     assert_eq!(commands(&after).len(), 1, "resumed");
+    Ok(())
+}
+
+/// A policy no drift matches: a degraded model nobody is sure about.
+fn escalating_config() -> Result<Config, Box<dyn std::error::Error>> {
+    let mut c = config()?;
+    let policy = crate::decide::rules::Policy::from_toml_str(
+        "[[rule]]\nname = \"collapse\"\nwhen = \"accuracy_drop > 0.9\"\naction = \"rollback\"\nhard = true\n",
+        "test",
+    )?;
+    c.decide.policy = Some(std::sync::Arc::new(policy));
+    Ok(c)
+}
+
+#[test]
+fn an_escalation_waits_for_approval_and_the_approval_is_a_human_decision() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let mut p = Processor::new(&escalating_config()?, "v1", Store::open(dir.path(), false)?);
+    let out = run(&mut p, &Scenario::demo(3000, 1500))?;
+    let cmds = commands(&out);
+    assert_eq!(cmds.len(), 1, "one escalation, then cooldown");
+    let esc = cmds[0].clone();
+    assert_eq!(esc.action, Action::Escalate);
+    let audit = audits(&out)
+        .into_iter()
+        .find(|a| a.command_id.as_ref() == Some(&esc.command_id))
+        .ok_or("escalation audit")?;
+    assert_eq!(
+        (audit.decided_by.as_str(), audit.status.as_str()),
+        ("escalation", "awaiting-approval")
+    );
+    // Approving without naming an action is refused when nothing is suggested,
+    // so name one.
+    let mut approve = operator(
+        OperatorKind::Approve,
+        Some("churn-v7"),
+        Some(&esc.command_id),
+    );
+    approve.action = Some("rollback".into());
+    let back = p.process_operator(&at("operator", 0), &approve, Ok(()))?;
+    let issued = commands(&back);
+    assert_eq!(issued.len(), 1);
+    assert_eq!(issued[0].action, Action::Rollback);
+    assert_eq!(issued[0].decision_id, esc.decision_id);
+    let versions = audits(&back);
+    let v2 = versions
+        .iter()
+        .find(|a| a.decision_id == esc.decision_id)
+        .ok_or("new version of the escalation")?;
+    assert_eq!(
+        (v2.decided_by.as_str(), v2.status.as_str(), v2.version),
+        ("human", "dispatched", 2)
+    );
+    assert_eq!(
+        v2.operator_command_id.as_deref(),
+        Some(approve.command_id.as_str())
+    );
+    let ack = versions
+        .iter()
+        .find(|a| {
+            a.operator_command_id.as_deref() == Some(approve.command_id.as_str())
+                && a.decision_id != esc.decision_id
+        })
+        .ok_or("operator audit")?;
+    assert_eq!(ack.status, "accepted");
+    // A second approval of the same escalation is refused.
+    let again = p.process_operator(&at("operator", 1), &approve, Ok(()))?;
+    assert!(commands(&again).is_empty());
+    assert_eq!(audits(&again)[0].status, "rejected");
+    // The approved command's outcome teaches the rollback arm.
+    p.process_outcome(
+        &at("outcomes", 0),
+        &HealOutcome {
+            command_id: issued[0].command_id.clone(),
+            model_id: "churn-v7".into(),
+            status: OutcomeStatus::Succeeded,
+            recovery: 0.3,
+            cost: 5.0,
+            reported_at: 50,
+        },
+    )?;
+    assert_eq!(arm_observations(&p, "churn-v7", Action::Rollback)?, 1);
+    Ok(())
+}
+
+#[test]
+fn a_vetoed_escalation_is_closed_and_cannot_be_approved() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let mut p = Processor::new(&escalating_config()?, "v1", Store::open(dir.path(), false)?);
+    let out = run(&mut p, &Scenario::demo(3000, 1500))?;
+    let esc = commands(&out)[0].clone();
+    let veto = operator(OperatorKind::Veto, Some("churn-v7"), Some(&esc.command_id));
+    let back = p.process_operator(&at("operator", 0), &veto, Ok(()))?;
+    assert!(commands(&back).is_empty());
+    assert!(audits(&back)
+        .iter()
+        .any(|a| a.decision_id == esc.decision_id && a.status == "vetoed"));
+    let mut approve = operator(
+        OperatorKind::Approve,
+        Some("churn-v7"),
+        Some(&esc.command_id),
+    );
+    approve.action = Some("retrain".into());
+    let refused = p.process_operator(&at("operator", 1), &approve, Ok(()))?;
+    assert!(commands(&refused).is_empty());
+    assert_eq!(audits(&refused)[0].status, "rejected");
+    Ok(())
+}
+
+#[test]
+fn a_veto_of_a_dispatched_command_sends_hold() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let mut p = Processor::new(&config()?, "v1", Store::open(dir.path(), false)?);
+    let out = run(&mut p, &Scenario::demo(3000, 1500))?;
+    let c = commands(&out)[0].clone();
+    let veto = operator(OperatorKind::Veto, Some("churn-v7"), Some(&c.command_id));
+    let back = p.process_operator(&at("operator", 0), &veto, Ok(()))?;
+    let hold = commands(&back);
+    assert_eq!(hold.len(), 1);
+    assert_eq!(hold[0].action, Action::Hold);
+    assert_eq!(hold[0].evidence, vec![c.command_id.clone()]);
     Ok(())
 }

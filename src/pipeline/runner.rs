@@ -177,7 +177,7 @@ pub async fn run(
                     .map(|o| processor.process_outcome(&pos, &o))
             } else if pos.topic == cfg.topics.operator {
                 ingest::decode::<OperatorCommand>(&codec, msg).map(|c| {
-                    let verified: Result<(), String> = Err("operator signing not wired yet".into());
+                    let verified = crate::operator::check(cfg, &c);
                     processor.process_operator(&pos, &c, verified)
                 })
             } else {

@@ -12,8 +12,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::records::{
-    AuditRecord, DeadLetter, DriftEvent, HealCommand, HealOutcome, Label, OperatorCommand,
-    Prediction,
+    Action, AuditRecord, DeadLetter, DriftEvent, HealCommand, HealOutcome, Label, OperatorCommand,
+    OperatorKind, Prediction,
 };
 use super::wire::{frame, unframe, FramingError};
 use crate::config::SchemaIds;
@@ -411,6 +411,32 @@ impl AvroRecord for HealOutcome {
 
 impl AvroRecord for OperatorCommand {
     const KIND: SchemaKind = SchemaKind::OperatorCommand;
+    fn check(&self) -> Result<(), String> {
+        if let Some(action) = &self.action {
+            if Action::from_name(action).is_none() {
+                return Err(format!(
+                    "action `{}` is not one of retrain, rollback, fallback, hold, escalate",
+                    action.escape_debug()
+                ));
+            }
+            if self.kind != OperatorKind::Approve {
+                return Err(format!(
+                    "action is set on a {} command (approve only)",
+                    self.kind
+                ));
+            }
+        }
+        if matches!(self.kind, OperatorKind::Veto | OperatorKind::Approve) {
+            match &self.model_id {
+                Some(model) => name("model_id", model)?,
+                None => return Err(format!("a {} command needs a model_id", self.kind)),
+            }
+        }
+        if self.kind == OperatorKind::Approve && self.target_command_id.is_none() {
+            return Err("an approve command needs a target_command_id".into());
+        }
+        Ok(())
+    }
 }
 
 impl AvroRecord for AuditRecord {

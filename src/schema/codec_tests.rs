@@ -127,6 +127,19 @@ fn every_record_round_trips() {
         issued_by: "alice".into(),
         issued_at: 11,
         signature: Some("ff".into()),
+        action: None,
+        note: Some("maintenance window".into()),
+    });
+    round_trip(OperatorCommand {
+        command_id: "o2".into(),
+        kind: OperatorKind::Approve,
+        model_id: Some("m".into()),
+        target_command_id: Some("c".into()),
+        issued_by: "alice".into(),
+        issued_at: 12,
+        signature: None,
+        action: Some("rollback".into()),
+        note: None,
     });
     round_trip(AuditRecord {
         decision_id: "d".into(),
@@ -331,6 +344,22 @@ fn every_cut_of_every_record_is_an_error() {
                 issued_by: "bob".into(),
                 issued_at: 1,
                 signature: Some("ab".into()),
+                action: None,
+                note: Some("n".into()),
+            }),
+        ),
+        with_options(
+            "operator approve",
+            c.encode(&OperatorCommand {
+                command_id: "o".into(),
+                kind: OperatorKind::Approve,
+                model_id: Some("m".into()),
+                target_command_id: Some("c".into()),
+                issued_by: "bob".into(),
+                issued_at: 1,
+                signature: Some("ab".into()),
+                action: Some("hold".into()),
+                note: None,
             }),
         ),
     ];
@@ -339,7 +368,9 @@ fn every_cut_of_every_record_is_an_error() {
             let decoded = match *name {
                 "label" => c.decode::<Label>(Some(&bytes[..cut])).err(),
                 "outcome" => c.decode::<HealOutcome>(Some(&bytes[..cut])).err(),
-                "operator" => c.decode::<OperatorCommand>(Some(&bytes[..cut])).err(),
+                "operator" | "operator approve" => {
+                    c.decode::<OperatorCommand>(Some(&bytes[..cut])).err()
+                }
                 _ => c.decode::<Prediction>(Some(&bytes[..cut])).err(),
             };
             assert_eq!(
@@ -533,4 +564,102 @@ fn audit_record_v1_is_read_through_schema_resolution() {
         c.decode::<AuditRecord>(Some(&frame(70, &datum))),
         Err(DecodeError::UnknownSchema { .. })
     ));
+}
+
+fn operator_command() -> OperatorCommand {
+    OperatorCommand {
+        command_id: "op-1".into(),
+        kind: OperatorKind::Approve,
+        model_id: Some("churn-v7".into()),
+        target_command_id: Some("cmd-1".into()),
+        issued_by: "alice".into(),
+        issued_at: 11,
+        signature: None,
+        action: Some("retrain".into()),
+        note: None,
+    }
+}
+
+/// Encodes an operator command (its contract is checked on decode only) and
+/// returns the decode error, if any.
+fn operator_decode_error(cmd: &OperatorCommand) -> Option<String> {
+    let c = codec();
+    let bytes = match c.encode(cmd) {
+        Ok(b) => b,
+        Err(e) => panic!("{e}"),
+    };
+    c.decode::<OperatorCommand>(Some(&bytes))
+        .err()
+        .map(|e| format!("{}: {e}", e.kind()))
+}
+
+#[test]
+fn operator_command_contract() {
+    for action in Action::ALL {
+        let cmd = OperatorCommand {
+            action: Some(action.as_str().into()),
+            ..operator_command()
+        };
+        assert_eq!(operator_decode_error(&cmd), None, "{action}");
+    }
+    let cases = [
+        (
+            OperatorCommand {
+                action: Some("reboot".into()),
+                ..operator_command()
+            },
+            "action `reboot`",
+        ),
+        (
+            OperatorCommand {
+                action: Some("Retrain".into()),
+                ..operator_command()
+            },
+            "action `Retrain`",
+        ),
+        (
+            OperatorCommand {
+                kind: OperatorKind::Veto,
+                ..operator_command()
+            },
+            "approve only",
+        ),
+        (
+            OperatorCommand {
+                kind: OperatorKind::Veto,
+                model_id: None,
+                action: None,
+                ..operator_command()
+            },
+            "needs a model_id",
+        ),
+        (
+            OperatorCommand {
+                model_id: Some(String::new()),
+                ..operator_command()
+            },
+            "model_id is empty",
+        ),
+        (
+            OperatorCommand {
+                target_command_id: None,
+                ..operator_command()
+            },
+            "needs a target_command_id",
+        ),
+    ];
+    for (cmd, expected) in cases {
+        let err = operator_decode_error(&cmd).unwrap_or_default();
+        assert!(err.starts_with("invalid-value"), "{err}");
+        assert!(err.contains(expected), "{expected}: {err}");
+    }
+    let global_pause = OperatorCommand {
+        kind: OperatorKind::Pause,
+        model_id: None,
+        target_command_id: None,
+        action: None,
+        note: Some("incident 42".into()),
+        ..operator_command()
+    };
+    assert_eq!(operator_decode_error(&global_pause), None);
 }

@@ -107,6 +107,20 @@ pub enum Action {
 }
 
 impl Action {
+    /// Every action, in a fixed order.
+    pub const ALL: [Action; 5] = [
+        Action::Retrain,
+        Action::Rollback,
+        Action::Fallback,
+        Action::Hold,
+        Action::Escalate,
+    ];
+
+    /// The action with this lowercase name.
+    pub fn from_name(name: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.as_str() == name)
+    }
+
     /// The lowercase name used on the wire and in audit records.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -191,6 +205,24 @@ pub enum OperatorKind {
     Resume,
 }
 
+impl OperatorKind {
+    /// The lowercase name used on the wire (the Avro enum symbol).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OperatorKind::Veto => "veto",
+            OperatorKind::Approve => "approve",
+            OperatorKind::Pause => "pause",
+            OperatorKind::Resume => "resume",
+        }
+    }
+}
+
+impl fmt::Display for OperatorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A signed human instruction (`schemas/operator_command.avsc`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OperatorCommand {
@@ -206,8 +238,14 @@ pub struct OperatorCommand {
     pub issued_by: String,
     /// When, ms.
     pub issued_at: i64,
-    /// Hex HMAC-SHA256 signature.
+    /// Lowercase hex HMAC-SHA256 over every other field
+    /// (`crate::operator::sign`).
     pub signature: Option<String>,
+    /// Approve only: the action to take instead of the escalation's
+    /// proposal (an [`Action`] name); `None` keeps the proposal.
+    pub action: Option<String>,
+    /// Free-text reason.
+    pub note: Option<String>,
 }
 
 /// Where a decision came from in the input stream.

@@ -216,12 +216,18 @@ pub fn encoded_records(codec: &Codec) -> Result<Vec<(SchemaKind, Vec<u8>)>, BoxE
             SchemaKind::OperatorCommand,
             codec.encode(&OperatorCommand {
                 command_id: "op-1".into(),
-                kind: OperatorKind::Pause,
+                kind: if with {
+                    OperatorKind::Approve
+                } else {
+                    OperatorKind::Pause
+                },
                 model_id: with.then(|| "churn-v7".into()),
                 target_command_id: with.then(|| "cmd-1".into()),
                 issued_by: "alice".into(),
                 issued_at: 11,
                 signature: with.then(|| "ff00".into()),
+                action: with.then(|| "rollback".into()),
+                note: with.then(|| "operator note".into()),
             })?,
         ));
         out.push((SchemaKind::AuditRecord, codec.encode(&audit(with))?));
