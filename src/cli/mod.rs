@@ -247,10 +247,10 @@ async fn verify(cfg: &Config) -> Result<(), BoxError> {
 }
 
 async fn run_demo(args: &DemoArgs) -> ExitCode {
-    telemetry::init(&crate::config::TelemetryConfig {
-        log_format: crate::config::LogFormat::Text,
-        log_filter: "error".into(),
-    });
+    telemetry::init(&crate::config::TelemetryConfig::logging(
+        crate::config::LogFormat::Text,
+        "error",
+    ));
     let opts = DemoOptions {
         records: args.records,
         shift_at: args.shift_at,
