@@ -16,7 +16,7 @@
 //! - [`audit`]: reading back and printing the audit trail.
 //! - [`ids`]: deterministic ids of every output.
 //! - [`pipeline`]: the only place that wires the stages: processor core and Kafka loop.
-//! - [`telemetry`]: logging set-up, counters and notable events.
+//! - [`telemetry`]: logging set-up, metrics, notable events, the `/metrics` and `/health` endpoint.
 //! - [`demo`]: the embedded demo (in-process broker, synthetic scenario).
 //! - [`cli`]: the `jidoka` command line.
 

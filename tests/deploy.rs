@@ -60,6 +60,7 @@ fn environment(service: &Value) -> BTreeMap<String, String> {
 /// The config a jidoka container gets: `file` (a path on the host) plus
 /// the `JIDOKA__…` variables; each variable must name a key that ends up
 /// with exactly its value.
+#[allow(clippy::result_large_err)] // figment::Jail's closures return figment::Error
 fn check_env(file: &Path, env: &BTreeMap<String, String>) -> Result<Config, BoxError> {
     let mut loaded = None;
     figment::Jail::try_with(|jail| {

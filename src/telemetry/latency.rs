@@ -19,7 +19,7 @@ const SIGNIFICANT_DIGITS: u8 = 3;
 pub const QUANTILES: [f64; 4] = [0.5, 0.9, 0.99, 1.0];
 
 /// A latency histogram, safe to share between threads.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Latency {
     // `None` until the first observation (creating the histogram with
     // constant bounds cannot fail, but is not assumed not to).
@@ -34,6 +34,17 @@ pub struct Quantiles {
     /// `(quantile, seconds)` for each of [`QUANTILES`]; seconds are NaN
     /// while there is no observation.
     pub values: [(f64, f64); 4],
+}
+
+impl std::fmt::Debug for Latency {
+    /// The count and quantiles, not the histogram's thousands of buckets.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let q = self.quantiles();
+        f.debug_struct("Latency")
+            .field("count", &q.count)
+            .field("quantiles", &q.values)
+            .finish()
+    }
 }
 
 impl Latency {
