@@ -17,7 +17,7 @@
 //! - [`operator`]: signed operator commands (veto, approve, pause, resume) and their publishing.
 //! - [`ids`]: deterministic ids of every output.
 //! - [`pipeline`]: the only place that wires the stages: processor core and Kafka loop.
-//! - [`telemetry`]: logging set-up, counters and notable events.
+//! - [`telemetry`]: logging set-up, metrics, notable events, the `/metrics` and `/health` endpoint.
 //! - [`demo`]: the embedded demo (in-process broker, synthetic scenario).
 //! - [`cli`]: the `jidoka` command line.
 

@@ -39,7 +39,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the processor until SIGINT/SIGTERM.
     Run,
-    /// Run the embedded demo (no Kafka needed).
+    /// Run the embedded demo (no Kafka needed), or with --produce write its
+    /// stream to the configured Kafka.
     Demo(DemoArgs),
     /// Manage topics.
     Topics {
@@ -97,6 +98,15 @@ pub struct DemoArgs {
     /// Record at which churn-v7's tenure_days shifts.
     #[arg(long, default_value_t = 3_000)]
     pub shift_at: u64,
+    /// Produce the demo stream (predictions of three models plus three
+    /// corrupt records) to the configured Kafka's predictions topic and
+    /// exit, instead of running the embedded demo.
+    #[arg(long)]
+    pub produce: bool,
+    /// Embedded demo: serve /metrics and /health on this address while it
+    /// runs (e.g. 127.0.0.1:9464).
+    #[arg(long, conflicts_with = "produce")]
+    pub http_address: Option<String>,
 }
 
 /// Topic commands.
@@ -137,7 +147,9 @@ pub struct ReplayArgs {
 /// Runs a parsed command line.
 pub async fn main(cli: Cli) -> ExitCode {
     if let Command::Demo(args) = &cli.command {
-        return run_demo(args).await;
+        if !args.produce {
+            return run_demo(args).await;
+        }
     }
     if let Command::Bench {
         command: BenchCommand::Ablation(args),
@@ -173,7 +185,8 @@ pub async fn main(cli: Cli) -> ExitCode {
         Command::Audit {
             command: AuditCommand::Verify,
         } => verify(&loaded.config).await,
-        Command::Demo(_) | Command::Bench { .. } | Command::Operator { .. } => Ok(()),
+        Command::Demo(args) => demo_produce(&loaded.config, &args).await,
+        Command::Bench { .. } | Command::Operator { .. } => Ok(()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -257,14 +270,29 @@ async fn verify(cfg: &Config) -> Result<(), BoxError> {
     Ok(())
 }
 
-async fn run_demo(args: &DemoArgs) -> ExitCode {
-    telemetry::init(&crate::config::TelemetryConfig {
-        log_format: crate::config::LogFormat::Text,
-        log_filter: "error".into(),
-    });
+async fn demo_produce(cfg: &Config, args: &DemoArgs) -> Result<(), BoxError> {
     let opts = DemoOptions {
         records: args.records,
         shift_at: args.shift_at,
+        ..DemoOptions::default()
+    };
+    let produced = demo::produce_to(cfg, &opts).await?;
+    println!(
+        "produced {produced} predictions and {} corrupt records to {} at {}",
+        opts.corrupt, cfg.topics.predictions, cfg.kafka.bootstrap_servers
+    );
+    Ok(())
+}
+
+async fn run_demo(args: &DemoArgs) -> ExitCode {
+    telemetry::init(&crate::config::TelemetryConfig::logging(
+        crate::config::LogFormat::Text,
+        "error",
+    ));
+    let opts = DemoOptions {
+        records: args.records,
+        shift_at: args.shift_at,
+        http_address: args.http_address.clone(),
         ..DemoOptions::default()
     };
     match demo::run(&opts).await {

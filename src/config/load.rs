@@ -395,6 +395,16 @@ impl Config {
             }
             seen.push((key, name));
         }
+        let t = &self.telemetry;
+        if let Some(address) = t.http_address() {
+            check_http_address(address).map_err(|m| fail("telemetry.http-address", m))?;
+        }
+        if t.statistics_interval > MAX_STATISTICS_INTERVAL {
+            return Err(fail(
+                "telemetry.statistics-interval",
+                "must be at most 24h".into(),
+            ));
+        }
         let mut ids: Vec<(&str, u32)> = Vec::new();
         for (key, id) in self.schemas.ids.named() {
             if let Some((other, _)) = ids.iter().find(|(_, i)| *i == id) {
@@ -425,6 +435,23 @@ fn librdkafka_accepts(option: &str, value: &Secret) -> Result<(), String> {
         }
         Err(_) => Err("refused by librdkafka".into()),
     }
+}
+
+/// librdkafka's largest `statistics.interval.ms`.
+const MAX_STATISTICS_INTERVAL: std::time::Duration = std::time::Duration::from_secs(86_400);
+
+/// A listen address is `host:port` (`[v6]:port` for IPv6) with a port
+/// number; the host is resolved when the endpoint starts.
+fn check_http_address(address: &str) -> Result<(), String> {
+    if address.parse::<std::net::SocketAddr>().is_ok() {
+        return Ok(());
+    }
+    let bad = || format!("`{address}` is not host:port (e.g. 127.0.0.1:9464 or 0.0.0.0:9464)");
+    let (host, port) = address.rsplit_once(':').ok_or_else(bad)?;
+    if host.is_empty() || host.contains(':') || port.parse::<u16>().is_err() {
+        return Err(bad());
+    }
+    Ok(())
 }
 
 /// Where a `kafka.options` entry came from (its name may contain dots, so
@@ -659,6 +686,44 @@ mod tests {
         Jail::expect_with(|_| {
             let err = Config::load(Some(Path::new("nope.toml"))).err();
             assert!(matches!(err, Some(ConfigError::MissingFile(_))));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn telemetry_endpoint_from_env_and_checked() {
+        Jail::expect_with(|jail| {
+            let cfg = Config::load(None).map_err(|e| e.to_string())?.config;
+            assert_eq!(cfg.telemetry.http_address(), None);
+            assert_eq!(cfg.telemetry.statistics_interval.as_secs(), 5);
+            jail.set_env("JIDOKA__TELEMETRY__HTTP_ADDRESS", "0.0.0.0:9464");
+            jail.set_env("JIDOKA__TELEMETRY__STATISTICS_INTERVAL", "250ms");
+            let cfg = Config::load(None).map_err(|e| e.to_string())?.config;
+            assert_eq!(cfg.telemetry.http_address(), Some("0.0.0.0:9464"));
+            assert_eq!(cfg.telemetry.statistics_interval.as_millis(), 250);
+            for good in ["localhost:9464", "[::1]:9464", "127.0.0.1:0"] {
+                jail.set_env("JIDOKA__TELEMETRY__HTTP_ADDRESS", good);
+                Config::load(None).map_err(|e| format!("{good}: {e}"))?;
+            }
+            for bad in ["localhost", ":9464", "host:99999", "::1:9464"] {
+                jail.set_env("JIDOKA__TELEMETRY__HTTP_ADDRESS", bad);
+                let err = Config::load(None)
+                    .err()
+                    .map(|e| e.to_string())
+                    .unwrap_or_default();
+                assert!(err.contains("telemetry.http-address"), "{bad}: {err}");
+                assert!(
+                    err.contains("JIDOKA__TELEMETRY__HTTP_ADDRESS"),
+                    "{bad}: {err}"
+                );
+            }
+            jail.set_env("JIDOKA__TELEMETRY__HTTP_ADDRESS", "");
+            jail.set_env("JIDOKA__TELEMETRY__STATISTICS_INTERVAL", "2d");
+            let err = Config::load(None)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.contains("telemetry.statistics-interval"), "{err}");
             Ok(())
         });
     }

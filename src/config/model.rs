@@ -31,7 +31,7 @@ pub struct Config {
     pub pipeline: PipelineConfig,
     /// Avro schemas on the wire.
     pub schemas: SchemasConfig,
-    /// Logging.
+    /// Logging, metrics and the operators' HTTP endpoint.
     pub telemetry: TelemetryConfig,
     /// Signed operator commands (`jidoka operator …`).
     #[serde(default)]
@@ -337,7 +337,7 @@ pub struct SchemaIds {
     pub dead_letter: u32,
 }
 
-/// Logging settings.
+/// Logging, metrics and the operators' HTTP endpoint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct TelemetryConfig {
@@ -346,6 +346,41 @@ pub struct TelemetryConfig {
     /// tracing filter directive, e.g. `info` or `jidoka=debug,rdkafka=warn`;
     /// `RUST_LOG` overrides it.
     pub log_filter: String,
+    /// `host:port` of the HTTP endpoint serving `/metrics` (Prometheus /
+    /// OpenMetrics text), `/health` (200 when partitions are assigned and
+    /// restored and a broker is reachable, else 503 with the reason) and
+    /// `/health/live`, e.g. `"127.0.0.1:9464"`, or `"0.0.0.0:9464"` in a
+    /// container. Empty (the default): no endpoint.
+    #[serde(default)]
+    pub http_address: String,
+    /// How often librdkafka reports the consumer's statistics
+    /// (`statistics.interval.ms`), the source of the consumer-lag metric
+    /// (humantime, at most 24h); `"0s"` turns them off.
+    #[serde(with = "humantime_serde", default = "default_statistics_interval")]
+    pub statistics_interval: Duration,
+}
+
+/// Default of `telemetry.statistics-interval`.
+pub fn default_statistics_interval() -> Duration {
+    Duration::from_secs(5)
+}
+
+impl TelemetryConfig {
+    /// Logging only: text or JSON lines at `log_filter`, no endpoint, the
+    /// default statistics interval.
+    pub fn logging(log_format: LogFormat, log_filter: &str) -> Self {
+        TelemetryConfig {
+            log_format,
+            log_filter: log_filter.to_string(),
+            http_address: String::new(),
+            statistics_interval: default_statistics_interval(),
+        }
+    }
+
+    /// The endpoint's address, `None` when disabled.
+    pub fn http_address(&self) -> Option<&str> {
+        Some(self.http_address.trim()).filter(|a| !a.is_empty())
+    }
 }
 
 /// Log output format.

@@ -37,6 +37,9 @@ pub struct DemoOptions {
     pub shift_at: u64,
     /// Corrupt records to add.
     pub corrupt: u64,
+    /// Serve `/metrics` and `/health` here while the demo runs
+    /// (`telemetry.http-address`).
+    pub http_address: Option<String>,
 }
 
 impl Default for DemoOptions {
@@ -45,6 +48,7 @@ impl Default for DemoOptions {
             records: 5_000,
             shift_at: 3_000,
             corrupt: 3,
+            http_address: None,
         }
     }
 }
@@ -131,6 +135,9 @@ pub async fn run(opts: &DemoOptions) -> Result<DemoSummary, DemoError> {
     config.kafka.bootstrap_servers = bootstrap.clone();
     config.kafka.group_id = "jidoka-demo".into();
     config.state.data_dir = data_dir.path().join("state");
+    if let Some(address) = &opts.http_address {
+        config.telemetry.http_address = address.clone();
+    }
     for spec in crate::kafka::topic_specs(&config) {
         cluster.create_topic(&spec.name, spec.partitions, 1)?;
     }
@@ -228,6 +235,18 @@ pub async fn run(opts: &DemoOptions) -> Result<DemoSummary, DemoError> {
     }
     drop(cluster);
     Ok(summary)
+}
+
+/// Produces the demo stream (and its corrupt records) to the predictions
+/// topic of a real Kafka, as `cfg` configures it, without running anything
+/// else; returns the predictions produced. The producer is idempotent and
+/// never transactional.
+pub async fn produce_to(cfg: &Config, opts: &DemoOptions) -> Result<u64, DemoError> {
+    let mut plain = cfg.clone();
+    plain.kafka.transactions = false;
+    let codec = Codec::new(cfg.schemas.ids)?;
+    let scenario = Scenario::demo(opts.records, opts.shift_at);
+    produce(&plain, &codec, &scenario, opts.corrupt).await
 }
 
 /// The one-line summary printed at the end.

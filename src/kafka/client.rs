@@ -25,14 +25,19 @@ fn with_options(mut c: ClientConfig, cfg: &Config) -> ClientConfig {
 
 /// The processor's group consumer: manual offset commits after outputs are
 /// acknowledged and state is checkpointed; new groups start at the earliest
-/// offset so no prediction is skipped.
+/// offset so no prediction is skipped; statistics (consumer lag) every
+/// `telemetry.statistics-interval`.
 pub fn consumer_config(cfg: &Config) -> ClientConfig {
     let mut c = base(cfg);
     c.set("group.id", &cfg.kafka.group_id)
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
-        .set("enable.partition.eof", "false");
+        .set("enable.partition.eof", "false")
+        .set(
+            "statistics.interval.ms",
+            cfg.telemetry.statistics_interval.as_millis().to_string(),
+        );
     with_options(c, cfg)
 }
 

@@ -51,6 +51,9 @@ impl SourcePos {
 }
 
 /// A record to publish.
+// Outputs live for one batch, in a Vec, and are moved a few times: boxing
+// the audit record would cost an allocation each and save nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Output {
     /// To the drift-events topic, keyed by model id.

@@ -5,7 +5,9 @@
 //! (after the last batch was checkpointed), so a partition that moves away
 //! and later comes back is served from RocksDB, never from stale memory;
 //! every partition assigned is reported once, so the loop can restore its
-//! state before processing its records.
+//! state before processing its records. Assignments and revokes also go to
+//! the readiness of `/health` at once (an assignment proves a broker
+//! reachable), and librdkafka's statistics update the consumer-lag metric.
 
 use std::sync::Mutex;
 
@@ -16,7 +18,7 @@ use rdkafka::error::KafkaError;
 use rdkafka::ClientContext;
 
 use super::health::Health;
-use crate::telemetry::Metrics;
+use crate::telemetry::{kafka_stats, Metrics};
 
 /// Consumer context that records revoked partitions.
 #[derive(Debug, Default)]
@@ -24,6 +26,7 @@ pub struct RebalanceLog {
     revoked: Mutex<Vec<(String, i32)>>,
     assigned: Mutex<Vec<(String, i32)>>,
     health: Health,
+    metrics: Arc<Metrics>,
 }
 
 fn take(list: &Mutex<Vec<(String, i32)>>) -> Vec<(String, i32)> {
@@ -51,7 +54,8 @@ impl RebalanceLog {
     /// A context that also reports broker trouble to `metrics`.
     pub fn new(metrics: Arc<Metrics>) -> Self {
         RebalanceLog {
-            health: Health::new(metrics),
+            health: Health::new(metrics.clone()),
+            metrics,
             ..RebalanceLog::default()
         }
     }
@@ -71,6 +75,13 @@ impl ClientContext for RebalanceLog {
     fn error(&self, error: KafkaError, reason: &str) {
         self.health.report(&error, reason);
     }
+
+    fn stats_raw(&self, statistics: &[u8]) {
+        match kafka_stats::consumer_lags(statistics) {
+            Ok(lags) => self.metrics.set_consumer_lags(lags),
+            Err(e) => tracing::debug!(error = %e, "librdkafka statistics not understood"),
+        }
+    }
 }
 
 impl ConsumerContext for RebalanceLog {
@@ -79,12 +90,17 @@ impl ConsumerContext for RebalanceLog {
             Rebalance::Revoke(tpl) => {
                 let parts = parts(tpl);
                 tracing::info!(partitions = ?parts, "partitions revoked");
+                self.metrics.readiness.revoke(&parts);
                 extend(&self.revoked, parts);
             }
             Rebalance::Assign(tpl) => {
                 let parts = parts(tpl);
                 tracing::info!(partitions = ?parts, "partitions assigned");
-                extend(&self.assigned, parts);
+                // Listed for the loop before the readiness epoch moves, so
+                // the loop never marks an epoch restored without its parts.
+                extend(&self.assigned, parts.clone());
+                self.metrics.readiness.assign(&parts);
+                Metrics::set(&self.metrics.broker_reachable, true);
             }
             Rebalance::Error(e) => tracing::warn!(error = %e, "rebalance error"),
         }

@@ -36,12 +36,15 @@ use crate::kafka::{consumer_config, producer_config, KafkaError};
 use crate::schema::{Codec, HealOutcome, Label, OperatorCommand, Prediction, SchemaError};
 use crate::state::{StateError, Store};
 use crate::telemetry::{
-    BatchCommitted, DecisionTaken, DriftDetected, HealCommandPublished, Metrics,
-    OffsetCommitFailed, RecordDeadLettered, RecordSkipped, StateRestored,
+    BatchCommitted, DecisionTaken, DriftDetected, HealCommandPublished, HttpEndpoint, HttpError,
+    Metrics, OffsetCommitFailed, RecordDeadLettered, RecordSkipped, StateRestored,
 };
 
 /// Longest a partition's restore from the changelog may take.
 const RESTORE_TIMEOUT: Duration = Duration::from_secs(600);
+/// Longest wait for a record before the loop looks at new assignments
+/// anyway (an idle instance restores, and turns ready, without data).
+const IDLE_WAKE: Duration = Duration::from_secs(1);
 
 /// Why the pipeline stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +76,9 @@ pub enum PipelineError {
     /// batch was not committed and will be processed again.
     #[error(transparent)]
     NotAcknowledged(#[from] NotAcknowledged),
+    /// The telemetry endpoint could not listen (bad or busy address).
+    #[error(transparent)]
+    Http(#[from] HttpError),
 }
 
 impl From<rdkafka::error::KafkaError> for PipelineError {
@@ -88,6 +94,8 @@ pub async fn run(
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), PipelineError> {
     let cfg: &Config = &loaded.config;
+    // Served until this function returns.
+    let _http = HttpEndpoint::start_if(&cfg.telemetry.http_address, metrics.clone()).await?;
     let codec = Codec::new(cfg.schemas.ids)?;
     std::fs::create_dir_all(&cfg.state.data_dir).map_err(|source| PipelineError::DataDir {
         path: cfg.state.data_dir.display().to_string(),
@@ -123,6 +131,7 @@ pub async fn run(
     );
 
     while let Some(batch) = next_batch(&consumer, &cfg.pipeline, &mut shutdown).await {
+        let epoch = metrics.readiness.epoch();
         let revoked = consumer.context().take_revoked();
         for (topic, partition) in &revoked {
             processor.forget_partition(topic, *partition);
@@ -146,11 +155,12 @@ pub async fn run(
                 restore_partition(cfg, &mut processor, partition, &metrics)?;
             }
         }
+        metrics.readiness.restored(epoch);
         if batch.is_empty() {
             continue;
         }
         Metrics::set(&metrics.broker_reachable, true);
-        Metrics::add(&metrics.records_in_total, batch.len() as u64);
+        metrics.count_in(batch.iter().map(|m| m.topic()));
         let mut outputs: Vec<Output> = Vec::new();
         let mut encoded: Vec<Encoded> = Vec::new();
         let mut processed = 0u64;
@@ -169,6 +179,7 @@ pub async fn run(
                 .emit(&metrics);
                 continue;
             }
+            let started = std::time::Instant::now();
             let result = if pos.topic == cfg.topics.labels {
                 ingest::decode::<Label>(&codec, msg)
                     .map(|label| processor.process_label(&pos, &label))
@@ -185,7 +196,9 @@ pub async fn run(
             };
             match result {
                 Ok(outs) => {
-                    for out in outs? {
+                    let outs = outs?;
+                    observe_latency(&metrics, started.elapsed(), &outs);
+                    for out in outs {
                         encoded.push(sink.encode(&out)?);
                         outputs.push(out);
                     }
@@ -240,6 +253,12 @@ pub async fn run(
             changelog_records.len() as u64,
         );
         Metrics::add(&metrics.records_processed_total, processed);
+        metrics.count_out(
+            encoded
+                .iter()
+                .chain(&changelog_records)
+                .map(|e| e.topic.as_str()),
+        );
         for out in &outputs {
             emit_output(out, &metrics);
         }
@@ -317,18 +336,32 @@ fn emit_output(out: &Output, metrics: &Metrics) {
             action: c.action.as_str(),
         }
         .emit(metrics),
-        Output::Audit(a) => DecisionTaken {
+        // Later versions of a decision (outcome, approval, veto) and the
+        // records of operator commands are not new decisions.
+        Output::Audit(a) if a.version == 1 && a.operator_command_id.is_none() => DecisionTaken {
             model_id: &a.model_id,
             decision_id: &a.decision_id,
             action: &a.action,
             reason: &a.gate_reason,
+            source: &a.decided_by,
         }
         .emit(metrics),
+        Output::Audit(_) => {}
+    }
+}
+
+/// Processing time of one record: detection always, decision when the
+/// record led to one (an audit record).
+fn observe_latency(metrics: &Metrics, elapsed: Duration, outs: &[Output]) {
+    metrics.observe_detect_latency(elapsed);
+    if outs.iter().any(|o| matches!(o, Output::Audit(_))) {
+        metrics.observe_decision_latency(elapsed);
     }
 }
 
 /// Waits for the first record (or shutdown), then gathers more until the
-/// batch is full or the batch timeout passes. `None` means stop.
+/// batch is full or the batch timeout passes. `None` means stop; an empty
+/// batch comes after `IDLE_WAKE` without records.
 async fn next_batch(
     consumer: &StreamConsumer<RebalanceLog>,
     cfg: &PipelineConfig,
@@ -341,6 +374,7 @@ async fn next_batch(
         biased;
         _ = shutdown.changed() => return None,
         m = consumer.recv() => m,
+        _ = tokio::time::sleep(IDLE_WAKE) => return Some(Vec::new()),
     };
     let mut batch = Vec::with_capacity(cfg.batch_size);
     match first {

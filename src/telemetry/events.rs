@@ -93,19 +93,24 @@ pub struct DecisionTaken<'a> {
     pub action: &'a str,
     /// Gate reason.
     pub reason: &'a str,
+    /// What made the decision (`rules`, …): the `source` label of
+    /// `jidoka_decisions_by_action_total`.
+    pub source: &'a str,
 }
 
 impl DecisionTaken<'_> {
-    /// Logs and counts.
+    /// Logs and counts (in total, and by action and source).
     pub fn emit(&self, m: &Metrics) {
         tracing::info!(
             model = self.model_id,
             decision = self.decision_id,
             action = self.action,
             reason = self.reason,
+            source = self.source,
             "decision taken"
         );
         Metrics::add(&m.decisions_total, 1);
+        m.record_decision(self.action, self.source);
     }
 }
 

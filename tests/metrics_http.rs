@@ -1,0 +1,276 @@
+//! The operators' HTTP endpoint of a pipeline running in this process on a
+//! real broker: `/health` is 503 before the consumer is assigned and 200
+//! once every partition is assigned and restored; `/metrics` counts what
+//! was produced per topic, the decisions by action and source, latency
+//! quantiles and the consumer lag per partition; the endpoint stops with
+//! the pipeline. Without a broker, `/health` stays 503 and liveness 200.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use common::*;
+use jidoka::config::Config;
+use jidoka::demo::scenario::Scenario;
+use jidoka::telemetry::Metrics;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+fn free_addr() -> Result<SocketAddr, BoxError> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?)
+}
+
+/// `GET path` over a plain TCP connection: (status, body).
+async fn get(addr: SocketAddr, path: &str) -> Result<(u16, String), BoxError> {
+    let exchange = async {
+        let mut s = TcpStream::connect(addr).await?;
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+        s.write_all(request.as_bytes()).await?;
+        let mut response = String::new();
+        s.read_to_string(&mut response).await?;
+        Ok::<String, std::io::Error>(response)
+    };
+    let response = tokio::time::timeout(Duration::from_secs(10), exchange).await??;
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| format!("no status line in {response:?}"))?;
+    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    Ok((status, body.to_string()))
+}
+
+/// The first answer to `GET path` once the endpoint listens.
+async fn first_answer(addr: SocketAddr, path: &str) -> Result<(u16, String), BoxError> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match get(addr, path).await {
+            Ok(answer) => return Ok(answer),
+            Err(e) if Instant::now() > deadline => {
+                return Err(format!("endpoint not answering: {e}").into())
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+        }
+    }
+}
+
+/// The value of `series` (name and labels as exposed) in an exposition.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// Series of `name` (with labels), e.g. every partition's lag.
+fn series<'a>(text: &'a str, name: &str) -> Vec<&'a str> {
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_and_health_of_a_running_pipeline() -> TestResult {
+    let env = TestEnv::start().await?;
+    let addr = free_addr()?;
+    let mut config = env.cfg().clone();
+    config.telemetry.http_address = addr.to_string();
+    config.telemetry.statistics_interval = Duration::from_millis(200);
+    let loaded = with_version(config)?;
+    let cfg = &loaded.config;
+    let t = &cfg.topics;
+
+    let running = start_pipeline(&loaded);
+    let (status, reason) = first_answer(addr, "/health").await?;
+    assert_eq!(status, 503, "ready before any assignment: {reason}");
+    assert!(
+        [
+            "no broker reachable\n",
+            "no partitions assigned\n",
+            "restoring the state of assigned partitions\n"
+        ]
+        .contains(&reason.as_str()),
+        "{reason:?}"
+    );
+    assert_eq!(get(addr, "/health/live").await?, (200, "live\n".into()));
+
+    let preds = Scenario::demo(3000, 1500).predictions();
+    let mut records = encode_predictions(&env.codec, &preds)?;
+    let corrupt = 2;
+    for i in 0..corrupt {
+        records.insert(1000 * (i + 1), ("churn-v7".into(), Some(vec![7, 1, 2, 3])));
+    }
+    produce_raw(&producer(cfg)?, &t.predictions, &records).await?;
+    running
+        .wait_done(records.len() as u64, Duration::from_secs(120))
+        .await?;
+
+    // Ready once assigned and restored (polled: the loop marks it between batches).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, body) = get(addr, "/health").await?;
+        if status == 200 {
+            assert_eq!(body, "ready\n");
+            break;
+        }
+        assert_eq!(status, 503);
+        if Instant::now() > deadline {
+            return Err(format!("not ready after 30 s: {body}").into());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // The lag appears with the first statistics after the assignment.
+    let lag_name = "jidoka_consumer_lag";
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let text = loop {
+        let (status, text) = get(addr, "/metrics").await?;
+        assert_eq!(status, 200);
+        if !series(&text, lag_name).is_empty() {
+            break text;
+        }
+        if Instant::now() > deadline {
+            return Err(format!("no consumer lag after 20 s:\n{text}").into());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(text.ends_with("# EOF\n"));
+
+    let m = &running.metrics;
+    let produced = records.len() as f64;
+    let in_topic = |topic: &str| format!("jidoka_records_in_by_topic_total{{topic=\"{topic}\"}}");
+    let out_topic = |topic: &str| format!("jidoka_records_out_by_topic_total{{topic=\"{topic}\"}}");
+    assert_eq!(sample(&text, &in_topic(&t.predictions)), Some(produced));
+    assert_eq!(
+        sample(&text, &in_topic(&t.labels)),
+        None,
+        "no labels produced"
+    );
+    assert_eq!(sample(&text, "jidoka_records_in_total"), Some(produced));
+    assert_eq!(
+        sample(&text, "jidoka_records_dead_lettered_total"),
+        Some(corrupt as f64)
+    );
+    assert_eq!(
+        sample(&text, &out_topic(&t.dead_letter)),
+        Some(corrupt as f64)
+    );
+    let decisions = Metrics::get(&m.decisions_total);
+    assert!(decisions >= 1, "the shifted stream gives decisions");
+    assert_eq!(
+        sample(&text, "jidoka_decisions_total"),
+        Some(decisions as f64)
+    );
+    assert_eq!(sample(&text, &out_topic(&t.audit)), Some(decisions as f64));
+    let by_action: f64 = series(&text, "jidoka_decisions_by_action_total")
+        .iter()
+        .filter(|l| l.contains("source=\"rules\""))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert_eq!(by_action, decisions as f64, "{text}");
+    assert!(
+        sample(
+            &text,
+            "jidoka_decisions_by_action_total{action=\"retrain\",source=\"rules\"}"
+        )
+        .is_some_and(|n| n >= 1.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, "jidoka_drift_events_total"),
+        Some(Metrics::get(&m.drift_events_total) as f64)
+    );
+    assert!(Metrics::get(&m.drift_events_total) >= 1);
+
+    // Every good record is observed; a record leading to decisions once.
+    for (histogram, observations) in [
+        ("detect", preds.len() as f64..=preds.len() as f64),
+        ("decision", 1.0..=decisions as f64),
+    ] {
+        let mut previous = 0.0;
+        for q in ["0.5", "0.9", "0.99", "1"] {
+            let name = format!("jidoka_{histogram}_latency_seconds{{quantile=\"{q}\"}}");
+            let v = sample(&text, &name).ok_or_else(|| format!("{name} missing:\n{text}"))?;
+            assert!(v.is_finite() && v > 0.0 && v >= previous, "{name} = {v}");
+            previous = v;
+        }
+        let count = format!("jidoka_{histogram}_latency_observations_total");
+        let n = sample(&text, &count).unwrap_or(-1.0);
+        assert!(
+            observations.contains(&n),
+            "{count} = {n}, want {observations:?}"
+        );
+    }
+
+    let lags = series(&text, lag_name);
+    assert!(
+        lags.iter()
+            .all(|l| l.contains(&format!("topic=\"{}\"", t.predictions))
+                || l.contains(&format!("topic=\"{}\"", t.labels))),
+        "{lags:?}"
+    );
+    assert!(lags
+        .iter()
+        .all(|l| l.rsplit(' ').next().and_then(|v| v.parse::<i64>().ok()) >= Some(0)));
+    assert_eq!(sample(&text, "jidoka_ready"), Some(1.0));
+    assert_eq!(sample(&text, "jidoka_broker_reachable"), Some(1.0));
+    let partitions = 2.0 * f64::from(t.partitions);
+    assert_eq!(
+        sample(&text, "jidoka_partitions_assigned"),
+        Some(partitions)
+    );
+
+    running.stop().await?;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        TcpStream::connect(addr).await.is_err(),
+        "the endpoint outlived the pipeline"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn not_ready_without_a_broker() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let addr = free_addr()?;
+    let mut config = Config::defaults()?;
+    config.kafka.bootstrap_servers = free_addr()?.to_string(); // nothing listens
+    config.kafka.group_id = unique("group");
+    config.state.data_dir = dir.path().to_path_buf();
+    config.telemetry.http_address = addr.to_string();
+    let loaded = with_version(config)?;
+    let running = start_pipeline(&loaded);
+    let (status, reason) = first_answer(addr, "/health").await?;
+    assert_eq!((status, reason.as_str()), (503, "no broker reachable\n"));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (status, reason) = get(addr, "/health").await?;
+    assert_eq!(status, 503, "{reason}");
+    assert_eq!(get(addr, "/health/live").await?, (200, "live\n".into()));
+    let (status, text) = get(addr, "/metrics").await?;
+    assert_eq!(status, 200);
+    assert_eq!(sample(&text, "jidoka_ready"), Some(0.0));
+    assert_eq!(sample(&text, "jidoka_partitions_assigned"), Some(0.0));
+    assert!(series(&text, "jidoka_consumer_lag").is_empty());
+    assert!(!running.is_finished());
+    running.stop().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn busy_address_stops_the_pipeline_at_start() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let taken = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let mut config = Config::defaults()?;
+    config.state.data_dir = dir.path().to_path_buf();
+    config.telemetry.http_address = taken.local_addr()?.to_string();
+    let loaded = with_version(config)?;
+    let (_stop, rx) = tokio::sync::watch::channel(false);
+    let result = tokio::time::timeout(
+        Duration::from_secs(10),
+        jidoka::pipeline::run(&loaded, std::sync::Arc::new(Metrics::default()), rx),
+    )
+    .await?;
+    let err = result.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(err.contains("telemetry.http-address"), "{err}");
+    Ok(())
+}
