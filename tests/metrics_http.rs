@@ -204,9 +204,10 @@ async fn metrics_and_health_of_a_running_pipeline() -> TestResult {
 
     let lags = series(&text, lag_name);
     assert!(
-        lags.iter()
-            .all(|l| l.contains(&format!("topic=\"{}\"", t.predictions))
-                || l.contains(&format!("topic=\"{}\"", t.labels))),
+        lags.iter().all(|l| cfg
+            .input_topics()
+            .iter()
+            .any(|topic| l.contains(&format!("topic=\"{topic}\"")))),
         "{lags:?}"
     );
     assert!(lags
@@ -214,7 +215,8 @@ async fn metrics_and_health_of_a_running_pipeline() -> TestResult {
         .all(|l| l.rsplit(' ').next().and_then(|v| v.parse::<i64>().ok()) >= Some(0)));
     assert_eq!(sample(&text, "jidoka_ready"), Some(1.0));
     assert_eq!(sample(&text, "jidoka_broker_reachable"), Some(1.0));
-    let partitions = 2.0 * f64::from(t.partitions);
+    // Predictions, labels, outcomes and operator: four input topics.
+    let partitions = 4.0 * f64::from(t.partitions);
     assert_eq!(
         sample(&text, "jidoka_partitions_assigned"),
         Some(partitions)

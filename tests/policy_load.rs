@@ -181,9 +181,14 @@ fn seed_policy_shape() {
 }
 
 #[test]
-fn shipped_policy_file_loads_and_is_the_seed_policy() -> Result<(), Box<dyn std::error::Error>> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/policy.toml");
-    let shipped = Policy::from_file(&path)?;
+fn shipped_policy_files_load() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
+    // configs/policy.toml is the built-in policy, with a hard safety rule.
+    let shipped = Policy::from_file(&dir.join("policy.toml"))?;
+    assert_eq!(shipped, *jidoka::decide::builtin_policy());
+    assert!(shipped.rules().iter().any(|r| r.hard));
+    // configs/seed-policy.toml is the seed system's rules (the ablation's).
+    let shipped = Policy::from_file(&dir.join("seed-policy.toml"))?;
     let seed = Policy::seed()?;
     let names = |p: &Policy| {
         p.rules()
