@@ -54,6 +54,9 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Write a self-contained HTML report (drift, decisions, action mix,
+    /// bandit confidence, outcomes) from the drift-events and audit topics.
+    Report(ReportArgs),
     /// Issue a signed operator command (veto, approve, pause, resume).
     Operator {
         /// Operator command.
@@ -178,6 +181,17 @@ pub struct ExplainArgs {
     pub decision_id: String,
 }
 
+/// Report arguments.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// HTML file to write.
+    #[arg(long, default_value = "report.html")]
+    pub out: PathBuf,
+    /// Only this model.
+    #[arg(long)]
+    pub model: Option<String>,
+}
+
 /// Runs a parsed command line.
 pub async fn main(cli: Cli) -> ExitCode {
     if let Command::Demo(args) = &cli.command {
@@ -222,6 +236,7 @@ pub async fn main(cli: Cli) -> ExitCode {
         Command::Audit {
             command: AuditCommand::Explain(args),
         } => explain(&loaded.config, args).await,
+        Command::Report(args) => report(&loaded.config, args).await,
         Command::Demo(args) => demo_produce(&loaded.config, &args).await,
         Command::Bench { .. } | Command::Operator { .. } => Ok(()),
     };
@@ -339,6 +354,27 @@ async fn explain(cfg: &Config, args: ExplainArgs) -> Result<(), BoxError> {
     })
     .await??;
     print!("{text}");
+    Ok(())
+}
+
+async fn report(cfg: &Config, args: ReportArgs) -> Result<(), BoxError> {
+    let cfg = cfg.clone();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    let out = args.out.clone();
+    let data = tokio::task::spawn_blocking(move || {
+        crate::report::write_report(&cfg, &out, args.model.as_deref(), now)
+    })
+    .await??;
+    let decisions: usize = data.models.iter().map(|m| m.decisions.len()).sum();
+    println!(
+        "wrote {}: {} models, {decisions} decisions, {} drift events, {} audit records",
+        args.out.display(),
+        data.models.len(),
+        data.drift_events,
+        data.audit_records
+    );
     Ok(())
 }
 
