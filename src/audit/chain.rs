@@ -21,7 +21,9 @@
 //! the version numbers, within the order the versions must have had, and
 //! reported apart: the link over them cannot be checked.
 //! Records with sequence 0 and no hash predate the chain and are counted as
-//! unchained. Nothing here panics on any input (sequence numbers at the
+//! unchained. Records sealed under version 1 of the audit schema (decoded
+//! now with the later fields at their defaults) are checked against the
+//! canonical JSON they were sealed with, and counted. Nothing here panics on any input (sequence numbers at the
 //! limits, huge version numbers, NaN statistics).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -29,7 +31,9 @@ use std::fmt;
 
 use sha2::{Digest, Sha256};
 
-use crate::schema::AuditRecord;
+use serde::Serialize;
+
+use crate::schema::{AuditInputs, AuditRecord, CooldownCheck, FeatureEvidence};
 
 /// Most earlier versions one decision can account for by its version
 /// number alone (real decisions have at most a few).
@@ -41,6 +45,84 @@ pub fn record_hash(record: &AuditRecord) -> String {
     unsealed.record_hash.clear();
     let canonical = serde_json::to_vec(&unsealed).unwrap_or_default();
     hex::encode(Sha256::digest(&canonical))
+}
+
+/// A record as version 1 of the audit schema serialized it: its fields, in
+/// its order, and rules without `hard` and `priority`.
+#[derive(Serialize)]
+struct V1<'a> {
+    decision_id: &'a str,
+    model_id: &'a str,
+    model_version: &'a str,
+    decided_at: i64,
+    inputs: &'a AuditInputs,
+    evidence: &'a [FeatureEvidence],
+    rules: Vec<V1Rule<'a>>,
+    cooldown: &'a CooldownCheck,
+    action: &'a str,
+    gate_reason: &'a str,
+    command_id: &'a Option<String>,
+    config_version: &'a str,
+    sequence: i64,
+    previous_hash: &'a Option<String>,
+    record_hash: &'a str,
+}
+
+#[derive(Serialize)]
+struct V1Rule<'a> {
+    name: &'a str,
+    condition: &'a str,
+    matched: bool,
+    action: &'a str,
+}
+
+/// The hash `record` had when it was sealed under schema version 1, if it
+/// can be such a record: every field added later at its default.
+pub fn v1_record_hash(record: &AuditRecord) -> Option<String> {
+    let defaults = AuditRecord::default();
+    let r = record;
+    let v1_shaped = r.decided_by == defaults.decided_by
+        && r.proposed_action.is_empty()
+        && r.context.is_empty()
+        && r.bandit.is_none()
+        && r.checks.is_empty()
+        && r.operator_command_id.is_none()
+        && r.status == defaults.status
+        && r.version == defaults.version
+        && r.outcome.is_none()
+        && r.supersedes.is_none()
+        && r.rules.iter().all(|x| !x.hard && x.priority == 0);
+    if !v1_shaped {
+        return None;
+    }
+    let v1 = V1 {
+        decision_id: &r.decision_id,
+        model_id: &r.model_id,
+        model_version: &r.model_version,
+        decided_at: r.decided_at,
+        inputs: &r.inputs,
+        evidence: &r.evidence,
+        rules: r
+            .rules
+            .iter()
+            .map(|x| V1Rule {
+                name: &x.name,
+                condition: &x.condition,
+                matched: x.matched,
+                action: &x.action,
+            })
+            .collect(),
+        cooldown: &r.cooldown,
+        action: &r.action,
+        gate_reason: &r.gate_reason,
+        command_id: &r.command_id,
+        config_version: &r.config_version,
+        sequence: r.sequence,
+        previous_hash: &r.previous_hash,
+        record_hash: "",
+    };
+    let canonical = serde_json::to_vec(&v1).ok()?;
+    Some(hex::encode(Sha256::digest(&canonical)))
 }
 
 /// Chains `record` after the record whose hash is `previous`.
@@ -72,6 +154,9 @@ pub struct ChainReport {
     pub redelivered: u64,
     /// Records from before the chain (sequence 0, no hash): not checked.
     pub unchained: u64,
+    /// Records sealed under schema version 1, checked against the JSON they
+    /// were sealed with.
+    pub sealed_v1: u64,
     /// Missing sequences a present record supersedes by name (removed by
     /// compaction); the next record's link is checked against the name.
     pub compacted: u64,
@@ -130,6 +215,9 @@ impl fmt::Display for ChainReport {
         }
         if self.unchained > 0 {
             notes.push(format!("{} from before the chain", self.unchained));
+        }
+        if self.sealed_v1 > 0 {
+            notes.push(format!("{} sealed under schema v1", self.sealed_v1));
         }
         if !notes.is_empty() {
             write!(f, " ({})", notes.join(", "))?;
@@ -250,7 +338,11 @@ fn verify_model(model_id: String, chain: Vec<AuditRecord>) -> ChainReport {
             report.conflicts.push(*seq);
         }
         for e in entries {
-            if e.computed != e.record.record_hash {
+            if e.computed == e.record.record_hash {
+                // Sealed by this version.
+            } else if v1_record_hash(&e.record).as_deref() == Some(e.record.record_hash.as_str()) {
+                report.sealed_v1 += 1;
+            } else {
                 report.bad_hash.push(fault(
                     &e.record,
                     "its content does not match its record_hash (altered)".into(),

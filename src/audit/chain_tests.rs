@@ -299,3 +299,109 @@ fn the_summary_names_counts_and_problems() {
         "{text}"
     );
 }
+
+/// The audit record as the code of schema version 1 defined it (copied
+/// from that version), to seal records as it did.
+#[derive(serde::Serialize)]
+struct OldRecord {
+    decision_id: String,
+    model_id: String,
+    model_version: String,
+    decided_at: i64,
+    inputs: AuditInputs,
+    evidence: Vec<crate::schema::FeatureEvidence>,
+    rules: Vec<OldRule>,
+    cooldown: crate::schema::CooldownCheck,
+    action: String,
+    gate_reason: String,
+    command_id: Option<String>,
+    config_version: String,
+    sequence: i64,
+    previous_hash: Option<String>,
+    record_hash: String,
+}
+
+#[derive(serde::Serialize)]
+struct OldRule {
+    name: String,
+    condition: String,
+    matched: bool,
+    action: String,
+}
+
+/// A v1 record sealed as v1 did, written in the v1 wire format and read
+/// back by today's codec (schema resolution).
+fn old_sealed(n: i64, previous: Option<String>) -> Result<AuditRecord, Box<dyn std::error::Error>> {
+    let mut old = OldRecord {
+        decision_id: format!("old-{n}"),
+        model_id: "m".into(),
+        model_version: "1".into(),
+        decided_at: n,
+        inputs: AuditInputs {
+            source_topic: "predictions".into(),
+            source_partition: 0,
+            source_offset: n,
+            records_seen: n,
+        },
+        evidence: vec![crate::schema::FeatureEvidence {
+            feature: "f".into(),
+            test: "ks".into(),
+            statistic: 0.25,
+            p_value: 1e-6,
+            drifted: true,
+            drift_event_id: None,
+        }],
+        rules: vec![OldRule {
+            name: "drift-retrain".into(),
+            condition: "drifted".into(),
+            matched: true,
+            action: "retrain".into(),
+        }],
+        cooldown: crate::schema::CooldownCheck::default(),
+        action: "retrain".into(),
+        gate_reason: "drift".into(),
+        command_id: Some(format!("cmd-{n}")),
+        config_version: "c".into(),
+        sequence: n,
+        previous_hash: previous,
+        record_hash: String::new(),
+    };
+    old.record_hash = hex::encode(Sha256::digest(serde_json::to_vec(&old)?));
+    let schema =
+        apache_avro::Schema::parse_str(include_str!("../../schemas/history/audit_record.v1.avsc"))?;
+    let value = apache_avro::to_value(&old)?.resolve(&schema)?;
+    let datum = apache_avro::to_avro_datum(&schema, value)?;
+    let codec = crate::schema::Codec::new(crate::config::Config::defaults()?.schemas.ids)?;
+    let id = crate::config::Config::defaults()?
+        .schemas
+        .ids
+        .audit_record_v1;
+    Ok(codec.decode::<AuditRecord>(Some(&crate::schema::frame(id, &datum)))?)
+}
+
+#[test]
+fn records_sealed_under_schema_v1_still_verify() -> Result<(), Box<dyn std::error::Error>> {
+    let first = old_sealed(1, None)?;
+    let second = old_sealed(2, Some(first.record_hash.clone()))?;
+    // Read today, they carry the later fields at their defaults, so their
+    // canonical JSON is not the one they were sealed with.
+    assert_ne!(record_hash(&second), second.record_hash);
+    assert_eq!(v1_record_hash(&second), Some(second.record_hash.clone()));
+    // Today's records continue the chain.
+    let mut w = Writer {
+        out: vec![first.clone(), second.clone()],
+    };
+    let d3 = w.push(record("m", "d3", 3));
+    w.next(&d3, |r| r.status = "completed".into());
+    let r = &verify(w.out.clone())[0];
+    assert!(r.is_intact(), "{r}");
+    assert_eq!((r.records, r.sealed_v1), (4, 2), "{r}");
+    assert!(r.to_string().contains("(2 sealed under schema v1)"), "{r}");
+    // A v1 record altered is still caught.
+    let mut altered = w.out.clone();
+    altered[1].gate_reason = "no drift".into();
+    let r = &verify(altered)[0];
+    assert_eq!(r.bad_hash.len(), 1, "{r}");
+    assert_eq!(r.sealed_v1, 1);
+    Ok(())
+}
