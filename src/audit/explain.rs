@@ -35,7 +35,7 @@ pub fn explain_with_events(records: &[AuditRecord], events: &[DriftEvent]) -> St
     };
     let mut out = String::new();
     header(&mut out, first, last, &versions);
-    if first.operator_command_id.is_some() && first.decided_by == "human" && first.version == 1 {
+    if is_operator(first) {
         operator(&mut out, first);
         checks(&mut out, first);
         lifecycle(&mut out, &versions);
@@ -52,6 +52,14 @@ pub fn explain_with_events(records: &[AuditRecord], events: &[DriftEvent]) -> St
     out
 }
 
+/// An operator command's own record (not a decision it changed).
+fn is_operator(r: &AuditRecord) -> bool {
+    r.operator_command_id.is_some()
+        && r.decided_by == "human"
+        && r.version == 1
+        && (r.status == "accepted" || r.status == "rejected")
+}
+
 fn header(out: &mut String, first: &AuditRecord, last: &AuditRecord, versions: &[&AuditRecord]) {
     line!(
         out,
@@ -60,16 +68,28 @@ fn header(out: &mut String, first: &AuditRecord, last: &AuditRecord, versions: &
         first.model_id,
         or_unknown(&first.model_version)
     );
-    line!(
-        out,
-        "Decided at {} (event time), on the record at {} partition {} offset {}, after {} of the model's records; configuration {}.",
-        format_time(first.decided_at),
-        or_unknown(&first.inputs.source_topic),
-        first.inputs.source_partition,
-        first.inputs.source_offset,
-        first.inputs.records_seen,
-        or_unknown(&first.config_version)
-    );
+    if is_operator(first) {
+        line!(
+            out,
+            "Issued at {}, read from {} partition {} offset {}; configuration {}.",
+            format_time(first.decided_at),
+            or_unknown(&first.inputs.source_topic),
+            first.inputs.source_partition,
+            first.inputs.source_offset,
+            or_unknown(&first.config_version)
+        );
+    } else {
+        line!(
+            out,
+            "Decided at {} (event time), on the record at {} partition {} offset {}, after {} of the model's records; configuration {}.",
+            format_time(first.decided_at),
+            or_unknown(&first.inputs.source_topic),
+            first.inputs.source_partition,
+            first.inputs.source_offset,
+            first.inputs.records_seen,
+            or_unknown(&first.config_version)
+        );
+    }
     let list: Vec<String> = versions
         .iter()
         .map(|r| format!("v{} {} (sequence {})", r.version, r.status, r.sequence))
@@ -327,10 +347,16 @@ fn checks(out: &mut String, r: &AuditRecord) {
         line!(out, "  No check recorded.");
     }
     for c in &r.checks {
-        let verdict = if c.passed { "passed" } else { "BLOCKED" };
+        // The gate decides whether the bandit's proposal is used; the other
+        // checks whether the proposal becomes a command.
+        let verdict = match (c.passed, c.name.as_str()) {
+            (true, _) => "passed",
+            (false, "gate") => "not passed",
+            (false, _) => "BLOCKED",
+        };
         line!(out, "  - {}: {verdict}: {}", c.name, c.detail);
     }
-    if r.operator_command_id.is_none() || r.decided_by != "human" {
+    if !is_operator(r) {
         let cd = &r.cooldown;
         let last = cd.last_action_at.map_or_else(
             || "no earlier command".to_string(),
@@ -380,11 +406,11 @@ fn operator(out: &mut String, r: &AuditRecord) {
     }
 }
 
-/// What changed from one version to the next, in words.
-fn stage(previous: &AuditRecord, r: &AuditRecord) -> String {
-    let note = r
-        .gate_reason
-        .strip_prefix(previous.gate_reason.as_str())
+/// What changed from one version (`None`: compacted away) to the next, in
+/// words.
+fn stage(previous: Option<&AuditRecord>, r: &AuditRecord) -> String {
+    let note = previous
+        .and_then(|p| r.gate_reason.strip_prefix(p.gate_reason.as_str()))
         .map(|s| s.trim_start_matches([';', ' ']).to_string())
         .filter(|s| !s.is_empty());
     let by = r
@@ -418,18 +444,25 @@ fn stage(previous: &AuditRecord, r: &AuditRecord) -> String {
     if let Some(note) = note {
         let _ = write!(words, "; {note}");
     }
-    match &r.supersedes {
-        Some(s) if s.sequence == previous.sequence && s.record_hash == previous.record_hash => {
-            let _ = write!(words, " [supersedes v{}]", previous.version);
+    match (&r.supersedes, previous) {
+        (Some(s), Some(p)) if s.sequence == p.sequence && s.record_hash == p.record_hash => {
+            let _ = write!(words, " [supersedes v{}]", p.version);
         }
-        Some(s) => {
+        (Some(s), Some(p)) => {
             let _ = write!(
                 words,
                 " [supersedes sequence {}, which is not the v{} shown: run audit verify]",
-                s.sequence, previous.version
+                s.sequence, p.version
             );
         }
-        None => words.push_str(" [names no superseded version: run audit verify]"),
+        (Some(s), None) => {
+            let _ = write!(
+                words,
+                " [supersedes sequence {}, compacted; the reason above holds the earlier stages]",
+                s.sequence
+            );
+        }
+        (None, _) => words.push_str(" [names no superseded version: run audit verify]"),
     }
     words
 }
@@ -440,18 +473,31 @@ fn lifecycle(out: &mut String, versions: &[&AuditRecord]) {
     let Some(first) = versions.first() else {
         return;
     };
-    line!(
-        out,
-        "  v{} at {}: {} by {} ({}).",
-        first.version,
-        format_time(first.decided_at),
-        first.action,
-        first.decided_by,
-        first.status
-    );
+    if first.version > 1 {
+        let gone = match first.version {
+            2 => "v1".to_string(),
+            v => format!("v1 to v{}", v - 1),
+        };
+        line!(
+            out,
+            "  {gone} at {}: compacted away.",
+            format_time(first.decided_at)
+        );
+        line!(out, "  v{}: {}.", first.version, stage(None, first));
+    } else {
+        line!(
+            out,
+            "  v{} at {}: {} by {} ({}).",
+            first.version,
+            format_time(first.decided_at),
+            first.action,
+            first.decided_by,
+            first.status
+        );
+    }
     for pair in versions.windows(2) {
         if let [previous, r] = pair {
-            line!(out, "  v{}: {}.", r.version, stage(previous, r));
+            line!(out, "  v{}: {}.", r.version, stage(Some(previous), r));
         }
     }
     if let Some(last) = versions.last() {

@@ -188,7 +188,7 @@ fn explains_every_section_of_a_decision() {
         "Chosen arm: rollback with confidence 0.550 (share of 200 posterior draws in which it is best); the gate requires 0.800: below the gate",
         "rollback    0.3100  (1 outcome)  <- chosen",
         "retrain     0.1200  (4 outcomes)",
-        "- gate: BLOCKED: bandit not confident (0.550 < 0.8)",
+        "- gate: not passed: bandit not confident (0.550 < 0.8)",
         "- cooldown: passed: no command yet",
         "- rate-limit: passed: 0 of 4 per hour",
         "Cooldown: clear (no earlier command).",
@@ -280,10 +280,14 @@ fn a_compacted_decision_and_a_bare_record_still_explain() {
     let records = lifecycle_records();
     let last = records[0].clone();
     let text = explain(&[last]);
-    assert!(
-        text.contains("Versions before v3 are no longer on the topic (compacted)"),
-        "{text}"
-    );
+    for expected in [
+        "Versions before v3 are no longer on the topic (compacted)",
+        "v1 to v2 at 2024-06-01T00:00:00.000Z: compacted away.",
+        "v3: completed: the executor reported succeeded for command cmd-2",
+        "[supersedes sequence 57, compacted; the reason above holds the earlier stages]",
+    ] {
+        assert!(text.contains(expected), "missing `{expected}` in:\n{text}");
+    }
     let bare = AuditRecord {
         decision_id: "d".into(),
         action: "none".into(),
@@ -326,6 +330,7 @@ fn an_operator_command_record() {
     for expected in [
         "pause command cmd-op (rejected): operator pause by mallory: signature check failed.",
         "It concerns every model of partition 2.",
+        "Issued at 1970-01-01T00:00:00.000Z, read from unknown partition 0 offset 0",
         "- signature: BLOCKED: signature check failed: mismatch",
     ] {
         assert!(text.contains(expected), "missing `{expected}` in:\n{text}");

@@ -54,8 +54,8 @@ pub fn latest(records: Vec<AuditRecord>) -> Vec<AuditRecord> {
     for r in records {
         match index.get(&r.decision_id) {
             Some(&i) => {
-                if later(&r, &out[i]) {
-                    out[i] = r;
+                if let Some(slot) = out.get_mut(i).filter(|kept| later(&r, kept)) {
+                    *slot = r;
                 }
             }
             None => {

@@ -14,9 +14,11 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::client::ClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
+use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::replay::AuditError;
@@ -26,6 +28,23 @@ use crate::schema::{AvroRecord, Codec};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 const IDLE_LIMIT: Duration = Duration::from_secs(60);
+
+/// The reader's client context: the end of a partition is how a read
+/// knows it is done, not an error worth a log line (librdkafka also
+/// reports it as a global error).
+struct Reader;
+
+impl ClientContext for Reader {
+    fn error(&self, error: KafkaError, reason: &str) {
+        let eof = matches!(error, KafkaError::PartitionEOF(_))
+            || error.rdkafka_error_code() == Some(RDKafkaErrorCode::PartitionEOF);
+        if !eof {
+            tracing::error!("librdkafka: {error}: {reason}");
+        }
+    }
+}
+
+impl ConsumerContext for Reader {}
 
 /// How to read a topic.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -118,7 +137,7 @@ pub fn read_topic<T: AvroRecord>(
     let follow = mode.follow || !from_beginning;
     let mut client = reader_config(cfg);
     client.set("enable.partition.eof", "true");
-    let consumer: BaseConsumer = client.create()?;
+    let consumer: BaseConsumer<Reader> = client.create_with_context(Reader)?;
     let metadata = consumer.fetch_metadata(Some(topic), TIMEOUT)?;
     let partitions: Vec<i32> = metadata
         .topics()

@@ -419,3 +419,115 @@ async fn run_demo(args: &DemoArgs) -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("jidoka").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn replay_takes_every_filter() -> Result<(), clap::Error> {
+        let cli = parse(&[
+            "audit",
+            "replay",
+            "--latest",
+            "--model",
+            "churn-v7",
+            "--action",
+            "none",
+            "--decided-by",
+            "bandit",
+            "--from",
+            "2024-06-01",
+            "--to",
+            "1717286400000",
+            "--json",
+        ])?;
+        let Command::Audit {
+            command: AuditCommand::Replay(a),
+        } = cli.command
+        else {
+            panic!("not a replay: {:?}", cli.command);
+        };
+        assert!(a.latest && a.json && !a.follow);
+        assert_eq!(a.model.as_deref(), Some("churn-v7"));
+        assert_eq!(a.action.as_deref(), Some("none"));
+        assert_eq!(a.decided_by.as_deref(), Some("bandit"));
+        assert_eq!(
+            (a.from, a.to),
+            (Some(1_717_200_000_000), Some(1_717_286_400_000))
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn bad_replay_arguments_are_usage_errors() {
+        for args in [
+            &["audit", "replay", "--latest", "--follow"][..],
+            &["audit", "replay", "--from", "yesterday"],
+            &["audit", "replay", "--action", "reboot"],
+            &["audit", "replay", "--decided-by", "cat"],
+            &["audit", "explain"],
+        ] {
+            assert!(parse(args).is_err(), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn explain_and_report_parse() -> Result<(), clap::Error> {
+        let cli = parse(&["audit", "explain", "dec-77ab"])?;
+        assert!(matches!(
+            cli.command,
+            Command::Audit { command: AuditCommand::Explain(ExplainArgs { ref decision_id }) } if decision_id == "dec-77ab"
+        ));
+        let cli = parse(&["report"])?;
+        let Command::Report(r) = cli.command else {
+            panic!("not a report");
+        };
+        assert_eq!((r.out, r.model), (PathBuf::from("report.html"), None));
+        let cli = parse(&["report", "--out", "/tmp/r.html", "--model", "m"])?;
+        let Command::Report(r) = cli.command else {
+            panic!("not a report");
+        };
+        assert_eq!(
+            (r.out, r.model.as_deref()),
+            (PathBuf::from("/tmp/r.html"), Some("m"))
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn the_verify_summary_counts_models_and_versions() {
+        let reports = vec![
+            audit::ChainReport {
+                model_id: "a".into(),
+                records: 5,
+                compacted: 3,
+                compacted_unnamed: 1,
+                ..Default::default()
+            },
+            audit::ChainReport {
+                model_id: "b".into(),
+                records: 2,
+                gaps: vec![(2, 3)],
+                ..Default::default()
+            },
+        ];
+        let text = verify_summary(&reports, 1);
+        assert!(
+            text.contains("a: intact: 5 records checked, 4 compacted versions accounted for"),
+            "{text}"
+        );
+        assert!(text.contains("b: BROKEN: 2 records checked"), "{text}");
+        assert!(
+            text.contains("\n  gap: sequences 2 to 3 are missing\n"),
+            "{text}"
+        );
+        assert!(text.ends_with(
+            "2 models checked: 1 intact, 1 broken; 7 records, 4 compacted versions accounted for, 1 undecodable records\n"
+        ), "{text}");
+    }
+}

@@ -14,7 +14,7 @@
 
 use std::fmt::Write as _;
 
-use super::data::{DriftSeries, ModelReport, OperatorRow, ReportData};
+use super::data::{DecisionPoint, DriftSeries, ModelReport, OperatorRow, ReportData};
 use super::svg::{escape, Chart};
 use crate::audit::{format_time, truncate};
 
@@ -178,7 +178,7 @@ fn model_section(page: &mut String, i: usize, m: &ModelReport) {
     let events: usize = m.series.iter().map(|s| s.events.len()).sum();
     let _ = write!(
         page,
-        "<section class=\"model\" id=\"model-{i}\">\n<h2>Model {id}</h2>\n<p>{} decisions ({} audit records with every version), {} drift events over {} alerts, from {} to {}.</p>\n",
+        "<section class=\"model\" id=\"model-{i}\">\n<h2>Model {id}</h2>\n<p>{} decisions ({} audit records, every version on the topic), {} drift events, {} features and metrics charted, from {} to {}.</p>\n",
         m.decisions.len(),
         m.audit_records,
         events,
@@ -441,7 +441,7 @@ fn mix_chart(m: &ModelReport, actions: &[String]) -> String {
     for (i, a) in actions.iter().enumerate() {
         let mut base = 0.0;
         let mut sources: Vec<&str> = SOURCES.to_vec();
-        for ((x, by), _) in &m.mix {
+        for (x, by) in m.mix.keys() {
             if x == a && !sources.contains(&by.as_str()) {
                 sources.push(by);
             }
@@ -472,40 +472,33 @@ fn confidence_chart(m: &ModelReport, time: (f64, f64)) -> String {
         false,
     )
     .y_label("confidence");
-    let points: Vec<(f64, f64, f64, &str, &str, Option<&String>)> = m
+    // Decisions at which the bandit was consulted.
+    let points: Vec<&DecisionPoint> = m
         .decisions
         .iter()
-        .filter_map(|d| {
-            d.confidence.map(|(c, t)| {
-                (
-                    d.time as f64,
-                    c,
-                    t,
-                    d.decided_by.as_str(),
-                    d.decision_id.as_str(),
-                    d.chosen.as_ref(),
-                )
-            })
-        })
+        .filter(|d| d.confidence.is_some())
         .collect();
-    let line: Vec<(f64, f64)> = points.iter().map(|p| (p.0, p.1)).collect();
+    let conf = |d: &DecisionPoint| d.confidence.unwrap_or((0.0, 0.0));
+    let line: Vec<(f64, f64)> = points.iter().map(|d| (d.time as f64, conf(d).0)).collect();
     chart.line(&line, "#59a14f", false);
-    let thresholds: Vec<f64> = points.iter().map(|p| p.2).collect();
+    let thresholds: Vec<f64> = points.iter().map(|d| conf(d).1).collect();
     match thresholds.as_slice() {
         [] => {}
         [first, rest @ ..] if rest.iter().all(|t| t == first) => {
             chart.threshold(*first, "#d62728", &format!("gate {first}"));
         }
         _ => {
-            let steps: Vec<(f64, f64)> = points.iter().map(|p| (p.0, p.2)).collect();
+            let steps: Vec<(f64, f64)> =
+                points.iter().map(|d| (d.time as f64, conf(d).1)).collect();
             chart.line(&steps, "#d62728", true);
         }
     }
-    for (t, c, gate, by, id, chosen) in &points {
-        let acted = *by == "bandit";
+    for d in points {
+        let (c, gate) = conf(d);
+        let acted = d.decided_by == "bandit";
         chart.marker(
-            *t,
-            *c,
+            d.time as f64,
+            c,
             if acted {
                 source_color("bandit")
             } else {
@@ -513,8 +506,9 @@ fn confidence_chart(m: &ModelReport, time: (f64, f64)) -> String {
             },
             acted,
             &format!(
-                "{id}: confidence {c:.3} in {} (gate {gate})",
-                chosen.map_or("?", |s| s.as_str())
+                "{}: confidence {c:.3} in {} (gate {gate})",
+                d.decision_id,
+                d.chosen.as_deref().unwrap_or("?")
             ),
         );
     }

@@ -55,6 +55,15 @@ pub fn write_atomically(out: &Path, html: &str) -> Result<(), ReportError> {
     };
     let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(err)?;
     std::io::Write::write_all(&mut tmp, html.as_bytes()).map_err(err)?;
+    // A report is for sharing: readable by all, like a file the user
+    // creates (the temporary file is private until now).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(err)?;
+    }
     tmp.persist(out).map_err(|e| err(e.error))?;
     Ok(())
 }
