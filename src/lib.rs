@@ -13,7 +13,8 @@
 //! - [`decide`]: the rule engine and cooldown, the policy-rule language and the Thompson bandit (pure code).
 //! - [`bench`]: in-binary benchmarks (`jidoka bench ablation`).
 //! - [`heal`]: heal commands for downstream executors.
-//! - [`audit`]: reading back and printing the audit trail.
+//! - [`audit`]: the audit hash chain, and reading the trail back: replay with filters, verify across compaction, explain one decision.
+//! - [`report`]: the self-contained HTML report of drift, decisions and outcomes (inline SVG).
 //! - [`operator`]: signed operator commands (veto, approve, pause, resume) and their publishing.
 //! - [`ids`]: deterministic ids of every output.
 //! - [`pipeline`]: the only place that wires the stages: processor core and Kafka loop.
@@ -34,6 +35,7 @@ pub mod ingest;
 pub mod kafka;
 pub mod operator;
 pub mod pipeline;
+pub mod report;
 pub mod schema;
 pub mod state;
 pub mod telemetry;

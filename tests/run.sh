@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test of jidoka, doing all set-up a fresh machine needs:
 # system packages (libclang for RocksDB's bindgen, OpenSSL headers for
-# librdkafka's TLS and SCRAM), the tansu broker the
+# librdkafka's TLS and SCRAM, headless Chromium that renders the HTML report
+# in tests/report_html.rs), the tansu broker the
 # integration tests start (built once, cached under ~/.cache/jidoka), the build,
 # formatting and lint checks, then the whole test suite.
 set -euo pipefail
@@ -24,6 +25,12 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+# Chromium without its recommends (printing, mDNS, desktop tools: ~400 MB
+# a headless test never uses).
+if ! dpkg -s chromium >/dev/null 2>&1; then
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends chromium >/dev/null
 fi
 echo "ok"
 

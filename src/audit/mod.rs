@@ -1,13 +1,33 @@
 //! Audit: the per-model hash chain that makes the trail tamper-evident, and
-//! reading the trail back (replay, verify) for people and tools.
+//! reading the trail back for people and tools: replay (filtered, as a
+//! table or JSON lines), verify (across compaction), explain (one decision
+//! in plain words).
 //!
 //! Records are written by the pipeline (one per decision, keyed by decision
-//! id on the compacted audit topic, sealed into the model's chain).
+//! id on the compacted audit topic, sealed into the model's chain; each
+//! later stage of a decision is a new version of its key). This module only
+//! reads them.
+//!
+//! - `chain`: sealing and verifying the hash chain.
+//! - `filter`: which records a replay shows (pure).
+//! - `format`: one record as a line, a table row or JSON.
+//! - `explain`: one decision's versions in plain words (pure).
+//! - `topic`: reading an output topic to its end, with a progress bar.
+//! - `replay`: the Kafka side of replay, verify and explain.
 
 pub mod chain;
+mod explain;
+mod filter;
 mod format;
 mod replay;
+mod topic;
 
-pub use chain::{verify, ChainReport};
-pub use format::{format_line, to_json_line};
-pub use replay::{read, replay, verify_topic, AuditError, ReplayCounts, ReplayOptions};
+pub use chain::{verify, ChainReport, Fault};
+pub use explain::{explain, explain_with_events};
+pub use filter::{latest, parse_time, select, Filter, TimeError};
+pub use format::{format_line, format_time, table_header, table_row, to_json_line, truncate};
+pub use replay::{
+    decision_versions, drift_events, read, replay, verify_topic, AuditError, ReplayCounts,
+    ReplayOptions,
+};
+pub use topic::{read_topic, ReadMode};

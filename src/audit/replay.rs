@@ -1,71 +1,93 @@
-//! Reading the audit topic: replay (print) and verify (hash chains).
+//! Reading the audit topic back: replay (print, filtered), verify (hash
+//! chains) and the versions of one decision (explain).
 //!
-//! Guarantees: with `from_beginning` and without `follow`, every record
-//! present on the topic when the replay starts is read once and the replay
-//! ends when every partition reached its end (end-of-partition events, so
-//! transaction markers or aborted records at the end cannot stall it; an
-//! idle limit bounds it if the broker goes away); records that do not decode
-//! are reported on stderr and counted, never fatal.
+//! Guarantees: a replay prints the records passing its [`Filter`], as an
+//! aligned table (a header, then one row per record) or as JSON lines;
+//! streamed in the order read, or, with `latest`, after the whole topic is
+//! read, the latest version of each decision ordered by decision time. Read
+//! errors and undecodable records behave as in [`read_topic`].
 
 use std::io::Write;
 use std::time::Duration;
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::KafkaError;
-use rdkafka::message::Message;
-use rdkafka::{Offset, TopicPartitionList};
-
 use super::chain::{verify, ChainReport};
-use super::format::{format_line, to_json_line};
+use super::filter::{select, Filter};
+use super::format::{table_header, table_row, to_json_line};
+use super::topic::{read_topic, ReadMode};
 use crate::config::Config;
-use crate::kafka::reader_config;
-use crate::schema::{AuditRecord, Codec, SchemaError};
+use crate::schema::{AuditRecord, DriftEvent, SchemaError};
 
 /// What to replay and how to print it.
 #[derive(Debug, Clone, Default)]
 pub struct ReplayOptions {
-    /// Only this model's decisions.
-    pub model: Option<String>,
+    /// Which records.
+    pub filter: Filter,
+    /// Only the latest version of each decision (what compaction keeps);
+    /// reads the whole topic first, so it implies `from_beginning` and
+    /// excludes `follow`.
+    pub latest: bool,
     /// Start at the beginning of the topic and stop at its end (unless
     /// `follow`); without it the replay starts at the end and follows.
     pub from_beginning: bool,
     /// Keep reading new records after reaching the end.
     pub follow: bool,
-    /// JSON lines instead of readable lines.
+    /// JSON lines instead of the table.
     pub json: bool,
+    /// A progress bar on stderr while reading to the end (terminal only).
+    pub progress: bool,
 }
 
-/// Replay failures.
+/// Audit failures.
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
     /// Kafka failed (external; retrying may help).
     #[error("kafka: {0}")]
     Kafka(#[from] rdkafka::error::KafkaError),
-    /// Nothing arrived for too long before the end was reached.
-    #[error("no audit record arrived for {0:?} before the end of the topic was reached")]
+    /// Nothing arrived for too long before the end was reached (external).
+    #[error("no record arrived for {0:?} before the end of the topic was reached")]
     Idle(Duration),
-    /// The topic does not exist.
-    #[error("audit topic `{0}` not found")]
+    /// The topic does not exist (the user's: wrong topic or cluster).
+    #[error("topic `{0}` not found")]
     NoTopic(String),
     /// Schemas are broken (internal).
     #[error(transparent)]
     Schema(#[from] SchemaError),
-    /// Writing the output failed.
+    /// Writing the output failed (external).
     #[error("output: {0}")]
     Io(#[from] std::io::Error),
+    /// The options contradict each other (the user's).
+    #[error("{0}")]
+    Usage(String),
+    /// No record of the decision is on the topic (the user's).
+    #[error("decision `{id}` not found on audit topic `{topic}` ({read} records read)")]
+    NotFound {
+        /// Decision id or prefix asked for.
+        id: String,
+        /// Audit topic.
+        topic: String,
+        /// Records read.
+        read: u64,
+    },
+    /// A decision id prefix names several decisions (the user's).
+    #[error("`{id}` names {} decisions ({}); give more of the id", .matches.len(), .matches.join(", "))]
+    Ambiguous {
+        /// Prefix asked for.
+        id: String,
+        /// Decision ids it matches (the first few).
+        matches: Vec<String>,
+    },
 }
 
 /// Counts of a replay.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ReplayCounts {
+    /// Records read.
+    pub read: u64,
     /// Records printed.
     pub printed: u64,
     /// Records read that did not decode.
     pub undecodable: u64,
 }
-
-const TIMEOUT: Duration = Duration::from_secs(10);
-const IDLE_LIMIT: Duration = Duration::from_secs(60);
 
 /// Reads the audit topic and prints matching records to `out`.
 pub fn replay(
@@ -73,31 +95,67 @@ pub fn replay(
     opts: &ReplayOptions,
     out: &mut dyn Write,
 ) -> Result<ReplayCounts, AuditError> {
-    let mut printed = 0;
-    let undecodable = read(cfg, opts.from_beginning, opts.follow, &mut |record| {
-        if opts.model.as_deref().is_some_and(|m| m != record.model_id) {
-            return Ok(());
-        }
+    if opts.latest && opts.follow {
+        return Err(AuditError::Usage(
+            "--latest reads the whole topic once; it cannot --follow".into(),
+        ));
+    }
+    let mode = ReadMode {
+        from_beginning: opts.from_beginning || opts.latest,
+        follow: opts.follow,
+        progress: opts.progress,
+    };
+    let print = |out: &mut dyn Write, r: &AuditRecord| -> Result<(), AuditError> {
         let line = if opts.json {
-            to_json_line(&record)
+            to_json_line(r)
         } else {
-            format_line(&record)
+            table_row(r)
         };
         writeln!(out, "{line}")?;
-        printed += 1;
         Ok(())
-    })?;
+    };
+    if !opts.json {
+        writeln!(out, "{}", table_header())?;
+    }
+    let mut counts = ReplayCounts::default();
+    let topic = cfg.topics.audit.as_str();
+    if opts.latest {
+        let mut all = Vec::new();
+        counts.undecodable = read_topic(cfg, topic, mode, &mut |r: AuditRecord| {
+            all.push(r);
+            Ok(())
+        })?;
+        counts.read = all.len() as u64;
+        let mut kept = select(all, &opts.filter, true);
+        kept.sort_by(|a, b| {
+            (a.decided_at, &a.model_id, a.sequence).cmp(&(b.decided_at, &b.model_id, b.sequence))
+        });
+        for r in &kept {
+            print(out, r)?;
+        }
+        counts.printed = kept.len() as u64;
+    } else {
+        counts.undecodable = read_topic(cfg, topic, mode, &mut |r: AuditRecord| {
+            counts.read += 1;
+            if opts.filter.matches(&r) {
+                print(out, &r)?;
+                counts.printed += 1;
+                if opts.follow {
+                    out.flush()?;
+                }
+            }
+            Ok(())
+        })?;
+    }
     out.flush()?;
-    Ok(ReplayCounts {
-        printed,
-        undecodable,
-    })
+    Ok(counts)
 }
 
-/// Reads the whole audit topic and verifies every model's hash chain.
+/// Reads the whole audit topic and verifies every model's hash chain;
+/// returns the reports and how many records did not decode.
 pub fn verify_topic(cfg: &Config) -> Result<(Vec<ChainReport>, u64), AuditError> {
     let mut records = Vec::new();
-    let undecodable = read(cfg, true, false, &mut |r| {
+    let undecodable = read_topic(cfg, &cfg.topics.audit, ReadMode::to_end(), &mut |r| {
         records.push(r);
         Ok(())
     })?;
@@ -113,70 +171,71 @@ pub fn read(
     follow: bool,
     on_record: &mut dyn FnMut(AuditRecord) -> Result<(), AuditError>,
 ) -> Result<u64, AuditError> {
-    let codec = Codec::new(cfg.schemas.ids)?;
-    let topic = cfg.topics.audit.as_str();
-    let follow = follow || !from_beginning;
-    let mut client = reader_config(cfg);
-    client.set("enable.partition.eof", "true");
-    let consumer: BaseConsumer = client.create()?;
-    let metadata = consumer.fetch_metadata(Some(topic), TIMEOUT)?;
-    let partitions: Vec<i32> = metadata
-        .topics()
-        .iter()
-        .filter(|t| t.name() == topic && t.error().is_none())
-        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
-        .collect();
-    if partitions.is_empty() {
-        return Err(AuditError::NoTopic(topic.to_string()));
+    let mode = ReadMode {
+        from_beginning,
+        follow,
+        progress: false,
+    };
+    read_topic(cfg, &cfg.topics.audit, mode, on_record)
+}
+
+/// Every version of the decision `id` (or of the one decision whose id
+/// starts with `id`) on the audit topic, in version order.
+pub fn decision_versions(cfg: &Config, id: &str) -> Result<Vec<AuditRecord>, AuditError> {
+    let mut exact = Vec::new();
+    let mut prefixed: std::collections::BTreeMap<String, Vec<AuditRecord>> = Default::default();
+    let mut read = 0u64;
+    read_topic(
+        cfg,
+        &cfg.topics.audit,
+        ReadMode::to_end(),
+        &mut |r: AuditRecord| {
+            read += 1;
+            if r.decision_id == id {
+                exact.push(r);
+            } else if !id.is_empty() && r.decision_id.starts_with(id) {
+                prefixed.entry(r.decision_id.clone()).or_default().push(r);
+            }
+            Ok(())
+        },
+    )?;
+    let mut versions = if !exact.is_empty() {
+        exact
+    } else if prefixed.len() > 1 {
+        return Err(AuditError::Ambiguous {
+            id: id.to_string(),
+            matches: prefixed.keys().take(5).cloned().collect(),
+        });
+    } else if let Some((_, v)) = prefixed.pop_first() {
+        v
+    } else {
+        return Err(AuditError::NotFound {
+            id: id.to_string(),
+            topic: cfg.topics.audit.clone(),
+            read,
+        });
+    };
+    versions.sort_by_key(|r| (r.version, r.sequence));
+    versions.dedup();
+    Ok(versions)
+}
+
+/// The drift events with these ids on the drift-events topic.
+pub fn drift_events(cfg: &Config, ids: &[String]) -> Result<Vec<DriftEvent>, AuditError> {
+    let mut found = Vec::new();
+    if ids.is_empty() {
+        return Ok(found);
     }
-    let mut tpl = TopicPartitionList::new();
-    // Partitions still to read up to their end: (partition, end offset).
-    let mut remaining: Vec<(i32, i64)> = Vec::new();
-    for p in &partitions {
-        let (low, high) = consumer.fetch_watermarks(topic, *p, TIMEOUT)?;
-        let start = if from_beginning {
-            Offset::Beginning
-        } else {
-            Offset::End
-        };
-        tpl.add_partition_offset(topic, *p, start)?;
-        if from_beginning && high > low {
-            remaining.push((*p, high));
-        }
-    }
-    consumer.assign(&tpl)?;
-    let mut undecodable = 0;
-    let mut last_progress = std::time::Instant::now();
-    while follow || !remaining.is_empty() {
-        let Some(result) = consumer.poll(Duration::from_millis(200)) else {
-            if !follow && last_progress.elapsed() > IDLE_LIMIT {
-                return Err(AuditError::Idle(IDLE_LIMIT));
+    read_topic(
+        cfg,
+        &cfg.topics.drift_events,
+        ReadMode::to_end(),
+        &mut |e: DriftEvent| {
+            if ids.contains(&e.event_id) {
+                found.push(e);
             }
-            continue;
-        };
-        last_progress = std::time::Instant::now();
-        let msg = match result {
-            Ok(msg) => msg,
-            Err(KafkaError::PartitionEOF(partition)) => {
-                remaining.retain(|(p, _)| *p != partition);
-                continue;
-            }
-            Err(e) => {
-                eprintln!("audit {topic}: {e}; retrying");
-                continue;
-            }
-        };
-        let (partition, offset) = (msg.partition(), msg.offset());
-        remaining.retain(|(p, end)| !(*p == partition && offset + 1 >= *end));
-        let record = match codec.decode::<AuditRecord>(msg.payload()) {
-            Ok(r) => r,
-            Err(e) => {
-                eprintln!("audit {topic}/{partition}@{offset}: undecodable record: {e}");
-                undecodable += 1;
-                continue;
-            }
-        };
-        on_record(record)?;
-    }
-    Ok(undecodable)
+            Ok(())
+        },
+    )?;
+    Ok(found)
 }

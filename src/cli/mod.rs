@@ -15,7 +15,7 @@ mod signals;
 pub use operator::{ApproveArgs, IssuerArgs, OperatorSubcommand, ScopeArgs, VetoArgs};
 use tokio::sync::watch;
 
-use crate::audit::{self, ReplayOptions};
+use crate::audit::{self, Filter, ReplayOptions};
 use crate::config::{Config, LoadedConfig};
 use crate::demo::{self, DemoOptions};
 use crate::kafka::{create_topics, TopicStatus};
@@ -48,12 +48,15 @@ pub enum Command {
         #[command(subcommand)]
         command: TopicsCommand,
     },
-    /// Read the audit trail.
+    /// Read the audit trail: replay, verify, explain.
     Audit {
         /// Audit command.
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Write a self-contained HTML report (drift, decisions, action mix,
+    /// bandit confidence, outcomes) from the drift-events and audit topics.
+    Report(ReportArgs),
     /// Issue a signed operator command (veto, approve, pause, resume).
     Operator {
         /// Operator command.
@@ -119,19 +122,42 @@ pub enum TopicsCommand {
 /// Audit commands.
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Print audit records.
+    /// Print audit records as a table (or JSON lines), filtered.
     Replay(ReplayArgs),
-    /// Check every model's hash chain on the audit topic; exit 1 if any
-    /// record is missing, altered or conflicting.
+    /// Check every model's hash chain on the audit topic, accounting for
+    /// versions removed by compaction; exit 1 if any record is missing,
+    /// altered or conflicting.
     Verify,
+    /// Explain one decision in plain words, from every version of its
+    /// audit record; exit 1 if it is not on the topic.
+    Explain(ExplainArgs),
 }
 
 /// Replay arguments.
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
-    /// Only this model.
+    /// Only this model (`*/p<partition>` for operator commands concerning
+    /// every model).
     #[arg(long)]
     pub model: Option<String>,
+    /// Only decisions with this final action.
+    #[arg(long, value_parser = ["retrain", "rollback", "fallback", "hold", "escalate", "none"])]
+    pub action: Option<String>,
+    /// Only decisions whose proposal came from this source.
+    #[arg(long, value_parser = ["rules", "bandit", "human", "escalation"])]
+    pub decided_by: Option<String>,
+    /// Only decisions taken at or after this event time: RFC 3339
+    /// (2024-06-01T12:00:00Z, 2024-06-01T14:00:00+02:00, 2024-06-01) or
+    /// epoch milliseconds.
+    #[arg(long, value_parser = parse_time_arg)]
+    pub from: Option<i64>,
+    /// Only decisions taken at or before this event time (as --from).
+    #[arg(long, value_parser = parse_time_arg)]
+    pub to: Option<i64>,
+    /// Only the latest version of each decision (what compaction keeps),
+    /// ordered by decision time; reads the whole topic.
+    #[arg(long, conflicts_with = "follow")]
+    pub latest: bool,
     /// Read from the beginning of the topic and stop at its end (add --follow
     /// to keep going). Without it, follow new records from now on.
     #[arg(long)]
@@ -139,9 +165,31 @@ pub struct ReplayArgs {
     /// Keep reading new records.
     #[arg(long)]
     pub follow: bool,
-    /// JSON lines instead of readable lines.
+    /// JSON lines instead of the table.
     #[arg(long)]
     pub json: bool,
+}
+
+fn parse_time_arg(s: &str) -> Result<i64, String> {
+    audit::parse_time(s).map_err(|e| e.to_string())
+}
+
+/// Explain arguments.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// Decision id (as `audit replay` shows it), or a unique prefix of it.
+    pub decision_id: String,
+}
+
+/// Report arguments.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// HTML file to write.
+    #[arg(long, default_value = "report.html")]
+    pub out: PathBuf,
+    /// Only this model.
+    #[arg(long)]
+    pub model: Option<String>,
 }
 
 /// Runs a parsed command line.
@@ -185,6 +233,10 @@ pub async fn main(cli: Cli) -> ExitCode {
         Command::Audit {
             command: AuditCommand::Verify,
         } => verify(&loaded.config).await,
+        Command::Audit {
+            command: AuditCommand::Explain(args),
+        } => explain(&loaded.config, args).await,
+        Command::Report(args) => report(&loaded.config, args).await,
         Command::Demo(args) => demo_produce(&loaded.config, &args).await,
         Command::Bench { .. } | Command::Operator { .. } => Ok(()),
     };
@@ -223,10 +275,18 @@ async fn topics_create(cfg: &Config) -> Result<(), BoxError> {
 async fn replay(cfg: &Config, args: ReplayArgs) -> Result<(), BoxError> {
     let cfg = cfg.clone();
     let opts = ReplayOptions {
-        model: args.model,
+        filter: Filter {
+            model: args.model,
+            action: args.action,
+            decided_by: args.decided_by,
+            from: args.from,
+            to: args.to,
+        },
+        latest: args.latest,
         from_beginning: args.from_beginning,
         follow: args.follow,
         json: args.json,
+        progress: true,
     };
     let counts = tokio::task::spawn_blocking(move || {
         let stdout = std::io::stdout();
@@ -235,8 +295,8 @@ async fn replay(cfg: &Config, args: ReplayArgs) -> Result<(), BoxError> {
     })
     .await??;
     eprintln!(
-        "{} audit records printed, {} undecodable",
-        counts.printed, counts.undecodable
+        "{} audit records read, {} printed, {} undecodable",
+        counts.read, counts.printed, counts.undecodable
     );
     Ok(())
 }
@@ -245,28 +305,76 @@ async fn verify(cfg: &Config) -> Result<(), BoxError> {
     let cfg = cfg.clone();
     let (reports, undecodable) =
         tokio::task::spawn_blocking(move || audit::verify_topic(&cfg)).await??;
-    let mut broken = 0;
-    for r in &reports {
-        let verdict = if r.is_intact() { "intact" } else { "BROKEN" };
-        println!(
-            "model={} records={} redelivered={} gaps={:?} altered={:?} broken_links={:?} conflicts={:?} {verdict}",
-            r.model_id, r.records, r.redelivered, r.gaps, r.bad_hash, r.bad_link, r.conflicts
-        );
-        broken += usize::from(!r.is_intact());
-    }
-    println!(
-        "{} models checked, {} intact, {} broken, {} undecodable records",
-        reports.len(),
-        reports.len() - broken,
-        broken,
-        undecodable
-    );
+    let broken = reports.iter().filter(|r| !r.is_intact()).count();
+    print!("{}", verify_summary(&reports, undecodable));
     if broken > 0 || undecodable > 0 {
         return Err(format!(
             "audit trail broken for {broken} models ({undecodable} undecodable records)"
         )
         .into());
     }
+    Ok(())
+}
+
+/// What `audit verify` prints: one block per model, then the totals.
+pub fn verify_summary(reports: &[audit::ChainReport], undecodable: u64) -> String {
+    let mut out = String::new();
+    for r in reports {
+        out.push_str(&format!("{r}\n"));
+    }
+    let broken = reports.iter().filter(|r| !r.is_intact()).count();
+    let compacted: u64 = reports
+        .iter()
+        .map(|r| r.compacted + r.compacted_unnamed)
+        .sum();
+    let records: u64 = reports.iter().map(|r| r.records).sum();
+    out.push_str(&format!(
+        "{} models checked: {} intact, {broken} broken; {records} records, {compacted} compacted versions accounted for, {undecodable} undecodable records\n",
+        reports.len(),
+        reports.len() - broken,
+    ));
+    out
+}
+
+async fn explain(cfg: &Config, args: ExplainArgs) -> Result<(), BoxError> {
+    let cfg = cfg.clone();
+    let text = tokio::task::spawn_blocking(move || -> Result<String, audit::AuditError> {
+        let versions = audit::decision_versions(&cfg, &args.decision_id)?;
+        let ids: Vec<String> = versions
+            .iter()
+            .flat_map(|r| r.evidence.iter().filter_map(|e| e.drift_event_id.clone()))
+            .collect();
+        // The linked drift events add their time and kind; without them
+        // the explanation still stands.
+        let events = audit::drift_events(&cfg, &ids).unwrap_or_else(|e| {
+            eprintln!("jidoka: drift events not read ({e}); explaining without them");
+            Vec::new()
+        });
+        Ok(audit::explain_with_events(&versions, &events))
+    })
+    .await??;
+    print!("{text}");
+    Ok(())
+}
+
+async fn report(cfg: &Config, args: ReportArgs) -> Result<(), BoxError> {
+    let cfg = cfg.clone();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    let out = args.out.clone();
+    let data = tokio::task::spawn_blocking(move || {
+        crate::report::write_report(&cfg, &out, args.model.as_deref(), now)
+    })
+    .await??;
+    let decisions: usize = data.models.iter().map(|m| m.decisions.len()).sum();
+    println!(
+        "wrote {}: {} models, {decisions} decisions, {} drift events, {} audit records",
+        args.out.display(),
+        data.models.len(),
+        data.drift_events,
+        data.audit_records
+    );
     Ok(())
 }
 
@@ -309,5 +417,117 @@ async fn run_demo(args: &DemoArgs) -> ExitCode {
             eprintln!("jidoka demo: {e}");
             ExitCode::from(1)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("jidoka").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn replay_takes_every_filter() -> Result<(), clap::Error> {
+        let cli = parse(&[
+            "audit",
+            "replay",
+            "--latest",
+            "--model",
+            "churn-v7",
+            "--action",
+            "none",
+            "--decided-by",
+            "bandit",
+            "--from",
+            "2024-06-01",
+            "--to",
+            "1717286400000",
+            "--json",
+        ])?;
+        let Command::Audit {
+            command: AuditCommand::Replay(a),
+        } = cli.command
+        else {
+            panic!("not a replay: {:?}", cli.command);
+        };
+        assert!(a.latest && a.json && !a.follow);
+        assert_eq!(a.model.as_deref(), Some("churn-v7"));
+        assert_eq!(a.action.as_deref(), Some("none"));
+        assert_eq!(a.decided_by.as_deref(), Some("bandit"));
+        assert_eq!(
+            (a.from, a.to),
+            (Some(1_717_200_000_000), Some(1_717_286_400_000))
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn bad_replay_arguments_are_usage_errors() {
+        for args in [
+            &["audit", "replay", "--latest", "--follow"][..],
+            &["audit", "replay", "--from", "yesterday"],
+            &["audit", "replay", "--action", "reboot"],
+            &["audit", "replay", "--decided-by", "cat"],
+            &["audit", "explain"],
+        ] {
+            assert!(parse(args).is_err(), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn explain_and_report_parse() -> Result<(), clap::Error> {
+        let cli = parse(&["audit", "explain", "dec-77ab"])?;
+        assert!(matches!(
+            cli.command,
+            Command::Audit { command: AuditCommand::Explain(ExplainArgs { ref decision_id }) } if decision_id == "dec-77ab"
+        ));
+        let cli = parse(&["report"])?;
+        let Command::Report(r) = cli.command else {
+            panic!("not a report");
+        };
+        assert_eq!((r.out, r.model), (PathBuf::from("report.html"), None));
+        let cli = parse(&["report", "--out", "/tmp/r.html", "--model", "m"])?;
+        let Command::Report(r) = cli.command else {
+            panic!("not a report");
+        };
+        assert_eq!(
+            (r.out, r.model.as_deref()),
+            (PathBuf::from("/tmp/r.html"), Some("m"))
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn the_verify_summary_counts_models_and_versions() {
+        let reports = vec![
+            audit::ChainReport {
+                model_id: "a".into(),
+                records: 5,
+                compacted: 3,
+                compacted_unnamed: 1,
+                ..Default::default()
+            },
+            audit::ChainReport {
+                model_id: "b".into(),
+                records: 2,
+                gaps: vec![(2, 3)],
+                ..Default::default()
+            },
+        ];
+        let text = verify_summary(&reports, 1);
+        assert!(
+            text.contains("a: intact: 5 records checked, 4 compacted versions accounted for"),
+            "{text}"
+        );
+        assert!(text.contains("b: BROKEN: 2 records checked"), "{text}");
+        assert!(
+            text.contains("\n  gap: sequences 2 to 3 are missing\n"),
+            "{text}"
+        );
+        assert!(text.ends_with(
+            "2 models checked: 1 intact, 1 broken; 7 records, 4 compacted versions accounted for, 1 undecodable records\n"
+        ), "{text}");
     }
 }

@@ -64,6 +64,9 @@ fn audit_verify_and_rendering_never_panic() -> TestResult {
             let mut records = Vec::new();
             for (i, (model, options)) in plan.iter().enumerate() {
                 let mut r = seeds::audit(*options);
+                // The seed's `supersedes` names a record of no chain here;
+                // verify checks it (a tampering edit, not an untouched chain).
+                r.supersedes = None;
                 r.model_id = format!("m{model}");
                 r.decision_id = format!("dec-{i}");
                 sequences[*model] += 1;

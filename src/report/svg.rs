@@ -1,0 +1,675 @@
+//! A small SVG chart kit for the HTML report: scales (linear, log, time),
+//! axes with ticks, polylines, markers, bars and threshold lines.
+//!
+//! Guarantees: output is inline SVG for an HTML5 page (no `xmlns`, no
+//! `href`, no script, no external reference); every text is escaped; any
+//! input is drawable (non-finite values are skipped, zero or negative
+//! values on a log scale sit at its floor, an empty or one-point domain is
+//! widened), so rendering never panics and never emits `NaN` coordinates.
+
+use std::fmt::Write as _;
+
+use crate::audit::format_time;
+
+/// `s` with `&`, `<`, `>`, `"` and `'` escaped, for HTML text and
+/// attribute values alike.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Lowest value a log scale shows (p-values can be exactly 0).
+const LOG_FLOOR: f64 = 1e-300;
+
+/// Maps a domain onto a pixel range, linearly or by log10.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scale {
+    d0: f64,
+    d1: f64,
+    r0: f64,
+    r1: f64,
+    log: bool,
+}
+
+impl Scale {
+    /// A linear scale; a degenerate or non-finite domain is widened.
+    pub fn linear(domain: (f64, f64), range: (f64, f64)) -> Self {
+        let (mut d0, mut d1) = finite_or(domain, (0.0, 1.0));
+        if d1 < d0 {
+            std::mem::swap(&mut d0, &mut d1);
+        }
+        if d1 - d0 <= f64::EPSILON * d0.abs().max(1.0) {
+            let pad = d0.abs().max(1.0) * 0.5;
+            d0 -= pad;
+            d1 += pad;
+        }
+        Scale {
+            d0,
+            d1,
+            r0: range.0,
+            r1: range.1,
+            log: false,
+        }
+    }
+
+    /// A log10 scale over whole decades covering the positive part of
+    /// `domain`.
+    pub fn log(domain: (f64, f64), range: (f64, f64)) -> Self {
+        let (a, b) = finite_or(domain, (1e-6, 1.0));
+        let lo = a.min(b).max(LOG_FLOOR);
+        let hi = a.max(b).max(lo);
+        let mut d0 = lo.log10().floor();
+        let mut d1 = hi.log10().ceil();
+        if d1 <= d0 {
+            d1 = d0 + 1.0;
+        }
+        d0 = d0.max(LOG_FLOOR.log10());
+        Scale {
+            d0,
+            d1,
+            r0: range.0,
+            r1: range.1,
+            log: true,
+        }
+    }
+
+    /// Pixel position of `v` (clamped to the range's ends).
+    pub fn map(&self, v: f64) -> f64 {
+        let v = if self.log {
+            v.max(LOG_FLOOR).log10()
+        } else {
+            v
+        };
+        let t = ((v - self.d0) / (self.d1 - self.d0)).clamp(0.0, 1.0);
+        let t = if t.is_finite() { t } else { 0.0 };
+        self.r0 + t * (self.r1 - self.r0)
+    }
+
+    /// The domain (in data units).
+    pub fn domain(&self) -> (f64, f64) {
+        if self.log {
+            (10f64.powf(self.d0), 10f64.powf(self.d1))
+        } else {
+            (self.d0, self.d1)
+        }
+    }
+
+    /// About `n` round tick values inside the domain.
+    pub fn ticks(&self, n: usize) -> Vec<f64> {
+        if self.log {
+            let decades = (self.d1 - self.d0).max(1.0);
+            let step = (decades / n.max(1) as f64).ceil().max(1.0);
+            let mut out = Vec::new();
+            let mut e = self.d1;
+            while e >= self.d0 - 1e-9 && out.len() < 64 {
+                out.push(10f64.powf(e));
+                e -= step;
+            }
+            out.reverse();
+            return out;
+        }
+        let step = nice_step((self.d1 - self.d0) / n.max(1) as f64);
+        let first = (self.d0 / step - 1e-9).ceil();
+        let last = (self.d1 / step + 1e-9).floor();
+        let mut out = Vec::new();
+        let mut k = first;
+        while k <= last && out.len() < 64 {
+            out.push(if k == 0.0 { 0.0 } else { k * step });
+            k += 1.0;
+        }
+        out
+    }
+}
+
+fn finite_or(d: (f64, f64), fallback: (f64, f64)) -> (f64, f64) {
+    if d.0.is_finite() && d.1.is_finite() {
+        d
+    } else {
+        fallback
+    }
+}
+
+/// 1, 2 or 5 times a power of ten, at least `raw`.
+fn nice_step(raw: f64) -> f64 {
+    if !raw.is_finite() || raw <= 0.0 {
+        return 1.0;
+    }
+    let p = 10f64.powf(raw.log10().floor());
+    let f = raw / p;
+    let m = if f <= 1.0 {
+        1.0
+    } else if f <= 2.0 {
+        2.0
+    } else if f <= 5.0 {
+        5.0
+    } else {
+        10.0
+    };
+    m * p
+}
+
+/// Round steps for a time axis, in ms.
+const TIME_STEPS: [i64; 18] = [
+    1_000,
+    5_000,
+    15_000,
+    30_000,
+    60_000,
+    300_000,
+    900_000,
+    1_800_000,
+    3_600_000,
+    10_800_000,
+    21_600_000,
+    43_200_000,
+    86_400_000,
+    172_800_000,
+    604_800_000,
+    2_592_000_000,
+    7_776_000_000,
+    31_536_000_000,
+];
+
+/// Tick times (ms) for a time domain, about `n` of them, with the label of
+/// each.
+pub fn time_ticks(domain: (f64, f64), n: usize) -> Vec<(f64, String)> {
+    let (d0, d1) = (domain.0.min(domain.1), domain.0.max(domain.1));
+    if !(d0.is_finite() && d1.is_finite()) {
+        return Vec::new();
+    }
+    let span = (d1 - d0).max(1.0);
+    let raw = span / n.max(1) as f64;
+    let step = TIME_STEPS
+        .iter()
+        .copied()
+        .find(|s| *s as f64 >= raw)
+        .unwrap_or(TIME_STEPS[TIME_STEPS.len() - 1]) as f64;
+    let mut out = Vec::new();
+    let mut t = (d0 / step).ceil() * step;
+    while t <= d1 && out.len() < 64 {
+        out.push((t, time_label(t as i64, step as i64, span)));
+        t += step;
+    }
+    out
+}
+
+/// A short label for `t`: the time of day within a day, the date with time
+/// within weeks, the date beyond.
+pub fn time_label(t: i64, step: i64, span: f64) -> String {
+    let full = format_time(t);
+    let part = |a: usize, b: usize| full.get(a..b).map(str::to_string);
+    let label = if span <= 86_400_000.0 && step < 60_000 {
+        part(11, 19)
+    } else if span <= 86_400_000.0 {
+        part(11, 16)
+    } else if step < 86_400_000 {
+        part(5, 16).map(|s| s.replace('T', " "))
+    } else {
+        part(0, 10)
+    };
+    label.unwrap_or(full)
+}
+
+/// How the x axis reads.
+#[derive(Debug, Clone)]
+pub enum XAxis {
+    /// Event time (ms) on a linear scale.
+    Time(Scale),
+    /// Named bands (bar charts).
+    Bands(Vec<String>),
+}
+
+/// One chart: a titled SVG with a plot area, axes and marks.
+#[derive(Debug, Clone)]
+pub struct Chart {
+    title: String,
+    width: f64,
+    height: f64,
+    left: f64,
+    top: f64,
+    right: f64,
+    bottom: f64,
+    x: XAxis,
+    y: Scale,
+    y_label: String,
+    y_names: Option<Vec<(f64, String)>>,
+    marks: String,
+    empty: bool,
+}
+
+/// Plot-area margins: left, top, right, bottom.
+const MARGIN: (f64, f64, f64, f64) = (64.0, 30.0, 16.0, 40.0);
+
+fn num(v: f64) -> String {
+    if v.is_finite() {
+        format!("{v:.1}")
+    } else {
+        "0".into()
+    }
+}
+
+/// A tick label for a y value.
+fn y_label_of(v: f64, log: bool) -> String {
+    if log {
+        let e = v.log10().round();
+        if e == 0.0 {
+            "1".into()
+        } else {
+            format!("1e{e}")
+        }
+    } else if v == 0.0 || (v.abs() >= 0.01 && v.abs() < 10_000.0) {
+        let s = format!("{v:.3}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        format!("{v:.1e}")
+    }
+}
+
+impl Chart {
+    /// A time chart of `width` × `height` pixels: x is event time over
+    /// `time` (ms), y is linear (or log10) over `y`.
+    pub fn time(title: &str, size: (f64, f64), time: (f64, f64), y: (f64, f64), log: bool) -> Self {
+        let (width, height) = size;
+        let (l, t, r, b) = MARGIN;
+        let x = Scale::linear(time, (l, width - r));
+        let y = if log {
+            Scale::log(y, (height - b, t))
+        } else {
+            Scale::linear(y, (height - b, t))
+        };
+        Chart {
+            title: title.to_string(),
+            width,
+            height,
+            left: l,
+            top: t,
+            right: r,
+            bottom: b,
+            x: XAxis::Time(x),
+            y,
+            y_label: String::new(),
+            y_names: None,
+            marks: String::new(),
+            empty: true,
+        }
+    }
+
+    /// A bar chart with one band per name and a linear y over `y`.
+    pub fn bands(title: &str, size: (f64, f64), bands: Vec<String>, y: (f64, f64)) -> Self {
+        let (width, height) = size;
+        let (l, t, r, b) = MARGIN;
+        Chart {
+            title: title.to_string(),
+            width,
+            height,
+            left: l,
+            top: t,
+            right: r,
+            bottom: b,
+            x: XAxis::Bands(bands),
+            y: Scale::linear(y, (height - b, t)),
+            y_label: String::new(),
+            y_names: None,
+            marks: String::new(),
+            empty: true,
+        }
+    }
+
+    /// Names the y axis.
+    pub fn y_label(mut self, label: &str) -> Self {
+        self.y_label = label.to_string();
+        self
+    }
+
+    /// Names y positions (lanes) instead of numeric ticks.
+    pub fn y_names(mut self, names: Vec<(f64, String)>) -> Self {
+        self.y_names = Some(names);
+        self
+    }
+
+    /// The y scale.
+    pub fn y(&self) -> Scale {
+        self.y
+    }
+
+    fn px(&self, t: f64) -> f64 {
+        match &self.x {
+            XAxis::Time(s) => s.map(t),
+            XAxis::Bands(_) => self.left,
+        }
+    }
+
+    /// Left edge and width of band `i`.
+    pub fn band(&self, i: usize) -> (f64, f64) {
+        let n = match &self.x {
+            XAxis::Bands(b) => b.len().max(1),
+            XAxis::Time(_) => 1,
+        };
+        let w = (self.width - self.left - self.right) / n as f64;
+        (self.left + w * i as f64, w)
+    }
+
+    /// A line through the finite points `(time, value)`, in time order.
+    pub fn line(&mut self, points: &[(f64, f64)], color: &str, dashed: bool) {
+        let pts: Vec<String> = points
+            .iter()
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+            .map(|(x, y)| format!("{},{}", num(self.px(*x)), num(self.y.map(*y))))
+            .collect();
+        if pts.is_empty() {
+            return;
+        }
+        self.empty = false;
+        let dash = if dashed {
+            r#" stroke-dasharray="6 4""#
+        } else {
+            ""
+        };
+        let _ = write!(
+            self.marks,
+            r#"<polyline class="series" fill="none" stroke="{}" stroke-width="1.5"{dash} points="{}"/>"#,
+            escape(color),
+            pts.join(" ")
+        );
+    }
+
+    /// A horizontal threshold line at `value`, labelled at its right end.
+    pub fn threshold(&mut self, value: f64, color: &str, label: &str) {
+        if !value.is_finite() {
+            return;
+        }
+        let y = num(self.y.map(value));
+        let (x0, x1) = (num(self.left), num(self.width - self.right));
+        let _ = write!(
+            self.marks,
+            r#"<line class="threshold" x1="{x0}" x2="{x1}" y1="{y}" y2="{y}" stroke="{c}" stroke-width="1.2" stroke-dasharray="4 3"/><text x="{x1}" y="{}" font-size="10" text-anchor="end" fill="{c}">{}</text>"#,
+            num(self.y.map(value) - 3.0),
+            escape(label),
+            c = escape(color),
+        );
+    }
+
+    /// A marker at `(time, value)`: a circle, filled or hollow, with a
+    /// hover title.
+    pub fn marker(&mut self, t: f64, value: f64, color: &str, filled: bool, tip: &str) {
+        if !(t.is_finite() && value.is_finite()) {
+            return;
+        }
+        self.empty = false;
+        let fill = if filled {
+            escape(color)
+        } else {
+            "white".into()
+        };
+        let _ = write!(
+            self.marks,
+            r#"<circle class="marker" cx="{}" cy="{}" r="4" fill="{fill}" stroke="{}" stroke-width="1.5"><title>{}</title></circle>"#,
+            num(self.px(t)),
+            num(self.y.map(value)),
+            escape(color),
+            escape(tip)
+        );
+    }
+
+    /// A short vertical tick at time `t` along the bottom of the plot area
+    /// (a decision on a drift chart).
+    pub fn tick(&mut self, t: f64, color: &str, tip: &str) {
+        if !t.is_finite() {
+            return;
+        }
+        let x = num(self.px(t));
+        let y1 = self.height - self.bottom;
+        let _ = write!(
+            self.marks,
+            r#"<line class="decision-tick" x1="{x}" x2="{x}" y1="{}" y2="{}" stroke="{}" stroke-width="2"><title>{}</title></line>"#,
+            num(y1),
+            num(y1 - 10.0),
+            escape(color),
+            escape(tip)
+        );
+    }
+
+    /// A bar from `y0` to `y1` in band `band`, slot `slot` of `slots`.
+    pub fn bar(&mut self, band: usize, y0: f64, y1: f64, color: &str, tip: &str) {
+        if !(y0.is_finite() && y1.is_finite()) {
+            return;
+        }
+        self.empty = false;
+        let (x, w) = self.band(band);
+        let (a, b) = (self.y.map(y0), self.y.map(y1));
+        let _ = write!(
+            self.marks,
+            r#"<rect class="bar" x="{}" y="{}" width="{}" height="{}" fill="{}"><title>{}</title></rect>"#,
+            num(x + w * 0.2),
+            num(a.min(b)),
+            num(w * 0.6),
+            num((a - b).abs()),
+            escape(color),
+            escape(tip)
+        );
+    }
+
+    /// A vertical stem from 0 to `value` at time `t` with a marker on top
+    /// (a reward).
+    pub fn stem(&mut self, t: f64, value: f64, color: &str, tip: &str) {
+        if !(t.is_finite() && value.is_finite()) {
+            return;
+        }
+        let x = num(self.px(t));
+        let _ = write!(
+            self.marks,
+            r#"<line class="stem" x1="{x}" x2="{x}" y1="{}" y2="{}" stroke="{}" stroke-width="1.5"/>"#,
+            num(self.y.map(0.0)),
+            num(self.y.map(value)),
+            escape(color)
+        );
+        self.marker(t, value, color, true, tip);
+    }
+
+    fn axes(&self) -> String {
+        let mut s = String::new();
+        let (x0, x1) = (self.left, self.width - self.right);
+        let (y0, y1) = (self.height - self.bottom, self.top);
+        let _ = write!(
+            s,
+            r##"<rect x="{}" y="{}" width="{}" height="{}" fill="#fbfbfd" stroke="#ccc"/>"##,
+            num(x0),
+            num(y1),
+            num(x1 - x0),
+            num(y0 - y1)
+        );
+        let ticks: Vec<(f64, String)> = match &self.y_names {
+            Some(names) => names.clone(),
+            None => self
+                .y
+                .ticks(5)
+                .into_iter()
+                .map(|v| (v, y_label_of(v, self.y.log)))
+                .collect(),
+        };
+        for (v, label) in ticks {
+            let y = num(self.y.map(v));
+            let _ = write!(
+                s,
+                r##"<line x1="{}" x2="{}" y1="{y}" y2="{y}" stroke="#e6e6ea"/><text class="tick" x="{}" y="{y}" dy="3" font-size="10" text-anchor="end" fill="#555">{}</text>"##,
+                num(x0),
+                num(x1),
+                num(x0 - 4.0),
+                escape(&label)
+            );
+        }
+        match &self.x {
+            XAxis::Time(scale) => {
+                for (t, label) in time_ticks(scale.domain(), 6) {
+                    let x = num(scale.map(t));
+                    let _ = write!(
+                        s,
+                        r##"<line x1="{x}" x2="{x}" y1="{}" y2="{}" stroke="#999"/><text class="tick" x="{x}" y="{}" font-size="10" text-anchor="middle" fill="#555">{}</text>"##,
+                        num(y0),
+                        num(y0 + 4.0),
+                        num(y0 + 15.0),
+                        escape(&label)
+                    );
+                }
+                let _ = write!(
+                    s,
+                    r##"<text x="{}" y="{}" font-size="10" text-anchor="end" fill="#777">event time (UTC)</text>"##,
+                    num(x1),
+                    num(self.height - 4.0)
+                );
+            }
+            XAxis::Bands(names) => {
+                for (i, name) in names.iter().enumerate() {
+                    let (bx, w) = self.band(i);
+                    let _ = write!(
+                        s,
+                        r##"<text class="tick" x="{}" y="{}" font-size="11" text-anchor="middle" fill="#333">{}</text>"##,
+                        num(bx + w / 2.0),
+                        num(y0 + 15.0),
+                        escape(name)
+                    );
+                }
+            }
+        }
+        if !self.y_label.is_empty() {
+            let _ = write!(
+                s,
+                r##"<text x="12" y="{}" font-size="10" fill="#555" transform="rotate(-90 12 {})" text-anchor="middle">{}</text>"##,
+                num((y0 + y1) / 2.0),
+                num((y0 + y1) / 2.0),
+                escape(&self.y_label)
+            );
+        }
+        s
+    }
+
+    /// The finished `<svg>` element.
+    pub fn finish(self) -> String {
+        let title = escape(&self.title);
+        let mut s = format!(
+            r#"<svg class="chart" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" aria-label="{title}"><title>{title}</title>"#,
+            w = num(self.width),
+            h = num(self.height),
+        );
+        s.push_str(&self.axes());
+        s.push_str(&self.marks);
+        if self.empty {
+            let _ = write!(
+                s,
+                r##"<text x="{}" y="{}" font-size="12" text-anchor="middle" fill="#999">no data</text>"##,
+                num(self.width / 2.0),
+                num(self.height / 2.0)
+            );
+        }
+        let _ = write!(
+            s,
+            r##"<text class="chart-title" x="{}" y="18" font-size="13" font-weight="600" fill="#222">{title}</text></svg>"##,
+            num(self.left)
+        );
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_covers_markup_and_quotes() {
+        assert_eq!(
+            escape(r#"<a href="x">&'</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;"
+        );
+    }
+
+    #[test]
+    fn linear_scales_map_and_tick() {
+        let s = Scale::linear((0.0, 1.0), (100.0, 0.0));
+        assert_eq!(s.map(0.0), 100.0);
+        assert_eq!(s.map(0.5), 50.0);
+        assert_eq!(s.map(2.0), 0.0);
+        let labels: Vec<String> = s.ticks(5).iter().map(|v| y_label_of(*v, false)).collect();
+        assert_eq!(labels, ["0", "0.2", "0.4", "0.6", "0.8", "1"]);
+        let flat = Scale::linear((3.0, 3.0), (0.0, 10.0));
+        assert_eq!(flat.map(3.0), 5.0);
+        let bad = Scale::linear((f64::NAN, 1.0), (0.0, 10.0));
+        assert!(bad.map(f64::NAN).is_finite());
+    }
+
+    #[test]
+    fn log_scales_cover_whole_decades_and_zero() {
+        let s = Scale::log((2e-9, 0.5), (100.0, 0.0));
+        assert_eq!(s.domain(), (1e-9, 1.0));
+        assert_eq!(s.map(1.0), 0.0);
+        assert_eq!(s.map(1e-9), 100.0);
+        assert_eq!(s.map(0.0), 100.0);
+        let ticks = s.ticks(5);
+        assert!(ticks.len() <= 6 && ticks.contains(&1.0), "{ticks:?}");
+    }
+
+    #[test]
+    fn time_ticks_are_round_and_labelled() {
+        let day = 1_717_200_000_000.0;
+        let ticks = time_ticks((day, day + 3_600_000.0), 6);
+        assert_eq!(ticks.first().map(|t| t.1.as_str()), Some("00:00"));
+        assert!(ticks
+            .iter()
+            .all(|(t, _)| (*t as i64) % 600_000 == 0 || (*t as i64) % 900_000 == 0));
+        let week = time_ticks((day, day + 7.0 * 86_400_000.0), 6);
+        // Two-day steps from the epoch: the first falls on June 2nd.
+        assert_eq!(week.first().map(|t| t.1.as_str()), Some("2024-06-02"));
+        assert!(time_ticks((f64::NAN, 1.0), 5).is_empty());
+    }
+
+    #[test]
+    fn a_chart_is_one_escaped_svg_without_references() {
+        let mut c = Chart::time(
+            "p <value>",
+            (400.0, 200.0),
+            (0.0, 60_000.0),
+            (1e-6, 1.0),
+            true,
+        )
+        .y_label("p-value");
+        c.line(
+            &[
+                (0.0, 0.5),
+                (30_000.0, 1e-4),
+                (f64::NAN, 1.0),
+                (60_000.0, 0.0),
+            ],
+            "#123456",
+            false,
+        );
+        c.threshold(1e-3, "#d00", "alpha & co");
+        c.marker(30_000.0, 1e-4, "#123456", false, "closed \"x\"");
+        c.tick(10_000.0, "#0a0", "decision <d1>");
+        let svg = c.finish();
+        assert!(svg.starts_with("<svg ") && svg.ends_with("</svg>"), "{svg}");
+        assert_eq!(svg.matches("<svg").count(), 1);
+        assert!(svg.contains("<title>p &lt;value&gt;</title>"));
+        assert!(svg.contains("alpha &amp; co"));
+        assert!(svg.contains("closed &quot;x&quot;"));
+        assert!(svg.contains("<polyline"));
+        assert!(svg.contains(r#"class="threshold""#));
+        assert!(!svg.contains("NaN") && !svg.contains("inf"));
+        assert!(!svg.contains("http") && !svg.contains("href") && !svg.contains("<script"));
+        assert!(!svg.contains("no data"));
+    }
+
+    #[test]
+    fn an_empty_chart_says_so() {
+        let svg = Chart::bands("mix", (300.0, 200.0), vec![], (0.0, 0.0)).finish();
+        assert!(svg.contains("no data"), "{svg}");
+    }
+}
