@@ -121,11 +121,17 @@ async fn audit_replay_prints_every_decision() -> TestResult {
     )?;
     assert!(text.status.success());
     let text_out = stdout(&text);
-    assert_eq!(text_out.lines().count(), expected.len());
+    // A header, then one aligned row per record of the model.
+    let of_model = expected.iter().filter(|a| a.model_id == "churn-v7").count();
+    assert_eq!(text_out.lines().count(), of_model + 1, "{text_out}");
+    assert!(text_out
+        .lines()
+        .next()
+        .is_some_and(|h| h.starts_with("TIME")));
     assert!(
         text_out
             .lines()
-            .any(|l| l.contains("action=retrain") && l.contains("tenure_days")),
+            .any(|l| l.contains("retrain") && l.contains("dispatched") && l.contains("rules")),
         "{text_out}"
     );
 
@@ -133,7 +139,7 @@ async fn audit_replay_prints_every_decision() -> TestResult {
     let verdict = stdout(&verified);
     assert!(verified.status.success(), "{verdict}");
     assert!(
-        verdict.contains("model=churn-v7") && verdict.contains(" intact"),
+        verdict.contains("churn-v7: intact") && verdict.contains("1 intact, 0 broken"),
         "{verdict}"
     );
 
@@ -161,7 +167,12 @@ async fn audit_replay_prints_every_decision() -> TestResult {
         &[],
     )?;
     assert!(none.status.success());
-    assert_eq!(stdout(&none).lines().count(), 0);
+    let rows = stdout(&none);
+    assert_eq!(
+        rows.lines().filter(|l| !l.starts_with("TIME")).count(),
+        0,
+        "{rows}"
+    );
     Ok(())
 }
 
