@@ -5,53 +5,10 @@
 use super::*;
 use crate::config::Config;
 use crate::demo::scenario::Scenario;
+use crate::pipeline::test_support::{at, audits, commands, config, run, TestResult};
 use crate::schema::{
     Action, AuditRecord, HealOutcome, OperatorCommand, OperatorKind, OutcomeStatus,
 };
-
-type TestResult = Result<(), Box<dyn std::error::Error>>;
-
-fn config() -> Result<Config, Box<dyn std::error::Error>> {
-    let mut c = Config::defaults()?;
-    c.detect.reference_size = 500;
-    c.detect.window_size = 250;
-    c.detect.evaluate_every = 125;
-    Ok(c)
-}
-
-fn at(topic: &str, offset: i64) -> SourcePos {
-    SourcePos {
-        topic: topic.into(),
-        partition: 0,
-        offset,
-    }
-}
-
-fn run(p: &mut Processor, scenario: &Scenario) -> Result<Vec<Output>, StateError> {
-    let mut out = Vec::new();
-    for (i, rec) in scenario.predictions().iter().enumerate() {
-        out.extend(p.process(&at("predictions", i as i64), rec)?);
-    }
-    Ok(out)
-}
-
-fn commands(out: &[Output]) -> Vec<&HealCommand> {
-    out.iter()
-        .filter_map(|o| match o {
-            Output::Command(c) => Some(c),
-            _ => None,
-        })
-        .collect()
-}
-
-fn audits(out: &[Output]) -> Vec<&AuditRecord> {
-    out.iter()
-        .filter_map(|o| match o {
-            Output::Audit(a) => Some(a),
-            _ => None,
-        })
-        .collect()
-}
 
 fn operator(kind: OperatorKind, model: Option<&str>, target: Option<&str>) -> OperatorCommand {
     OperatorCommand {

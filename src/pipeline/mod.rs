@@ -17,6 +17,8 @@ mod rebalance;
 pub mod reference;
 mod runner;
 mod sink;
+#[cfg(test)]
+mod test_support;
 
 pub use processor::{Output, Processor, SourcePos};
 pub use runner::{run, PipelineError};

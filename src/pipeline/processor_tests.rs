@@ -1,36 +1,10 @@
 //! Processor tests over a real RocksDB in a temp dir, no Kafka.
 
 use super::*;
-use crate::config::Config;
 use crate::demo::scenario::Scenario;
+use crate::pipeline::test_support::{config, pos, run, TestResult};
 use crate::schema::Action;
 use crate::state::{encode_meta, Checkpoint};
-
-type TestResult = Result<(), Box<dyn std::error::Error>>;
-
-fn config() -> Result<Config, Box<dyn std::error::Error>> {
-    let mut c = Config::defaults()?;
-    c.detect.reference_size = 500;
-    c.detect.window_size = 250;
-    c.detect.evaluate_every = 125;
-    Ok(c)
-}
-
-fn pos(offset: i64) -> SourcePos {
-    SourcePos {
-        topic: "predictions".into(),
-        partition: 0,
-        offset,
-    }
-}
-
-fn run(p: &mut Processor, scenario: &Scenario) -> Result<Vec<Output>, StateError> {
-    let mut out = Vec::new();
-    for (i, rec) in scenario.predictions().iter().enumerate() {
-        out.extend(p.process(&pos(i as i64), rec)?);
-    }
-    Ok(out)
-}
 
 #[test]
 fn shift_gives_drift_command_and_audit() -> TestResult {

@@ -4,19 +4,10 @@
 
 use super::*;
 use crate::config::{Config, WindowKindName};
+use crate::pipeline::test_support::{at, drift_events, TestResult};
 use crate::schema::Label;
 use crate::state::window_key;
 use std::time::Duration;
-
-type TestResult = Result<(), Box<dyn std::error::Error>>;
-
-fn pos(topic: &str, offset: i64) -> SourcePos {
-    SourcePos {
-        topic: topic.into(),
-        partition: 0,
-        offset,
-    }
-}
 
 /// A deterministic, well-spread value in [0, 1) (golden-ratio sequence).
 fn spread(i: u64) -> f64 {
@@ -46,15 +37,6 @@ fn label(id: &str, time: i64, value: &str) -> Label {
     }
 }
 
-fn drift_events(out: &[Output]) -> Vec<&DriftEvent> {
-    out.iter()
-        .filter_map(|o| match o {
-            Output::Drift(d) => Some(d),
-            _ => None,
-        })
-        .collect()
-}
-
 #[test]
 fn labels_join_late_early_twice_and_unknown() -> TestResult {
     let dir = tempfile::tempdir()?;
@@ -67,19 +49,19 @@ fn labels_join_late_early_twice_and_unknown() -> TestResult {
     let mut predict = |p: &mut Processor, i: u64| -> Result<Vec<Output>, StateError> {
         po += 1;
         p.process(
-            &pos("predictions", po),
+            &at("predictions", po),
             &prediction(i, i as i64 * 1000, spread(i), "1"),
         )
     };
     // An early label: it comes before its prediction.
-    p.process_label(&pos("labels", lo), &label("p5", 5_500, "1"))?;
+    p.process_label(&at("labels", lo), &label("p5", 5_500, "1"))?;
     lo += 1;
     for i in 0..20 {
         predict(&mut p, i)?;
     }
     let mut send = |p: &mut Processor, id: &str, time: i64| -> Result<(), StateError> {
         lo += 1;
-        p.process_label(&pos("labels", lo), &label(id, time, "1"))?;
+        p.process_label(&at("labels", lo), &label(id, time, "1"))?;
         Ok(())
     };
     send(&mut p, "p1", 30_000)?; // late but within the TTL: joined
@@ -122,14 +104,14 @@ fn an_accuracy_drop_is_concept_drift_and_a_decision() -> TestResult {
     for i in 0..600u64 {
         let time = i as i64 * 1000;
         out.extend(p.process(
-            &pos("predictions", i as i64),
+            &at("predictions", i as i64),
             &prediction(i, time, spread(i), "yes"),
         )?);
         // 90 % right for the first 300, then 50 %.
         let right = if i < 300 { i % 10 != 0 } else { i % 2 == 0 };
         let truth = if right { "yes" } else { "no" };
         out.extend(p.process_label(
-            &pos("labels", i as i64),
+            &at("labels", i as i64),
             &label(&format!("p{i}"), time, truth),
         )?);
     }
@@ -189,7 +171,7 @@ fn time_windows_count_late_records_and_detect_a_shift() -> TestResult {
             late_sent += 1;
         }
         let x = spread(i) + if i >= 600 { 0.5 } else { 0.0 };
-        out.extend(p.process(&pos("predictions", i as i64), &prediction(i, t, x, "1"))?);
+        out.extend(p.process(&at("predictions", i as i64), &prediction(i, t, x, "1"))?);
     }
     p.checkpoint()?;
     let meta = p.store().model("m")?.ok_or("no model")?;
@@ -232,7 +214,7 @@ fn an_alert_opens_and_closes_instead_of_flapping() -> TestResult {
     for i in 0..1400u64 {
         let x = spread(i) + if (600..900).contains(&i) { 0.5 } else { 0.0 };
         let t = i as i64 * 1000;
-        out.extend(p.process(&pos("predictions", i as i64), &prediction(i, t, x, "1"))?);
+        out.extend(p.process(&at("predictions", i as i64), &prediction(i, t, x, "1"))?);
     }
     let covariate: Vec<(String, i64)> = drift_events(&out)
         .iter()
@@ -278,7 +260,7 @@ fn file_and_time_range_references() -> TestResult {
     let mut out = Vec::new();
     for i in 0..600u64 {
         out.extend(p.process(
-            &pos("predictions", i as i64),
+            &at("predictions", i as i64),
             &prediction(i, i as i64 * 1000, shifted(i), "1"),
         )?);
     }
@@ -313,7 +295,7 @@ fn file_and_time_range_references() -> TestResult {
     let mut out = Vec::new();
     for i in 0..600u64 {
         out.extend(p.process(
-            &pos("predictions", i as i64),
+            &at("predictions", i as i64),
             &prediction(i, i as i64 * 1000, shifted(i), "1"),
         )?);
     }
