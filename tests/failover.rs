@@ -1,49 +1,138 @@
 //! Failover: two `jidoka run` processes, each with its own data dir, share
-//! one consumer group over a multi-partition topic. One is stopped
-//! mid-stream; the other takes over its partitions, restores their state
-//! from the changelog topics (its own store never held them), and finishes
-//! the stream. The heal commands and audit records, de-duplicated by id,
-//! equal a single processor's, and every audit hash chain verifies.
+//! one consumer group over a multi-partition topic. The one holding
+//! partitions with data is stopped mid-stream; the other takes over its
+//! partitions, restores their state from the changelog topics (its own
+//! store never held them), and finishes the stream. The heal commands and
+//! audit records, de-duplicated by id, equal a single processor's for every
+//! model, raw duplicates are exact replays, and every audit hash chain
+//! verifies.
 //!
-//! The instance is stopped with SIGTERM (it leaves the group): tansu, the
-//! test broker, never evicts a member killed with SIGKILL (observed: no
-//! rebalance in 180 s with a 6 s session timeout), so the survivor would
-//! wait forever. SIGKILL followed by a restore on another machine is
-//! covered by `crash.rs`, whose restarts alternate between the old and a
-//! new, empty data dir.
+//! Two variants:
+//! - **SIGKILL, on the mock broker** (`jidoka-test-broker`, librdkafka's
+//!   mock cluster in its own process): the instance dies without a word,
+//!   mid-stream; the broker evicts it when its 6 s session times out and
+//!   the survivor gets its partitions in the next rebalance. This is the
+//!   failure failover exists for.
+//! - **SIGTERM, on tansu**: the instance drains, commits and leaves the
+//!   group, and the survivor gets its partitions at once: the graceful
+//!   hand-off, on a broker with persistent storage and compaction. tansu
+//!   never evicts a SIGKILLed member (observed: no rebalance in 180 s with
+//!   a 6 s session timeout), which is why the SIGKILL variant runs on the
+//!   mock.
 
 mod common;
 
-use std::collections::BTreeSet;
-use std::path::Path;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
+use jidoka::config::Config;
 use jidoka::demo::scenario::Scenario;
 use jidoka::schema::{AuditRecord, HealCommand};
 use jidoka::state::Store;
 
-fn spawn(env: &TestEnv, cwd: &Path, log: &Path) -> Result<Child, BoxError> {
-    std::fs::create_dir_all(cwd.join("configs"))?;
-    // A killed member holds its partitions until its session times out.
-    std::fs::write(
-        cwd.join("configs/jidoka.toml"),
-        "[kafka.options]\n\"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"1000\"\n",
-    )?;
-    Ok(jidoka_command(env.cfg(), cwd)
-        .arg("run")
-        .env("JIDOKA__PIPELINE__BATCH_SIZE", "50")
-        .env("JIDOKA__STATE__DATA_DIR", cwd.join("data"))
-        .env("JIDOKA__TELEMETRY__LOG_FORMAT", "json")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(log)?)
-        .spawn()?)
+/// How the instance holding data is stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// SIGTERM: drain, commit, leave the group.
+    Term,
+    /// SIGKILL: gone; the broker notices when its session times out.
+    Kill,
 }
 
-fn committed(env: &TestEnv) -> Result<i64, BoxError> {
-    let cfg = env.cfg();
+/// A `jidoka run` process with its working dir (config, data, log);
+/// killed on drop.
+struct Instance {
+    child: Child,
+    dir: tempfile::TempDir,
+    log: PathBuf,
+}
+
+impl Instance {
+    fn spawn(cfg: &Config) -> Result<Instance, BoxError> {
+        let dir = tempfile::tempdir()?;
+        let cwd = dir.path();
+        std::fs::create_dir_all(cwd.join("configs"))?;
+        // A killed member holds its partitions until its session times out.
+        std::fs::write(
+            cwd.join("configs/jidoka.toml"),
+            "[kafka.options]\n\"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"1000\"\n",
+        )?;
+        let log = cwd.join("log");
+        let child = jidoka_command(cfg, cwd)
+            .arg("run")
+            .env("JIDOKA__PIPELINE__BATCH_SIZE", "50")
+            .env("JIDOKA__STATE__DATA_DIR", cwd.join("data"))
+            .env("JIDOKA__TELEMETRY__LOG_FORMAT", "json")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log)?)
+            .spawn()?;
+        Ok(Instance { child, dir, log })
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The partitions of the predictions topic in its last assignment.
+    fn assignment(&self, cfg: &Config) -> Vec<i32> {
+        latest_assignment(&self.log_text(), &cfg.topics.predictions)
+    }
+
+    fn signal(&mut self, stop: Stop) -> TestResult {
+        match stop {
+            // `Child::kill` is SIGKILL on Unix.
+            Stop::Kill => self.child.kill()?,
+            Stop::Term => {
+                let status = std::process::Command::new("kill")
+                    .args(["-TERM", &self.child.id().to_string()])
+                    .status()?;
+                assert!(status.success());
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits (bounded) for the process to exit.
+    async fn wait(&mut self, limit: Duration) -> Result<std::process::ExitStatus, BoxError> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok(status);
+            }
+            if Instant::now() > deadline {
+                return Err(format!("jidoka run did not exit within {limit:?}").into());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The last lines of its log, for an error message.
+    fn tail(&self, n: usize) -> Vec<String> {
+        let text = self.log_text();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(n)..]
+            .iter()
+            .map(|l| l.to_string())
+            .collect()
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn committed(cfg: &Config) -> Result<i64, BoxError> {
     committed_total(
         cfg,
         &cfg.kafka.group_id,
@@ -52,12 +141,12 @@ fn committed(env: &TestEnv) -> Result<i64, BoxError> {
     )
 }
 
-async fn wait_committed(env: &TestEnv, n: i64, limit: Duration) -> TestResult {
+async fn wait_committed(cfg: &Config, n: i64, limit: Duration) -> TestResult {
     let deadline = Instant::now() + limit;
-    while committed(env)? < n {
+    while committed(cfg)? < n {
         if Instant::now() > deadline {
             return Err(
-                format!("only {} of {n} committed after {limit:?}", committed(env)?).into(),
+                format!("only {} of {n} committed after {limit:?}", committed(cfg)?).into(),
             );
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -90,9 +179,23 @@ fn latest_assignment(log: &str, topic: &str) -> Vec<i32> {
         .collect()
 }
 
+/// The "state restored from changelog" log lines.
+fn restores(log: &str) -> Vec<serde_json::Value> {
+    log.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["fields"]["message"] == "state restored from changelog")
+        .collect()
+}
+
+/// The restore of `partition` that read changelog records, if logged.
+fn restored(log: &str, partition: i32) -> Option<serde_json::Value> {
+    restores(log).into_iter().find(|v| {
+        v["fields"]["partition"] == partition && v["fields"]["records"].as_u64() > Some(0)
+    })
+}
+
 /// Partitions whose input offsets a store holds.
-fn owned(env: &TestEnv, dir: &Path) -> Result<Vec<(i32, i64)>, BoxError> {
-    let cfg = env.cfg();
+fn owned(cfg: &Config, dir: &Path) -> Result<Vec<(i32, i64)>, BoxError> {
     let store = Store::open(dir, false)?;
     let mut out = Vec::new();
     for p in 0..cfg.topics.partitions {
@@ -103,23 +206,48 @@ fn owned(env: &TestEnv, dir: &Path) -> Result<Vec<(i32, i64)>, BoxError> {
     Ok(out)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_killed_instance_partitions_move_with_their_state() -> TestResult {
-    let env = TestEnv::start().await?;
+/// Waits until the two instances split the partitions between them.
+async fn wait_split(cfg: &Config, a: &Instance, b: &Instance) -> TestResult {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (pa, pb) = (a.assignment(cfg), b.assignment(cfg));
+        let all: BTreeSet<i32> = pa.iter().chain(&pb).copied().collect();
+        if !pa.is_empty()
+            && !pb.is_empty()
+            && pa.len() + pb.len() == all.len()
+            && all.len() == cfg.topics.partitions as usize
+        {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(format!("no split of the partitions within 60 s: {pa:?} / {pb:?}").into());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn failover<B>(env: &TestEnv<B>, stop: Stop) -> TestResult {
     let cfg = env.cfg();
-    let (a_dir, b_dir) = (tempfile::tempdir()?, tempfile::tempdir()?);
-    let (a_log, b_log) = (a_dir.path().join("log"), b_dir.path().join("log"));
+    let tag = format!("failover ({stop:?})");
     let preds = Scenario::demo(6000, 1500).predictions();
     let encoded = encode_predictions(&env.codec, &preds)?;
     let split = preds.len() / 2;
 
-    let first = spawn(&env, a_dir.path(), &a_log)?;
-    let second = spawn(&env, b_dir.path(), &b_log)?;
+    let first = Instance::spawn(cfg)?;
+    let second = Instance::spawn(cfg)?;
     // Both members in the group before any record: each gets partitions.
-    tokio::time::sleep(Duration::from_secs(8)).await;
+    let started = Instant::now();
+    wait_split(cfg, &first, &second).await?;
+    println!("{tag}: partitions split after {:?}", started.elapsed());
     let producer = producer(cfg)?;
     produce_raw(&producer, &cfg.topics.predictions, &encoded[..split]).await?;
-    wait_committed(&env, split as i64, Duration::from_secs(120)).await?;
+    // SIGTERM drains, so it may come after the first half; SIGKILL comes
+    // mid-way through it, with records fetched and not yet committed.
+    let stop_at = match stop {
+        Stop::Term => split as i64,
+        Stop::Kill => split as i64 / 2,
+    };
+    wait_committed(cfg, stop_at, Duration::from_secs(120)).await?;
 
     // Stop the instance that holds a partition with data (the three models'
     // keys need not cover every partition).
@@ -127,68 +255,91 @@ async fn a_killed_instance_partitions_move_with_their_state() -> TestResult {
         .iter()
         .map(|r| r.partition)
         .collect();
-    let holds_data = |log: &Path| -> Result<bool, BoxError> {
-        let text = std::fs::read_to_string(log)?;
-        let parts = latest_assignment(&text, &cfg.topics.predictions);
-        Ok(parts.iter().any(|p| with_data.contains(p)))
-    };
-    let (mut a, mut b, a_dir, b_dir, a_log, b_log) = if holds_data(&a_log)? {
-        (first, second, a_dir, b_dir, a_log, b_log)
+    let holds_data = |i: &Instance| i.assignment(cfg).iter().any(|p| with_data.contains(p));
+    let (mut a, mut b) = if holds_data(&first) {
+        (first, second)
     } else {
-        (second, first, b_dir, a_dir, b_log, a_log)
+        (second, first)
     };
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &a.id().to_string()])
-        .status()?;
-    assert!(status.success());
-    a.wait()?;
-    let a_owned = owned(&env, &a_dir.path().join("data"))?;
-    println!("failover: stopped instance held {a_owned:?}");
-    let a_text = std::fs::read_to_string(&a_log)?;
-    let assigned: Vec<&str> = a_text.lines().filter(|l| l.contains("assigned")).collect();
+    let a_parts = a.assignment(cfg);
+    a.signal(stop)?;
+    let stopped = Instant::now();
+    let status = a.wait(Duration::from_secs(60)).await?;
+    let committed_at_stop = committed(cfg)?;
+    println!(
+        "{tag}: stopped the instance holding {a_parts:?} ({status}); {committed_at_stop} of {split} produced records committed"
+    );
+    if stop == Stop::Term {
+        assert!(status.success(), "SIGTERM drains and exits 0: {status}");
+    }
+    let a_owned = owned(cfg, &a.data())?;
+    println!("{tag}: the stopped instance's store held {a_owned:?}");
     assert!(
         a_owned.iter().any(|(_, next)| *next > 0),
-        "the stopped instance processed nothing: {a_owned:?}; its assignments: {assigned:?}"
+        "the stopped instance processed nothing: {a_owned:?}; its log: {:#?}",
+        a.tail(20)
     );
+    // The rest of the stream arrives while its partitions have no owner.
     produce_raw(&producer, &cfg.topics.predictions, &encoded[split..]).await?;
-    if let Err(e) = wait_committed(&env, preds.len() as i64, Duration::from_secs(180)).await {
-        let _ = b.kill();
-        let log = std::fs::read_to_string(&b_log).unwrap_or_default();
-        let tail: Vec<&str> = log.lines().rev().take(15).collect();
-        return Err(format!("{e}; survivor's last log lines: {tail:#?}").into());
-    }
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &b.id().to_string()])
-        .status()?;
-    assert!(status.success());
-    b.wait()?;
 
-    // The survivor restored each partition it took over from the changelog.
-    let log = std::fs::read_to_string(&b_log)?;
-    let restores: Vec<serde_json::Value> = log
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|v| v["fields"]["message"] == "state restored from changelog")
+    // The survivor is assigned the partitions and restores every one that
+    // holds data from the changelog.
+    let data_parts: Vec<i32> = a_owned
+        .iter()
+        .filter(|(_, next)| *next > 0)
+        .map(|(p, _)| *p)
         .collect();
-    for (p, next) in a_owned.iter().filter(|(_, next)| *next > 0) {
-        let restore = restores
-            .iter()
-            .find(|v| v["fields"]["partition"] == *p && v["fields"]["records"].as_u64() > Some(0))
-            .ok_or(format!(
-                "partition {p} (offset {next}) not restored: {restores:?}"
-            ))?;
+    let deadline = stopped + Duration::from_secs(60);
+    let mut assigned_after = None;
+    loop {
+        let now = b.assignment(cfg);
+        if assigned_after.is_none() && a_parts.iter().all(|p| now.contains(p)) {
+            assigned_after = Some(stopped.elapsed());
+        }
+        let log = b.log_text();
+        if assigned_after.is_some() && data_parts.iter().all(|p| restored(&log, *p).is_some()) {
+            break;
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "the survivor did not take over {data_parts:?} within 60 s of the stop (assigned after {assigned_after:?}); its log: {:#?}",
+                b.tail(20)
+            )
+            .into());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    println!(
+        "{tag}: survivor assigned {a_parts:?} {:?} after the stop, restored after {:?}",
+        assigned_after.unwrap_or_default(),
+        stopped.elapsed()
+    );
+
+    if let Err(e) = wait_committed(cfg, preds.len() as i64, Duration::from_secs(180)).await {
+        return Err(format!("{e}; survivor's last log lines: {:#?}", b.tail(15)).into());
+    }
+    b.signal(Stop::Term)?;
+    let status = b.wait(Duration::from_secs(60)).await?;
+    assert!(
+        status.success(),
+        "the survivor exits 0 on SIGTERM: {status}"
+    );
+
+    let log = b.log_text();
+    for p in &data_parts {
+        let restore = restored(&log, *p).ok_or(format!("partition {p} not restored"))?;
         println!(
-            "failover: partition {p} restored: {} changelog records, {} keys, {} ms",
+            "{tag}: partition {p} restored: {} changelog records, {} keys, {} ms",
             restore["fields"]["records"],
             restore["fields"]["keys"],
             restore["fields"]["elapsed_ms"]
         );
     }
+    let b_owned = owned(cfg, &b.data())?;
     for (p, _) in &a_owned {
-        let b_owned = owned(&env, &b_dir.path().join("data"))?;
         assert!(
             b_owned.iter().any(|(q, _)| q == p),
-            "partition {p} not taken over"
+            "partition {p} not taken over: {b_owned:?}"
         );
     }
 
@@ -203,13 +354,38 @@ async fn a_killed_instance_partitions_move_with_their_state() -> TestResult {
         .iter()
         .map(|r| r.value.decision_id.clone())
         .collect();
+    // Each position of a model's audit chain once; more copies are replays.
+    let mut positions: BTreeMap<(String, i64), Vec<&AuditRecord>> = BTreeMap::new();
+    for r in &raw_audits {
+        positions
+            .entry((r.value.model_id.clone(), r.value.sequence))
+            .or_default()
+            .push(&r.value);
+    }
+    let mut per_model: BTreeMap<&str, usize> = BTreeMap::new();
+    for (model, _) in positions.keys() {
+        *per_model.entry(model.as_str()).or_default() += 1;
+    }
     println!(
-        "failover: raw commands {} (unique {}), raw audit records {} (unique {})",
+        "{tag}: raw commands {} (unique {}), raw audit records {} (unique decisions {}, chain positions {}, duplicates {}); audit records per model {per_model:?}",
         raw_commands.len(),
         commands.len(),
         raw_audits.len(),
-        audits.len()
+        audits.len(),
+        positions.len(),
+        raw_audits.len() - positions.len()
     );
+    let mut copies: BTreeMap<&str, Vec<(i32, i64)>> = BTreeMap::new();
+    for r in &raw_commands {
+        copies
+            .entry(r.value.command_id.as_str())
+            .or_default()
+            .push((r.partition, r.offset));
+    }
+    copies.retain(|_, at| at.len() > 1);
+    if !copies.is_empty() {
+        println!("{tag}: commands written more than once (partition, offset): {copies:?}");
+    }
     let expected: BTreeSet<String> = expected_commands
         .iter()
         .map(|c| c.command_id.clone())
@@ -221,7 +397,29 @@ async fn a_killed_instance_partitions_move_with_their_state() -> TestResult {
         expected_audits.into_iter().collect::<BTreeSet<_>>(),
         "audit records by id"
     );
+    // Duplicates are byte-for-byte replays, never variants.
+    for r in &raw_commands {
+        let same = expected_commands
+            .iter()
+            .find(|c| c.command_id == r.value.command_id);
+        assert_eq!(same, Some(&r.value));
+    }
+    for copies in positions.values() {
+        assert!(copies.iter().all(|c| c == &copies[0]), "{copies:#?}");
+    }
     let reports = jidoka::audit::verify(raw_audits.into_iter().map(|r| r.value));
     assert!(reports.iter().all(|r| r.is_intact()), "{reports:?}");
     Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sigkilled_instance_partitions_move_with_their_state() -> TestResult {
+    let env = TestEnv::start_mock().await?;
+    failover(&env, Stop::Kill).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_instance_hands_its_partitions_over_with_their_state() -> TestResult {
+    let env = TestEnv::start().await?;
+    failover(&env, Stop::Term).await
 }

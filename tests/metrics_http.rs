@@ -14,38 +14,12 @@ use common::*;
 use jidoka::config::Config;
 use jidoka::demo::scenario::Scenario;
 use jidoka::telemetry::Metrics;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-
-fn free_addr() -> Result<SocketAddr, BoxError> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?)
-}
-
-/// `GET path` over a plain TCP connection: (status, body).
-async fn get(addr: SocketAddr, path: &str) -> Result<(u16, String), BoxError> {
-    let exchange = async {
-        let mut s = TcpStream::connect(addr).await?;
-        let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-        s.write_all(request.as_bytes()).await?;
-        let mut response = String::new();
-        s.read_to_string(&mut response).await?;
-        Ok::<String, std::io::Error>(response)
-    };
-    let response = tokio::time::timeout(Duration::from_secs(10), exchange).await??;
-    let status = response
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .ok_or_else(|| format!("no status line in {response:?}"))?;
-    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-    Ok((status, body.to_string()))
-}
 
 /// The first answer to `GET path` once the endpoint listens.
 async fn first_answer(addr: SocketAddr, path: &str) -> Result<(u16, String), BoxError> {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        match get(addr, path).await {
+        match http_get(addr, path).await {
             Ok(answer) => return Ok(answer),
             Err(e) if Instant::now() > deadline => {
                 return Err(format!("endpoint not answering: {e}").into())
@@ -92,7 +66,10 @@ async fn metrics_and_health_of_a_running_pipeline() -> TestResult {
         .contains(&reason.as_str()),
         "{reason:?}"
     );
-    assert_eq!(get(addr, "/health/live").await?, (200, "live\n".into()));
+    assert_eq!(
+        http_get(addr, "/health/live").await?,
+        (200, "live\n".into())
+    );
 
     let preds = Scenario::demo(3000, 1500).predictions();
     let mut records = encode_predictions(&env.codec, &preds)?;
@@ -108,7 +85,7 @@ async fn metrics_and_health_of_a_running_pipeline() -> TestResult {
     // Ready once assigned and restored (polled: the loop marks it between batches).
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let (status, body) = get(addr, "/health").await?;
+        let (status, body) = http_get(addr, "/health").await?;
         if status == 200 {
             assert_eq!(body, "ready\n");
             break;
@@ -124,7 +101,7 @@ async fn metrics_and_health_of_a_running_pipeline() -> TestResult {
     let lag_name = "jidoka_consumer_lag";
     let deadline = Instant::now() + Duration::from_secs(20);
     let text = loop {
-        let (status, text) = get(addr, "/metrics").await?;
+        let (status, text) = http_get(addr, "/metrics").await?;
         assert_eq!(status, 200);
         if !series(&text, lag_name).is_empty() {
             break text;
@@ -225,7 +202,7 @@ async fn metrics_and_health_of_a_running_pipeline() -> TestResult {
     running.stop().await?;
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(
-        TcpStream::connect(addr).await.is_err(),
+        tokio::net::TcpStream::connect(addr).await.is_err(),
         "the endpoint outlived the pipeline"
     );
     Ok(())
@@ -245,10 +222,13 @@ async fn not_ready_without_a_broker() -> TestResult {
     let (status, reason) = first_answer(addr, "/health").await?;
     assert_eq!((status, reason.as_str()), (503, "no broker reachable\n"));
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let (status, reason) = get(addr, "/health").await?;
+    let (status, reason) = http_get(addr, "/health").await?;
     assert_eq!(status, 503, "{reason}");
-    assert_eq!(get(addr, "/health/live").await?, (200, "live\n".into()));
-    let (status, text) = get(addr, "/metrics").await?;
+    assert_eq!(
+        http_get(addr, "/health/live").await?,
+        (200, "live\n".into())
+    );
+    let (status, text) = http_get(addr, "/metrics").await?;
     assert_eq!(status, 200);
     assert_eq!(sample(&text, "jidoka_ready"), Some(0.0));
     assert_eq!(sample(&text, "jidoka_partitions_assigned"), Some(0.0));

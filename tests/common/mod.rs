@@ -1,12 +1,15 @@
 //! Shared helpers for the integration tests: a real Kafka-protocol broker
-//! process (tansu with SQLite storage) per test, unique topic and group
-//! names, a pipeline handle, and topic readers.
+//! process per test (tansu with SQLite storage, or librdkafka's mock
+//! cluster in the `jidoka-test-broker` process where tansu falls short),
+//! unique topic and group names, a pipeline handle, and topic readers.
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use jidoka::config::{Config, LoadedConfig};
@@ -131,6 +134,148 @@ impl Drop for Broker {
     }
 }
 
+/// Anything tests can point a config at.
+pub trait Bootstrap {
+    /// `host:port` of the broker.
+    fn bootstrap(&self) -> String;
+}
+
+impl Bootstrap for Broker {
+    fn bootstrap(&self) -> String {
+        Broker::bootstrap(self)
+    }
+}
+
+/// librdkafka's mock cluster in its own process (`jidoka-test-broker`,
+/// driven over stdin); killed on drop. It speaks the Kafka protocol over
+/// TCP, evicts a group member that stops heartbeating after its session
+/// timeout, and can go down and come back with its data; it is not a full
+/// broker: no CreateTopics (use [`MockBroker::create_topics`]), no
+/// DescribeConfigs, no compaction, memory only.
+pub struct MockBroker {
+    child: Child,
+    bootstrap: String,
+    control: Mutex<Control>,
+}
+
+struct Control {
+    stdin: ChildStdin,
+    replies: Receiver<String>,
+}
+
+/// Longest wait for the mock broker to answer a command.
+const MOCK_REPLY: Duration = Duration::from_secs(20);
+
+impl MockBroker {
+    /// Starts the broker and waits for its bootstrap address.
+    pub fn start() -> Result<MockBroker, BoxError> {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_jidoka-test-broker"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+            let _ = child.kill();
+            return Err("jidoka-test-broker: no stdin/stdout pipe".into());
+        };
+        // Lines are read on a thread, so a silent broker is a timeout, not a hang.
+        let (tx, replies) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut broker = MockBroker {
+            child,
+            bootstrap: String::new(),
+            control: Mutex::new(Control { stdin, replies }),
+        };
+        let first = broker.reply()?;
+        broker.bootstrap = first
+            .strip_prefix("bootstrap ")
+            .ok_or_else(|| format!("jidoka-test-broker said {first:?}, not its bootstrap"))?
+            .to_string();
+        Ok(broker)
+    }
+
+    fn reply(&self) -> Result<String, BoxError> {
+        let control = self
+            .control
+            .lock()
+            .map_err(|_| "mock broker lock poisoned")?;
+        Self::next_line(&control)
+    }
+
+    fn next_line(control: &Control) -> Result<String, BoxError> {
+        match control.replies.recv_timeout(MOCK_REPLY) {
+            Ok(line) => Ok(line),
+            Err(RecvTimeoutError::Timeout) => {
+                Err(format!("jidoka-test-broker silent for {MOCK_REPLY:?}").into())
+            }
+            Err(RecvTimeoutError::Disconnected) => Err("jidoka-test-broker exited".into()),
+        }
+    }
+
+    /// Sends one command and waits for its `ok`.
+    pub fn command(&self, command: &str) -> TestResult {
+        let mut control = self
+            .control
+            .lock()
+            .map_err(|_| "mock broker lock poisoned")?;
+        writeln!(control.stdin, "{command}")?;
+        control.stdin.flush()?;
+        match Self::next_line(&control)?.as_str() {
+            "ok" => Ok(()),
+            other => Err(format!("jidoka-test-broker: {command:?}: {other}").into()),
+        }
+    }
+
+    /// `host:port` of the broker.
+    pub fn bootstrap(&self) -> String {
+        self.bootstrap.clone()
+    }
+
+    /// Creates every topic of the config (names and partitions of
+    /// `jidoka::kafka::topic_specs`; the mock ignores topic configs).
+    pub fn create_topics(&self, cfg: &Config) -> TestResult {
+        for spec in jidoka::kafka::topic_specs(cfg) {
+            self.command(&format!("topic {} {}", spec.name, spec.partitions))?;
+        }
+        Ok(())
+    }
+
+    /// The broker closes every connection and refuses new ones; data is kept.
+    pub fn down(&self) -> TestResult {
+        self.command("down")
+    }
+
+    /// The broker accepts connections again.
+    pub fn up(&self) -> TestResult {
+        self.command("up")
+    }
+
+    /// The initial rebalance delay of new groups.
+    pub fn rebalance_delay(&self, delay: Duration) -> TestResult {
+        self.command(&format!("rebalance-delay {}", delay.as_millis()))
+    }
+}
+
+impl Bootstrap for MockBroker {
+    fn bootstrap(&self) -> String {
+        MockBroker::bootstrap(self)
+    }
+}
+
+impl Drop for MockBroker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// A name no other test uses.
 pub fn unique(prefix: &str) -> String {
     let n: u64 = rand::thread_rng().gen();
@@ -139,7 +284,10 @@ pub fn unique(prefix: &str) -> String {
 
 /// A configuration with unique topics and group on `broker`, state in `data_dir`,
 /// and small windows so tests run fast.
-pub fn test_config(broker: &Broker, data_dir: &std::path::Path) -> Result<LoadedConfig, BoxError> {
+pub fn test_config(
+    broker: &impl Bootstrap,
+    data_dir: &std::path::Path,
+) -> Result<LoadedConfig, BoxError> {
     let mut c = Config::defaults()?;
     c.kafka.bootstrap_servers = broker.bootstrap();
     c.kafka.group_id = unique("group");
@@ -236,11 +384,12 @@ impl Running {
     }
 }
 
-/// Everything a pipeline test needs: a broker process, a config with unique
-/// topics and group (state in a temp dir), the topics created, and a codec.
-pub struct TestEnv {
+/// Everything a pipeline test needs: a broker process (tansu unless said
+/// otherwise), a config with unique topics and group (state in a temp dir),
+/// the topics created, and a codec.
+pub struct TestEnv<B = Broker> {
     /// The broker (killed on drop).
-    pub broker: Broker,
+    pub broker: B,
     /// The state directory.
     pub dir: tempfile::TempDir,
     /// The config and its version.
@@ -264,7 +413,35 @@ impl TestEnv {
             codec,
         })
     }
+}
 
+impl TestEnv<MockBroker> {
+    /// Starts a mock broker process and creates the topics on it. Clients
+    /// retry a lost connection at least every second
+    /// (`reconnect.backoff.max.ms`), so an outage ends for them soon after
+    /// the broker is back. (The option is a secret, which serializes
+    /// redacted: change other fields in place rather than through
+    /// [`with_version`].)
+    pub async fn start_mock() -> Result<TestEnv<MockBroker>, BoxError> {
+        let broker = MockBroker::start()?;
+        let dir = tempfile::tempdir()?;
+        let mut loaded = test_config(&broker, dir.path())?;
+        loaded.config.kafka.options.insert(
+            "reconnect.backoff.max.ms".into(),
+            jidoka::config::Secret::new("1000"),
+        );
+        broker.create_topics(&loaded.config)?;
+        let codec = Codec::new(loaded.config.schemas.ids)?;
+        Ok(TestEnv {
+            broker,
+            dir,
+            loaded,
+            codec,
+        })
+    }
+}
+
+impl<B> TestEnv<B> {
     /// The config.
     pub fn cfg(&self) -> &Config {
         &self.loaded.config
@@ -533,4 +710,30 @@ pub fn published(
         .collect();
     audits.sort();
     Ok((commands, audits))
+}
+
+/// A free loopback address for a telemetry endpoint.
+pub fn free_addr() -> Result<std::net::SocketAddr, BoxError> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?)
+}
+
+/// `GET path` over a plain TCP connection (bounded to 10 s): (status, body).
+pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> Result<(u16, String), BoxError> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let exchange = async {
+        let mut s = tokio::net::TcpStream::connect(addr).await?;
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+        s.write_all(request.as_bytes()).await?;
+        let mut response = String::new();
+        s.read_to_string(&mut response).await?;
+        Ok::<String, std::io::Error>(response)
+    };
+    let response = tokio::time::timeout(Duration::from_secs(10), exchange).await??;
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| format!("no status line in {response:?}"))?;
+    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    Ok((status, body.to_string()))
 }
