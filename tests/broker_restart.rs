@@ -18,7 +18,6 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use jidoka::demo::scenario::Scenario;
-use jidoka::schema::{AuditRecord, HealCommand};
 use jidoka::telemetry::Metrics;
 
 /// How long the broker stays away.
@@ -29,44 +28,6 @@ fn init_logs() {
         .with_env_filter(std::env::var("JIDOKA_TEST_LOG").unwrap_or_else(|_| "warn".into()))
         .with_test_writer()
         .try_init();
-}
-
-/// Commands and decisions on the output topics, by id, equal the
-/// reference run's; prints the raw counts.
-fn outputs_match_reference<B>(env: &TestEnv<B>, tag: &str) -> TestResult {
-    let cfg = env.cfg();
-    let (expected_commands, expected_audits) = reference_run(&env.loaded, &env.codec)?;
-    let raw_commands = read_all::<HealCommand>(cfg, &env.codec, &cfg.topics.actions)?;
-    let raw_audits = read_all::<AuditRecord>(cfg, &env.codec, &cfg.topics.audit)?;
-    let commands: BTreeSet<String> = raw_commands
-        .iter()
-        .map(|r| r.value.command_id.clone())
-        .collect();
-    let audits: BTreeSet<String> = raw_audits
-        .iter()
-        .map(|r| r.value.decision_id.clone())
-        .collect();
-    println!(
-        "{tag}: raw commands {} (unique {}), raw audit records {} (unique {})",
-        raw_commands.len(),
-        commands.len(),
-        raw_audits.len(),
-        audits.len()
-    );
-    let expected: BTreeSet<String> = expected_commands
-        .into_iter()
-        .map(|c| c.command_id)
-        .collect();
-    assert!(!expected.is_empty());
-    assert_eq!(commands, expected, "heal commands by id");
-    assert_eq!(
-        audits,
-        expected_audits.into_iter().collect::<BTreeSet<_>>(),
-        "audit records by id"
-    );
-    let reports = jidoka::audit::verify(raw_audits.into_iter().map(|r| r.value));
-    assert!(reports.iter().all(|r| r.is_intact()), "{reports:?}");
-    Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,13 +9,11 @@
 
 mod common;
 
-use std::collections::BTreeSet;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
 use jidoka::demo::scenario::Scenario;
-use jidoka::schema::{AuditRecord, HealCommand};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -115,42 +113,5 @@ async fn sigkill_at_random_points_loses_and_doubles_nothing() -> TestResult {
         "no kill fell in the middle of the stream: {progress:?}"
     );
 
-    let (expected_commands, expected_audits) = reference_run(&env.loaded, &env.codec)?;
-    let raw_commands = read_all::<HealCommand>(cfg, &env.codec, &cfg.topics.actions)?;
-    let raw_audits = read_all::<AuditRecord>(cfg, &env.codec, &cfg.topics.audit)?;
-    let commands: BTreeSet<String> = raw_commands
-        .iter()
-        .map(|r| r.value.command_id.clone())
-        .collect();
-    let audits: BTreeSet<String> = raw_audits
-        .iter()
-        .map(|r| r.value.decision_id.clone())
-        .collect();
-    println!(
-        "crash test: raw commands {} (unique {}), raw audit records {} (unique {})",
-        raw_commands.len(),
-        commands.len(),
-        raw_audits.len(),
-        audits.len()
-    );
-    let expected_command_ids: BTreeSet<String> = expected_commands
-        .iter()
-        .map(|c| c.command_id.clone())
-        .collect();
-    assert_eq!(commands, expected_command_ids, "heal commands by id");
-    assert_eq!(
-        audits,
-        expected_audits.into_iter().collect::<BTreeSet<_>>(),
-        "audit records by id"
-    );
-    // Duplicates are byte-for-byte replays of the same decision, never variants.
-    for r in &raw_commands {
-        let same = expected_commands
-            .iter()
-            .find(|c| c.command_id == r.value.command_id);
-        assert_eq!(same, Some(&r.value));
-    }
-    let reports = jidoka::audit::verify(raw_audits.into_iter().map(|r| r.value));
-    assert!(reports.iter().all(|r| r.is_intact()), "{reports:?}");
-    Ok(())
+    outputs_match_reference(&env, "crash test")
 }

@@ -22,7 +22,7 @@
 
 mod common;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -30,7 +30,6 @@ use std::time::{Duration, Instant};
 use common::*;
 use jidoka::config::Config;
 use jidoka::demo::scenario::Scenario;
-use jidoka::schema::{AuditRecord, HealCommand};
 use jidoka::state::Store;
 
 /// How the instance holding data is stopped.
@@ -343,73 +342,7 @@ async fn failover<B>(env: &TestEnv<B>, stop: Stop) -> TestResult {
         );
     }
 
-    let (expected_commands, expected_audits) = reference_run(&env.loaded, &env.codec)?;
-    let raw_commands = read_all::<HealCommand>(cfg, &env.codec, &cfg.topics.actions)?;
-    let raw_audits = read_all::<AuditRecord>(cfg, &env.codec, &cfg.topics.audit)?;
-    let commands: BTreeSet<String> = raw_commands
-        .iter()
-        .map(|r| r.value.command_id.clone())
-        .collect();
-    let audits: BTreeSet<String> = raw_audits
-        .iter()
-        .map(|r| r.value.decision_id.clone())
-        .collect();
-    // Each position of a model's audit chain once; more copies are replays.
-    let mut positions: BTreeMap<(String, i64), Vec<&AuditRecord>> = BTreeMap::new();
-    for r in &raw_audits {
-        positions
-            .entry((r.value.model_id.clone(), r.value.sequence))
-            .or_default()
-            .push(&r.value);
-    }
-    let mut per_model: BTreeMap<&str, usize> = BTreeMap::new();
-    for (model, _) in positions.keys() {
-        *per_model.entry(model.as_str()).or_default() += 1;
-    }
-    println!(
-        "{tag}: raw commands {} (unique {}), raw audit records {} (unique decisions {}, chain positions {}, duplicates {}); audit records per model {per_model:?}",
-        raw_commands.len(),
-        commands.len(),
-        raw_audits.len(),
-        audits.len(),
-        positions.len(),
-        raw_audits.len() - positions.len()
-    );
-    let mut copies: BTreeMap<&str, Vec<(i32, i64)>> = BTreeMap::new();
-    for r in &raw_commands {
-        copies
-            .entry(r.value.command_id.as_str())
-            .or_default()
-            .push((r.partition, r.offset));
-    }
-    copies.retain(|_, at| at.len() > 1);
-    if !copies.is_empty() {
-        println!("{tag}: commands written more than once (partition, offset): {copies:?}");
-    }
-    let expected: BTreeSet<String> = expected_commands
-        .iter()
-        .map(|c| c.command_id.clone())
-        .collect();
-    assert!(!expected.is_empty());
-    assert_eq!(commands, expected, "heal commands by id");
-    assert_eq!(
-        audits,
-        expected_audits.into_iter().collect::<BTreeSet<_>>(),
-        "audit records by id"
-    );
-    // Duplicates are byte-for-byte replays, never variants.
-    for r in &raw_commands {
-        let same = expected_commands
-            .iter()
-            .find(|c| c.command_id == r.value.command_id);
-        assert_eq!(same, Some(&r.value));
-    }
-    for copies in positions.values() {
-        assert!(copies.iter().all(|c| c == &copies[0]), "{copies:#?}");
-    }
-    let reports = jidoka::audit::verify(raw_audits.into_iter().map(|r| r.value));
-    assert!(reports.iter().all(|r| r.is_intact()), "{reports:?}");
-    Ok(())
+    outputs_match_reference(env, &tag)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

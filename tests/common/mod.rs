@@ -737,3 +737,77 @@ pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> Result<(u16, St
     let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
     Ok((status, body.to_string()))
 }
+
+/// Asserts that the heal commands and audit decisions on `env`'s output
+/// topics, by id, equal an uninterrupted reference run's; that every raw
+/// duplicate (a replay after a crash, kill or outage) is an exact copy,
+/// for commands and for each position of a model's audit chain; and that
+/// every chain verifies. Prints the raw and unique counts under `tag`.
+pub fn outputs_match_reference<B>(env: &TestEnv<B>, tag: &str) -> TestResult {
+    use std::collections::{BTreeMap, BTreeSet};
+    let cfg = env.cfg();
+    let (expected_commands, expected_audits) = reference_run(&env.loaded, &env.codec)?;
+    let raw_commands = read_all::<HealCommand>(cfg, &env.codec, &cfg.topics.actions)?;
+    let raw_audits = read_all::<AuditRecord>(cfg, &env.codec, &cfg.topics.audit)?;
+    let commands: BTreeSet<String> = raw_commands
+        .iter()
+        .map(|r| r.value.command_id.clone())
+        .collect();
+    let audits: BTreeSet<String> = raw_audits
+        .iter()
+        .map(|r| r.value.decision_id.clone())
+        .collect();
+    // Each position of a model's audit chain once; more copies are replays.
+    let mut positions: BTreeMap<(String, i64), Vec<&AuditRecord>> = BTreeMap::new();
+    for r in &raw_audits {
+        positions
+            .entry((r.value.model_id.clone(), r.value.sequence))
+            .or_default()
+            .push(&r.value);
+    }
+    println!(
+        "{tag}: raw commands {} (unique {}), raw audit records {} (unique decisions {}, \
+         chain positions {}, duplicates {})",
+        raw_commands.len(),
+        commands.len(),
+        raw_audits.len(),
+        audits.len(),
+        positions.len(),
+        raw_audits.len() - positions.len()
+    );
+    let mut copies: BTreeMap<&str, Vec<(i32, i64)>> = BTreeMap::new();
+    for r in &raw_commands {
+        copies
+            .entry(r.value.command_id.as_str())
+            .or_default()
+            .push((r.partition, r.offset));
+    }
+    copies.retain(|_, at| at.len() > 1);
+    if !copies.is_empty() {
+        println!("{tag}: commands written more than once (partition, offset): {copies:?}");
+    }
+    let expected: BTreeSet<String> = expected_commands
+        .iter()
+        .map(|c| c.command_id.clone())
+        .collect();
+    assert!(!expected.is_empty(), "the reference run issued no command");
+    assert_eq!(commands, expected, "heal commands by id");
+    assert_eq!(
+        audits,
+        expected_audits.into_iter().collect::<BTreeSet<_>>(),
+        "audit records by id"
+    );
+    // Duplicates are byte-for-byte replays, never variants.
+    for r in &raw_commands {
+        let same = expected_commands
+            .iter()
+            .find(|c| c.command_id == r.value.command_id);
+        assert_eq!(same, Some(&r.value));
+    }
+    for copies in positions.values() {
+        assert!(copies.iter().all(|c| c == &copies[0]), "{copies:#?}");
+    }
+    let reports = jidoka::audit::verify(raw_audits.into_iter().map(|r| r.value));
+    assert!(reports.iter().all(|r| r.is_intact()), "{reports:?}");
+    Ok(())
+}
