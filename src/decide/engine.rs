@@ -237,6 +237,12 @@ impl Engine {
         )
     }
 
+    /// Whether a stored bandit still fits this engine: the policy's context
+    /// dimension and the configured arms, in order.
+    pub fn fits(&self, bandit: &LinearThompsonBandit) -> bool {
+        bandit.dim() == context::dim(self.policy.rules().len()) && bandit.actions() == self.arms
+    }
+
     /// Reward for an outcome: benefit-weight × recovery − cost-weight × cost.
     pub fn reward(&self, recovery: f64, cost: f64) -> f64 {
         self.benefit_weight * recovery - self.cost_weight * cost

@@ -52,7 +52,7 @@ pub struct PartitionControl {
 }
 
 /// Key kinds in the `decisions` store.
-pub(super) const BANDIT: u8 = b'b';
+const BANDIT: u8 = b'b';
 pub(super) const COMMAND: u8 = b'c';
 pub(super) const CONTROL: u8 = b'p';
 
@@ -111,7 +111,7 @@ impl Processor {
     }
 
     /// The model's bandit, or a fresh one (also when the stored one no
-    /// longer fits the policy's context dimension).
+    /// longer fits the policy's context dimension or the configured arms).
     pub(super) fn bandit(&self, model: &str) -> Result<Option<LinearThompsonBandit>, StateError> {
         let key = decision_key(model, BANDIT, "");
         let stored =
@@ -124,11 +124,16 @@ impl Processor {
                 })?),
                 None => None,
             };
-        let fresh = self.engine.new_bandit().ok();
-        Ok(match (stored, fresh) {
-            (Some(b), Some(f)) if b.dim() == f.dim() => Some(b),
-            (_, fresh) => fresh,
+        Ok(match stored {
+            Some(b) if self.engine.fits(&b) => Some(b),
+            _ => self.engine.new_bandit().ok(),
         })
+    }
+
+    /// Stores the model's bandit (with the next checkpoint).
+    pub(super) fn save_bandit(&mut self, model: &str, bandit: &LinearThompsonBandit) {
+        let key = decision_key(model, BANDIT, "");
+        self.put(model, Cf::Decisions, key, Some(bandit.to_bytes()));
     }
 
     pub(super) fn partition_control(&self, partition: i32) -> Result<PartitionControl, StateError> {

@@ -71,9 +71,7 @@ impl Processor {
                 // An arm the config no longer has, or a context of another
                 // policy, cannot be learned from: the outcome is still audited.
                 if bandit.update(arm, &record.features, reward).is_ok() {
-                    let bytes = bandit.to_bytes();
-                    let bkey = decision_key(&o.model_id, super::decisions::BANDIT, "");
-                    self.put(&o.model_id, crate::state::Cf::Decisions, bkey, Some(bytes));
+                    self.save_bandit(&o.model_id, &bandit);
                 }
             }
         }
@@ -120,6 +118,18 @@ impl Processor {
         self.track(&scope, pos);
         self.mark_done(pos);
         let mut outputs = Vec::new();
+        let signature = match &verified {
+            Ok(()) => GateCheck {
+                name: "signature".into(),
+                passed: true,
+                detail: "HMAC-SHA256 signature verified".into(),
+            },
+            Err(why) => GateCheck {
+                name: "signature".into(),
+                passed: false,
+                detail: format!("signature check failed: {why}"),
+            },
+        };
         let result = match verified {
             Err(why) => Err(format!("signature check failed: {why}; not obeyed")),
             Ok(()) => self.obey(pos, cmd, &mut outputs)?,
@@ -153,15 +163,7 @@ impl Processor {
             config_version: self.config_version.clone(),
             decided_by: "human".into(),
             proposed_action: kind_name(cmd.kind).into(),
-            checks: vec![GateCheck {
-                name: "signature".into(),
-                passed: accepted || !effect.starts_with("signature"),
-                detail: if effect.starts_with("signature") {
-                    effect.clone()
-                } else {
-                    "HMAC-SHA256 signature verified".into()
-                },
-            }],
+            checks: vec![signature],
             operator_command_id: Some(cmd.command_id.clone()),
             status: if accepted { "accepted" } else { "rejected" }.into(),
             ..AuditRecord::default()

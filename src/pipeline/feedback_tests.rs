@@ -322,3 +322,36 @@ fn a_veto_of_a_dispatched_command_sends_hold() -> TestResult {
     assert_eq!(hold[0].evidence, vec![c.command_id.clone()]);
     Ok(())
 }
+
+#[test]
+fn a_bandit_that_no_longer_fits_the_arms_starts_afresh() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let mut p = Processor::new(&config()?, "v1", Store::open(dir.path(), false)?);
+    let out = run(&mut p, &Scenario::demo(3000, 1500))?;
+    let c = commands(&out)[0].clone();
+    p.process_outcome(
+        &at("outcomes", 0),
+        &HealOutcome {
+            command_id: c.command_id,
+            model_id: "churn-v7".into(),
+            status: OutcomeStatus::Succeeded,
+            recovery: 0.2,
+            cost: 1.0,
+            reported_at: 9,
+        },
+    )?;
+    p.checkpoint()?;
+    drop(p);
+    // Same arms: the learned bandit is read back.
+    let same = Processor::new(&config()?, "v1", Store::open(dir.path(), false)?);
+    assert_eq!(arm_observations(&same, "churn-v7", Action::Retrain)?, 1);
+    drop(same);
+    // Other arms: a fresh bandit, not one whose arms disagree with the config.
+    let mut cfg = config()?;
+    cfg.decide.bandit.arms = vec!["retrain".into(), "hold".into()];
+    let other = Processor::new(&cfg, "v1", Store::open(dir.path(), false)?);
+    assert_eq!(arm_observations(&other, "churn-v7", Action::Retrain)?, 0);
+    let arms = other.bandit("churn-v7")?.map(|b| b.actions().len());
+    assert_eq!(arms, Some(2));
+    Ok(())
+}

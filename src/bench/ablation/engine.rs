@@ -109,9 +109,18 @@ pub struct JidokaEngine {
     bandit: LinearThompsonBandit,
 }
 
-fn decide_config(config: &JidokaConfig) -> Result<DecideConfig, BanditError> {
+/// Why the engine could not be built.
+#[derive(Debug)]
+pub enum EngineError {
+    /// The seed policy file did not load.
+    Policy(rules::PolicyError),
+    /// The bandit could not be created.
+    Bandit(BanditError),
+}
+
+fn decide_config(config: &JidokaConfig) -> Result<DecideConfig, EngineError> {
     let policy = Policy::from_toml_str(rules::SEED_POLICY, "configs/seed-policy.toml")
-        .map_err(|_| BanditError::NoArms)?;
+        .map_err(EngineError::Policy)?;
     Ok(DecideConfig {
         cooldown: Duration::ZERO,
         policy_file: None,
@@ -138,9 +147,9 @@ fn arm(a: Option<crate::schema::Action>) -> Action {
 
 impl JidokaEngine {
     /// New engine over the four seed actions.
-    pub fn new(config: JidokaConfig) -> Result<Self, BanditError> {
+    pub fn new(config: JidokaConfig) -> Result<Self, EngineError> {
         let engine = Engine::new(&decide_config(&config)?);
-        let bandit = engine.new_bandit()?;
+        let bandit = engine.new_bandit().map_err(EngineError::Bandit)?;
         Ok(JidokaEngine { engine, bandit })
     }
 
