@@ -450,3 +450,7 @@ impl AvroRecord for DeadLetter {
 #[cfg(test)]
 #[path = "codec_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "codec_operator_tests.rs"]
+mod operator_tests;

@@ -1,0 +1,240 @@
+//! Tests of configuration loading: layers, validation errors naming key and origin, secrets and policy files.
+
+#![allow(clippy::result_large_err)] // figment::Jail's closures return figment::Error
+use super::*;
+use figment::Jail;
+
+#[test]
+fn defaults_load_and_validate() {
+    Jail::expect_with(|_| {
+        let loaded = Config::load(None).map_err(|e| e.to_string())?;
+        assert_eq!(loaded.config.topics.audit, "audit");
+        assert_eq!(loaded.config.decide.cooldown.as_secs(), 30 * 60);
+        assert_eq!(loaded.version.len(), 16);
+        Ok(())
+    });
+}
+
+#[test]
+fn file_then_env_layering() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "custom.toml",
+            "[detect]\nks-alpha = 0.05\nwindow-size = 100\n[kafka.options]\n\"security.protocol\" = \"SASL_SSL\"\n",
+        )?;
+        jail.set_env("JIDOKA__DETECT__WINDOW_SIZE", "200");
+        jail.set_env("JIDOKA__DECIDE__COOLDOWN", "5m");
+        let cfg = Config::load(Some(Path::new("custom.toml")))
+            .map_err(|e| e.to_string())?
+            .config;
+        assert_eq!(cfg.detect.ks_alpha, 0.05);
+        assert_eq!(cfg.detect.window_size, 200);
+        assert_eq!(cfg.decide.cooldown.as_secs(), 300);
+        assert_eq!(
+            cfg.kafka
+                .options
+                .get("security.protocol")
+                .map(crate::config::Secret::expose),
+            Some("SASL_SSL")
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn default_file_is_read_when_present() {
+    Jail::expect_with(|jail| {
+        jail.create_dir("configs")?;
+        jail.create_file("configs/jidoka.toml", "[topics]\naudit = \"my-audit\"\n")?;
+        let cfg = Config::load(None).map_err(|e| e.to_string())?.config;
+        assert_eq!(cfg.topics.audit, "my-audit");
+        Ok(())
+    });
+}
+
+#[test]
+fn unknown_key_names_key_and_file() {
+    Jail::expect_with(|jail| {
+        jail.create_file("bad.toml", "[detect]\nks-alpah = 0.05\n")?;
+        let err = Config::load(Some(Path::new("bad.toml")))
+            .err()
+            .map(|e| e.to_string());
+        let err = err.unwrap_or_default();
+        assert!(err.contains("ks-alpah"), "{err}");
+        assert!(err.contains("bad.toml"), "{err}");
+        Ok(())
+    });
+}
+
+#[test]
+fn bad_type_names_key_and_file() {
+    Jail::expect_with(|jail| {
+        jail.create_file("bad.toml", "[detect]\nwindow-size = \"big\"\n")?;
+        let err = Config::load(Some(Path::new("bad.toml")))
+            .err()
+            .map(|e| e.to_string());
+        let err = err.unwrap_or_default();
+        assert!(err.contains("window-size"), "{err}");
+        assert!(err.contains("bad.toml"), "{err}");
+        Ok(())
+    });
+}
+
+#[test]
+fn out_of_range_value_names_key_and_origin() {
+    Jail::expect_with(|jail| {
+        jail.create_file("bad.toml", "[detect]\nks-alpha = 1.5\n")?;
+        let err = Config::load(Some(Path::new("bad.toml")))
+            .err()
+            .map(|e| e.to_string());
+        let err = err.unwrap_or_default();
+        assert!(err.contains("detect.ks-alpha"), "{err}");
+        assert!(err.contains("bad.toml"), "{err}");
+        jail.set_env("JIDOKA__PIPELINE__BATCH_SIZE", "0");
+        let err = Config::load(None)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("pipeline.batch-size"), "{err}");
+        assert!(err.contains("JIDOKA__PIPELINE__BATCH_SIZE"), "{err}");
+        Ok(())
+    });
+}
+
+#[test]
+fn duplicate_topic_is_rejected() {
+    Jail::expect_with(|_| {
+        let figment = Config::figment(None)
+            .map_err(|e| e.to_string())?
+            .merge(("topics.audit", "actions"));
+        let err = Config::from_figment(&figment).err().map(|e| e.to_string());
+        let err = err.unwrap_or_default();
+        assert!(
+            err.contains("topics.audit") && err.contains("topics.actions"),
+            "{err}"
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn guarantee_options_cannot_be_overridden() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "bad.toml",
+            "[kafka.options]\n\"enable.auto.commit\" = \"true\"\n",
+        )?;
+        let err = Config::load(Some(Path::new("bad.toml")))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("kafka.options.\"enable.auto.commit\""),
+            "{err}"
+        );
+        assert!(err.contains("bad.toml"), "{err}");
+        Ok(())
+    });
+}
+
+#[test]
+fn options_librdkafka_refuses_name_key_and_file_without_the_value() {
+    Jail::expect_with(|jail| {
+        for (option, value, expected) in [
+            (
+                "sasl.pasword",
+                "hunter2-secret",
+                "No such configuration property",
+            ),
+            ("security.protocol", "hunter2-secret", "security.protocol"),
+        ] {
+            jail.create_file(
+                "bad.toml",
+                &format!("[kafka.options]\n\"{option}\" = \"{value}\"\n"),
+            )?;
+            let err = Config::load(Some(Path::new("bad.toml")))
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(
+                err.contains(&format!("kafka.options.\"{option}\"")),
+                "{err}"
+            );
+            assert!(err.contains("bad.toml"), "{err}");
+            assert!(err.contains(expected), "{err}");
+            if option == "sasl.pasword" {
+                assert!(!err.contains("hunter2"), "{err}");
+            }
+        }
+        Ok(())
+    });
+}
+
+#[test]
+fn version_ignores_connection_settings() {
+    Jail::expect_with(|jail| {
+        let a = Config::load(None).map_err(|e| e.to_string())?.version;
+        jail.set_env("JIDOKA__KAFKA__BOOTSTRAP_SERVERS", "elsewhere:9092");
+        let b = Config::load(None).map_err(|e| e.to_string())?.version;
+        assert_eq!(a, b);
+        Ok(())
+    });
+}
+
+#[test]
+fn missing_explicit_file_is_an_error() {
+    Jail::expect_with(|_| {
+        let err = Config::load(Some(Path::new("nope.toml"))).err();
+        assert!(matches!(err, Some(ConfigError::MissingFile(_))));
+        Ok(())
+    });
+}
+
+#[test]
+fn telemetry_endpoint_from_env_and_checked() {
+    Jail::expect_with(|jail| {
+        let cfg = Config::load(None).map_err(|e| e.to_string())?.config;
+        assert_eq!(cfg.telemetry.http_address(), None);
+        assert_eq!(cfg.telemetry.statistics_interval.as_secs(), 5);
+        jail.set_env("JIDOKA__TELEMETRY__HTTP_ADDRESS", "0.0.0.0:9464");
+        jail.set_env("JIDOKA__TELEMETRY__STATISTICS_INTERVAL", "250ms");
+        let cfg = Config::load(None).map_err(|e| e.to_string())?.config;
+        assert_eq!(cfg.telemetry.http_address(), Some("0.0.0.0:9464"));
+        assert_eq!(cfg.telemetry.statistics_interval.as_millis(), 250);
+        for good in ["localhost:9464", "[::1]:9464", "127.0.0.1:0"] {
+            jail.set_env("JIDOKA__TELEMETRY__HTTP_ADDRESS", good);
+            Config::load(None).map_err(|e| format!("{good}: {e}"))?;
+        }
+        for bad in ["localhost", ":9464", "host:99999", "::1:9464"] {
+            jail.set_env("JIDOKA__TELEMETRY__HTTP_ADDRESS", bad);
+            let err = Config::load(None)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.contains("telemetry.http-address"), "{bad}: {err}");
+            assert!(
+                err.contains("JIDOKA__TELEMETRY__HTTP_ADDRESS"),
+                "{bad}: {err}"
+            );
+        }
+        jail.set_env("JIDOKA__TELEMETRY__HTTP_ADDRESS", "");
+        jail.set_env("JIDOKA__TELEMETRY__STATISTICS_INTERVAL", "2d");
+        let err = Config::load(None)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("telemetry.statistics-interval"), "{err}");
+        Ok(())
+    });
+}
+
+#[test]
+fn version_changes_with_values() {
+    Jail::expect_with(|jail| {
+        let a = Config::load(None).map_err(|e| e.to_string())?.version;
+        jail.set_env("JIDOKA__DETECT__KS_ALPHA", "0.02");
+        let b = Config::load(None).map_err(|e| e.to_string())?.version;
+        assert_ne!(a, b);
+        Ok(())
+    });
+}
