@@ -44,7 +44,7 @@ async fn topics_create_is_idempotent_and_audit_is_compacted() -> TestResult {
     let out = stdout(&first);
     // The 8 named topics and one changelog topic per mirrored store.
     let expected = jidoka::kafka::topic_specs(&cfg).len();
-    assert_eq!(expected, 16);
+    assert_eq!(expected, 14);
     assert_eq!(
         out.lines().filter(|l| l.ends_with(": created")).count(),
         expected,

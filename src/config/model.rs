@@ -128,6 +128,16 @@ pub struct StateConfig {
     /// and restore a partition's state from it when the local store lacks
     /// it or is behind the group's committed offset.
     pub changelog: bool,
+    /// How often state, changelog and input offsets are committed (like
+    /// Kafka Streams' `commit.interval.ms`); batches in between only update
+    /// memory (humantime; `0s` commits after every batch).
+    #[serde(with = "humantime_serde", default = "default_commit_interval")]
+    pub commit_interval: Duration,
+}
+
+/// One second: a crash replays at most about a second of input.
+fn default_commit_interval() -> Duration {
+    Duration::from_secs(1)
 }
 
 /// Drift detection settings.

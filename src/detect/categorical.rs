@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use super::window::{
-    CategoryEntry, Placement, Side, Sides, WindowDecodeError, WindowPlan, Windows,
+    CategoryEntry, Journal, Placement, Side, Sides, Tag, WindowDecodeError, WindowPlan, Windows,
 };
 
 /// Category counts of the two sides.
@@ -55,6 +55,30 @@ pub struct CategoricalWindow {
 }
 
 impl CategoricalWindow {
+    /// Empty windows that journal their changes (for the state layer).
+    pub fn journaled() -> Self {
+        let mut w = CategoricalWindow::default();
+        w.windows.start_journal();
+        w
+    }
+
+    /// Rebuilds windows and counts from stored entries (see
+    /// [`Windows::rebuild`]); journaling is on.
+    pub fn rebuild(
+        entries: impl IntoIterator<Item = (Tag, CategoryEntry)>,
+        window_end: Option<i64>,
+        plan: &WindowPlan,
+    ) -> Self {
+        let mut counts = Counts::default();
+        let windows = Windows::rebuild(entries, window_end, plan, &mut counts);
+        CategoricalWindow { windows, counts }
+    }
+
+    /// The changes since the last call.
+    pub fn take_journal(&mut self) -> Journal<String> {
+        self.windows.take_journal()
+    }
+
     /// Places a value (see [`Windows::push`]).
     pub fn push(&mut self, entry: CategoryEntry, watermark: i64, plan: &WindowPlan) -> Placement {
         self.windows.push(entry, watermark, plan, &mut self.counts)

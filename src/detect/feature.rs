@@ -9,7 +9,7 @@
 //! O(n) re-weighting.
 
 use super::ks::IncrementalKs;
-use super::window::{Placement, Side, Sides, WindowEntry, WindowPlan, Windows};
+use super::window::{Journal, Placement, Side, Sides, Tag, WindowEntry, WindowPlan, Windows};
 
 /// Fixed treap seed: the structure's shape never changes results, only speed.
 const TREAP_SEED: u64 = 0x6a69_646f_6b61;
@@ -54,6 +54,30 @@ impl FeatureState {
         let mut ks = IncrementalKs::new(TREAP_SEED);
         windows.replay(&mut Ks(&mut ks));
         FeatureState { windows, ks }
+    }
+
+    /// Empty windows that journal their changes (for the state layer).
+    pub fn journaled() -> Self {
+        let mut s = FeatureState::default();
+        s.windows.start_journal();
+        s
+    }
+
+    /// Rebuilds windows and statistic from stored entries (see
+    /// [`Windows::rebuild`]); journaling is on.
+    pub fn rebuild(
+        entries: impl IntoIterator<Item = (Tag, WindowEntry)>,
+        window_end: Option<i64>,
+        plan: &WindowPlan,
+    ) -> Self {
+        let mut ks = IncrementalKs::new(TREAP_SEED);
+        let windows = Windows::rebuild(entries, window_end, plan, &mut Ks(&mut ks));
+        FeatureState { windows, ks }
+    }
+
+    /// The changes since the last call.
+    pub fn take_journal(&mut self) -> Journal<f64> {
+        self.windows.take_journal()
     }
 
     /// Places a value (see [`Windows::push`]).

@@ -30,6 +30,6 @@ pub use categorical::CategoricalWindow;
 pub use drift::{DriftDetector, Due, FeatureTest};
 pub use feature::FeatureState;
 pub use window::{
-    CategoryEntry, Placement, ReferenceKind, WindowDecodeError, WindowEntry, WindowKind,
-    WindowPlan, Windows,
+    CategoryEntry, Journal, Placement, ReferenceKind, Tag, WindowDecodeError, WindowEntry,
+    WindowKind, WindowPlan, WindowValue, Windows,
 };

@@ -19,6 +19,9 @@
 
 use std::collections::VecDeque;
 
+mod journal;
+pub use journal::{Journal, Tag};
+
 /// One value with where it came from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry<V> {
@@ -133,6 +136,9 @@ pub struct Windows<V> {
     /// Changes of the reference since this value was built (not stored):
     /// lets the store rewrite a fixed reference only when it changed.
     reference_changes: u64,
+    /// What changed since the last [`Windows::take_journal`], when
+    /// journaling is on (the state layer writes it as entries).
+    journal: Option<Journal<V>>,
 }
 
 impl<V: PartialEq> PartialEq for Windows<V> {
@@ -152,6 +158,7 @@ impl<V> Default for Windows<V> {
             pending: VecDeque::new(),
             window_end: i64::MIN,
             reference_changes: 0,
+            journal: None,
         }
     }
 }
@@ -184,6 +191,9 @@ impl<V: Clone> Windows<V> {
         match plan.window {
             WindowKind::Count { size } => {
                 sides.add(Side::Current, &entry.value);
+                if let Some(j) = &mut self.journal {
+                    j.added.push((Tag::Window, entry.clone()));
+                }
                 self.current.push_back(entry);
                 while self.current.len() > size {
                     self.evict(plan, sides);
@@ -197,6 +207,9 @@ impl<V: Clone> Windows<V> {
                 let at = self
                     .pending
                     .partition_point(|e| (e.time, e.record) <= (entry.time, entry.record));
+                if let Some(j) = &mut self.journal {
+                    j.added.push((Tag::Window, entry.clone()));
+                }
                 self.pending.insert(at, entry);
                 Placement::Pending
             }
@@ -205,6 +218,9 @@ impl<V: Clone> Windows<V> {
 
     fn add_reference(&mut self, entry: Entry<V>, sides: &mut impl Sides<V>) -> Placement {
         sides.add(Side::Reference, &entry.value);
+        if let Some(j) = &mut self.journal {
+            j.added.push((Tag::Reference, entry.clone()));
+        }
         self.reference.push_back(entry);
         self.reference_changes += 1;
         Placement::Reference
@@ -241,6 +257,9 @@ impl<V: Clone> Windows<V> {
             }
         }
         self.window_end = end;
+        if let Some(j) = &mut self.journal {
+            j.end_moved = true;
+        }
         let start = end.saturating_sub(size_ms);
         while self.current.front().is_some_and(|e| e.time < start) {
             self.evict(plan, sides);
@@ -260,8 +279,13 @@ impl<V: Clone> Windows<V> {
             while self.reference.len() > n {
                 if let Some(gone) = self.reference.pop_front() {
                     sides.remove(Side::Reference, &gone.value);
+                    if let Some(j) = &mut self.journal {
+                        j.died.push(gone.record);
+                    }
                 }
             }
+        } else if let Some(j) = &mut self.journal {
+            j.died.push(old.record);
         }
     }
 
@@ -450,6 +474,7 @@ impl<V: WindowValue> Windows<V> {
             pending,
             window_end,
             reference_changes: 0,
+            journal: None,
         })
     }
 }
@@ -457,15 +482,22 @@ impl<V: WindowValue> Windows<V> {
 /// A cursor over encoded bytes.
 pub struct Reader<'a>(&'a [u8]);
 
-impl Reader<'_> {
-    fn take<const N: usize>(&mut self) -> Result<[u8; N], WindowDecodeError> {
+impl<'a> Reader<'a> {
+    /// A cursor at the start of `bytes`.
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Reader(bytes)
+    }
+
+    /// The next `N` bytes.
+    pub fn take<const N: usize>(&mut self) -> Result<[u8; N], WindowDecodeError> {
         let head = self.bytes(N)?;
         let mut out = [0u8; N];
         out.copy_from_slice(head);
         Ok(out)
     }
 
-    fn finish(&self) -> Result<(), WindowDecodeError> {
+    /// Ok when every byte was read.
+    pub fn finish(&self) -> Result<(), WindowDecodeError> {
         if self.0.is_empty() {
             Ok(())
         } else {
@@ -473,7 +505,8 @@ impl Reader<'_> {
         }
     }
 
-    fn bytes(&mut self, n: usize) -> Result<&[u8], WindowDecodeError> {
+    /// The next `n` bytes.
+    pub fn bytes(&mut self, n: usize) -> Result<&'a [u8], WindowDecodeError> {
         if self.0.len() < n {
             return Err(WindowDecodeError("truncated"));
         }

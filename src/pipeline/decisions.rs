@@ -11,6 +11,7 @@
 //! * all of it goes through the processor's overlay, so it reaches RocksDB
 //!   and the changelog with the batch's checkpoint.
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::processor::{Evaluation, Output, Processor};
@@ -24,7 +25,7 @@ use crate::detect::FeatureTest;
 use crate::heal::{self, CommandSpec};
 use crate::ids;
 use crate::schema::{Action, AuditInputs, AuditRecord, FeatureEvidence, HealCommand, Superseded};
-use crate::state::{decision_key, Cf, SignalSnapshot, StateError};
+use crate::state::{decision_key, Cf, SignalSnapshot, StateError, Table};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -88,26 +89,21 @@ pub(super) fn snapshot(
 }
 
 impl Processor {
-    pub(super) fn decision_get<T: for<'de> Deserialize<'de>>(
+    pub(super) fn decision_get<T: Serialize + DeserializeOwned>(
         &self,
         key: &[u8],
     ) -> Result<Option<T>, StateError> {
-        self.get(Cf::Decisions, key)?
-            .map(|bytes| serde_json::from_slice(&bytes).map_err(|e| Self::corrupt(key, e)))
-            .transpose()
+        Table::<T>::new(Cf::Decisions, "decisions", 1).get(&self.overlay, &self.store, key)
     }
 
-    pub(super) fn decision_put<T: Serialize>(
+    pub(super) fn decision_put<T: Serialize + DeserializeOwned>(
         &mut self,
         model: &str,
         key: Vec<u8>,
         value: Option<&T>,
     ) -> Result<(), StateError> {
-        let bytes = value
-            .map(|v| serde_json::to_vec(v).map_err(|e| Self::corrupt(&key, e)))
-            .transpose()?;
-        self.put(model, Cf::Decisions, key, bytes);
-        Ok(())
+        let partition = self.partition_of(model);
+        Table::<T>::new(Cf::Decisions, "decisions", 1).put(&mut self.overlay, key, value, partition)
     }
 
     /// The model's bandit, or a fresh one (also when the stored one no
@@ -145,7 +141,7 @@ impl Processor {
     /// Seals `audit` into its model's chain.
     pub(super) fn seal(&mut self, audit: &mut AuditRecord) -> Result<(), StateError> {
         let model = audit.model_id.clone();
-        let state = Self::model(&mut self.models, &self.store, &model)?;
+        let state = Self::model(&mut self.models, &self.store, self.detector.plan(), &model)?;
         state.meta.audit_sequence = state.meta.audit_sequence.saturating_add(1);
         chain::seal(
             audit,
@@ -187,14 +183,14 @@ impl Processor {
             .partition_control(self.partition_of(at.model_id))?
             .pause;
         let accuracy_drop = {
-            let state = Self::model(&mut self.models, &self.store, at.model_id)?;
+            let state = Self::model(&mut self.models, &self.store, self.detector.plan(), at.model_id)?;
             state
                 .meta
                 .accuracy
                 .check(&self.labels)
                 .map_or(0.0, |t| t.drop.max(0.0))
         };
-        let state = Self::model(&mut self.models, &self.store, at.model_id)?;
+        let state = Self::model(&mut self.models, &self.store, self.detector.plan(), at.model_id)?;
         let evidence = evidence(state, tests);
         let drift_ids: Vec<String> = evidence
             .iter()

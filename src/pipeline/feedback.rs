@@ -54,7 +54,7 @@ impl Processor {
         self.mark_done(pos);
         let key = decision_key(&o.model_id, COMMAND, &o.command_id);
         let Some(record) = self.decision_get::<CommandRecord>(&key)? else {
-            let state = Self::model(&mut self.models, &self.store, &o.model_id)?;
+            let state = Self::model(&mut self.models, &self.store, self.detector.plan(), &o.model_id)?;
             state.meta.outcomes_unknown = state.meta.outcomes_unknown.saturating_add(1);
             state.dirty = true;
             return Ok(Vec::new());
@@ -75,7 +75,7 @@ impl Processor {
                 }
             }
         }
-        let state = Self::model(&mut self.models, &self.store, &o.model_id)?;
+        let state = Self::model(&mut self.models, &self.store, self.detector.plan(), &o.model_id)?;
         state.meta.outcomes_learned = state.meta.outcomes_learned.saturating_add(u64::from(learn));
         state.dirty = true;
         let outcome = AuditOutcome {
@@ -206,7 +206,7 @@ impl Processor {
                 )))
             }
             (OperatorKind::Pause | OperatorKind::Resume, Some(m)) => {
-                let state = Self::model(&mut self.models, &self.store, &m)?;
+                let state = Self::model(&mut self.models, &self.store, self.detector.plan(), &m)?;
                 let paused = cmd.kind == OperatorKind::Pause;
                 state.meta.pause = paused.then_some(pause);
                 state.dirty = true;
@@ -239,7 +239,7 @@ impl Processor {
             None => None,
         };
         let Some(mut record) = record else {
-            let state = Self::model(&mut self.models, &self.store, model)?;
+            let state = Self::model(&mut self.models, &self.store, self.detector.plan(), model)?;
             let effect = match &veto.target {
                 Some(t) => format!("command {t} is not pending; it is blocked if it is issued"),
                 None => format!("the next command for {model} is blocked"),
@@ -313,7 +313,7 @@ impl Processor {
                 "escalation {target} suggests no action: the approval must name one"
             )));
         };
-        let state = Self::model(&mut self.models, &self.store, model)?;
+        let state = Self::model(&mut self.models, &self.store, self.detector.plan(), model)?;
         let now = state.meta.clock.max_event_time.unwrap_or(cmd.issued_at);
         state.meta.last_action_at = Some(now);
         state.meta.command_times.push(now);

@@ -74,9 +74,9 @@ fn an_outcome_teaches_the_bandit_once_and_completes_the_audit() -> TestResult {
     let again = p.process_outcome(&at("outcomes", 1), &outcome)?;
     assert!(again.is_empty());
     assert_eq!(arm_observations(&p, "churn-v7", Action::Retrain)?, 1);
-    let meta = p.store().model("churn-v7")?;
+    let meta = p.stored_model("churn-v7")?;
     p.checkpoint()?;
-    let meta_after = p.store().model("churn-v7")?.ok_or("meta")?;
+    let meta_after = p.stored_model("churn-v7")?.ok_or("meta")?;
     assert_eq!(meta.map(|m| m.outcomes_learned), Some(1));
     assert_eq!(meta_after.outcomes_unknown, 1);
     // The learned bandit survives a restart (it is in RocksDB).

@@ -10,8 +10,12 @@
 //!   second label for it is a duplicate, never a second outcome.
 //! - Waiting entries are expired by the model's event-time watermark minus
 //!   the TTL, through an expiry index, never by wall-clock time.
-//! - All writes go through the processor's overlay and reach RocksDB (and
-//!   the changelog) with the next checkpoint.
+//! - All writes go through the processor's [`StateBatch`] and reach RocksDB
+//!   (and the changelog) with the next checkpoint; values are binary
+//!   ([`Table`]), never JSON.
+//!
+//! [`StateBatch`]: crate::state::StateBatch
+//! [`Table`]: crate::state::Table
 //!
 //! [`LabelCounts`]: crate::state::LabelCounts
 
@@ -23,7 +27,7 @@ use crate::detect::accuracy::{abs_error, is_hit};
 use crate::detect::hysteresis::Transition;
 use crate::ids;
 use crate::schema::{Label, Prediction};
-use crate::state::{window_key, Cf, StateError};
+use crate::state::{window_key, Cf, StateError, Table};
 
 /// A prediction waiting for its label (or joined, until its TTL).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -47,6 +51,11 @@ struct Early {
     l: String,
 }
 
+/// Predictions waiting for their label.
+const PENDING: Table<Waiting> = Table::new(Cf::Pending, "pending", 1);
+/// Labels waiting for their prediction.
+const ORPHANS: Table<Early> = Table::new(Cf::Orphans, "orphans", 1);
+
 const KIND_PREDICTION: u8 = b'p';
 const KIND_LABEL: u8 = b'l';
 
@@ -66,43 +75,45 @@ fn expiry_prefix(model: &str, time: i64) -> Vec<u8> {
     key
 }
 
-/// The expiry-index key of a stored waiting prediction or early label
-/// (`None` for any other store, or a value that does not parse).
-pub(super) fn expiry_index(cf: Cf, key: &[u8], value: &[u8]) -> Option<Vec<u8>> {
+/// The expiry-index entry of a stored waiting prediction or early label
+/// (`None` for any other store, or a value that does not decode).
+pub(crate) fn expiry_index(cf: Cf, key: &[u8], value: &[u8]) -> Option<(Cf, Vec<u8>)> {
     let split = key.iter().position(|b| *b == 0)?;
     let model = std::str::from_utf8(&key[..split]).ok()?;
     let id = std::str::from_utf8(&key[split + 1..]).ok()?;
-    match cf {
+    let index = match cf {
         Cf::Pending => {
-            let w: Waiting = serde_json::from_slice(value).ok()?;
-            Some(expiry_key(model, w.t, KIND_PREDICTION, id))
+            let w = PENDING.decode(key, value).ok()?;
+            expiry_key(model, w.t, KIND_PREDICTION, id)
         }
         Cf::Orphans => {
-            let e: Early = serde_json::from_slice(value).ok()?;
-            Some(expiry_key(model, e.t, KIND_LABEL, id))
+            let e = ORPHANS.decode(key, value).ok()?;
+            expiry_key(model, e.t, KIND_LABEL, id)
         }
-        _ => None,
-    }
+        _ => return None,
+    };
+    Some((Cf::Expiry, index))
 }
 
 impl Processor {
     pub(super) fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
-        match self.overlay.get(&(cf, key.to_vec())) {
-            Some((value, _)) => Ok(value.clone()),
-            None => self.store.get(cf, key),
-        }
+        self.overlay.get(&self.store, cf, key)
     }
 
     pub(super) fn put(&mut self, model: &str, cf: Cf, key: Vec<u8>, value: Option<Vec<u8>>) {
         let partition = self.partition_of(model);
-        self.overlay.insert((cf, key), (value, partition));
+        self.overlay.put(cf, key, value, partition);
     }
 
-    pub(super) fn corrupt(key: &[u8], e: serde_json::Error) -> StateError {
-        StateError::Corrupt {
-            key: String::from_utf8_lossy(key).into_owned(),
-            reason: e.to_string(),
-        }
+    fn put_typed<V: serde::Serialize + serde::de::DeserializeOwned>(
+        &mut self,
+        table: Table<V>,
+        model: &str,
+        key: Vec<u8>,
+        value: Option<&V>,
+    ) -> Result<(), StateError> {
+        let partition = self.partition_of(model);
+        table.put(&mut self.overlay, key, value, partition)
     }
 
     /// Stores a new prediction as waiting for its label, or joins it with
@@ -113,12 +124,7 @@ impl Processor {
         p: &Prediction,
     ) -> Result<Vec<Output>, StateError> {
         let key = window_key(&p.model_id, &p.prediction_id);
-        let early = match self.get(Cf::Orphans, &key)? {
-            Some(bytes) => {
-                Some(serde_json::from_slice::<Early>(&bytes).map_err(|e| Self::corrupt(&key, e))?)
-            }
-            None => None,
-        };
+        let early = ORPHANS.get(&self.overlay, &self.store, &key)?;
         let mut waiting = Waiting {
             t: p.event_time,
             s: p.score,
@@ -133,8 +139,7 @@ impl Processor {
             outputs = self.join(pos, &p.model_id, &waiting, &early.l, p.event_time)?;
             waiting.j = true;
         }
-        let bytes = serde_json::to_vec(&waiting).map_err(|e| Self::corrupt(&key, e))?;
-        self.put(&p.model_id, Cf::Pending, key, Some(bytes));
+        self.put_typed(PENDING, &p.model_id, key, Some(&waiting))?;
         let index = expiry_key(&p.model_id, p.event_time, KIND_PREDICTION, &p.prediction_id);
         self.put(&p.model_id, Cf::Expiry, index, Some(Vec::new()));
         Ok(outputs)
@@ -148,14 +153,9 @@ impl Processor {
     ) -> Result<Vec<Output>, StateError> {
         self.track(&label.model_id, pos);
         let key = window_key(&label.model_id, &label.prediction_id);
-        let waiting = match self.get(Cf::Pending, &key)? {
-            Some(bytes) => Some(
-                serde_json::from_slice::<Waiting>(&bytes).map_err(|e| Self::corrupt(&key, e))?,
-            ),
-            None => None,
-        };
+        let waiting = PENDING.get(&self.overlay, &self.store, &key)?;
         let early_exists = waiting.is_none() && self.get(Cf::Orphans, &key)?.is_some();
-        let state = Self::model(&mut self.models, &self.store, &label.model_id)?;
+        let state = Self::model(&mut self.models, &self.store, self.detector.plan(), &label.model_id)?;
         state.dirty = true;
         let mut outputs = Vec::new();
         match waiting {
@@ -165,8 +165,7 @@ impl Processor {
             Some(mut w) => {
                 outputs = self.join(pos, &label.model_id, &w, &label.label, label.event_time)?;
                 w.j = true;
-                let bytes = serde_json::to_vec(&w).map_err(|e| Self::corrupt(&key, e))?;
-                self.put(&label.model_id, Cf::Pending, key, Some(bytes));
+                self.put_typed(PENDING, &label.model_id, key, Some(&w))?;
             }
             None => {
                 if early_exists {
@@ -177,8 +176,7 @@ impl Processor {
                         t: label.event_time,
                         l: label.label.clone(),
                     };
-                    let bytes = serde_json::to_vec(&early).map_err(|e| Self::corrupt(&key, e))?;
-                    self.put(&label.model_id, Cf::Orphans, key, Some(bytes));
+                    self.put_typed(ORPHANS, &label.model_id, key, Some(&early))?;
                     let index = expiry_key(
                         &label.model_id,
                         label.event_time,
@@ -205,7 +203,7 @@ impl Processor {
     ) -> Result<Vec<Output>, StateError> {
         let labels = self.labels.clone();
         let persistence = self.persistence();
-        let state = Self::model(&mut self.models, &self.store, model_id)?;
+        let state = Self::model(&mut self.models, &self.store, self.detector.plan(), model_id)?;
         state.dirty = true;
         let hit = is_hit(w.c.as_deref(), w.s, label);
         let error = if w.c.is_none() && hit.is_none() {
@@ -265,22 +263,12 @@ impl Processor {
         let bound = watermark.saturating_sub(ttl);
         let from = expiry_prefix(model_id, i64::MIN);
         let to = expiry_prefix(model_id, bound);
-        let mut keys: std::collections::BTreeSet<Vec<u8>> = self
-            .store
-            .range(Cf::Expiry, &from, &to)?
+        let keys: Vec<Vec<u8>> = self
+            .overlay
+            .range(&self.store, Cf::Expiry, &from, &to)?
             .into_iter()
             .map(|(k, _)| k)
             .collect();
-        for ((cf, key), (value, _)) in self
-            .overlay
-            .range((Cf::Expiry, from.clone())..(Cf::Expiry, to))
-        {
-            debug_assert_eq!(*cf, Cf::Expiry);
-            match value {
-                Some(_) => keys.insert(key.clone()),
-                None => keys.remove(key),
-            };
-        }
         let (mut unlabeled, mut unknown) = (0u64, 0u64);
         for key in keys {
             let Some(rest) = key.get(from.len()..) else {
@@ -292,9 +280,7 @@ impl Processor {
             let id = String::from_utf8_lossy(id).into_owned();
             let item = window_key(model_id, &id);
             if *kind == KIND_PREDICTION {
-                if let Some(bytes) = self.get(Cf::Pending, &item)? {
-                    let w: Waiting =
-                        serde_json::from_slice(&bytes).map_err(|e| Self::corrupt(&item, e))?;
+                if let Some(w) = PENDING.get(&self.overlay, &self.store, &item)? {
                     unlabeled += u64::from(!w.j);
                 }
                 self.put(model_id, Cf::Pending, item, None);
@@ -307,7 +293,7 @@ impl Processor {
             self.put(model_id, Cf::Expiry, key, None);
         }
         if unlabeled + unknown > 0 {
-            let state = Self::model(&mut self.models, &self.store, model_id)?;
+            let state = Self::model(&mut self.models, &self.store, self.detector.plan(), model_id)?;
             state.dirty = true;
             state.meta.labels.unlabeled = state.meta.labels.unlabeled.saturating_add(unlabeled);
             state.meta.labels.unknown = state.meta.labels.unknown.saturating_add(unknown);

@@ -5,8 +5,8 @@
 //! at-least-once discipline: a batch's outputs are acknowledged, then its
 //! state is checkpointed, then its offsets are committed.
 
-pub mod changelog;
 mod checkpoint;
+mod consume;
 mod decisions;
 mod events;
 mod feedback;

@@ -22,7 +22,8 @@ use crate::detect::{
 };
 use crate::ids;
 use crate::schema::{AuditRecord, DriftEvent, HealCommand, Prediction};
-use crate::state::{Cf, ModelMeta, StateError, Store};
+use crate::state::segments::{self, SegmentLog, CATEGORICAL, NUMERIC};
+use crate::state::{ModelMeta, StateBatch, StateError, Store, MODELS};
 
 use super::decisions::snapshot;
 use super::events::{anomaly_event, concept_evidence, drift_event, status, track_alert};
@@ -71,34 +72,30 @@ pub(super) struct ModelState {
     pub(super) dirty_windows: BTreeSet<String>,
     pub(super) categorical: BTreeMap<String, CategoricalWindow>,
     pub(super) dirty_categorical: BTreeSet<String>,
-    /// Reference changes already written, per `n`/`c` and feature.
-    pub(super) references_written: HashMap<(char, String), u64>,
+    /// Stored segments per (kind, feature).
+    pub(super) logs: HashMap<(u8, String), SegmentLog>,
     pub(super) dirty: bool,
 }
 
 /// The processing core.
 #[derive(Debug)]
 pub struct Processor {
-    detector: DriftDetector,
+    pub(super) detector: DriftDetector,
     zscore: ZScoreConfig,
     pub(super) labels: LabelsConfig,
     persistence: u32,
     pub(super) engine: Engine,
     pub(super) config_version: String,
-    pub(super) store: Store,
+    pub(super) store: Arc<Store>,
     reference: Option<Arc<ReferenceData>>,
     pub(super) models: HashMap<String, ModelState>,
     /// Input partition each cached model was last read from.
-    model_partition: HashMap<String, i32>,
+    pub(super) model_partition: HashMap<String, i32>,
     pub(super) applied: HashMap<(String, i32), i64>,
     pub(super) pending_offsets: BTreeMap<(String, i32), i64>,
-    /// Label-join writes since the last checkpoint: (store, key) → (value or
-    /// deletion, partition).
-    pub(super) overlay: Overlay,
+    /// Label-join and decision writes since the last checkpoint.
+    pub(super) overlay: StateBatch,
 }
-
-/// Pending writes by (store, key): new value (`None` deletes) and partition.
-pub(super) type Overlay = BTreeMap<(Cf, Vec<u8>), (Option<Vec<u8>>, i32)>;
 
 /// Where and when an evaluation happened.
 pub(super) struct Evaluation<'a> {
@@ -131,13 +128,13 @@ impl Processor {
             persistence: config.detect.persistence.max(1),
             engine: Engine::new(&config.decide),
             config_version: config_version.to_string(),
-            store,
+            store: Arc::new(store),
             reference: None,
             models: HashMap::new(),
             model_partition: HashMap::new(),
             applied: HashMap::new(),
             pending_offsets: BTreeMap::new(),
-            overlay: BTreeMap::new(),
+            overlay: StateBatch::default(),
         }
     }
 
@@ -173,20 +170,12 @@ impl Processor {
     pub(super) fn model<'a>(
         models: &'a mut HashMap<String, ModelState>,
         store: &Store,
+        plan: &crate::detect::WindowPlan,
         model_id: &str,
     ) -> Result<&'a mut ModelState, StateError> {
         Ok(match models.entry(model_id.to_string()) {
             Entry::Occupied(e) => e.into_mut(),
-            Entry::Vacant(e) => e.insert(ModelState {
-                meta: store.model(model_id)?.unwrap_or_default(),
-                windows: store
-                    .windows(model_id)?
-                    .into_iter()
-                    .map(|(f, w)| (f, FeatureState::from_windows(w)))
-                    .collect(),
-                categorical: store.categorical(model_id)?.into_iter().collect(),
-                ..ModelState::default()
-            }),
+            Entry::Vacant(e) => e.insert(load_model(store, plan, model_id)?),
         })
     }
 
@@ -225,11 +214,42 @@ impl Processor {
             self.model_partition.remove(&model);
         }
         self.applied.remove(&(topic.to_string(), partition));
+        self.pending_offsets.remove(&(topic.to_string(), partition));
+        self.overlay.forget_partition(partition);
     }
 
     /// The local store.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The local store, shared (for blocking work off the processor).
+    pub fn shared_store(&self) -> Arc<Store> {
+        self.store.clone()
+    }
+
+    /// A model's bookkeeping as the store holds it (not the memory).
+    pub fn stored_model(&self, model: &str) -> Result<Option<ModelMeta>, StateError> {
+        MODELS.get(&StateBatch::default(), &self.store, model.as_bytes())
+    }
+
+    /// A model's numeric windows as the store holds them, rebuilt from
+    /// their entries, in feature-name order.
+    pub fn stored_windows(
+        &self,
+        model: &str,
+    ) -> Result<Vec<(String, crate::detect::Windows<f64>)>, StateError> {
+        let state = load_model(&self.store, self.detector.plan(), model)?;
+        Ok(state
+            .windows
+            .into_iter()
+            .map(|(f, w)| (f, w.windows().clone()))
+            .collect())
+    }
+
+    /// The window plan of every feature.
+    pub fn plan(&self) -> crate::detect::WindowPlan {
+        *self.detector.plan()
     }
 
     /// Number of models whose state is cached in memory.
@@ -241,7 +261,7 @@ impl Processor {
     pub fn process(&mut self, pos: &SourcePos, p: &Prediction) -> Result<Vec<Output>, StateError> {
         self.track(&p.model_id, pos);
         let plan = *self.detector.plan();
-        let state = Self::model(&mut self.models, &self.store, &p.model_id)?;
+        let state = Self::model(&mut self.models, &self.store, self.detector.plan(), &p.model_id)?;
         state.dirty = true;
         // Saturating: corrupt stored counters must not overflow.
         state.meta.records_seen = state.meta.records_seen.saturating_add(1);
@@ -271,7 +291,7 @@ impl Processor {
             let window = match state.windows.get_mut(feature) {
                 Some(w) => w,
                 None => {
-                    let mut w = FeatureState::default();
+                    let mut w = FeatureState::journaled();
                     if let Some(values) = self.reference.as_ref().and_then(|r| r.numeric(feature)) {
                         w.preload(values.iter().copied());
                     }
@@ -292,7 +312,7 @@ impl Processor {
             let window = match state.categorical.get_mut(feature) {
                 Some(w) => w,
                 None => {
-                    let mut w = CategoricalWindow::default();
+                    let mut w = CategoricalWindow::journaled();
                     if let Some(values) =
                         self.reference.as_ref().and_then(|r| r.categorical(feature))
                     {
@@ -314,7 +334,7 @@ impl Processor {
             .metrics
             .observe_prediction(p.score, p.predicted_class.as_deref(), p.latency_ms);
         let mut outputs = self.await_label(pos, p)?;
-        let state = Self::model(&mut self.models, &self.store, &p.model_id)?;
+        let state = Self::model(&mut self.models, &self.store, self.detector.plan(), &p.model_id)?;
         match self
             .detector
             .due(record, watermark, state.meta.clock.window_end)
@@ -455,6 +475,36 @@ impl Processor {
             .map(|((t, p), next)| (t.clone(), *p, *next))
             .collect()
     }
+}
+
+/// A model as stored: bookkeeping and windows, rebuilt from their entries.
+fn load_model(
+    store: &Store,
+    plan: &crate::detect::WindowPlan,
+    model_id: &str,
+) -> Result<ModelState, StateError> {
+    let meta = MODELS
+        .get(&StateBatch::default(), store, model_id.as_bytes())?
+        .unwrap_or_default();
+    let stored = segments::load(store, model_id)?;
+    let mut state = ModelState {
+        meta,
+        ..ModelState::default()
+    };
+    let plan = *plan;
+    for (feature, f) in stored.numeric {
+        let w = FeatureState::rebuild(f.entries.iter().cloned(), f.window_end, &plan);
+        let log = f.log(&w.windows().live_window_records(&plan));
+        state.logs.insert((NUMERIC, feature.clone()), log);
+        state.windows.insert(feature, w);
+    }
+    for (feature, f) in stored.categorical {
+        let w = CategoricalWindow::rebuild(f.entries.iter().cloned(), f.window_end, &plan);
+        let log = f.log(&w.windows().live_window_records(&plan));
+        state.logs.insert((CATEGORICAL, feature.clone()), log);
+        state.categorical.insert(feature, w);
+    }
+    Ok(state)
 }
 
 #[cfg(test)]

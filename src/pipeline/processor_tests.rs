@@ -4,7 +4,7 @@ use super::*;
 use crate::demo::scenario::Scenario;
 use crate::pipeline::test_support::{config, pos, run, TestResult};
 use crate::schema::Action;
-use crate::state::{encode_meta, Checkpoint};
+use crate::state::{Checkpoint, MODELS};
 
 #[test]
 fn shift_gives_drift_command_and_audit() -> TestResult {
@@ -290,7 +290,7 @@ fn counters_at_their_limit_in_the_store_do_not_overflow() -> TestResult {
     let put = |model: &str, meta: &ModelMeta| crate::state::Write {
         cf: Cf::Models,
         key: model.as_bytes().to_vec(),
-        value: Some(encode_meta(meta)),
+        value: Some(MODELS.encode(meta).map_err(|e| e.to_string()).unwrap_or_default()),
         partition: 0,
     };
     store.write(&Checkpoint {

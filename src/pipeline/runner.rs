@@ -1,50 +1,51 @@
-//! The Kafka loop around the [`Processor`].
+//! The Kafka loop around the [`Processor`]: a [`Pipeline`] of small steps.
 //!
 //! Guarantees (at-least-once, with deterministic output ids):
-//! 1. a batch's outputs, dead letters included, are all acknowledged before
-//!    its state is checkpointed;
-//! 2. the checkpoint (state + next offsets) is durable before the offsets
-//!    are committed to Kafka;
-//! 3. a record already reflected in the checkpoint is skipped, so a restart
-//!    between 2 and the commit does not repeat its effects;
-//! 4. a bad record never stops the loop: it goes to the dead-letter topic.
+//! 1. a batch's outputs, dead letters included, are acknowledged before the
+//!    loop takes the next batch;
+//! 2. every `state.commit-interval` (and before stopping) the state changes
+//!    of the interval go to the changelog (acknowledged), then to RocksDB in
+//!    one atomic write, and only then are the input offsets committed;
+//! 3. a record already reflected in the store is skipped, so a restart
+//!    between 2's write and the offset commit does not repeat its effects;
+//!    a crash before the write replays the interval, with the same ids;
+//! 4. a bad record never stops the loop: it goes to the dead-letter topic;
+//! 5. with transactions, an interval's outputs, changelog records and
+//!    offsets commit in one Kafka transaction, RocksDB after it;
+//! 6. restores and RocksDB writes run off the async workers, and a restore
+//!    stops as soon as shutdown is asked for.
 //!
-//! Stopping: when the shutdown signal fires the loop finishes nothing new;
-//! the batch in flight is either fully committed or, if it could not be
-//! acknowledged, left uncommitted to be processed again.
+//! Revoked partitions: their uncommitted in-memory changes and offsets are
+//! dropped (their new owner replays the records from the committed offset
+//! onto the committed state, with the same ids).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::{Message, OwnedMessage};
 use rdkafka::producer::Producer;
-use rdkafka::{Offset, TopicPartitionList};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::changelog::{self, RestoreError};
+use super::consume::{next_batch, owned_only, Positions};
 use super::health::{Health, OutputProducer};
+use super::labels::expiry_index;
 use super::processor::{Output, Processor, SourcePos};
 use super::rebalance::RebalanceLog;
 use super::reference::{ReferenceData, ReferenceError};
 use super::sink::{Encoded, NotAcknowledged, Sink};
-use crate::config::{Config, LoadedConfig, PipelineConfig, ReferenceMode};
+use crate::config::{Config, LoadedConfig, ReferenceMode};
 use crate::ingest;
 use crate::kafka::{consumer_config, producer_config, KafkaError};
 use crate::schema::{Codec, HealOutcome, Label, OperatorCommand, Prediction, SchemaError};
-use crate::state::{StateError, Store};
+use crate::state::changelog::{self, RestoreError};
+use crate::state::{Checkpoint, StateError, Store};
 use crate::telemetry::{
     BatchCommitted, DecisionTaken, DriftDetected, HealCommandPublished, HttpEndpoint, HttpError,
     Metrics, OffsetCommitFailed, RecordDeadLettered, RecordSkipped, StateRestored,
 };
-
-/// Longest a partition's restore from the changelog may take.
-const RESTORE_TIMEOUT: Duration = Duration::from_secs(600);
-/// Longest wait for a record before the loop looks at new assignments
-/// anyway (an idle instance restores, and turns ready, without data).
-const IDLE_WAKE: Duration = Duration::from_secs(1);
 
 /// Why the pipeline stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +80,10 @@ pub enum PipelineError {
     /// The telemetry endpoint could not listen (bad or busy address).
     #[error(transparent)]
     Http(#[from] HttpError),
+    /// A blocking task (restore, RocksDB write) panicked or was cancelled
+    /// (internal).
+    #[error("blocking task failed: {0}")]
+    Blocking(String),
 }
 
 impl From<rdkafka::error::KafkaError> for PipelineError {
@@ -91,118 +96,223 @@ impl From<rdkafka::error::KafkaError> for PipelineError {
 pub async fn run(
     loaded: &LoadedConfig,
     metrics: Arc<Metrics>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) -> Result<(), PipelineError> {
     let cfg: &Config = &loaded.config;
     // Served until this function returns.
     let _http = HttpEndpoint::start_if(&cfg.telemetry.http_address, metrics.clone()).await?;
-    let codec = Codec::new(cfg.schemas.ids)?;
-    std::fs::create_dir_all(&cfg.state.data_dir).map_err(|source| PipelineError::DataDir {
-        path: cfg.state.data_dir.display().to_string(),
-        source,
-    })?;
-    let store = Store::open(&cfg.state.data_dir, cfg.state.sync_writes)?;
-    let mut processor = Processor::new(cfg, &loaded.version, store);
-    if cfg.detect.reference_mode == ReferenceMode::File {
-        if let Some(path) = &cfg.detect.reference_file {
-            processor = processor.with_reference(Arc::new(ReferenceData::from_file(path)?));
-        }
-    }
-    let consumer: StreamConsumer<RebalanceLog> =
-        consumer_config(cfg).create_with_context(RebalanceLog::new(metrics.clone()))?;
-    consumer.subscribe(&cfg.input_topics())?;
-    let producer: OutputProducer =
-        producer_config(cfg).create_with_context(Health::new(metrics.clone()))?;
-    if cfg.kafka.transactions {
-        producer.init_transactions(cfg.kafka.produce_timeout)?;
-        tracing::info!(transactional_id = %cfg.transactional_id(), "transactions on");
-    }
-    let mut sink = Sink::new(
-        producer,
-        codec.clone(),
-        cfg.topics.clone(),
-        cfg.kafka.produce_timeout,
-    );
+    let mut pipeline = Pipeline::start(loaded, metrics, shutdown)?;
     tracing::info!(
         topic = %cfg.topics.predictions,
         group = %cfg.kafka.group_id,
         config_version = %loaded.version,
+        commit_interval = ?cfg.state.commit_interval,
         "pipeline started"
     );
+    pipeline.run().await?;
+    tracing::info!("pipeline stopped");
+    Ok(())
+}
 
-    while let Some(batch) = next_batch(&consumer, &cfg.pipeline, &mut shutdown).await {
-        let epoch = metrics.readiness.epoch();
-        let revoked = consumer.context().take_revoked();
+/// The consumer, the processor and the sink, with what the current commit
+/// interval has done.
+struct Pipeline<'a> {
+    cfg: &'a Config,
+    metrics: Arc<Metrics>,
+    shutdown: watch::Receiver<bool>,
+    codec: Codec,
+    processor: Processor,
+    consumer: StreamConsumer<RebalanceLog>,
+    sink: Sink,
+    /// Input positions reached since the last commit.
+    positions: Positions,
+    /// Records processed since the last commit.
+    processed: u64,
+    last_commit: Instant,
+    /// A Kafka transaction is open (transactions on).
+    in_transaction: bool,
+}
+
+/// How a restore of newly assigned partitions ended.
+enum Restore {
+    Done,
+    Stopped,
+}
+
+impl<'a> Pipeline<'a> {
+    /// Opens the store, the clients and the processor.
+    fn start(
+        loaded: &'a LoadedConfig,
+        metrics: Arc<Metrics>,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<Self, PipelineError> {
+        let cfg = &loaded.config;
+        let codec = Codec::new(cfg.schemas.ids)?;
+        std::fs::create_dir_all(&cfg.state.data_dir).map_err(|source| PipelineError::DataDir {
+            path: cfg.state.data_dir.display().to_string(),
+            source,
+        })?;
+        let store = Store::open(&cfg.state.data_dir, cfg.state.sync_writes)?;
+        let mut processor = Processor::new(cfg, &loaded.version, store);
+        if cfg.detect.reference_mode == ReferenceMode::File {
+            if let Some(path) = &cfg.detect.reference_file {
+                processor = processor.with_reference(Arc::new(ReferenceData::from_file(path)?));
+            }
+        }
+        let consumer: StreamConsumer<RebalanceLog> =
+            consumer_config(cfg).create_with_context(RebalanceLog::new(metrics.clone()))?;
+        consumer.subscribe(&cfg.input_topics())?;
+        let producer: OutputProducer =
+            producer_config(cfg).create_with_context(Health::new(metrics.clone()))?;
+        if cfg.kafka.transactions {
+            producer.init_transactions(cfg.kafka.produce_timeout)?;
+            tracing::info!(transactional_id = %cfg.transactional_id(), "transactions on");
+        }
+        let sink = Sink::new(
+            producer,
+            codec.clone(),
+            cfg.topics.clone(),
+            cfg.kafka.produce_timeout,
+        );
+        Ok(Pipeline {
+            cfg,
+            metrics,
+            shutdown,
+            codec,
+            processor,
+            consumer,
+            sink,
+            positions: Positions::default(),
+            processed: 0,
+            last_commit: Instant::now(),
+            in_transaction: false,
+        })
+    }
+
+    /// The loop: batches until shutdown, a commit every interval, and a
+    /// last commit before stopping.
+    async fn run(&mut self) -> Result<(), PipelineError> {
+        while let Some(batch) = next_batch(&self.consumer, &self.cfg.pipeline, &mut self.shutdown).await {
+            let epoch = self.metrics.readiness.epoch();
+            let batch = self.on_revoked(batch);
+            if let Restore::Stopped = self.on_assigned().await? {
+                return Ok(());
+            }
+            self.metrics.readiness.restored(epoch);
+            if !batch.is_empty() {
+                self.process(&batch).await?;
+            }
+            if self.last_commit.elapsed() >= self.cfg.state.commit_interval {
+                self.commit().await?;
+            }
+        }
+        self.commit().await
+    }
+
+    /// Drops the uncommitted work of revoked partitions; returns the
+    /// records of the batch still owned.
+    fn on_revoked(&mut self, batch: Vec<OwnedMessage>) -> Vec<OwnedMessage> {
+        let revoked = self.consumer.context().take_revoked();
+        if revoked.is_empty() {
+            return batch;
+        }
         for (topic, partition) in &revoked {
-            processor.forget_partition(topic, *partition);
+            self.processor.forget_partition(topic, *partition);
+            self.positions.forget(topic, *partition);
         }
         // Records fetched before a revoke belong to the partition's new
-        // owner now: it restores the state this instance flushed with its
-        // last batch and processes them itself.
-        let batch = if revoked.is_empty() {
-            batch
-        } else {
-            owned_only(&consumer, batch)
-        };
-        let assigned: BTreeSet<i32> = consumer
+        // owner now: it restores the committed state and processes them.
+        owned_only(&self.consumer, batch)
+    }
+
+    /// Restores newly assigned partitions from the changelog (when on),
+    /// off the async workers, stopping at shutdown.
+    async fn on_assigned(&mut self) -> Result<Restore, PipelineError> {
+        let assigned: std::collections::BTreeSet<i32> = self
+            .consumer
             .context()
             .take_assigned()
             .into_iter()
             .map(|(_, p)| p)
             .collect();
-        if cfg.state.changelog {
-            for partition in assigned {
-                restore_partition(cfg, &mut processor, partition, &metrics)?;
+        if !self.cfg.state.changelog {
+            return Ok(Restore::Done);
+        }
+        for partition in assigned {
+            if *self.shutdown.borrow() {
+                return Ok(Restore::Stopped);
+            }
+            let cfg = self.cfg.clone();
+            let store = self.processor.shared_store();
+            let stop = Arc::new(AtomicBool::new(false));
+            let stop_task = stop.clone();
+            let mut task = tokio::task::spawn_blocking(move || {
+                if !changelog::needs_restore(&cfg, &store, partition)? {
+                    return Ok(None);
+                }
+                changelog::restore(&cfg, &store, partition, &expiry_index, &stop_task).map(Some)
+            });
+            let result = tokio::select! {
+                r = &mut task => r,
+                _ = self.shutdown.changed() => {
+                    stop.store(true, Ordering::Relaxed);
+                    let _ = task.await;
+                    tracing::info!(partition, "restore stopped by shutdown");
+                    return Ok(Restore::Stopped);
+                }
+            };
+            let done = match result {
+                Ok(Ok(done)) => done,
+                Ok(Err(RestoreError::Stopped(_))) => return Ok(Restore::Stopped),
+                Ok(Err(e)) => return Err(e.into()),
+                Err(join) => return Err(PipelineError::Blocking(join.to_string())),
+            };
+            if let Some(done) = done {
+                self.processor
+                    .forget_partition(&self.cfg.topics.predictions, partition);
+                StateRestored {
+                    partition,
+                    records: done.records,
+                    bytes: done.bytes,
+                    elapsed: done.elapsed,
+                }
+                .emit(&self.metrics);
             }
         }
-        metrics.readiness.restored(epoch);
-        if batch.is_empty() {
-            continue;
-        }
-        Metrics::set(&metrics.broker_reachable, true);
-        metrics.count_in(batch.iter().map(|m| m.topic()));
+        Ok(Restore::Done)
+    }
+
+    /// Processes one batch and publishes its outputs and dead letters.
+    async fn process(&mut self, batch: &[OwnedMessage]) -> Result<(), PipelineError> {
+        Metrics::set(&self.metrics.broker_reachable, true);
+        self.metrics.count_in(batch.iter().map(|m| m.topic()));
         let mut outputs: Vec<Output> = Vec::new();
         let mut encoded: Vec<Encoded> = Vec::new();
-        let mut processed = 0u64;
-        for msg in &batch {
+        for msg in batch {
             let pos = SourcePos {
                 topic: msg.topic().to_string(),
                 partition: msg.partition(),
                 offset: msg.offset(),
             };
-            if processor.already_applied(&pos)? {
+            if self.processor.already_applied(&pos)? {
                 RecordSkipped {
                     topic: &pos.topic,
                     partition: pos.partition,
                     offset: pos.offset,
                 }
-                .emit(&metrics);
+                .emit(&self.metrics);
                 continue;
             }
             let started = std::time::Instant::now();
-            let result = if pos.topic == cfg.topics.labels {
-                ingest::decode::<Label>(&codec, msg)
-                    .map(|label| processor.process_label(&pos, &label))
-            } else if pos.topic == cfg.topics.outcomes {
-                ingest::decode::<HealOutcome>(&codec, msg)
-                    .map(|o| processor.process_outcome(&pos, &o))
-            } else if pos.topic == cfg.topics.operator {
-                ingest::decode::<OperatorCommand>(&codec, msg).map(|c| {
-                    let verified = crate::operator::check(cfg, &c);
-                    processor.process_operator(&pos, &c, verified)
-                })
-            } else {
-                ingest::decode::<Prediction>(&codec, msg).map(|p| processor.process(&pos, &p))
-            };
-            match result {
+            match self.apply(&pos, msg) {
                 Ok(outs) => {
                     let outs = outs?;
-                    observe_latency(&metrics, started.elapsed(), &outs);
+                    observe_latency(&self.metrics, started.elapsed(), &outs);
                     for out in outs {
-                        encoded.push(sink.encode(&out)?);
+                        encoded.push(self.sink.encode(&out)?);
                         outputs.push(out);
                     }
-                    processed += 1;
+                    self.processed += 1;
                 }
                 Err(dead) => {
                     RecordDeadLettered {
@@ -212,112 +322,202 @@ pub async fn run(
                         kind: &dead.error_kind,
                         reason: &dead.reason,
                     }
-                    .emit(&metrics);
-                    encoded.push(sink.encode_dead_letter(&dead)?);
-                    processor.mark_done(&pos);
+                    .emit(&self.metrics);
+                    encoded.push(self.sink.encode_dead_letter(&dead)?);
+                    self.processor.mark_done(&pos);
                 }
             }
         }
-        let checkpoint = processor.pending_checkpoint();
-        let changelog_records = if cfg.state.changelog {
-            changelog::records(cfg, &checkpoint)
-        } else {
-            Vec::new()
-        };
-        if cfg.kafka.transactions {
-            // Outputs, changelog and offsets commit together; RocksDB
-            // follows (a crash in between is repaired from the changelog,
-            // which is ahead of the local offsets).
-            let offsets = next_offsets(&batch)?;
-            publish_in_transaction(
-                &sink,
-                &consumer,
-                [&encoded, &changelog_records],
-                &offsets,
-                cfg,
-                &metrics,
-                &mut shutdown,
-            )
-            .await?;
-            Metrics::add(&metrics.transactions_committed_total, 1);
-            processor.commit_checkpoint(&checkpoint)?;
-        } else {
-            for records in [&encoded, &changelog_records] {
-                publish_or_replace(&mut sink, records, cfg, &metrics, &mut shutdown).await?;
-            }
-            processor.commit_checkpoint(&checkpoint)?;
-            commit(&consumer, &batch, &metrics);
-        }
+        self.positions.advance(batch);
+        self.publish(&encoded).await?;
         Metrics::add(
-            &metrics.changelog_records_total,
-            changelog_records.len() as u64,
+            &self.metrics.records_processed_total,
+            std::mem::take(&mut self.processed),
         );
-        Metrics::add(&metrics.records_processed_total, processed);
-        metrics.count_out(
-            encoded
-                .iter()
-                .chain(&changelog_records)
-                .map(|e| e.topic.as_str()),
-        );
+        self.metrics.count_out(encoded.iter().map(|e| e.topic.as_str()));
         for out in &outputs {
-            emit_output(out, &metrics);
+            emit_output(out, &self.metrics);
         }
         BatchCommitted {
             records: batch.len(),
             outputs: encoded.len(),
         }
-        .emit(&metrics);
+        .emit(&self.metrics);
+        Ok(())
     }
-    tracing::info!("pipeline stopped");
-    Ok(())
-}
 
-/// Publishes `records`; a producer that failed fatally (its idempotence
-/// state lost, e.g. in a broker restart) is replaced by a new one and the
-/// records are sent again (same ids and keys).
-async fn publish_or_replace(
-    sink: &mut Sink,
-    records: &[Encoded],
-    cfg: &Config,
-    metrics: &Arc<Metrics>,
-    shutdown: &mut watch::Receiver<bool>,
-) -> Result<(), PipelineError> {
-    loop {
-        match sink.publish_all(records, metrics, shutdown).await {
-            Ok(()) => return Ok(()),
-            Err(e) if e.fatal => {
-                tracing::warn!(error = %e, "replacing the output producer");
-                Metrics::add(&metrics.producers_replaced_total, 1);
-                sink.replace_producer(
-                    producer_config(cfg).create_with_context(Health::new(metrics.clone()))?,
-                );
-            }
-            Err(e) => return Err(e.into()),
+    /// Decodes one record for its topic and hands it to the processor: the
+    /// outer error is a dead letter, the inner one a state failure.
+    #[allow(clippy::type_complexity)]
+    fn apply(
+        &mut self,
+        pos: &SourcePos,
+        msg: &OwnedMessage,
+    ) -> Result<Result<Vec<Output>, StateError>, crate::schema::DeadLetter> {
+        let topics = &self.cfg.topics;
+        let codec = &self.codec;
+        let processor = &mut self.processor;
+        if pos.topic == topics.labels {
+            ingest::decode::<Label>(codec, msg).map(|label| processor.process_label(pos, &label))
+        } else if pos.topic == topics.outcomes {
+            ingest::decode::<HealOutcome>(codec, msg).map(|o| processor.process_outcome(pos, &o))
+        } else if pos.topic == topics.operator {
+            ingest::decode::<OperatorCommand>(codec, msg).map(|c| {
+                let verified = crate::operator::check(self.cfg, &c);
+                processor.process_operator(pos, &c, verified)
+            })
+        } else {
+            ingest::decode::<Prediction>(codec, msg).map(|p| processor.process(pos, &p))
         }
     }
-}
 
-/// Restores a newly assigned partition's state from the changelog when the
-/// local store lacks it or is behind the group.
-fn restore_partition(
-    cfg: &Config,
-    processor: &mut Processor,
-    partition: i32,
-    metrics: &Metrics,
-) -> Result<(), PipelineError> {
-    if !changelog::needs_restore(cfg, processor.store(), partition)? {
-        return Ok(());
+    /// Publishes records: inside the interval's transaction (opened on
+    /// first use) when transactions are on, else acknowledged one by one,
+    /// replacing a producer that failed fatally.
+    async fn publish(&mut self, records: &[Encoded]) -> Result<(), PipelineError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        if self.cfg.kafka.transactions {
+            self.begin_transaction()?;
+            if let Err(e) = self
+                .sink
+                .publish_all(records, &self.metrics, &mut self.shutdown)
+                .await
+            {
+                self.abort_transaction();
+                return Err(e.into());
+            }
+            return Ok(());
+        }
+        loop {
+            match self
+                .sink
+                .publish_all(records, &self.metrics, &mut self.shutdown)
+                .await
+            {
+                Ok(()) => return Ok(()),
+                Err(e) if e.fatal => {
+                    tracing::warn!(error = %e, "replacing the output producer");
+                    Metrics::add(&self.metrics.producers_replaced_total, 1);
+                    self.sink.replace_producer(
+                        producer_config(self.cfg)
+                            .create_with_context(Health::new(self.metrics.clone()))?,
+                    );
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
-    let done = changelog::restore(cfg, processor.store(), partition, RESTORE_TIMEOUT)?;
-    processor.forget_partition(&cfg.topics.predictions, partition);
-    StateRestored {
-        partition,
-        records: done.records,
-        keys: done.keys,
-        elapsed: done.elapsed,
+
+    fn begin_transaction(&mut self) -> Result<(), PipelineError> {
+        if !self.in_transaction {
+            self.sink.producer().begin_transaction()?;
+            self.in_transaction = true;
+        }
+        Ok(())
     }
-    .emit(metrics);
-    Ok(())
+
+    fn abort_transaction(&mut self) {
+        if std::mem::take(&mut self.in_transaction) {
+            if let Err(abort) = self
+                .sink
+                .producer()
+                .abort_transaction(self.cfg.kafka.produce_timeout)
+            {
+                tracing::warn!(error = %abort, "aborting the transaction failed");
+            }
+        }
+    }
+
+    /// Commits the interval: changelog records, then (in the transaction,
+    /// when on) the offsets, then RocksDB, then (at-least-once) the offsets.
+    async fn commit(&mut self) -> Result<(), PipelineError> {
+        self.last_commit = Instant::now();
+        let checkpoint = self.processor.take_checkpoint()?;
+        if checkpoint.writes.is_empty() && checkpoint.offsets.is_empty() && self.positions.is_empty()
+        {
+            return Ok(());
+        }
+        let changelog: Vec<Encoded> = if self.cfg.state.changelog {
+            changelog::records(self.cfg, &checkpoint)
+                .into_iter()
+                .map(|r| Encoded {
+                    topic: r.topic,
+                    id: String::new(),
+                    key: Some(r.key),
+                    payload: r.value,
+                    partition: Some(r.partition),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        self.publish(&changelog).await?;
+        if self.cfg.kafka.transactions {
+            self.commit_transaction().await?;
+            Metrics::add(&self.metrics.transactions_committed_total, 1);
+        }
+        let checkpoint = self.write_state(checkpoint).await?;
+        self.processor.commit_checkpoint(&checkpoint);
+        if !self.cfg.kafka.transactions {
+            let result = self
+                .positions
+                .list()
+                .and_then(|tpl| self.consumer.commit(&tpl, CommitMode::Sync));
+            if let Err(e) = result {
+                OffsetCommitFailed { error: &e }.emit(&self.metrics);
+            }
+        }
+        self.positions.clear();
+        Metrics::add(&self.metrics.changelog_records_total, changelog.len() as u64);
+        self.metrics.count_out(changelog.iter().map(|e| e.topic.as_str()));
+        Ok(())
+    }
+
+    /// Sends the interval's offsets into its transaction and commits it
+    /// (opening one if nothing was published).
+    async fn commit_transaction(&mut self) -> Result<(), PipelineError> {
+        self.begin_transaction()?;
+        let timeout = self.cfg.kafka.produce_timeout;
+        let result = (|| {
+            let offsets = self.positions.list()?;
+            if offsets.count() > 0 {
+                let group = self
+                    .consumer
+                    .group_metadata()
+                    .ok_or(KafkaError::NoGroupMetadata)?;
+                self.sink
+                    .producer()
+                    .send_offsets_to_transaction(&offsets, &group, timeout)?;
+            }
+            self.sink.producer().commit_transaction(timeout)?;
+            Ok::<(), PipelineError>(())
+        })();
+        match result {
+            Ok(()) => {
+                self.in_transaction = false;
+                Ok(())
+            }
+            Err(e) => {
+                self.abort_transaction();
+                Err(e)
+            }
+        }
+    }
+
+    /// Writes a checkpoint to RocksDB off the async workers.
+    async fn write_state(&self, checkpoint: Checkpoint) -> Result<Checkpoint, PipelineError> {
+        let store = self.processor.shared_store();
+        let (result, checkpoint) = tokio::task::spawn_blocking(move || {
+            let r = store.write(&checkpoint);
+            (r, checkpoint)
+        })
+        .await
+        .map_err(|e| PipelineError::Blocking(e.to_string()))?;
+        result?;
+        Ok(checkpoint)
+    }
 }
 
 fn emit_output(out: &Output, metrics: &Metrics) {
@@ -359,135 +559,3 @@ fn observe_latency(metrics: &Metrics, elapsed: Duration, outs: &[Output]) {
     }
 }
 
-/// Waits for the first record (or shutdown), then gathers more until the
-/// batch is full or the batch timeout passes. `None` means stop; an empty
-/// batch comes after `IDLE_WAKE` without records.
-async fn next_batch(
-    consumer: &StreamConsumer<RebalanceLog>,
-    cfg: &PipelineConfig,
-    shutdown: &mut watch::Receiver<bool>,
-) -> Option<Vec<OwnedMessage>> {
-    if *shutdown.borrow() {
-        return None;
-    }
-    let first = tokio::select! {
-        biased;
-        _ = shutdown.changed() => return None,
-        m = consumer.recv() => m,
-        _ = tokio::time::sleep(IDLE_WAKE) => return Some(Vec::new()),
-    };
-    let mut batch = Vec::with_capacity(cfg.batch_size);
-    match first {
-        Ok(m) => batch.push(m.detach()),
-        Err(e) => {
-            tracing::warn!(error = %e, "consumer error; backing off");
-            tokio::select! {
-                _ = shutdown.changed() => return None,
-                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-            }
-            return Some(batch);
-        }
-    }
-    let deadline = Instant::now() + cfg.batch_timeout;
-    while batch.len() < cfg.batch_size {
-        tokio::select! {
-            m = consumer.recv() => match m {
-                Ok(m) => batch.push(m.detach()),
-                Err(e) => {
-                    tracing::warn!(error = %e, "consumer error");
-                    break;
-                }
-            },
-            _ = tokio::time::sleep_until(deadline) => break,
-        }
-    }
-    Some(batch)
-}
-
-/// The records of partitions this consumer is still assigned.
-fn owned_only(
-    consumer: &StreamConsumer<RebalanceLog>,
-    batch: Vec<OwnedMessage>,
-) -> Vec<OwnedMessage> {
-    let Ok(assignment) = consumer.assignment() else {
-        // Unknown: keep them; a partition lost since is re-read by its new
-        // owner from the committed offset, and the ids repeat.
-        return batch;
-    };
-    let owned: BTreeSet<(String, i32)> = assignment
-        .elements()
-        .iter()
-        .map(|e| (e.topic().to_string(), e.partition()))
-        .collect();
-    let before = batch.len();
-    let kept: Vec<OwnedMessage> = batch
-        .into_iter()
-        .filter(|m| owned.contains(&(m.topic().to_string(), m.partition())))
-        .collect();
-    if kept.len() < before {
-        tracing::info!(
-            dropped = before - kept.len(),
-            "records of revoked partitions left to their new owner"
-        );
-    }
-    kept
-}
-
-/// Per partition, the offset after the batch's last record.
-fn next_offsets(batch: &[OwnedMessage]) -> Result<TopicPartitionList, rdkafka::error::KafkaError> {
-    let mut next: BTreeMap<(&str, i32), i64> = BTreeMap::new();
-    for m in batch {
-        let e = next.entry((m.topic(), m.partition())).or_insert(0);
-        *e = (*e).max(m.offset() + 1);
-    }
-    let mut tpl = TopicPartitionList::new();
-    for ((topic, partition), offset) in next {
-        tpl.add_partition_offset(topic, partition, Offset::Offset(offset))?;
-    }
-    Ok(tpl)
-}
-
-/// Commits, per partition, the offset after the batch's last record.
-fn commit(consumer: &StreamConsumer<RebalanceLog>, batch: &[OwnedMessage], metrics: &Metrics) {
-    let result = next_offsets(batch).and_then(|tpl| consumer.commit(&tpl, CommitMode::Sync));
-    if let Err(e) = result {
-        OffsetCommitFailed { error: &e }.emit(metrics);
-    }
-}
-
-/// One Kafka transaction: every record, then the consumed offsets, then
-/// the commit. Any failure aborts the transaction and stops the loop: the
-/// batch was not committed anywhere and is processed again after the
-/// restart (same ids and keys).
-async fn publish_in_transaction(
-    sink: &Sink,
-    consumer: &StreamConsumer<RebalanceLog>,
-    records: [&[Encoded]; 2],
-    offsets: &TopicPartitionList,
-    cfg: &Config,
-    metrics: &Metrics,
-    shutdown: &mut watch::Receiver<bool>,
-) -> Result<(), PipelineError> {
-    let producer = sink.producer();
-    let timeout = cfg.kafka.produce_timeout;
-    producer.begin_transaction()?;
-    let result = async {
-        for part in records {
-            sink.publish_all(part, metrics, shutdown).await?;
-        }
-        let group = consumer
-            .group_metadata()
-            .ok_or(KafkaError::NoGroupMetadata)?;
-        producer.send_offsets_to_transaction(offsets, &group, timeout)?;
-        producer.commit_transaction(timeout)?;
-        Ok::<(), PipelineError>(())
-    }
-    .await;
-    if let Err(e) = result {
-        if let Err(abort) = producer.abort_transaction(timeout) {
-            tracing::warn!(error = %abort, "aborting the transaction failed");
-        }
-        return Err(e);
-    }
-    Ok(())
-}

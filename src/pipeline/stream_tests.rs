@@ -75,7 +75,7 @@ fn labels_join_late_early_twice_and_unknown() -> TestResult {
         predict(&mut p, i)?;
     }
     p.checkpoint()?;
-    let meta = p.store().model("m")?.ok_or("no model")?;
+    let meta = p.stored_model("m")?.ok_or("no model")?;
     let l = &meta.labels;
     assert_eq!((l.joined, l.duplicate, l.early), (3, 2, 2), "{l:?}");
     assert_eq!(l.unknown, 1, "the ghost label expired: {l:?}");
@@ -174,7 +174,7 @@ fn time_windows_count_late_records_and_detect_a_shift() -> TestResult {
         out.extend(p.process(&at("predictions", i as i64), &prediction(i, t, x, "1"))?);
     }
     p.checkpoint()?;
-    let meta = p.store().model("m")?.ok_or("no model")?;
+    let meta = p.stored_model("m")?.ok_or("no model")?;
     // The 60 s-late ones, and the 3 s ones that came after a 60 s one.
     assert!(meta.clock.late >= late_sent, "{:?}", meta.clock);
     assert!(meta.clock.out_of_order >= 140, "{:?}", meta.clock);
@@ -276,8 +276,7 @@ fn file_and_time_range_references() -> TestResult {
     assert!(opened[0] > 400 && opened[0] <= 500, "{opened:?}");
     // Restored from RocksDB, the preloaded reference is still there.
     p.checkpoint()?;
-    let store = p.store();
-    let windows = store.windows("m")?;
+    let windows = p.stored_windows("m")?;
     assert_eq!(windows[0].1.reference().len(), 300);
 
     // A reference time range: values before it are counted and ignored,
@@ -300,9 +299,9 @@ fn file_and_time_range_references() -> TestResult {
         )?);
     }
     p.checkpoint()?;
-    let meta = p.store().model("m")?.ok_or("no model")?;
+    let meta = p.stored_model("m")?.ok_or("no model")?;
     assert_eq!(meta.clock.before_reference, 100);
-    let windows = p.store().windows("m")?;
+    let windows = p.stored_windows("m")?;
     let reference = windows[0].1.reference();
     assert_eq!(reference.len(), 200);
     assert_eq!(reference.front().map(|e| e.time), Some(100_000));

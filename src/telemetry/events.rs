@@ -143,8 +143,8 @@ pub struct StateRestored {
     pub partition: i32,
     /// Changelog records read.
     pub records: u64,
-    /// Keys written to RocksDB.
-    pub keys: u64,
+    /// Bytes of keys and values read.
+    pub bytes: u64,
     /// Time taken.
     pub elapsed: std::time::Duration,
 }
@@ -155,7 +155,8 @@ impl StateRestored {
         tracing::info!(
             partition = self.partition,
             records = self.records,
-            keys = self.keys,
+            bytes = self.bytes,
+            records_per_s = (self.records as f64 / self.elapsed.as_secs_f64().max(1e-9)) as u64,
             elapsed_ms = self.elapsed.as_millis() as u64,
             "state restored from changelog"
         );

@@ -1,6 +1,7 @@
 //! Fuzz targets of `tests/fuzz_inputs.rs` for stored state: numeric and
 //! categorical windows (whole, and as the store keeps them: current part
-//! and reference apart), model bookkeeping, the same values written raw into
+//! and reference apart; as the store keeps them: entry segments), model
+//! bookkeeping (binary), the same values written raw into
 //! every store of RocksDB and read through the store and the processor, and
 //! the bandit's byte format. No panic; what decodes re-encodes exactly (or
 //! round-trips) and keeps working: restored windows take pushes, advance
@@ -16,9 +17,9 @@ use jidoka::detect::{
 };
 use jidoka::pipeline::{Output, Processor, SourcePos};
 use jidoka::schema::Label;
-use jidoka::state::{
-    encode_meta, offset_key, reference_key, window_key, Cf, Checkpoint, ModelMeta, Store, Write,
-};
+use jidoka::detect::Tag;
+use jidoka::state::segments::{self, encode_segment, segment_key, CATEGORICAL, HEAD, NUMERIC};
+use jidoka::state::{offset_key, window_key, Cf, Checkpoint, ModelMeta, Store, Write, MODELS};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use rand::SeedableRng;
@@ -304,28 +305,47 @@ fn stored_window_parts_decode_never_panic() -> TestResult {
     )
 }
 
+/// Bookkeeping as the store writes it (binary, versioned).
+fn meta_bytes(m: &ModelMeta) -> Vec<u8> {
+    MODELS.encode(m).unwrap_or_default()
+}
+
+/// Bookkeeping edited as JSON (numbers swapped for extreme ones), then
+/// stored as the store writes it: values no processor would produce.
+fn swapped_meta_bytes(m: &ModelMeta, picks: &[usize]) -> Vec<u8> {
+    let json = serde_json::to_vec(m).unwrap_or_default();
+    let swapped = mutate::swap_json_numbers(&json, picks);
+    match serde_json::from_slice::<ModelMeta>(&swapped) {
+        Ok(edited) => meta_bytes(&edited),
+        Err(_) => swapped,
+    }
+}
+
 #[test]
 fn model_meta_decode_never_panics() -> TestResult {
     let cfg = small_config()?;
     let input = prop_oneof![
         1 => mutate::bytes(200).prop_map(|b| (b, false)),
         2 => (seeds::model_meta(&cfg), mutate::mutations())
-            .prop_map(|(m, ms)| (mutate::mutated(&encode_meta(&m), &ms), false)),
+            .prop_map(|(m, ms)| (mutate::mutated(&meta_bytes(&m), &ms), false)),
         2 => (seeds::model_meta(&cfg), mutate::number_swaps())
-            .prop_map(|(m, picks)| (mutate::swap_json_numbers(&encode_meta(&m), &picks), false)),
-        1 => seeds::model_meta(&cfg).prop_map(|m| (encode_meta(&m), true)),
+            .prop_map(|(m, picks)| (swapped_meta_bytes(&m, &picks), false)),
+        1 => seeds::model_meta(&cfg).prop_map(|m| (meta_bytes(&m), true)),
     ];
     fuzz("state/model-meta", cases(1), input, |(bytes, valid)| {
-        let meta = match serde_json::from_slice::<ModelMeta>(&bytes) {
+        let meta = match MODELS.decode(b"m", &bytes) {
             Ok(meta) => meta,
             Err(e) => {
                 // Bookkeeping jidoka wrote always reads back.
-                prop_assert!(!valid, "{e}: {}", String::from_utf8_lossy(&bytes));
+                prop_assert!(!valid, "{e}");
                 return Ok(Ran::one(false));
             }
         };
-        let again: ModelMeta = serde_json::from_slice(&encode_meta(&meta)).map_err(fail)?;
-        prop_assert_eq!(&again, &meta);
+        let again = MODELS
+            .decode(b"m", &MODELS.encode(&meta).map_err(fail)?)
+            .map_err(fail)?;
+        // Compared through their encoding: NaN is not equal to itself.
+        prop_assert_eq!(meta_bytes(&again), meta_bytes(&meta));
         exercise_meta(meta, &cfg);
         Ok(Ran::one(true))
     })
@@ -349,11 +369,13 @@ fn exercise_meta(mut meta: ModelMeta, cfg: &Config) {
     }
 }
 
-/// Bookkeeping as the processor wrote it once, then changed on disk.
+/// Bookkeeping as the processor wrote it once, then changed (edited as
+/// JSON, stored as the store writes it).
 fn stored_meta(edit: impl Fn(String) -> String) -> Result<Vec<u8>, BoxError> {
     let mut meta = ModelMeta::default();
     meta.metrics.observe_prediction(0.5, Some("1"), None);
-    Ok(edit(String::from_utf8(encode_meta(&meta))?).into_bytes())
+    let edited: ModelMeta = serde_json::from_str(&edit(serde_json::to_string(&meta)?))?;
+    Ok(MODELS.encode(&edited)?)
 }
 
 /// Found by `state/model-meta`: stored class counts at `u64::MAX` (corrupt
@@ -392,9 +414,9 @@ fn corrupt_saturated_class_count_is_not_a_panic() -> TestResult {
 }
 
 /// Found by `state/model-meta`: two valid (finite) scores near `f64::MAX`
-/// in one metric window make its sum infinite, which the model's JSON
-/// bookkeeping stores as `null`; after a restart the model's state no longer
-/// loads. A processor must restart from whatever valid input it was fed.
+/// in one metric window make its sum infinite, which the model's former
+/// JSON bookkeeping stored as `null`; after a restart the model's state no
+/// longer loaded. A processor must restart from whatever valid input it was fed.
 #[test]
 fn processor_restarts_after_huge_finite_scores() -> TestResult {
     let mut cfg = small_config()?;
@@ -421,7 +443,7 @@ fn processor_restarts_after_huge_finite_scores() -> TestResult {
     Ok(())
 }
 
-const MODELS: [&str; 3] = ["m1", "m2", "m3"];
+const MODEL_IDS: [&str; 3] = ["m1", "m2", "m3"];
 /// Feature names the fuzzed processor's predictions carry (`country` is
 /// categorical).
 const FEATURES: [&str; 3] = ["a", "amount", "country"];
@@ -430,9 +452,9 @@ const FEATURES: [&str; 3] = ["a", "amount", "country"];
 #[derive(Debug, Clone, Copy)]
 enum Slot {
     Model,
-    Window,
-    Reference(char),
-    Categories,
+    /// A segment of a numeric (`n`) or categorical (`c`) feature starting at
+    /// a record, or its head.
+    Segment(u8, u64),
     Offset,
     Pending,
     Orphan,
@@ -442,10 +464,11 @@ enum Slot {
 fn slot() -> impl Strategy<Value = Slot> {
     prop::sample::select(vec![
         Slot::Model,
-        Slot::Window,
-        Slot::Reference('n'),
-        Slot::Reference('c'),
-        Slot::Categories,
+        Slot::Segment(NUMERIC, 0),
+        Slot::Segment(NUMERIC, 1),
+        Slot::Segment(NUMERIC, HEAD),
+        Slot::Segment(CATEGORICAL, 1),
+        Slot::Segment(CATEGORICAL, HEAD),
         Slot::Offset,
         Slot::Pending,
         Slot::Orphan,
@@ -465,12 +488,10 @@ fn raw_write_at(cf: Cf, key: &[u8], value: Vec<u8>) -> Write {
 
 /// A raw write of `value` to a slot of model `m`, feature `f`.
 fn raw_write(slot: Slot, m: usize, f: usize, extra: &[u8], value: Vec<u8>) -> Write {
-    let (model, feature) = (MODELS[m], FEATURES[f]);
+    let (model, feature) = (MODEL_IDS[m], FEATURES[f]);
     let (cf, key) = match slot {
         Slot::Model => (Cf::Models, model.as_bytes().to_vec()),
-        Slot::Window => (Cf::Windows, window_key(model, feature)),
-        Slot::Reference(kind) => (Cf::References, reference_key(model, kind, feature)),
-        Slot::Categories => (Cf::Categories, window_key(model, feature)),
+        Slot::Segment(kind, first) => (Cf::Windows, segment_key(model, kind, feature, first)),
         Slot::Offset => (Cf::Offsets, offset_key("fuzz", f as i32)),
         // The ids of the predictions the processor is fed below.
         Slot::Pending => (Cf::Pending, window_key(model, &format!("p-{f}"))),
@@ -492,31 +513,24 @@ fn store_reads_of_corrupt_values_never_panic() -> TestResult {
     let value = prop_oneof![
         1 => mutate::bytes(128),
         2 => (seeds::feature_window(), mutate::mutations())
-            .prop_map(|(w, ms)| mutate::mutated(&w.encode_current(), &ms)),
-        1 => seeds::feature_window().prop_map(|w| w.encode_current()),
-        1 => (seeds::feature_window(), mutate::mutations())
-            .prop_map(|(w, ms)| mutate::mutated(&w.encode_reference(), &ms)),
-        1 => seeds::feature_window().prop_map(|w| w.encode_reference()),
+            .prop_map(|(w, ms)| mutate::mutated(&numeric_segment(&w), &ms)),
+        1 => seeds::feature_window().prop_map(|w| numeric_segment(&w)),
         2 => (seeds::categorical_window(), mutate::mutations())
-            .prop_map(|(w, ms)| mutate::mutated(&w.encode_current(), &ms)),
-        1 => seeds::categorical_window().prop_map(|w| w.encode_current()),
-        1 => seeds::categorical_window().prop_map(|w| w.encode_reference()),
-        2 => (seeds::model_meta(&cfg), mutate::number_swaps()).prop_map(|(m, picks)| {
-            mutate::swap_json_numbers(&encode_meta(&m), &picks)
+            .prop_map(|(w, ms)| mutate::mutated(&categorical_segment(&w), &ms)),
+        1 => seeds::categorical_window().prop_map(|w| categorical_segment(&w)),
+        1 => prop_oneof![Just(i64::MIN), Just(0i64), any::<i64>()].prop_map(|end| {
+            // A head: version, window end.
+            [&[1u8][..], &end.to_le_bytes()].concat()
         }),
-        1 => seeds::model_meta(&cfg).prop_map(|m| encode_meta(&m)),
-        1 => prop::sample::select(vec![
-            &br#"{"t":5,"s":0.5,"c":"1","j":false}"#[..],
-            br#"{"t":5,"l":"1"}"#,
-            br#"{"t":-9223372036854775808,"s":1e308,"c":null,"j":true}"#,
-            b"",
-        ])
-        .prop_map(<[u8]>::to_vec),
+        2 => (seeds::model_meta(&cfg), mutate::number_swaps())
+            .prop_map(|(m, picks)| swapped_meta_bytes(&m, &picks)),
+        1 => seeds::model_meta(&cfg).prop_map(|m| meta_bytes(&m)),
+        1 => Just(Vec::new()),
         1 => any::<i64>().prop_map(|o| o.to_be_bytes().to_vec()),
     ];
     let entry = (
         slot(),
-        0..MODELS.len(),
+        0..MODEL_IDS.len(),
         0..FEATURES.len(),
         mutate::bytes(12),
         value,
@@ -539,17 +553,19 @@ fn store_reads_of_corrupt_values_never_panic() -> TestResult {
             }
             let store = Store::open(dir.path(), false).map_err(fail)?;
             let mut ran = Ran::default();
-            for m in MODELS {
-                ran += Ran::one(matches!(store.model(m), Ok(Some(_))));
-                ran += Ran::one(matches!(store.windows(m), Ok(w) if !w.is_empty()));
-                ran += Ran::one(matches!(store.categorical(m), Ok(w) if !w.is_empty()));
+            for m in MODEL_IDS {
+                let meta = MODELS.get(&Default::default(), &store, m.as_bytes());
+                ran += Ran::one(matches!(meta, Ok(Some(_))));
+                let windows = segments::load(&store, m);
+                ran += Ran::one(matches!(&windows, Ok(w) if !w.numeric.is_empty()));
+                ran += Ran::one(matches!(&windows, Ok(w) if !w.categorical.is_empty()));
             }
             for p in 0..3 {
                 ran += Ran::one(matches!(store.applied_offset("fuzz", p), Ok(Some(_))));
             }
             // The processor loads whatever decodes and keeps going.
             let mut proc = Processor::new(&cfg, "fuzz", store);
-            for (i, m) in MODELS.into_iter().enumerate() {
+            for (i, m) in MODEL_IDS.into_iter().enumerate() {
                 let mut ok = true;
                 for r in 0..3 {
                     let mut p = seeds::prediction(r);
@@ -590,6 +606,21 @@ fn store_reads_of_corrupt_values_never_panic() -> TestResult {
             Ok(ran)
         },
     )
+}
+
+/// A window's entries as one stored segment (reference entries tagged so).
+fn numeric_segment(w: &Windows<f64>) -> Vec<u8> {
+    let r = w.reference().iter().map(|e| (Tag::Reference, e.clone()));
+    let c = w.current().iter().chain(w.pending()).map(|e| (Tag::Window, e.clone()));
+    encode_segment(&r.chain(c).collect::<Vec<_>>())
+}
+
+/// A categorical window's entries as one stored segment.
+fn categorical_segment(w: &CategoricalWindow) -> Vec<u8> {
+    let w = w.windows();
+    let r = w.reference().iter().map(|e| (Tag::Reference, e.clone()));
+    let c = w.current().iter().chain(w.pending()).map(|e| (Tag::Window, e.clone()));
+    encode_segment(&r.chain(c).collect::<Vec<_>>())
 }
 
 #[test]
