@@ -353,7 +353,7 @@ impl<'a> Pipeline<'a> {
         &mut self,
         pos: &SourcePos,
         msg: &OwnedMessage,
-    ) -> Result<Result<Vec<Output>, StateError>, crate::schema::DeadLetter> {
+    ) -> Result<Result<Vec<Output>, StateError>, Box<crate::schema::DeadLetter>> {
         let topics = &self.cfg.topics;
         let codec = &self.codec;
         let processor = &mut self.processor;
