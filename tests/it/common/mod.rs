@@ -574,6 +574,10 @@ pub fn read_raw(cfg: &Config, topic: &str) -> Result<Vec<Read<Option<Vec<u8>>>>,
         .set("group.id", unique("reader"))
         .set("enable.auto.commit", "false")
         .set("enable.partition.eof", "true")
+        // tansu fills each fetch response up to this (at most 5 MiB), across
+        // partitions; a smaller response arrives sooner on a loaded machine,
+        // so progress shows well within READ_STALL.
+        .set("fetch.max.bytes", "1048576")
         .create()?;
     let timeout = Duration::from_secs(10);
     let md = consumer.fetch_metadata(Some(topic), timeout)?;
