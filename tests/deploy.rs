@@ -4,6 +4,10 @@
 //! the config file they mount exists, and the demo producer's command
 //! (`jidoka demo --produce`) writes the demo stream to a real broker.
 
+// Its own test binary, not a module of `it/`: figment::Jail sets
+// environment variables and the working directory of the whole process,
+// which would leak into the tests running beside it.
+#[path = "it/common/mod.rs"]
 mod common;
 
 use std::collections::BTreeMap;

@@ -2,9 +2,10 @@
 # Runs every check and test of jidoka, doing all set-up a fresh machine needs:
 # system packages (libclang for RocksDB's bindgen, OpenSSL headers for
 # librdkafka's TLS and SCRAM, headless Chromium that renders the HTML report
-# in tests/report_html.rs), the tansu broker the
-# integration tests start (built once, cached under ~/.cache/jidoka), the build,
-# formatting and lint checks, then the whole test suite.
+# in tests/it/report_html.rs), the tansu broker the integration tests start
+# (built once, cached under ~/.cache/jidoka, in the background while the
+# checks and the test build run), the formatting and lint checks, the build,
+# then the whole test suite. Every step prints the time since the start.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,26 +13,28 @@ CACHE="${JIDOKA_CACHE:-$HOME/.cache/jidoka}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/target}"
 TANSU_ROOT="$CACHE/tansu"
 export JIDOKA_TANSU="${JIDOKA_TANSU:-$TANSU_ROOT/bin/tansu}"
+# Incremental compilation only pays when the same code is rebuilt after
+# small edits; for this one build of everything it is extra work and disk.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-step() { printf '\n== %s ==\n' "$*"; }
+step() { printf '\n== %s == (%dm%02ds)\n' "$*" $((SECONDS / 60)) $((SECONDS % 60)); }
 
 step "system packages"
+updated=""
+apt_install() {
+  if [ -z "$updated" ]; then as_root apt-get update -qq; updated=1; fi
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >/dev/null
+}
 missing=()
 for pkg in libclang-dev clang build-essential pkg-config libssl-dev; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
-if [ ${#missing[@]} -gt 0 ]; then
-  as_root apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
 # Chromium without its recommends (printing, mDNS, desktop tools: ~400 MB
 # a headless test never uses).
-if ! dpkg -s chromium >/dev/null 2>&1; then
-  as_root apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends chromium >/dev/null
-fi
+dpkg -s chromium >/dev/null 2>&1 || apt_install --no-install-recommends chromium
 echo "ok"
 
 step "rust components"
@@ -39,11 +42,18 @@ rustup component add rustfmt clippy >/dev/null 2>&1 || true
 cargo --version
 
 step "broker (tansu 0.6.0, SQLite storage)"
+tansu_pid=""
+tansu_log="$CACHE/tansu-build.log"
 if [ ! -x "$JIDOKA_TANSU" ]; then
+  mkdir -p "$CACHE"
+  echo "building in the background (log: $tansu_log)"
   env -u CARGO_TARGET_DIR cargo install tansu --version 0.6.0 --locked --no-default-features \
-    --features dynostore,libsql --root "$TANSU_ROOT"
+    --features dynostore,libsql --root "$TANSU_ROOT" >"$tansu_log" 2>&1 &
+  tansu_pid=$!
+  trap 'if [ -n "$tansu_pid" ]; then kill "$tansu_pid" 2>/dev/null || true; fi' EXIT
+else
+  "$JIDOKA_TANSU" --version || true
 fi
-"$JIDOKA_TANSU" --version || true
 
 step "format"
 cargo fmt --all -- --check
@@ -51,5 +61,32 @@ cargo fmt --all -- --check
 step "build and lint"
 cargo clippy --all-targets --locked -- -D warnings
 
+# cargo-nextest, when installed, runs the tests of every target side by
+# side, a process per test; otherwise cargo test runs them.
+if cargo nextest --version >/dev/null 2>&1; then
+  runner=(cargo nextest run --all-targets --locked --no-fail-fast)
+else
+  runner=(cargo test --all-targets --locked --no-fail-fast)
+fi
+
+step "build tests"
+"${runner[@]}" --no-run
+
+if [ -n "$tansu_pid" ]; then
+  step "broker: waiting for its build"
+  if ! wait "$tansu_pid"; then
+    tansu_pid=""
+    tail -n 40 "$tansu_log"
+    echo "building tansu failed; the whole log is $tansu_log" >&2
+    exit 1
+  fi
+  tansu_pid=""
+  "$JIDOKA_TANSU" --version || true
+fi
+
 step "tests"
-cargo test --all-targets --locked
+# Every test runs even when an earlier one fails; any failure still makes
+# the script exit non-zero.
+"${runner[@]}"
+
+step "done"

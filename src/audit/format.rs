@@ -125,7 +125,7 @@ mod tests {
 
     #[test]
     fn any_decision_time_formats() {
-        // Found by tests/fuzz_inputs.rs: a record decided after year 9999
+        // Found by tests/it/fuzz_inputs.rs: a record decided after year 9999
         // (only a forged or corrupt one) made `audit replay` panic.
         let mut r = AuditRecord {
             decision_id: "d".into(),

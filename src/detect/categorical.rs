@@ -183,7 +183,7 @@ mod tests {
     #[test]
     fn stored_counts_of_the_old_format_are_corrupt_not_a_panic() {
         // The first format stored counts as JSON; counts near u64::MAX once
-        // overflowed their sum (found by tests/fuzz_inputs.rs). Windows now
+        // overflowed their sum (found by tests/it/fuzz_inputs.rs). Windows now
         // store their entries and recount; old values are corrupt state.
         let stored = br#"{"reference":{"de":18446744073709551615,"fr":1},"reference_len":0,
             "reference_start_time":0,"reference_end_time":0,"current":[]}"#;

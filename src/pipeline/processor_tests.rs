@@ -270,7 +270,7 @@ fn categorical_shift_gives_a_chi2_decision() -> TestResult {
 
 #[test]
 fn counters_at_their_limit_in_the_store_do_not_overflow() -> TestResult {
-    // Found by tests/fuzz_inputs.rs (state/store): stored bookkeeping whose
+    // Found by tests/it/fuzz_inputs.rs (state/store): stored bookkeeping whose
     // counters are at u64::MAX made the next increment overflow (a panic in
     // debug builds, a wrap to 0 in release).
     let dir = tempfile::tempdir()?;

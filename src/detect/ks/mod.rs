@@ -1,8 +1,8 @@
 //! Two-sample Kolmogorov–Smirnov test with SciPy-exact statistics and
 //! p-values (`ks_2samp`), checked against a golden file generated with SciPy
-//! (`tests/ks_golden.rs`) and against a brute-force statistic (`tests/ks_props.rs`);
+//! (`tests/it/ks_golden.rs`) and against a brute-force statistic (`tests/it/ks_props.rs`);
 //! and an incremental statistic for sliding windows (`incremental`, O(log n)
-//! per slide, checked against brute force in `tests/ks_incremental.rs`).
+//! per slide, checked against brute force in `tests/it/ks_incremental.rs`).
 
 pub mod incremental;
 mod two_sample;

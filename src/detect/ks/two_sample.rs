@@ -18,7 +18,7 @@
 //!   Durbin/Marsaglia–Tsang–Wang matrix, Pomeranz, Pelz–Good and the one-sided
 //!   Smirnov sum of `scipy.special.smirnov` in double-double arithmetic), and the
 //!   asymptotic one-sided probability is Hodges' approximation (eq. 5.3).
-//! * The p-value is clipped to `[0, 1]`. The golden tests (`tests/ks_golden.rs`)
+//! * The p-value is clipped to `[0, 1]`. The golden tests (`tests/it/ks_golden.rs`)
 //!   check agreement with SciPy to `1e-9` absolute for statistic and p-value. In
 //!   practice the exact path is bit-identical to SciPy (same operations in the same
 //!   order, including a bit-exact port of `scipy.special.binom`), and the asymptotic

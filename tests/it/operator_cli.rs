@@ -3,9 +3,7 @@
 //! partition of the model's key, a global command on every partition, and
 //! every copy decodes and verifies with the key, and only with it.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use jidoka::config::{Config, Secret};
 use jidoka::operator::{self, PublishError, SignatureError};
 use jidoka::schema::{Codec, OperatorCommand, OperatorKind};

@@ -1,9 +1,7 @@
 //! End to end on a real broker process: a shifted stream yields the exact
 //! heal command and audit record; a stream without shift yields nothing.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use jidoka::demo::scenario::Scenario;
 use jidoka::detect::ks::{ks_2samp, Alternative, Method};
 use jidoka::ids;

@@ -20,14 +20,12 @@
 //!   a 6 s session timeout), which is why the SIGKILL variant runs on the
 //!   mock.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use jidoka::config::Config;
 use jidoka::demo::scenario::Scenario;
 use jidoka::state::Store;

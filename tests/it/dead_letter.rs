@@ -1,12 +1,10 @@
 //! Bad records go to the dead-letter topic with the right reason and their
 //! original bytes; every good record around them is still processed.
 
-mod common;
-
 use std::collections::BTreeMap;
 
+use crate::common::*;
 use apache_avro::types::Value;
-use common::*;
 use jidoka::demo::scenario::Scenario;
 use jidoka::schema::{frame, DeadLetter, HealCommand};
 use jidoka::telemetry::Metrics;

@@ -6,11 +6,9 @@
 //! cluster does not isolate aborted records, so this shows the calls work
 //! end to end, not exactly-once; that needs a real Kafka.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use jidoka::demo::scenario::Scenario;
 use jidoka::telemetry::Metrics;
 use rdkafka::mocking::MockCluster;

@@ -2,12 +2,10 @@
 //! commits, and exits 0; a restarted process resumes where it stopped and
 //! the published commands equal an uninterrupted run's.
 
-mod common;
-
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use jidoka::demo::scenario::Scenario;
 use jidoka::schema::HealCommand;
 

@@ -5,12 +5,10 @@
 //! quantiles and the consumer lag per partition; the endpoint stops with
 //! the pipeline. Without a broker, `/health` stays 503 and liveness 200.
 
-mod common;
-
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use jidoka::config::Config;
 use jidoka::demo::scenario::Scenario;
 use jidoka::telemetry::Metrics;

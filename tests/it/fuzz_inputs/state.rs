@@ -24,9 +24,9 @@ use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use rand::SeedableRng;
 
+use super::mutate::{self, cases, fail, fuzz, Ran};
+use super::{codec, seeds, small_config};
 use crate::common::{BoxError, TestResult};
-use crate::mutate::{self, cases, fail, fuzz, Ran};
-use crate::{codec, seeds, small_config};
 
 /// Detectors of every window and reference kind: count windows with the
 /// first N values as reference, sliding time windows with a rolling

@@ -8,14 +8,12 @@
 //! commands, audit records and drift events equal, id for id, those of a
 //! processor that saw the good records alone.
 
-mod common;
-#[path = "corrupt_mix/kinds.rs"]
 mod kinds;
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use jidoka::demo::scenario::Scenario;
 use jidoka::pipeline::{Output, Processor, SourcePos};
 use jidoka::schema::{AuditRecord, DeadLetter, DriftEvent, HealCommand, Prediction};

@@ -18,22 +18,16 @@
 //! `fuzz_inputs/mutate.rs`); run with `--nocapture` to see the executions of
 //! each target.
 
-#[path = "fuzz_inputs/audit.rs"]
 mod audit;
-mod common;
-#[path = "fuzz_inputs/mutate.rs"]
 mod mutate;
-#[path = "fuzz_inputs/policy.rs"]
 mod policy;
-#[path = "fuzz_inputs/seeds.rs"]
 mod seeds;
-#[path = "fuzz_inputs/state.rs"]
 mod state;
 
 use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 
-use common::{BoxError, TestResult};
+use crate::common::{BoxError, TestResult};
 use jidoka::config::Config;
 use jidoka::ingest::{self, MAX_DEAD_LETTER_PAYLOAD};
 use jidoka::pipeline::{Output, Processor, SourcePos};

@@ -6,9 +6,7 @@
 //! altered field, old hash) is caught, before and after compaction. Replay
 //! filters, `--latest`, explain and the HTML report read the topics.
 
-mod common;
-
-use common::{
+use crate::common::{
     create_topics, produce_raw, producer, read_raw, test_config, unique, Broker, TestResult,
 };
 use jidoka::audit::{self, chain, AuditError, Filter, ReplayOptions};

@@ -11,12 +11,10 @@
 //! stopping and restarting the broker process, is kept for manual runs
 //! (ignored): tansu often refuses every produce request after a restart.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use jidoka::demo::scenario::Scenario;
 use jidoka::telemetry::Metrics;
 

@@ -8,8 +8,8 @@ use jidoka::decide::rules::{Condition, Policy, Signals, SEED_POLICY};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 
+use super::mutate::{self, cases, fail, fuzz, Ran};
 use crate::common::TestResult;
-use crate::mutate::{self, cases, fail, fuzz, Ran};
 
 /// Arbitrary signal values, including NaN and infinities.
 fn signals() -> impl Strategy<Value = Signals> {
@@ -88,7 +88,7 @@ fn check_policy(text: &str, s: &Signals) -> Result<Ran, TestCaseError> {
     }
 }
 
-const POLICY_FILE: &str = include_str!("../../configs/policy.toml");
+const POLICY_FILE: &str = include_str!("../../../configs/policy.toml");
 const HARD_POLICY: &str = r#"
 [[rule]]
 name = "page-on-anomalies"

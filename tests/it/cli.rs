@@ -1,12 +1,10 @@
 //! The `jidoka` binary against a real broker: `topics create` (idempotent,
 //! audit compacted), `audit replay`, and config errors.
 
-mod common;
-
 use std::process::Output;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use jidoka::config::Config;
 use jidoka::demo::scenario::Scenario;
 use jidoka::schema::AuditRecord;

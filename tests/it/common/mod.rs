@@ -4,6 +4,7 @@
 //! unique topic and group names, a pipeline handle, and topic readers.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -20,6 +21,7 @@ use jidoka::state::Store;
 use jidoka::telemetry::Metrics;
 use rand::Rng;
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
@@ -351,17 +353,20 @@ impl Running {
             + Metrics::get(&self.metrics.records_dead_lettered_total)
     }
 
-    /// Waits until `n` records are processed or dead-lettered.
-    pub async fn wait_done(&self, n: u64, limit: Duration) -> TestResult {
-        let deadline = Instant::now() + limit;
+    /// Waits until `n` records are processed or dead-lettered. Fails when
+    /// the count has not moved for `stall` (a bound on progress, not on
+    /// the whole run: more records or a slower machine take longer).
+    pub async fn wait_done(&self, n: u64, stall: Duration) -> TestResult {
+        let (mut last, mut moved) = (self.done(), Instant::now());
         while self.done() < n {
             if self.task.is_finished() {
                 return Err("pipeline stopped early".into());
             }
-            if Instant::now() > deadline {
-                return Err(
-                    format!("only {} of {n} records done after {limit:?}", self.done()).into(),
-                );
+            let done = self.done();
+            if done != last {
+                (last, moved) = (done, Instant::now());
+            } else if moved.elapsed() > stall {
+                return Err(format!("only {done} of {n} records done; none for {stall:?}").into());
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -550,46 +555,98 @@ pub struct Read<T> {
     pub offset: i64,
 }
 
-/// Reads every record currently on `topic` (all partitions, from the start to
-/// the high watermark), undecoded.
+/// How long a topic reader waits for its next record or end of partition
+/// before it gives up. A bound on progress, not on the whole read: a big
+/// topic on a slow machine takes longer instead of failing.
+pub const READ_STALL: Duration = Duration::from_secs(30);
+
+/// Reads every record currently on `topic` (all partitions, from the start
+/// to the high watermark sampled when the read starts), undecoded.
+///
+/// A partition is done when its end-of-partition event arrives, or when the
+/// record at `high - 1` arrives or the consumer's position reaches `high`
+/// (an offset below the watermark may hold no record, e.g. a control
+/// record). Fails only after [`READ_STALL`] without a record or an end,
+/// naming the partitions left and how far each got.
 pub fn read_raw(cfg: &Config, topic: &str) -> Result<Vec<Read<Option<Vec<u8>>>>, BoxError> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", &cfg.kafka.bootstrap_servers)
         .set("group.id", unique("reader"))
         .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "true")
+        // tansu fills each fetch response up to this (at most 5 MiB), across
+        // partitions; a smaller response arrives sooner on a loaded machine,
+        // so progress shows well within READ_STALL.
+        .set("fetch.max.bytes", "1048576")
         .create()?;
     let timeout = Duration::from_secs(10);
     let md = consumer.fetch_metadata(Some(topic), timeout)?;
     let mut tpl = TopicPartitionList::new();
-    let mut remaining = Vec::new();
+    // Partition → (high watermark at the start, next offset to read).
+    let mut left: BTreeMap<i32, (i64, i64)> = BTreeMap::new();
     for t in md.topics().iter().filter(|t| t.name() == topic) {
         for p in t.partitions() {
             let (low, high) = consumer.fetch_watermarks(topic, p.id(), timeout)?;
             tpl.add_partition_offset(topic, p.id(), Offset::Beginning)?;
             if high > low {
-                remaining.push((p.id(), high));
+                left.insert(p.id(), (high, low));
             }
         }
     }
-    consumer.assign(&tpl)?;
     let mut out = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !remaining.is_empty() {
-        if Instant::now() > deadline {
-            return Err(format!("reading {topic} timed out; still to read: {remaining:?}").into());
+    if left.is_empty() {
+        return Ok(out);
+    }
+    consumer.assign(&tpl)?;
+    let mut progress = Instant::now();
+    while !left.is_empty() {
+        match consumer.poll(Duration::from_millis(200)) {
+            None => {
+                // A partition whose last offsets hold no record ends by position.
+                for e in consumer.position()?.elements_for_topic(topic) {
+                    if let (Offset::Offset(pos), Some((end, _))) =
+                        (e.offset(), left.get(&e.partition()))
+                    {
+                        if pos >= *end {
+                            left.remove(&e.partition());
+                        }
+                    }
+                }
+            }
+            Some(Err(KafkaError::PartitionEOF(p))) => {
+                left.remove(&p);
+                progress = Instant::now();
+            }
+            Some(Err(e)) => return Err(format!("reading {topic}: {e}").into()),
+            Some(Ok(msg)) => {
+                let (p, o) = (msg.partition(), msg.offset());
+                if let Some((end, next)) = left.get_mut(&p) {
+                    *next = o + 1;
+                    if *next >= *end {
+                        left.remove(&p);
+                    }
+                }
+                progress = Instant::now();
+                out.push(Read {
+                    key: msg.key().map(|k| String::from_utf8_lossy(k).into_owned()),
+                    value: msg.payload().map(<[u8]>::to_vec),
+                    partition: p,
+                    offset: o,
+                });
+            }
         }
-        let Some(msg) = consumer.poll(Duration::from_millis(200)) else {
-            continue;
-        };
-        let msg = msg?;
-        let (p, o) = (msg.partition(), msg.offset());
-        remaining.retain(|(rp, end)| !(*rp == p && o + 1 >= *end));
-        out.push(Read {
-            key: msg.key().map(|k| String::from_utf8_lossy(k).into_owned()),
-            value: msg.payload().map(<[u8]>::to_vec),
-            partition: p,
-            offset: o,
-        });
+        if progress.elapsed() > READ_STALL {
+            let left: Vec<String> = left
+                .iter()
+                .map(|(p, (end, next))| format!("partition {p}: next offset {next}, end {end}"))
+                .collect();
+            return Err(format!(
+                "reading {topic}: nothing new for {READ_STALL:?} after {} records; still to read: {}",
+                out.len(),
+                left.join(", ")
+            )
+            .into());
+        }
     }
     Ok(out)
 }
@@ -744,7 +801,7 @@ pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> Result<(u16, St
 /// for commands and for each position of a model's audit chain; and that
 /// every chain verifies. Prints the raw and unique counts under `tag`.
 pub fn outputs_match_reference<B>(env: &TestEnv<B>, tag: &str) -> TestResult {
-    use std::collections::{BTreeMap, BTreeSet};
+    use std::collections::BTreeSet;
     let cfg = env.cfg();
     let (expected_commands, expected_audits) = reference_run(&env.loaded, &env.codec)?;
     let raw_commands = read_all::<HealCommand>(cfg, &env.codec, &cfg.topics.actions)?;

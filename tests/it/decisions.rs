@@ -4,11 +4,9 @@
 //! decision's audit record (a new version of the same key) with the reward
 //! the bandit learned.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use jidoka::config::Secret;
 use jidoka::demo::scenario::Scenario;
 use jidoka::operator;

@@ -9,9 +9,9 @@ use jidoka::audit::{self, chain};
 use jidoka::schema::AuditRecord;
 use proptest::prelude::*;
 
+use super::mutate::{self, cases, fail, fuzz, Ran};
+use super::{codec, seeds};
 use crate::common::TestResult;
-use crate::mutate::{self, cases, fail, fuzz, Ran};
-use crate::{codec, seeds};
 
 /// One edit of an audit chain, as a tampered or corrupt audit topic holds.
 #[derive(Debug, Clone)]

@@ -7,12 +7,10 @@
 //! id written twice because a batch was replayed) are counted and printed:
 //! the brokers here cannot hide them (no transactions).
 
-mod common;
-
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use jidoka::demo::scenario::Scenario;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

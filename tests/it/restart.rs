@@ -4,9 +4,7 @@
 //! its committed offsets behind its checkpoint (a crash between the two)
 //! skips what the state already reflects.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use jidoka::demo::scenario::Scenario;
 use jidoka::telemetry::Metrics;
 

@@ -11,14 +11,12 @@
 //! `size_of_downpayment` (chi-square p = 0.157) do not. No covariate drift
 //! alert may open in the reference period or before row 25,000.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use jidoka::schema::{DriftEvent, Label, Prediction};
 use jidoka::state::Store;
 use jidoka::telemetry::Metrics;
