@@ -247,6 +247,20 @@ impl Processor {
             .collect())
     }
 
+    /// A model's categorical windows as the store holds them, rebuilt
+    /// from their entries, in feature-name order.
+    pub fn stored_categorical(
+        &self,
+        model: &str,
+    ) -> Result<Vec<(String, crate::detect::Windows<String>)>, StateError> {
+        let state = load_model(&self.store, self.detector.plan(), model)?;
+        Ok(state
+            .categorical
+            .into_iter()
+            .map(|(f, w)| (f, w.windows().clone()))
+            .collect())
+    }
+
     /// The window plan of every feature.
     pub fn plan(&self) -> crate::detect::WindowPlan {
         *self.detector.plan()

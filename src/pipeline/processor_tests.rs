@@ -4,7 +4,7 @@ use super::*;
 use crate::demo::scenario::Scenario;
 use crate::pipeline::test_support::{config, pos, run, TestResult};
 use crate::schema::Action;
-use crate::state::{Checkpoint, MODELS};
+use crate::state::{Cf, Checkpoint, MODELS};
 
 #[test]
 fn shift_gives_drift_command_and_audit() -> TestResult {
@@ -258,11 +258,11 @@ fn categorical_shift_gives_a_chi2_decision() -> TestResult {
     // State survives a checkpoint and reload.
     p.checkpoint()?;
     drop(p);
-    let store = Store::open(dir.path(), false)?;
-    let plan = store.categorical("m")?;
+    let p = Processor::new(&cfg, "v1", Store::open(dir.path(), false)?);
+    let plan = p.stored_categorical("m")?;
     assert_eq!(plan.len(), 1);
     assert_eq!(
-        plan[0].1.windows().reference().len(),
+        plan[0].1.reference().len(),
         cfg.detect.reference_size
     );
     Ok(())

@@ -6,7 +6,7 @@ use super::*;
 use crate::config::{Config, WindowKindName};
 use crate::pipeline::test_support::{at, drift_events, TestResult};
 use crate::schema::Label;
-use crate::state::window_key;
+use crate::state::{window_key, Cf};
 use std::time::Duration;
 
 /// A deterministic, well-spread value in [0, 1) (golden-ratio sequence).

@@ -173,8 +173,9 @@ async fn car_loan_drift_is_found_where_it_is_and_nowhere_else() -> TestResult {
     let metrics = running.stop().await?;
     assert_eq!(Metrics::get(&metrics.records_dead_lettered_total), 0);
 
-    let meta = Store::open(&cfg.state.data_dir, false)?
-        .model("car-loan")?
+    let store = Store::open(&cfg.state.data_dir, false)?;
+    let meta = jidoka::state::MODELS
+        .get(&Default::default(), &store, b"car-loan")?
         .ok_or("no state for the model")?;
     assert_eq!(meta.labels.joined, 100_000, "{:?}", meta.labels);
     assert_eq!(meta.labels.duplicate + meta.labels.unknown, 0);

@@ -312,7 +312,7 @@ fn meta_bytes(m: &ModelMeta) -> Vec<u8> {
 
 /// Bookkeeping edited as JSON (numbers swapped for extreme ones), then
 /// stored as the store writes it: values no processor would produce.
-fn swapped_meta_bytes(m: &ModelMeta, picks: &[usize]) -> Vec<u8> {
+fn swapped_meta_bytes(m: &ModelMeta, picks: &[(usize, usize)]) -> Vec<u8> {
     let json = serde_json::to_vec(m).unwrap_or_default();
     let swapped = mutate::swap_json_numbers(&json, picks);
     match serde_json::from_slice::<ModelMeta>(&swapped) {
