@@ -183,14 +183,24 @@ impl Processor {
             .partition_control(self.partition_of(at.model_id))?
             .pause;
         let accuracy_drop = {
-            let state = Self::model(&mut self.models, &self.store, self.detector.plan(), at.model_id)?;
+            let state = Self::model(
+                &mut self.models,
+                &self.store,
+                self.detector.plan(),
+                at.model_id,
+            )?;
             state
                 .meta
                 .accuracy
                 .check(&self.labels)
                 .map_or(0.0, |t| t.drop.max(0.0))
         };
-        let state = Self::model(&mut self.models, &self.store, self.detector.plan(), at.model_id)?;
+        let state = Self::model(
+            &mut self.models,
+            &self.store,
+            self.detector.plan(),
+            at.model_id,
+        )?;
         let evidence = evidence(state, tests);
         let drift_ids: Vec<String> = evidence
             .iter()

@@ -54,7 +54,12 @@ impl Processor {
         self.mark_done(pos);
         let key = decision_key(&o.model_id, COMMAND, &o.command_id);
         let Some(record) = self.decision_get::<CommandRecord>(&key)? else {
-            let state = Self::model(&mut self.models, &self.store, self.detector.plan(), &o.model_id)?;
+            let state = Self::model(
+                &mut self.models,
+                &self.store,
+                self.detector.plan(),
+                &o.model_id,
+            )?;
             state.meta.outcomes_unknown = state.meta.outcomes_unknown.saturating_add(1);
             state.dirty = true;
             return Ok(Vec::new());
@@ -75,7 +80,12 @@ impl Processor {
                 }
             }
         }
-        let state = Self::model(&mut self.models, &self.store, self.detector.plan(), &o.model_id)?;
+        let state = Self::model(
+            &mut self.models,
+            &self.store,
+            self.detector.plan(),
+            &o.model_id,
+        )?;
         state.meta.outcomes_learned = state.meta.outcomes_learned.saturating_add(u64::from(learn));
         state.dirty = true;
         let outcome = AuditOutcome {

@@ -155,7 +155,12 @@ impl Processor {
         let key = window_key(&label.model_id, &label.prediction_id);
         let waiting = PENDING.get(&self.overlay, &self.store, &key)?;
         let early_exists = waiting.is_none() && self.get(Cf::Orphans, &key)?.is_some();
-        let state = Self::model(&mut self.models, &self.store, self.detector.plan(), &label.model_id)?;
+        let state = Self::model(
+            &mut self.models,
+            &self.store,
+            self.detector.plan(),
+            &label.model_id,
+        )?;
         state.dirty = true;
         let mut outputs = Vec::new();
         match waiting {
@@ -203,7 +208,12 @@ impl Processor {
     ) -> Result<Vec<Output>, StateError> {
         let labels = self.labels.clone();
         let persistence = self.persistence();
-        let state = Self::model(&mut self.models, &self.store, self.detector.plan(), model_id)?;
+        let state = Self::model(
+            &mut self.models,
+            &self.store,
+            self.detector.plan(),
+            model_id,
+        )?;
         state.dirty = true;
         let hit = is_hit(w.c.as_deref(), w.s, label);
         let error = if w.c.is_none() && hit.is_none() {
@@ -293,7 +303,12 @@ impl Processor {
             self.put(model_id, Cf::Expiry, key, None);
         }
         if unlabeled + unknown > 0 {
-            let state = Self::model(&mut self.models, &self.store, self.detector.plan(), model_id)?;
+            let state = Self::model(
+                &mut self.models,
+                &self.store,
+                self.detector.plan(),
+                model_id,
+            )?;
             state.dirty = true;
             state.meta.labels.unlabeled = state.meta.labels.unlabeled.saturating_add(unlabeled);
             state.meta.labels.unknown = state.meta.labels.unknown.saturating_add(unknown);

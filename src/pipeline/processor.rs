@@ -275,7 +275,12 @@ impl Processor {
     pub fn process(&mut self, pos: &SourcePos, p: &Prediction) -> Result<Vec<Output>, StateError> {
         self.track(&p.model_id, pos);
         let plan = *self.detector.plan();
-        let state = Self::model(&mut self.models, &self.store, self.detector.plan(), &p.model_id)?;
+        let state = Self::model(
+            &mut self.models,
+            &self.store,
+            self.detector.plan(),
+            &p.model_id,
+        )?;
         state.dirty = true;
         // Saturating: corrupt stored counters must not overflow.
         state.meta.records_seen = state.meta.records_seen.saturating_add(1);
@@ -348,7 +353,12 @@ impl Processor {
             .metrics
             .observe_prediction(p.score, p.predicted_class.as_deref(), p.latency_ms);
         let mut outputs = self.await_label(pos, p)?;
-        let state = Self::model(&mut self.models, &self.store, self.detector.plan(), &p.model_id)?;
+        let state = Self::model(
+            &mut self.models,
+            &self.store,
+            self.detector.plan(),
+            &p.model_id,
+        )?;
         match self
             .detector
             .due(record, watermark, state.meta.clock.window_end)

@@ -261,10 +261,7 @@ fn categorical_shift_gives_a_chi2_decision() -> TestResult {
     let p = Processor::new(&cfg, "v1", Store::open(dir.path(), false)?);
     let plan = p.stored_categorical("m")?;
     assert_eq!(plan.len(), 1);
-    assert_eq!(
-        plan[0].1.reference().len(),
-        cfg.detect.reference_size
-    );
+    assert_eq!(plan[0].1.reference().len(), cfg.detect.reference_size);
     Ok(())
 }
 
@@ -290,7 +287,12 @@ fn counters_at_their_limit_in_the_store_do_not_overflow() -> TestResult {
     let put = |model: &str, meta: &ModelMeta| crate::state::Write {
         cf: Cf::Models,
         key: model.as_bytes().to_vec(),
-        value: Some(MODELS.encode(meta).map_err(|e| e.to_string()).unwrap_or_default()),
+        value: Some(
+            MODELS
+                .encode(meta)
+                .map_err(|e| e.to_string())
+                .unwrap_or_default(),
+        ),
         partition: 0,
     };
     store.write(&Checkpoint {

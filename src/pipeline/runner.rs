@@ -192,7 +192,9 @@ impl<'a> Pipeline<'a> {
     /// The loop: batches until shutdown, a commit every interval, and a
     /// last commit before stopping.
     async fn run(&mut self) -> Result<(), PipelineError> {
-        while let Some(batch) = next_batch(&self.consumer, &self.cfg.pipeline, &mut self.shutdown).await {
+        while let Some(batch) =
+            next_batch(&self.consumer, &self.cfg.pipeline, &mut self.shutdown).await
+        {
             let epoch = self.metrics.readiness.epoch();
             let batch = self.on_revoked(batch);
             if let Restore::Stopped = self.on_assigned().await? {
@@ -334,7 +336,8 @@ impl<'a> Pipeline<'a> {
             &self.metrics.records_processed_total,
             std::mem::take(&mut self.processed),
         );
-        self.metrics.count_out(encoded.iter().map(|e| e.topic.as_str()));
+        self.metrics
+            .count_out(encoded.iter().map(|e| e.topic.as_str()));
         for out in &outputs {
             emit_output(out, &self.metrics);
         }
@@ -435,7 +438,9 @@ impl<'a> Pipeline<'a> {
     async fn commit(&mut self) -> Result<(), PipelineError> {
         self.last_commit = Instant::now();
         let checkpoint = self.processor.take_checkpoint()?;
-        if checkpoint.writes.is_empty() && checkpoint.offsets.is_empty() && self.positions.is_empty()
+        if checkpoint.writes.is_empty()
+            && checkpoint.offsets.is_empty()
+            && self.positions.is_empty()
         {
             return Ok(());
         }
@@ -470,8 +475,12 @@ impl<'a> Pipeline<'a> {
             }
         }
         self.positions.clear();
-        Metrics::add(&self.metrics.changelog_records_total, changelog.len() as u64);
-        self.metrics.count_out(changelog.iter().map(|e| e.topic.as_str()));
+        Metrics::add(
+            &self.metrics.changelog_records_total,
+            changelog.len() as u64,
+        );
+        self.metrics
+            .count_out(changelog.iter().map(|e| e.topic.as_str()));
         Ok(())
     }
 
@@ -558,4 +567,3 @@ fn observe_latency(metrics: &Metrics, elapsed: Duration, outs: &[Output]) {
         metrics.observe_decision_latency(elapsed);
     }
 }
-

@@ -11,11 +11,14 @@ use std::collections::BTreeMap;
 use super::cf::Cf;
 use super::store::{KeyValues, StateError, Store, Write};
 
-/// Pending writes by (store, key): new value (`None` deletes) and the input
-/// partition the key belongs to.
+/// A pending write: new value (`None` deletes) and the input partition the
+/// key belongs to.
+type Pending = (Option<Vec<u8>>, i32);
+
+/// Pending writes by (store, key).
 #[derive(Debug, Default)]
 pub struct StateBatch {
-    writes: BTreeMap<(Cf, Vec<u8>), (Option<Vec<u8>>, i32)>,
+    writes: BTreeMap<(Cf, Vec<u8>), Pending>,
 }
 
 impl StateBatch {
@@ -40,7 +43,8 @@ impl StateBatch {
         from: &[u8],
         to: &[u8],
     ) -> Result<KeyValues, StateError> {
-        let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = store.range(cf, from, to)?.into_iter().collect();
+        let mut merged: BTreeMap<Vec<u8>, Vec<u8>> =
+            store.range(cf, from, to)?.into_iter().collect();
         for ((_, key), (value, _)) in self.writes.range((cf, from.to_vec())..(cf, to.to_vec())) {
             match value {
                 Some(v) => merged.insert(key.clone(), v.clone()),
@@ -119,9 +123,24 @@ mod tests {
         let store = Store::open(dir.path(), false)?;
         store.write(&super::super::Checkpoint {
             writes: vec![
-                Write { cf: Cf::Pending, key: b"m\0a".to_vec(), value: Some(vec![1]), partition: 0 },
-                Write { cf: Cf::Pending, key: b"m\0b".to_vec(), value: Some(vec![2]), partition: 0 },
-                Write { cf: Cf::Pending, key: b"n\0a".to_vec(), value: Some(vec![3]), partition: 1 },
+                Write {
+                    cf: Cf::Pending,
+                    key: b"m\0a".to_vec(),
+                    value: Some(vec![1]),
+                    partition: 0,
+                },
+                Write {
+                    cf: Cf::Pending,
+                    key: b"m\0b".to_vec(),
+                    value: Some(vec![2]),
+                    partition: 0,
+                },
+                Write {
+                    cf: Cf::Pending,
+                    key: b"n\0a".to_vec(),
+                    value: Some(vec![3]),
+                    partition: 1,
+                },
             ],
             offsets: Vec::new(),
         })?;

@@ -65,7 +65,9 @@ pub enum RestoreError {
         source: KafkaError,
     },
     /// The changelog stopped delivering records before its end (external).
-    #[error("changelog of partition {partition}: no record for {waited:?} with {left:?} still to read")]
+    #[error(
+        "changelog of partition {partition}: no record for {waited:?} with {left:?} still to read"
+    )]
     Stalled {
         /// Partition.
         partition: i32,
@@ -199,7 +201,10 @@ pub fn restore(
             if last_progress.elapsed() > NO_PROGRESS {
                 return Err(RestoreError::Stalled {
                     partition,
-                    left: left.iter().map(|(t, (_, at, end))| (t.clone(), *at, *end)).collect(),
+                    left: left
+                        .iter()
+                        .map(|(t, (_, at, end))| (t.clone(), *at, *end))
+                        .collect(),
                     waited: NO_PROGRESS,
                 });
             }
@@ -212,7 +217,8 @@ pub fn restore(
                 // their end are done.
                 let positions = consumer.position().map_err(kafka("changelog"))?;
                 for e in positions.elements() {
-                    if let (Offset::Offset(at), Some(entry)) = (e.offset(), left.get_mut(e.topic())) {
+                    if let (Offset::Offset(at), Some(entry)) = (e.offset(), left.get_mut(e.topic()))
+                    {
                         entry.1 = entry.1.max(at);
                     }
                 }

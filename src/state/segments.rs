@@ -82,7 +82,9 @@ pub fn encode_segment<V: WindowValue>(entries: &[(Tag, Entry<V>)]) -> Vec<u8> {
 }
 
 /// The entries of a stored segment.
-pub fn decode_segment<V: WindowValue>(bytes: &[u8]) -> Result<Vec<(Tag, Entry<V>)>, WindowDecodeError> {
+pub fn decode_segment<V: WindowValue>(
+    bytes: &[u8],
+) -> Result<Vec<(Tag, Entry<V>)>, WindowDecodeError> {
     let mut r = Reader::new(bytes);
     if r.take::<1>()?[0] != SEGMENT_VERSION {
         return Err(WindowDecodeError("unknown segment format version"));
@@ -93,15 +95,19 @@ pub fn decode_segment<V: WindowValue>(bytes: &[u8]) -> Result<Vec<(Tag, Entry<V>
     }
     let mut out = Vec::with_capacity(len);
     for _ in 0..len {
-        let tag = Tag::from_byte(r.take::<1>()?[0]).ok_or(WindowDecodeError("unknown entry tag"))?;
+        let tag =
+            Tag::from_byte(r.take::<1>()?[0]).ok_or(WindowDecodeError("unknown entry tag"))?;
         let record = u64::from_le_bytes(r.take()?);
         let time = i64::from_le_bytes(r.take()?);
         let value = V::read(&mut r)?;
-        out.push((tag, Entry {
-            record,
-            time,
-            value,
-        }));
+        out.push((
+            tag,
+            Entry {
+                record,
+                time,
+                value,
+            },
+        ));
     }
     r.finish()?;
     Ok(out)
@@ -227,7 +233,8 @@ impl<V> StoredFeature<V> {
             // A segment already dead is kept with one live entry so that it
             // is deleted by the next death in it; rare (a crash between a
             // death and its delete cannot happen: both are in one batch).
-            log.live.insert(*first, u32::try_from(n.max(1)).unwrap_or(u32::MAX));
+            log.live
+                .insert(*first, u32::try_from(n.max(1)).unwrap_or(u32::MAX));
         }
         log
     }
@@ -256,11 +263,13 @@ fn add<V: WindowValue>(
     first: u64,
     value: &[u8],
 ) -> Result<(), StateError> {
-    let f = into.entry(feature.to_string()).or_insert_with(|| StoredFeature {
-        entries: Vec::new(),
-        window_end: None,
-        segments: Vec::new(),
-    });
+    let f = into
+        .entry(feature.to_string())
+        .or_insert_with(|| StoredFeature {
+            entries: Vec::new(),
+            window_end: None,
+            segments: Vec::new(),
+        });
     if first == HEAD {
         f.window_end = decode_head(value).map_err(|e| corrupt(model, feature, e))?;
         return Ok(());

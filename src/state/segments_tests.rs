@@ -33,7 +33,15 @@ fn run(
     let mut bytes = 0u64;
     for i in 1..=n {
         let value = (i * 7919 % 1000) as f64;
-        w.push(WindowEntry { record: i, time: i as i64, value }, i as i64, plan);
+        w.push(
+            WindowEntry {
+                record: i,
+                time: i as i64,
+                value,
+            },
+            i as i64,
+            plan,
+        );
         if i % every == 0 || i == n {
             let mut batch = StateBatch::default();
             let end = w.windows().window_end();
@@ -61,7 +69,11 @@ fn bytes_per_value_do_not_grow_with_the_window() -> Result<(), Box<dyn std::erro
         let plan = count_plan(window, 1_000, false);
         let (_, log, bytes) = run(&store, &plan, 40_000, 500)?;
         // Segments alive: about (reference + window) / 500 values each.
-        assert!(log.segments() <= (window + 1_000) / 500 + 2, "{}", log.segments());
+        assert!(
+            log.segments() <= (window + 1_000) / 500 + 2,
+            "{}",
+            log.segments()
+        );
         per_value.push(bytes as f64 / 40_000.0);
     }
     // Each value is written at most once (25 bytes), with its share of a

@@ -94,7 +94,8 @@ mod tests {
     use rocksdb::ColumnFamilyDescriptor;
 
     #[test]
-    fn an_unversioned_store_of_the_first_format_is_cleared() -> Result<(), Box<dyn std::error::Error>> {
+    fn an_unversioned_store_of_the_first_format_is_cleared(
+    ) -> Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
         {
             // The first format: whole windows, references apart, no version.

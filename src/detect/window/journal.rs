@@ -176,10 +176,16 @@ mod tests {
 
     impl Sides<f64> for Tally {
         fn add(&mut self, side: Side, v: &f64) {
-            *self.0.entry((side == Side::Reference, *v as u64)).or_default() += 1;
+            *self
+                .0
+                .entry((side == Side::Reference, *v as u64))
+                .or_default() += 1;
         }
         fn remove(&mut self, side: Side, v: &f64) {
-            *self.0.entry((side == Side::Reference, *v as u64)).or_default() -= 1;
+            *self
+                .0
+                .entry((side == Side::Reference, *v as u64))
+                .or_default() -= 1;
         }
     }
 

@@ -12,12 +12,12 @@ use jidoka::config::Config;
 use jidoka::decide::bandit::LinearThompsonBandit;
 use jidoka::detect::anomaly::ZScoreConfig;
 use jidoka::detect::ks::{statistic_brute_force, Alternative};
+use jidoka::detect::Tag;
 use jidoka::detect::{
     CategoricalWindow, CategoryEntry, DriftDetector, Due, FeatureState, WindowEntry, Windows,
 };
 use jidoka::pipeline::{Output, Processor, SourcePos};
 use jidoka::schema::Label;
-use jidoka::detect::Tag;
 use jidoka::state::segments::{self, encode_segment, segment_key, CATEGORICAL, HEAD, NUMERIC};
 use jidoka::state::{offset_key, window_key, Cf, Checkpoint, ModelMeta, Store, Write, MODELS};
 use proptest::prelude::*;
@@ -611,7 +611,11 @@ fn store_reads_of_corrupt_values_never_panic() -> TestResult {
 /// A window's entries as one stored segment (reference entries tagged so).
 fn numeric_segment(w: &Windows<f64>) -> Vec<u8> {
     let r = w.reference().iter().map(|e| (Tag::Reference, e.clone()));
-    let c = w.current().iter().chain(w.pending()).map(|e| (Tag::Window, e.clone()));
+    let c = w
+        .current()
+        .iter()
+        .chain(w.pending())
+        .map(|e| (Tag::Window, e.clone()));
     encode_segment(&r.chain(c).collect::<Vec<_>>())
 }
 
@@ -619,7 +623,11 @@ fn numeric_segment(w: &Windows<f64>) -> Vec<u8> {
 fn categorical_segment(w: &CategoricalWindow) -> Vec<u8> {
     let w = w.windows();
     let r = w.reference().iter().map(|e| (Tag::Reference, e.clone()));
-    let c = w.current().iter().chain(w.pending()).map(|e| (Tag::Window, e.clone()));
+    let c = w
+        .current()
+        .iter()
+        .chain(w.pending())
+        .map(|e| (Tag::Window, e.clone()));
     encode_segment(&r.chain(c).collect::<Vec<_>>())
 }
 
