@@ -182,7 +182,7 @@ pub fn to_table(r: &ThroughputReport) -> String {
     );
     let _ = writeln!(
         s,
-        "{:<24} {:>10} {:>9.3} {:>11} {:>8.2} {:>11} {:>12} {:>9}",
+        "{:<24} {:>10} {:>9.4} {:>11} {:>8.2} {:>11} {:>12} {:>9}",
         "plain consumer (ceiling)",
         thousands(r.ceiling.records_per_sec),
         1.0,
@@ -195,7 +195,7 @@ pub fn to_table(r: &ThroughputReport) -> String {
     for c in &r.cases {
         let _ = writeln!(
             s,
-            "{:<24} {:>10} {:>9.3} {:>11} {:>8.2} {:>11} {:>12.0} {:>9}",
+            "{:<24} {:>10} {:>9.4} {:>11} {:>8.2} {:>11} {:>12.0} {:>9}",
             c.name,
             thousands(c.rate.records_per_sec),
             c.ratio_to_ceiling,
@@ -333,10 +333,10 @@ mod tests {
                 })
                 .unwrap_or_default()
         };
-        assert_eq!(row("plain consumer (ceiling)")[..2], ["150,000", "1.000"]);
+        assert_eq!(row("plain consumer (ceiling)")[..2], ["150,000", "1.0000"]);
         assert_eq!(
             row("changelog ")[..7],
-            ["2,500", "0.017", "3000", "1.00", "64", "MiB", "1049"]
+            ["2,500", "0.0167", "3000", "1.00", "64", "MiB", "1049"]
         );
         assert!(text.contains("64 MiB"), "{text}");
         assert!(text.contains("restore: not measured"), "{text}");

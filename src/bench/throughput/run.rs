@@ -195,7 +195,7 @@ pub fn run_throughput(
             clean_exit: ran.clean_exit,
         };
         say(&format!(
-            "case {}: {:.0} records/s ({:.3} of the ceiling)",
+            "case {}: {:.0} records/s ({:.4} of the ceiling)",
             case.name(),
             report.rate.records_per_sec,
             report.ratio_to_ceiling
