@@ -46,7 +46,7 @@ pub fn measure(
         })?;
         for (p, (&(low, _), &(n, bytes))) in marks.iter().zip(&kept).enumerate() {
             let dropped = u64::try_from(low).unwrap_or(0);
-            let mean = if n > 0 { bytes / n } else { 0 };
+            let mean = bytes.checked_div(n).unwrap_or(0);
             volume.records += n + dropped;
             volume.bytes += bytes + dropped * mean;
             volume.estimated_records += dropped;
