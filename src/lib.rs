@@ -11,7 +11,7 @@
 //! - [`state`]: the RocksDB store of windows, model state and applied offsets.
 //! - [`detect`]: feature windows and the two-sample KS drift test (pure code).
 //! - [`decide`]: the rule engine and cooldown, the policy-rule language and the Thompson bandit (pure code).
-//! - [`bench`]: in-binary benchmarks (`jidoka bench ablation`).
+//! - [`bench`]: in-binary benchmarks (`jidoka bench ablation`, `jidoka bench throughput`).
 //! - [`heal`]: heal commands for downstream executors.
 //! - [`audit`]: the audit hash chain, and reading the trail back: replay with filters, verify across compaction, explain one decision.
 //! - [`report`]: the self-contained HTML report of drift, decisions and outcomes (inline SVG).

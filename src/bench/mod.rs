@@ -1,3 +1,4 @@
 //! Benchmarks that run inside the binary (`jidoka bench …`).
 
 pub mod ablation;
+pub mod throughput;
