@@ -61,13 +61,9 @@ cargo fmt --all -- --check
 step "build and lint"
 cargo clippy --all-targets --locked -- -D warnings
 
-# cargo-nextest, when installed, runs the tests of every target side by
-# side, a process per test; otherwise cargo test runs them.
-if cargo nextest --version >/dev/null 2>&1; then
-  runner=(cargo nextest run --all-targets --locked --no-fail-fast)
-else
-  runner=(cargo test --all-targets --locked --no-fail-fast)
-fi
+# One process per test binary (the integration tests are one binary,
+# tests/it), tests inside it on as many threads as cores.
+runner=(cargo test --all-targets --locked)
 
 step "build tests"
 "${runner[@]}" --no-run
@@ -87,6 +83,6 @@ fi
 step "tests"
 # Every test runs even when an earlier one fails; any failure still makes
 # the script exit non-zero.
-"${runner[@]}"
+"${runner[@]}" --no-fail-fast
 
 step "done"

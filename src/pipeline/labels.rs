@@ -77,7 +77,7 @@ fn expiry_prefix(model: &str, time: i64) -> Vec<u8> {
 
 /// The expiry-index entry of a stored waiting prediction or early label
 /// (`None` for any other store, or a value that does not decode).
-pub(crate) fn expiry_index(cf: Cf, key: &[u8], value: &[u8]) -> Option<(Cf, Vec<u8>)> {
+pub fn expiry_index(cf: Cf, key: &[u8], value: &[u8]) -> Option<(Cf, Vec<u8>)> {
     let split = key.iter().position(|b| *b == 0)?;
     let model = std::str::from_utf8(&key[..split]).ok()?;
     let id = std::str::from_utf8(&key[split + 1..]).ok()?;

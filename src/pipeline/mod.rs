@@ -20,6 +20,7 @@ mod sink;
 #[cfg(test)]
 mod test_support;
 
+pub use labels::expiry_index;
 pub use processor::{Output, Processor, SourcePos};
 pub use runner::{run, PipelineError};
 pub use sink::{Encoded, Sink};

@@ -3,8 +3,8 @@
 //! must fail loudly).
 
 use crate::config::ConfigError;
-use crate::pipeline::changelog::RestoreError;
 use crate::schema::SchemaError;
+use crate::state::RestoreError;
 
 /// A benchmark failure.
 #[derive(Debug, thiserror::Error)]

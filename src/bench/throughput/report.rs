@@ -83,8 +83,8 @@ pub struct RestoreReport {
     pub case: String,
     /// Partition restored.
     pub partition: i32,
-    /// Keys written into the fresh store.
-    pub keys: u64,
+    /// Bytes of changelog keys and values read.
+    pub bytes: u64,
     /// Changelog records read, over the restore's wall time.
     pub rate: Rate,
 }
@@ -232,11 +232,11 @@ pub fn to_table(r: &ThroughputReport) -> String {
         Some(x) => {
             let _ = writeln!(
                 s,
-                "restore: partition {} of `{}` into a fresh store: {} changelog records ({} keys) in {:.2} s = {} records/s",
+                "restore: partition {} of `{}` into a fresh store: {} changelog records ({} bytes) in {:.2} s = {} records/s",
                 x.partition,
                 x.case,
                 x.rate.records,
-                x.keys,
+                x.bytes,
                 x.rate.seconds,
                 thousands(x.rate.records_per_sec)
             );
@@ -313,7 +313,7 @@ mod tests {
         with_restore.restore = Some(RestoreReport {
             case: "changelog".into(),
             partition: 2,
-            keys: 40,
+            bytes: 40,
             rate: Rate::new(900, Duration::from_millis(300)),
         });
         assert_eq!(to_json(&with_restore)["restore"]["partition"], 2);

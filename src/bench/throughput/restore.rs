@@ -2,21 +2,19 @@
 //! into a fresh RocksDB store in a temporary directory.
 //!
 //! Guarantees: [`restore_into_fresh_store`] is the only place the benchmark
-//! calls the restore API (it is due to move from `pipeline::changelog` to
-//! `state::`), and it restores only what the changelog holds (the mock
+//! calls the restore API (`state::changelog`), and it restores only what the changelog holds (the mock
 //! broker keeps about 5 MB per partition, so a long run's changelog may
 //! begin after its first records: the rate is still records per second of
 //! what was read).
 
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use super::error::BenchError;
 use crate::config::Config;
-use crate::pipeline::changelog;
+use crate::pipeline::expiry_index;
+use crate::state::changelog;
 use crate::state::Store;
-
-/// Longest restore allowed.
-const RESTORE_TIMEOUT: Duration = Duration::from_secs(1800);
 
 /// How a restore went.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -25,8 +23,8 @@ pub struct RestoreRun {
     pub partition: i32,
     /// Changelog records read.
     pub records: u64,
-    /// Keys written into RocksDB.
-    pub keys: u64,
+    /// Bytes of keys and values read.
+    pub bytes: u64,
     /// Wall time of the restore (reading and writing).
     pub elapsed: Duration,
 }
@@ -42,11 +40,12 @@ pub fn restore_into_fresh_store(cfg: &Config, partition: i32) -> Result<RestoreR
             "a fresh store claims to hold partition {partition}"
         )));
     }
-    let done = changelog::restore(cfg, &store, partition, RESTORE_TIMEOUT)?;
+    let never = AtomicBool::new(false);
+    let done = changelog::restore(cfg, &store, partition, &expiry_index, &never)?;
     Ok(RestoreRun {
         partition,
         records: done.records,
-        keys: done.keys,
+        bytes: done.bytes,
         elapsed: done.elapsed,
     })
 }

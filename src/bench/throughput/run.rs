@@ -211,7 +211,7 @@ pub fn run_throughput(
             restore_report = Some(RestoreReport {
                 case: case.name().to_string(),
                 partition: done.partition,
-                keys: done.keys,
+                bytes: done.bytes,
                 rate: Rate::new(done.records, done.elapsed),
             });
         }

@@ -78,6 +78,6 @@ fn every_case_processes_every_record_and_reports_positive_rates() -> TestResult 
     let restore = &report["restore"];
     assert_eq!(restore["case"], "changelog", "{report}");
     assert!(restore["rate"]["records"].as_u64() > Some(0), "{restore}");
-    assert!(restore["keys"].as_u64() > Some(0), "{restore}");
+    assert!(restore["bytes"].as_u64() > Some(0), "{restore}");
     Ok(())
 }
