@@ -1,7 +1,9 @@
 //! The transactional path (`kafka.transactions = true`) on librdkafka's
 //! MockCluster, which accepts the transaction calls (tansu, the test broker
-//! of the other tests, rejects transaction commits): every batch's outputs,
-//! changelog records and consumed offsets go out in one transaction, and
+//! of the other tests, rejects transaction commits): with
+//! `state.commit-interval = 0s` every batch's outputs, changelog records and
+//! consumed offsets go out in one transaction (with a longer interval, one
+//! transaction spans the interval's batches), and
 //! the decisions equal those of the processor run directly. The mock
 //! cluster does not isolate aborted records, so this shows the calls work
 //! end to end, not exactly-once; that needs a real Kafka.
@@ -24,6 +26,7 @@ async fn transactional_batches_publish_every_output() -> TestResult {
     c.kafka.produce_timeout = Duration::from_secs(10);
     c.state.data_dir = dir.path().to_path_buf();
     c.state.sync_writes = false;
+    c.state.commit_interval = Duration::ZERO;
     c.detect.reference_size = 500;
     c.detect.window_size = 250;
     c.detect.evaluate_every = 125;
