@@ -15,9 +15,10 @@
 //! 6. restores and RocksDB writes run off the async workers, and a restore
 //!    stops as soon as shutdown is asked for.
 //!
-//! Revoked partitions: their uncommitted in-memory changes and offsets are
-//! dropped (their new owner replays the records from the committed offset
-//! onto the committed state, with the same ids).
+//! Revoked partitions: the interval is committed first (state, changelog,
+//! stored offsets; the Kafka offset commit may be refused mid-rebalance),
+//! then their cached state is dropped; records replayed after the
+//! rebalance are recognised as applied by the stored offsets.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -196,7 +197,7 @@ impl<'a> Pipeline<'a> {
             next_batch(&self.consumer, &self.cfg.pipeline, &mut self.shutdown).await
         {
             let epoch = self.metrics.readiness.epoch();
-            let batch = self.on_revoked(batch);
+            let batch = self.on_revoked(batch).await?;
             if let Restore::Stopped = self.on_assigned().await? {
                 return Ok(());
             }
@@ -211,20 +212,34 @@ impl<'a> Pipeline<'a> {
         self.commit().await
     }
 
-    /// Drops the uncommitted work of revoked partitions; returns the
-    /// records of the batch still owned.
-    fn on_revoked(&mut self, batch: Vec<OwnedMessage>) -> Vec<OwnedMessage> {
+    /// Before revoked partitions are dropped, commits the interval's work
+    /// (their state too, with the input offsets it reflects, so records
+    /// replayed after the rebalance are recognised as applied); returns
+    /// the records of the batch still owned.
+    async fn on_revoked(
+        &mut self,
+        batch: Vec<OwnedMessage>,
+    ) -> Result<Vec<OwnedMessage>, PipelineError> {
         let revoked = self.consumer.context().take_revoked();
         if revoked.is_empty() {
-            return batch;
+            return Ok(batch);
         }
+        if self.cfg.kafka.transactions {
+            // Offsets of partitions no longer owned cannot join the
+            // transaction; the stored offsets (changelogged) still cover
+            // them.
+            for (topic, partition) in &revoked {
+                self.positions.forget(topic, *partition);
+            }
+        }
+        self.commit().await?;
         for (topic, partition) in &revoked {
             self.processor.forget_partition(topic, *partition);
             self.positions.forget(topic, *partition);
         }
         // Records fetched before a revoke belong to the partition's new
         // owner now: it restores the committed state and processes them.
-        owned_only(&self.consumer, batch)
+        Ok(owned_only(&self.consumer, batch))
     }
 
     /// Restores newly assigned partitions from the changelog (when on),
