@@ -5,11 +5,7 @@
 //!    loop takes the next batch;
 //! 2. every `state.commit-interval` (and before stopping) the state changes
 //!    of the interval go to the changelog (acknowledged), then to RocksDB in
-//!    one atomic write, and only then are the input offsets committed
-//!    (asynchronously while running: the stored offsets already make a
-//!    replay safe, and a broker outage must not block the loop; the last
-//!    commit before stopping waits); the records are counted as processed
-//!    then;
+//!    one atomic write, and only then are the input offsets committed;
 //! 3. a record already reflected in the store is skipped, so a restart
 //!    between 2's write and the offset commit does not repeat its effects;
 //!    a crash before the write replays the interval, with the same ids;
@@ -210,11 +206,10 @@ impl<'a> Pipeline<'a> {
                 self.process(&batch).await?;
             }
             if self.last_commit.elapsed() >= self.cfg.state.commit_interval {
-                self.commit(CommitMode::Async).await?;
+                self.commit().await?;
             }
         }
-        // The last commit waits for the broker: nothing is left behind.
-        self.commit(CommitMode::Sync).await
+        self.commit().await
     }
 
     /// Before revoked partitions are dropped, commits the interval's work
@@ -237,7 +232,7 @@ impl<'a> Pipeline<'a> {
                 self.positions.forget(topic, *partition);
             }
         }
-        self.commit(CommitMode::Async).await?;
+        self.commit().await?;
         for (topic, partition) in &revoked {
             self.processor.forget_partition(topic, *partition);
             self.positions.forget(topic, *partition);
@@ -352,6 +347,10 @@ impl<'a> Pipeline<'a> {
         }
         self.positions.advance(batch);
         self.publish(&encoded).await?;
+        Metrics::add(
+            &self.metrics.records_processed_total,
+            std::mem::take(&mut self.processed),
+        );
         self.metrics
             .count_out(encoded.iter().map(|e| e.topic.as_str()));
         for out in &outputs {
@@ -451,7 +450,7 @@ impl<'a> Pipeline<'a> {
 
     /// Commits the interval: changelog records, then (in the transaction,
     /// when on) the offsets, then RocksDB, then (at-least-once) the offsets.
-    async fn commit(&mut self, mode: CommitMode) -> Result<(), PipelineError> {
+    async fn commit(&mut self) -> Result<(), PipelineError> {
         self.last_commit = Instant::now();
         let checkpoint = self.processor.take_checkpoint()?;
         if checkpoint.writes.is_empty()
@@ -485,17 +484,12 @@ impl<'a> Pipeline<'a> {
             let result = self
                 .positions
                 .list()
-                .and_then(|tpl| self.consumer.commit(&tpl, mode));
+                .and_then(|tpl| self.consumer.commit(&tpl, CommitMode::Sync));
             if let Err(e) = result {
                 OffsetCommitFailed { error: &e }.emit(&self.metrics);
             }
         }
         self.positions.clear();
-        // Processed means committed: its state is durable.
-        Metrics::add(
-            &self.metrics.records_processed_total,
-            std::mem::take(&mut self.processed),
-        );
         Metrics::add(
             &self.metrics.changelog_records_total,
             changelog.len() as u64,
