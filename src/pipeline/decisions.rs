@@ -241,10 +241,7 @@ impl Processor {
             meta.vetoes.retain(|x| x != v);
         }
         meta.decisions = meta.decisions.saturating_add(1);
-        let command = d.action.map(|action| {
-            meta.last_action_at = Some(now);
-            meta.command_times.push(now);
-            meta.commands = meta.commands.saturating_add(1);
+        let command = d.action.and_then(|action| {
             heal::command(CommandSpec {
                 decision_id: &decision_id,
                 model_id: at.model_id,
@@ -256,6 +253,11 @@ impl Processor {
                 config_version: &self.config_version,
             })
         });
+        if command.is_some() {
+            meta.last_action_at = Some(now);
+            meta.command_times.push(now);
+            meta.commands = meta.commands.saturating_add(1);
+        }
         state.dirty = true;
         let status = match command.as_ref().map(|c| c.action) {
             None => "decided",
@@ -281,7 +283,7 @@ impl Processor {
             command_id: command.as_ref().map(|c| c.command_id.clone()),
             config_version: self.config_version.clone(),
             decided_by: d.source.as_str().to_string(),
-            proposed_action: d.proposed.name().to_string(),
+            proposed_action: d.proposed.as_str().to_string(),
             context: context_map(&signals),
             bandit: d.bandit.clone(),
             checks: d.checks.clone(),
@@ -311,12 +313,7 @@ impl Processor {
 /// What an approval of an escalation does when the operator names no
 /// action: the bandit's choice, else the first matching rule's action.
 fn suggestion(d: &crate::decide::Decision) -> Option<Action> {
-    use crate::decide::rules::PolicyAction;
-    let real = |name: &str| {
-        PolicyAction::from_name(name)
-            .and_then(crate::decide::command_action)
-            .filter(|a| *a != Action::Escalate)
-    };
+    let real = |name: &str| Action::command_from_name(name).filter(|a| *a != Action::Escalate);
     d.bandit.as_ref().and_then(|b| real(&b.chosen)).or_else(|| {
         d.rules
             .iter()

@@ -72,7 +72,7 @@ impl Processor {
         };
         if learn && reward.is_finite() {
             if let Some(mut bandit) = self.bandit(&o.model_id)? {
-                let arm = crate::decide::to_arm(record.command.action);
+                let arm = record.command.action;
                 // An arm the config no longer has, or a context of another
                 // policy, cannot be learned from: the outcome is still audited.
                 if bandit.update(arm, &record.features, reward).is_ok() {
@@ -372,7 +372,7 @@ impl Processor {
 /// escalation's suggestion.
 fn approved_action(cmd: &OperatorCommand, record: &CommandRecord) -> Option<Action> {
     match cmd.action.as_deref() {
-        Some(name) => Action::from_name(name),
+        Some(name) => Action::command_from_name(name),
         None => record.suggestion,
     }
 }

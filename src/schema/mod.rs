@@ -4,6 +4,7 @@
 //! truth; they are embedded in the binary, parsed and checked when a
 //! [`Codec`] is built, and every record jidoka reads or writes goes through it.
 
+mod action;
 mod codec;
 mod records;
 mod wire;

@@ -7,6 +7,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::action::Action;
+
 /// One model prediction (`schemas/prediction.avsc`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Prediction {
@@ -90,55 +92,6 @@ pub struct DriftEvent {
     pub late_records: i64,
 }
 
-/// A healing action an executor can carry out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Action {
-    /// Retrain the model on recent data.
-    Retrain,
-    /// Roll back to the previous model version.
-    Rollback,
-    /// Route traffic to a fallback model or heuristic.
-    Fallback,
-    /// Keep serving, but freeze further automatic changes.
-    Hold,
-    /// Ask a human.
-    Escalate,
-}
-
-impl Action {
-    /// Every action, in a fixed order.
-    pub const ALL: [Action; 5] = [
-        Action::Retrain,
-        Action::Rollback,
-        Action::Fallback,
-        Action::Hold,
-        Action::Escalate,
-    ];
-
-    /// The action with this lowercase name.
-    pub fn from_name(name: &str) -> Option<Action> {
-        Action::ALL.into_iter().find(|a| a.as_str() == name)
-    }
-
-    /// The lowercase name used on the wire and in audit records.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Retrain => "retrain",
-            Action::Rollback => "rollback",
-            Action::Fallback => "fallback",
-            Action::Hold => "hold",
-            Action::Escalate => "escalate",
-        }
-    }
-}
-
-impl fmt::Display for Action {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// A command for downstream executors (`schemas/heal_command.avsc`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HealCommand {
@@ -150,7 +103,7 @@ pub struct HealCommand {
     pub model_id: String,
     /// Model version serving at decision time.
     pub model_version: String,
-    /// What to do.
+    /// What to do: never [`Action::None`] (the Avro enum has no `none`).
     pub action: Action,
     /// One-line reason.
     pub reason: String,
