@@ -12,7 +12,7 @@
 use std::fmt::Write as _;
 
 use super::format::format_time;
-use crate::schema::{AuditRecord, DriftEvent, FeatureEvidence};
+use crate::schema::{AuditRecord, AuditStatus, DriftEvent, FeatureEvidence, OutcomeStatus};
 
 /// Writes a line to a `String` (infallible).
 macro_rules! line {
@@ -57,7 +57,7 @@ fn is_operator(r: &AuditRecord) -> bool {
     r.operator_command_id.is_some()
         && r.decided_by == "human"
         && r.version == 1
-        && (r.status == "accepted" || r.status == "rejected")
+        && matches!(r.status, AuditStatus::Accepted | AuditStatus::Rejected)
 }
 
 fn header(out: &mut String, first: &AuditRecord, last: &AuditRecord, versions: &[&AuditRecord]) {
@@ -435,7 +435,7 @@ fn stage(previous: Option<&AuditRecord>, r: &AuditRecord) -> String {
                 o.recovery,
                 o.cost,
                 o.reward,
-                if o.status == "rejected" { " (not learned: rejected)" } else { "" }
+                if o.status == OutcomeStatus::Rejected { " (not learned: rejected)" } else { "" }
             ),
             None => "completed (no outcome recorded)".to_string(),
         },

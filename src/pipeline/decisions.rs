@@ -24,7 +24,9 @@ use crate::detect::metrics::MetricTest;
 use crate::detect::FeatureTest;
 use crate::heal::{self, CommandSpec};
 use crate::ids;
-use crate::schema::{Action, AuditInputs, AuditRecord, FeatureEvidence, HealCommand, Superseded};
+use crate::schema::{
+    Action, AuditInputs, AuditRecord, AuditStatus, FeatureEvidence, HealCommand, Superseded,
+};
 use crate::state::{decision_key, Cf, SignalSnapshot, StateError, Table};
 
 const DAY_MS: i64 = 86_400_000;
@@ -37,7 +39,7 @@ pub struct CommandRecord {
     /// Bandit context it was chosen in.
     pub features: Vec<f64>,
     /// `dispatched` or `awaiting-approval`.
-    pub status: String,
+    pub status: AuditStatus,
     /// For an escalation: the action an approval without one takes (the
     /// bandit's choice or the matching rule's action).
     pub suggestion: Option<Action>,
@@ -260,9 +262,9 @@ impl Processor {
         }
         state.dirty = true;
         let status = match command.as_ref().map(|c| c.action) {
-            None => "decided",
-            Some(Action::Escalate) => "awaiting-approval",
-            Some(_) => "dispatched",
+            None => AuditStatus::Decided,
+            Some(Action::Escalate) => AuditStatus::AwaitingApproval,
+            Some(_) => AuditStatus::Dispatched,
         };
         let mut audit = AuditRecord {
             decision_id,
@@ -287,7 +289,7 @@ impl Processor {
             context: context_map(&signals),
             bandit: d.bandit.clone(),
             checks: d.checks.clone(),
-            status: status.to_string(),
+            status,
             ..AuditRecord::default()
         };
         self.seal(&mut audit)?;
@@ -297,7 +299,7 @@ impl Processor {
             let record = CommandRecord {
                 command: command.clone(),
                 features: d.features.clone(),
-                status: status.to_string(),
+                status,
                 suggestion,
                 audit: audit.clone(),
             };

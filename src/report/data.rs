@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use crate::audit::{latest, read_topic, AuditError, ReadMode};
 use crate::config::Config;
-use crate::schema::{AuditRecord, DriftEvent};
+use crate::schema::{AuditRecord, AuditStatus, DriftEvent, OutcomeStatus};
 
 /// One drift event of a series.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,7 +75,7 @@ pub struct DecisionPoint {
     /// `rules`, `bandit`, `human` or `escalation`.
     pub decided_by: String,
     /// Lifecycle status.
-    pub status: String,
+    pub status: AuditStatus,
     /// Latest version.
     pub version: i32,
     /// Bandit confidence and gate threshold, when it was consulted.
@@ -93,8 +93,8 @@ pub struct OutcomePoint {
     pub decision_id: String,
     /// Action it answered.
     pub action: String,
-    /// `succeeded`, `failed` or `rejected`.
-    pub status: String,
+    /// How the executor's run ended.
+    pub status: OutcomeStatus,
     /// Recovery measured.
     pub recovery: f64,
     /// Cost.
@@ -132,7 +132,7 @@ pub struct OperatorRow {
     /// `veto`, `approve`, `pause`, `resume`.
     pub kind: String,
     /// `accepted` or `rejected`.
-    pub status: String,
+    pub status: AuditStatus,
     /// What it did, or why it was refused.
     pub reason: String,
 }
@@ -159,7 +159,7 @@ pub struct ReportData {
 fn is_operator_record(r: &AuditRecord) -> bool {
     r.operator_command_id.is_some()
         && r.decided_by == "human"
-        && (r.status == "accepted" || r.status == "rejected")
+        && matches!(r.status, AuditStatus::Accepted | AuditStatus::Rejected)
 }
 
 fn kind_of_test(test: &str) -> &'static str {
@@ -265,7 +265,7 @@ impl ReportData {
                     time: o.reported_at,
                     decision_id: r.decision_id.clone(),
                     action: r.action.clone(),
-                    status: o.status.clone(),
+                    status: o.status,
                     recovery: o.recovery,
                     cost: o.cost,
                     reward: o.reward,
@@ -405,11 +405,10 @@ pub(crate) mod tests {
             action: action.into(),
             decided_by: by.into(),
             status: if action == "none" {
-                "decided"
+                AuditStatus::Decided
             } else {
-                "dispatched"
-            }
-            .into(),
+                AuditStatus::Dispatched
+            },
             sequence: n,
             evidence: vec![FeatureEvidence {
                 feature: "tenure_days".into(),
@@ -442,14 +441,14 @@ pub(crate) mod tests {
         let mut d1v2 = d1.clone();
         d1v2.version = 2;
         d1v2.sequence = 9;
-        d1v2.status = "completed".into();
+        d1v2.status = AuditStatus::Completed;
         d1v2.supersedes = Some(Superseded {
             sequence: 1,
             record_hash: String::new(),
         });
         d1v2.outcome = Some(AuditOutcome {
             command_id: "cmd-1".into(),
-            status: "succeeded".into(),
+            status: OutcomeStatus::Succeeded,
             recovery: 0.3,
             cost: 12.0,
             reward: 0.18,
@@ -462,7 +461,7 @@ pub(crate) mod tests {
             decided_by: "human".into(),
             proposed_action: "pause".into(),
             operator_command_id: Some("cmd-op".into()),
-            status: "accepted".into(),
+            status: AuditStatus::Accepted,
             gate_reason: "operator pause by <alice> & bob".into(),
             action: "none".into(),
             ..AuditRecord::default()

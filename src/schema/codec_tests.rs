@@ -200,11 +200,11 @@ fn every_record_round_trips() {
             detail: "no earlier command".into(),
         }],
         operator_command_id: Some("op".into()),
-        status: "completed".into(),
+        status: AuditStatus::Completed,
         version: 2,
         outcome: Some(AuditOutcome {
             command_id: "c".into(),
-            status: "succeeded".into(),
+            status: OutcomeStatus::Succeeded,
             recovery: 0.1,
             cost: 3.0,
             reward: 0.07,

@@ -7,12 +7,14 @@
 mod action;
 mod codec;
 mod records;
+mod status;
 mod wire;
+mod wire_enum;
 
 pub use codec::{AvroRecord, Codec, DecodeError, SchemaError, SchemaKind, MAX_AVRO_ALLOCATION};
 pub use records::{
-    Action, ArmView, AuditInputs, AuditOutcome, AuditRecord, BanditView, CooldownCheck, DeadLetter,
-    DriftEvent, FeatureEvidence, GateCheck, HealCommand, HealOutcome, Label, OperatorCommand,
-    OperatorKind, OutcomeStatus, Prediction, RuleEvaluation, Superseded,
+    Action, ArmView, AuditInputs, AuditOutcome, AuditRecord, AuditStatus, BanditView,
+    CooldownCheck, DeadLetter, DriftEvent, FeatureEvidence, GateCheck, HealCommand, HealOutcome,
+    Label, OperatorCommand, OperatorKind, OutcomeStatus, Prediction, RuleEvaluation, Superseded,
 };
 pub use wire::{frame, unframe, FramingError, MAGIC_BYTE};

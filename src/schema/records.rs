@@ -8,6 +8,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 pub use super::action::Action;
+pub use super::status::AuditStatus;
+use super::wire_enum::wire_enum;
 
 /// One model prediction (`schemas/prediction.avsc`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -115,16 +117,17 @@ pub struct HealCommand {
     pub config_version: String,
 }
 
-/// How an executor's run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OutcomeStatus {
-    /// The action ran and completed.
-    Succeeded,
-    /// The action ran and failed.
-    Failed,
-    /// The executor refused the action.
-    Rejected,
+wire_enum! {
+    /// How an executor's run ended (the Avro enum `OutcomeStatus`; the
+    /// string `AuditOutcome::status`).
+    pub enum OutcomeStatus {
+        /// The action ran and completed.
+        Succeeded = "succeeded",
+        /// The action ran and failed.
+        Failed = "failed",
+        /// The executor refused the action.
+        Rejected = "rejected",
+    }
 }
 
 /// An executor's report (`schemas/heal_outcome.avsc`).
@@ -315,8 +318,8 @@ pub struct AuditRecord {
     pub operator_command_id: Option<String>,
     /// Lifecycle state (`decided`, `dispatched`, `awaiting-approval`,
     /// `approved`, `vetoed`, `completed`, `accepted`, `rejected`).
-    #[serde(default = "default_status")]
-    pub status: String,
+    #[serde(default)]
+    pub status: AuditStatus,
     /// 1 for the decision, +1 per later stage of the same decision.
     #[serde(default = "default_version")]
     pub version: i32,
@@ -354,7 +357,7 @@ impl Default for AuditRecord {
             bandit: None,
             checks: Vec::new(),
             operator_command_id: None,
-            status: default_status(),
+            status: AuditStatus::Decided,
             version: default_version(),
             outcome: None,
             supersedes: None,
@@ -364,10 +367,6 @@ impl Default for AuditRecord {
 
 fn default_decided_by() -> String {
     "rules".into()
-}
-
-fn default_status() -> String {
-    "decided".into()
 }
 
 fn default_version() -> i32 {
@@ -413,12 +412,12 @@ pub struct GateCheck {
 }
 
 /// The executor's report on a decision's command.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditOutcome {
     /// Command reported on.
     pub command_id: String,
-    /// `succeeded`, `failed` or `rejected`.
-    pub status: String,
+    /// How the executor's run ended.
+    pub status: OutcomeStatus,
     /// Measured recovery.
     pub recovery: f64,
     /// Cost reported.

@@ -14,9 +14,9 @@ use jidoka::detect::{
     CategoricalWindow, CategoryEntry, ReferenceKind, WindowEntry, WindowKind, WindowPlan, Windows,
 };
 use jidoka::schema::{
-    Action, ArmView, AuditInputs, AuditOutcome, AuditRecord, BanditView, Codec, CooldownCheck,
-    DeadLetter, DriftEvent, FeatureEvidence, GateCheck, HealCommand, HealOutcome, Label,
-    OperatorCommand, OperatorKind, OutcomeStatus, Prediction, RuleEvaluation, SchemaKind,
+    Action, ArmView, AuditInputs, AuditOutcome, AuditRecord, AuditStatus, BanditView, Codec,
+    CooldownCheck, DeadLetter, DriftEvent, FeatureEvidence, GateCheck, HealCommand, HealOutcome,
+    Label, OperatorCommand, OperatorKind, OutcomeStatus, Prediction, RuleEvaluation, SchemaKind,
     Superseded,
 };
 use jidoka::state::{Alert, EventClock, LabelCounts, ModelMeta};
@@ -104,11 +104,11 @@ pub fn audit(with_options: bool) -> AuditRecord {
             detail: "not in cooldown".into(),
         }],
         operator_command_id: with_options.then(|| "op-1".into()),
-        status: "completed".into(),
+        status: AuditStatus::Completed,
         version: 2,
         outcome: with_options.then(|| AuditOutcome {
             command_id: "cmd-1".into(),
-            status: "succeeded".into(),
+            status: OutcomeStatus::Succeeded,
             recovery: 0.2,
             cost: 10.0,
             reward: 0.1,
