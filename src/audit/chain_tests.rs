@@ -1,7 +1,7 @@
 //! Unit tests of `chain.rs`.
 
 use super::*;
-use crate::schema::{AuditInputs, AuditOutcome, AuditStatus, OutcomeStatus, Superseded};
+use crate::schema::{AuditInputs, AuditOutcome, AuditStatus, OutcomeStatus, Superseded, TestKind};
 
 fn record(model: &str, decision: &str, at: i64) -> AuditRecord {
     AuditRecord {
@@ -345,7 +345,7 @@ fn old_sealed(n: i64, previous: Option<String>) -> Result<AuditRecord, Box<dyn s
         },
         evidence: vec![crate::schema::FeatureEvidence {
             feature: "f".into(),
-            test: "ks".into(),
+            test: TestKind::Ks,
             statistic: 0.25,
             p_value: 1e-6,
             drifted: true,

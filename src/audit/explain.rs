@@ -12,7 +12,9 @@
 use std::fmt::Write as _;
 
 use super::format::format_time;
-use crate::schema::{AuditRecord, AuditStatus, DriftEvent, FeatureEvidence, OutcomeStatus};
+use crate::schema::{
+    AuditRecord, AuditStatus, DriftEvent, FeatureEvidence, OutcomeStatus, TestKind,
+};
 
 /// Writes a line to a `String` (infallible).
 macro_rules! line {
@@ -164,7 +166,7 @@ fn decided(out: &mut String, first: &AuditRecord, last: &AuditRecord) {
 }
 
 fn evidence_line(e: &FeatureEvidence) -> String {
-    if e.test == "zscore" {
+    if e.test == TestKind::ZScore {
         return format!("{} (anomaly: Z-score of a windowed metric)", e.feature);
     }
     format!(
@@ -197,9 +199,16 @@ fn event_words(id: &str, events: &[DriftEvent]) -> String {
 fn evidence(out: &mut String, r: &AuditRecord, events: &[DriftEvent]) {
     line!(out);
     line!(out, "Evidence");
-    let tested: Vec<&FeatureEvidence> = r.evidence.iter().filter(|e| e.test != "zscore").collect();
-    let anomalies: Vec<&FeatureEvidence> =
-        r.evidence.iter().filter(|e| e.test == "zscore").collect();
+    let tested: Vec<&FeatureEvidence> = r
+        .evidence
+        .iter()
+        .filter(|e| e.test != TestKind::ZScore)
+        .collect();
+    let anomalies: Vec<&FeatureEvidence> = r
+        .evidence
+        .iter()
+        .filter(|e| e.test == TestKind::ZScore)
+        .collect();
     if tested.is_empty() && anomalies.is_empty() {
         line!(out, "  No evidence recorded.");
         return;

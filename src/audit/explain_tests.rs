@@ -3,7 +3,7 @@
 use super::*;
 use crate::schema::{
     ArmView, AuditInputs, AuditOutcome, AuditStatus, BanditView, CooldownCheck, GateCheck,
-    OutcomeStatus, RuleEvaluation, Superseded,
+    OutcomeStatus, RuleEvaluation, Superseded, TestKind,
 };
 
 fn escalation() -> AuditRecord {
@@ -21,7 +21,7 @@ fn escalation() -> AuditRecord {
         evidence: vec![
             FeatureEvidence {
                 feature: "tenure_days".into(),
-                test: "ks".into(),
+                test: TestKind::Ks,
                 statistic: 0.3125,
                 p_value: 2.1e-9,
                 drifted: true,
@@ -29,7 +29,7 @@ fn escalation() -> AuditRecord {
             },
             FeatureEvidence {
                 feature: "plan".into(),
-                test: "chi2".into(),
+                test: TestKind::Chi2,
                 statistic: 1.5,
                 p_value: 0.47,
                 drifted: false,
@@ -37,7 +37,7 @@ fn escalation() -> AuditRecord {
             },
             FeatureEvidence {
                 feature: "score_mean".into(),
-                test: "zscore".into(),
+                test: TestKind::ZScore,
                 statistic: 0.0,
                 p_value: 0.0,
                 drifted: true,
@@ -211,7 +211,7 @@ fn linked_drift_events_are_described() {
         event_id: "drift-1".into(),
         model_id: "churn-v7".into(),
         feature: "tenure_days".into(),
-        test: "ks".into(),
+        test: TestKind::Ks,
         statistic: 0.3125,
         p_value: 2.1e-9,
         alpha: 0.001,

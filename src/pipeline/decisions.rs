@@ -26,6 +26,7 @@ use crate::heal::{self, CommandSpec};
 use crate::ids;
 use crate::schema::{
     Action, AuditInputs, AuditRecord, AuditStatus, FeatureEvidence, HealCommand, Superseded,
+    TestKind,
 };
 use crate::state::{decision_key, Cf, SignalSnapshot, StateError, Table};
 
@@ -68,7 +69,7 @@ pub(super) fn snapshot(
 ) -> SignalSnapshot {
     let drift = tests
         .iter()
-        .filter(|t| t.drifted && t.test == "ks")
+        .filter(|t| t.drifted && t.test == TestKind::Ks)
         .map(|t| t.statistic)
         .fold(0.0, f64::max);
     let share = |n: usize, of: usize| if of == 0 { 0.0 } else { n as f64 / of as f64 };
@@ -345,14 +346,14 @@ fn evidence(state: &super::processor::ModelState, tests: &[FeatureTest]) -> Vec<
         .filter(|(key, a)| key.starts_with("anomaly:") && a.state.is_open())
         .map(|(key, a)| FeatureEvidence {
             feature: key.trim_start_matches("anomaly:").to_string(),
-            test: "zscore".into(),
+            test: TestKind::ZScore,
             statistic: 0.0,
             p_value: 0.0,
             drifted: true,
             drift_event_id: a.opened_by.clone(),
         });
     let tested = tests.iter().map(|t| {
-        let key = if t.test == "accuracy-drop" {
+        let key = if t.test == TestKind::AccuracyDrop {
             "concept:accuracy".to_string()
         } else {
             format!("feature:{}", t.feature)
@@ -365,7 +366,7 @@ fn evidence(state: &super::processor::ModelState, tests: &[FeatureTest]) -> Vec<
             .and_then(|a| a.opened_by.clone());
         FeatureEvidence {
             feature: t.feature.clone(),
-            test: t.test.to_string(),
+            test: t.test,
             statistic: t.statistic,
             p_value: t.p_value,
             drifted: t.drifted,

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use crate::audit::{latest, read_topic, AuditError, ReadMode};
 use crate::config::Config;
-use crate::schema::{AuditRecord, AuditStatus, DriftEvent, OutcomeStatus};
+use crate::schema::{AuditRecord, AuditStatus, DriftEvent, OutcomeStatus, TestKind};
 
 /// One drift event of a series.
 #[derive(Debug, Clone, PartialEq)]
@@ -162,11 +162,11 @@ fn is_operator_record(r: &AuditRecord) -> bool {
         && matches!(r.status, AuditStatus::Accepted | AuditStatus::Rejected)
 }
 
-fn kind_of_test(test: &str) -> &'static str {
+fn kind_of_test(test: TestKind) -> &'static str {
     match test {
-        "zscore" => "anomaly",
-        "accuracy-drop" => "concept",
-        _ => "covariate",
+        TestKind::ZScore => "anomaly",
+        TestKind::AccuracyDrop => "concept",
+        TestKind::Ks | TestKind::Chi2 => "covariate",
     }
 }
 
@@ -194,7 +194,7 @@ impl ReportData {
                 .or_insert_with(|| DriftSeries {
                     kind: e.kind.clone(),
                     feature: e.feature.clone(),
-                    test: e.test.clone(),
+                    test: e.test.to_string(),
                     ..DriftSeries::default()
                 });
             if !(e.statistic.is_finite() && e.p_value.is_finite()) {
@@ -235,17 +235,17 @@ impl ReportData {
                 });
                 continue;
             }
-            for ev in r.evidence.iter().filter(|e| e.test != "zscore") {
+            for ev in r.evidence.iter().filter(|e| e.test != TestKind::ZScore) {
                 if !(ev.statistic.is_finite() && ev.p_value.is_finite()) {
                     continue;
                 }
-                let kind = kind_of_test(&ev.test);
+                let kind = kind_of_test(ev.test);
                 series
                     .entry((r.model_id.clone(), kind.to_string(), ev.feature.clone()))
                     .or_insert_with(|| DriftSeries {
                         kind: kind.to_string(),
                         feature: ev.feature.clone(),
-                        test: ev.test.clone(),
+                        test: ev.test.to_string(),
                         ..DriftSeries::default()
                     })
                     .evaluations
@@ -376,7 +376,7 @@ pub(crate) mod tests {
             event_id: format!("drift-{model}-{feature}-{minute}"),
             model_id: model.into(),
             feature: feature.into(),
-            test: "ks".into(),
+            test: TestKind::Ks,
             statistic: 0.1 + minute as f64 / 100.0,
             p_value: p,
             alpha: 0.001,
@@ -412,7 +412,7 @@ pub(crate) mod tests {
             sequence: n,
             evidence: vec![FeatureEvidence {
                 feature: "tenure_days".into(),
-                test: "ks".into(),
+                test: TestKind::Ks,
                 statistic: 0.2 + n as f64 / 50.0,
                 p_value: 10f64.powi(-(n as i32) - 2),
                 drifted: n > 1,

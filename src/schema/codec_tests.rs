@@ -81,7 +81,7 @@ fn every_record_round_trips() {
         event_id: "e".into(),
         model_id: "m".into(),
         feature: "f".into(),
-        test: "ks".into(),
+        test: TestKind::Ks,
         statistic: 0.4,
         p_value: 1e-9,
         alpha: 0.001,
@@ -154,7 +154,7 @@ fn every_record_round_trips() {
         },
         evidence: vec![FeatureEvidence {
             feature: "f".into(),
-            test: "ks".into(),
+            test: TestKind::Ks,
             statistic: 0.3,
             p_value: 0.5,
             drifted: false,

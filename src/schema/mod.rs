@@ -8,6 +8,7 @@ mod action;
 mod codec;
 mod records;
 mod status;
+mod test_kind;
 mod wire;
 mod wire_enum;
 
@@ -16,5 +17,6 @@ pub use records::{
     Action, ArmView, AuditInputs, AuditOutcome, AuditRecord, AuditStatus, BanditView,
     CooldownCheck, DeadLetter, DriftEvent, FeatureEvidence, GateCheck, HealCommand, HealOutcome,
     Label, OperatorCommand, OperatorKind, OutcomeStatus, Prediction, RuleEvaluation, Superseded,
+    TestKind,
 };
 pub use wire::{frame, unframe, FramingError, MAGIC_BYTE};

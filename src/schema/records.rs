@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 pub use super::action::Action;
 pub use super::status::AuditStatus;
+pub use super::test_kind::TestKind;
 use super::wire_enum::wire_enum;
 
 /// One model prediction (`schemas/prediction.avsc`).
@@ -56,8 +57,8 @@ pub struct DriftEvent {
     pub model_id: String,
     /// Feature that drifted.
     pub feature: String,
-    /// Test name, e.g. `ks`.
-    pub test: String,
+    /// Test that drifted.
+    pub test: TestKind,
     /// Test statistic.
     pub statistic: f64,
     /// p-value.
@@ -222,8 +223,8 @@ pub struct AuditInputs {
 pub struct FeatureEvidence {
     /// Feature name.
     pub feature: String,
-    /// Test name.
-    pub test: String,
+    /// Test that produced the result.
+    pub test: TestKind,
     /// Statistic.
     pub statistic: f64,
     /// p-value.

@@ -13,7 +13,7 @@ use jidoka::audit::{self, chain, AuditError, Filter, ReplayOptions};
 use jidoka::config::Config;
 use jidoka::schema::{
     AuditInputs, AuditOutcome, AuditRecord, AuditStatus, BanditView, Codec, DriftEvent,
-    FeatureEvidence, OutcomeStatus, Superseded,
+    FeatureEvidence, OutcomeStatus, Superseded, TestKind,
 };
 
 const T0: i64 = 1_717_200_000_000;
@@ -33,7 +33,7 @@ fn record(decision: &str, minute: i64, action: &str, by: &str) -> AuditRecord {
         },
         evidence: vec![FeatureEvidence {
             feature: "tenure_days".into(),
-            test: "ks".into(),
+            test: TestKind::Ks,
             statistic: 0.2,
             p_value: 1e-7,
             drifted: true,
@@ -261,7 +261,7 @@ fn drift_event(id: &str, minute: i64, status: &str) -> DriftEvent {
         event_id: id.into(),
         model_id: "churn-v7".into(),
         feature: "tenure_days".into(),
-        test: "ks".into(),
+        test: TestKind::Ks,
         statistic: 0.2,
         p_value: 1e-7,
         alpha: 0.001,

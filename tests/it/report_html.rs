@@ -11,7 +11,7 @@ use std::process::Command;
 use jidoka::report::{render, ReportData};
 use jidoka::schema::{
     AuditOutcome, AuditRecord, AuditStatus, BanditView, DriftEvent, FeatureEvidence, OutcomeStatus,
-    Superseded,
+    Superseded, TestKind,
 };
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -46,7 +46,7 @@ fn event(model: &str, feature: &str, minute: i64, status: &str, d: f64, p: f64) 
         event_id: format!("drift-{model}-{feature}-{minute}"),
         model_id: model.into(),
         feature: feature.into(),
-        test: "ks".into(),
+        test: TestKind::Ks,
         statistic: d,
         p_value: p,
         alpha: 0.001,
@@ -85,7 +85,7 @@ fn decision(model: &str, n: i64, action: &str, by: &str, confidence: f64) -> Aud
         gate_reason: format!("decision {n} <of the test>"),
         evidence: vec![FeatureEvidence {
             feature: "tenure_days".into(),
-            test: "ks".into(),
+            test: TestKind::Ks,
             statistic: d,
             p_value: 10f64.powf(-(d * 30.0)),
             drifted: d > 0.15,

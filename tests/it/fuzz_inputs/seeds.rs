@@ -17,7 +17,7 @@ use jidoka::schema::{
     Action, ArmView, AuditInputs, AuditOutcome, AuditRecord, AuditStatus, BanditView, Codec,
     CooldownCheck, DeadLetter, DriftEvent, FeatureEvidence, GateCheck, HealCommand, HealOutcome,
     Label, OperatorCommand, OperatorKind, OutcomeStatus, Prediction, RuleEvaluation, SchemaKind,
-    Superseded,
+    Superseded, TestKind,
 };
 use jidoka::state::{Alert, EventClock, LabelCounts, ModelMeta};
 use proptest::prelude::*;
@@ -58,7 +58,7 @@ pub fn audit(with_options: bool) -> AuditRecord {
         },
         evidence: vec![FeatureEvidence {
             feature: "tenure_days".into(),
-            test: "ks".into(),
+            test: TestKind::Ks,
             statistic: 0.3,
             p_value: 1e-9,
             drifted: true,
@@ -157,7 +157,7 @@ pub fn encoded_records(codec: &Codec) -> Result<Vec<(SchemaKind, Vec<u8>)>, BoxE
                 event_id: "drift-1".into(),
                 model_id: "churn-v7".into(),
                 feature: "tenure_days".into(),
-                test: "ks".into(),
+                test: TestKind::Ks,
                 statistic: 0.4,
                 p_value: 1e-9,
                 alpha: 0.001,
