@@ -28,7 +28,7 @@ use crate::schema::{
     Action, AuditInputs, AuditRecord, AuditStatus, FeatureEvidence, HealCommand, Superseded,
     TestKind,
 };
-use crate::state::{decision_key, Cf, SignalSnapshot, StateError, Table};
+use crate::state::{decision_key, AlertKey, Cf, SignalSnapshot, StateError, Table};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -343,9 +343,13 @@ fn evidence(state: &super::processor::ModelState, tests: &[FeatureTest]) -> Vec<
         .meta
         .alerts
         .iter()
-        .filter(|(key, a)| key.starts_with("anomaly:") && a.state.is_open())
-        .map(|(key, a)| FeatureEvidence {
-            feature: key.trim_start_matches("anomaly:").to_string(),
+        .filter(|(_, a)| a.state.is_open())
+        .filter_map(|(key, a)| match key {
+            AlertKey::Anomaly(metric) => Some((metric, a)),
+            AlertKey::Concept | AlertKey::Feature(_) => None,
+        })
+        .map(|(metric, a)| FeatureEvidence {
+            feature: metric.clone(),
             test: TestKind::ZScore,
             statistic: 0.0,
             p_value: 0.0,
@@ -354,9 +358,9 @@ fn evidence(state: &super::processor::ModelState, tests: &[FeatureTest]) -> Vec<
         });
     let tested = tests.iter().map(|t| {
         let key = if t.test == TestKind::AccuracyDrop {
-            "concept:accuracy".to_string()
+            AlertKey::Concept
         } else {
-            format!("feature:{}", t.feature)
+            AlertKey::Feature(t.feature.clone())
         };
         let drift_event_id = state
             .meta

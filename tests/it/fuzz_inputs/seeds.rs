@@ -19,7 +19,7 @@ use jidoka::schema::{
     Label, OperatorCommand, OperatorKind, OutcomeStatus, Prediction, RuleEvaluation, SchemaKind,
     Superseded, TestKind,
 };
-use jidoka::state::{Alert, EventClock, LabelCounts, ModelMeta};
+use jidoka::state::{Alert, AlertKey, EventClock, LabelCounts, ModelMeta};
 use proptest::prelude::*;
 
 use crate::common::BoxError;
@@ -513,9 +513,9 @@ pub fn model_meta(cfg: &Config) -> impl Strategy<Value = ModelMeta> {
         );
     let alerts = prop::collection::btree_map(
         prop_oneof![
-            "feature:[a-z]{1,4}",
-            "anomaly:[a-z_]{1,8}",
-            Just("concept:accuracy".to_string()),
+            "[a-z]{1,4}".prop_map(AlertKey::Feature),
+            "[a-z_]{1,8}".prop_map(AlertKey::Anomaly),
+            Just(AlertKey::Concept),
         ],
         (
             prop::collection::vec(any::<bool>(), 0..8),
