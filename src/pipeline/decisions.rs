@@ -24,8 +24,11 @@ use crate::detect::metrics::MetricTest;
 use crate::detect::FeatureTest;
 use crate::heal::{self, CommandSpec};
 use crate::ids;
-use crate::schema::{Action, AuditInputs, AuditRecord, FeatureEvidence, HealCommand, Superseded};
-use crate::state::{decision_key, Cf, SignalSnapshot, StateError, Table};
+use crate::schema::{
+    Action, AuditInputs, AuditRecord, AuditStatus, FeatureEvidence, HealCommand, Superseded,
+    TestKind,
+};
+use crate::state::{decision_key, AlertKey, Cf, SignalSnapshot, StateError, Table};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -37,7 +40,7 @@ pub struct CommandRecord {
     /// Bandit context it was chosen in.
     pub features: Vec<f64>,
     /// `dispatched` or `awaiting-approval`.
-    pub status: String,
+    pub status: AuditStatus,
     /// For an escalation: the action an approval without one takes (the
     /// bandit's choice or the matching rule's action).
     pub suggestion: Option<Action>,
@@ -66,7 +69,7 @@ pub(super) fn snapshot(
 ) -> SignalSnapshot {
     let drift = tests
         .iter()
-        .filter(|t| t.drifted && t.test == "ks")
+        .filter(|t| t.drifted && t.test == TestKind::Ks)
         .map(|t| t.statistic)
         .fold(0.0, f64::max);
     let share = |n: usize, of: usize| if of == 0 { 0.0 } else { n as f64 / of as f64 };
@@ -241,10 +244,7 @@ impl Processor {
             meta.vetoes.retain(|x| x != v);
         }
         meta.decisions = meta.decisions.saturating_add(1);
-        let command = d.action.map(|action| {
-            meta.last_action_at = Some(now);
-            meta.command_times.push(now);
-            meta.commands = meta.commands.saturating_add(1);
+        let command = d.action.and_then(|action| {
             heal::command(CommandSpec {
                 decision_id: &decision_id,
                 model_id: at.model_id,
@@ -256,11 +256,16 @@ impl Processor {
                 config_version: &self.config_version,
             })
         });
+        if command.is_some() {
+            meta.last_action_at = Some(now);
+            meta.command_times.push(now);
+            meta.commands = meta.commands.saturating_add(1);
+        }
         state.dirty = true;
         let status = match command.as_ref().map(|c| c.action) {
-            None => "decided",
-            Some(Action::Escalate) => "awaiting-approval",
-            Some(_) => "dispatched",
+            None => AuditStatus::Decided,
+            Some(Action::Escalate) => AuditStatus::AwaitingApproval,
+            Some(_) => AuditStatus::Dispatched,
         };
         let mut audit = AuditRecord {
             decision_id,
@@ -281,11 +286,11 @@ impl Processor {
             command_id: command.as_ref().map(|c| c.command_id.clone()),
             config_version: self.config_version.clone(),
             decided_by: d.source.as_str().to_string(),
-            proposed_action: d.proposed.name().to_string(),
+            proposed_action: d.proposed.as_str().to_string(),
             context: context_map(&signals),
             bandit: d.bandit.clone(),
             checks: d.checks.clone(),
-            status: status.to_string(),
+            status,
             ..AuditRecord::default()
         };
         self.seal(&mut audit)?;
@@ -295,7 +300,7 @@ impl Processor {
             let record = CommandRecord {
                 command: command.clone(),
                 features: d.features.clone(),
-                status: status.to_string(),
+                status,
                 suggestion,
                 audit: audit.clone(),
             };
@@ -311,12 +316,7 @@ impl Processor {
 /// What an approval of an escalation does when the operator names no
 /// action: the bandit's choice, else the first matching rule's action.
 fn suggestion(d: &crate::decide::Decision) -> Option<Action> {
-    use crate::decide::rules::PolicyAction;
-    let real = |name: &str| {
-        PolicyAction::from_name(name)
-            .and_then(crate::decide::command_action)
-            .filter(|a| *a != Action::Escalate)
-    };
+    let real = |name: &str| Action::command_from_name(name).filter(|a| *a != Action::Escalate);
     d.bandit.as_ref().and_then(|b| real(&b.chosen)).or_else(|| {
         d.rules
             .iter()
@@ -343,20 +343,24 @@ fn evidence(state: &super::processor::ModelState, tests: &[FeatureTest]) -> Vec<
         .meta
         .alerts
         .iter()
-        .filter(|(key, a)| key.starts_with("anomaly:") && a.state.is_open())
-        .map(|(key, a)| FeatureEvidence {
-            feature: key.trim_start_matches("anomaly:").to_string(),
-            test: "zscore".into(),
+        .filter(|(_, a)| a.state.is_open())
+        .filter_map(|(key, a)| match key {
+            AlertKey::Anomaly(metric) => Some((metric, a)),
+            AlertKey::Concept | AlertKey::Feature(_) => None,
+        })
+        .map(|(metric, a)| FeatureEvidence {
+            feature: metric.clone(),
+            test: TestKind::ZScore,
             statistic: 0.0,
             p_value: 0.0,
             drifted: true,
             drift_event_id: a.opened_by.clone(),
         });
     let tested = tests.iter().map(|t| {
-        let key = if t.test == "accuracy-drop" {
-            "concept:accuracy".to_string()
+        let key = if t.test == TestKind::AccuracyDrop {
+            AlertKey::Concept
         } else {
-            format!("feature:{}", t.feature)
+            AlertKey::Feature(t.feature.clone())
         };
         let drift_event_id = state
             .meta
@@ -366,7 +370,7 @@ fn evidence(state: &super::processor::ModelState, tests: &[FeatureTest]) -> Vec<
             .and_then(|a| a.opened_by.clone());
         FeatureEvidence {
             feature: t.feature.clone(),
-            test: t.test.to_string(),
+            test: t.test,
             statistic: t.statistic,
             p_value: t.p_value,
             drifted: t.drifted,

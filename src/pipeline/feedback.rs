@@ -21,27 +21,10 @@ use super::processor::{Output, Processor, SourcePos};
 use crate::decide::{Pause, Veto};
 use crate::ids;
 use crate::schema::{
-    Action, AuditInputs, AuditOutcome, AuditRecord, GateCheck, HealCommand, HealOutcome,
-    OperatorCommand, OperatorKind, OutcomeStatus,
+    Action, AuditInputs, AuditOutcome, AuditRecord, AuditStatus, GateCheck, HealCommand,
+    HealOutcome, OperatorCommand, OperatorKind, OutcomeStatus,
 };
 use crate::state::{decision_key, StateError};
-
-fn status_name(s: OutcomeStatus) -> &'static str {
-    match s {
-        OutcomeStatus::Succeeded => "succeeded",
-        OutcomeStatus::Failed => "failed",
-        OutcomeStatus::Rejected => "rejected",
-    }
-}
-
-fn kind_name(k: OperatorKind) -> &'static str {
-    match k {
-        OperatorKind::Veto => "veto",
-        OperatorKind::Approve => "approve",
-        OperatorKind::Pause => "pause",
-        OperatorKind::Resume => "resume",
-    }
-}
 
 impl Processor {
     /// Processes one executor outcome.
@@ -72,7 +55,7 @@ impl Processor {
         };
         if learn && reward.is_finite() {
             if let Some(mut bandit) = self.bandit(&o.model_id)? {
-                let arm = crate::decide::to_arm(record.command.action);
+                let arm = record.command.action;
                 // An arm the config no longer has, or a context of another
                 // policy, cannot be learned from: the outcome is still audited.
                 if bandit.update(arm, &record.features, reward).is_ok() {
@@ -90,17 +73,17 @@ impl Processor {
         state.dirty = true;
         let outcome = AuditOutcome {
             command_id: o.command_id.clone(),
-            status: status_name(o.status).into(),
+            status: o.status,
             recovery: o.recovery,
             cost: o.cost,
             reward,
             reported_at: o.reported_at,
         };
         let audit = self.next_version(&record.audit, |a| {
-            a.status = "completed".into();
+            a.status = AuditStatus::Completed;
             a.outcome = Some(outcome);
         })?;
-        if record.status == "awaiting-approval" {
+        if record.status == AuditStatus::AwaitingApproval {
             // The escalation was delivered; it still waits for an approval.
             let kept = CommandRecord {
                 audit: audit.clone(),
@@ -167,15 +150,19 @@ impl Processor {
             action: "none".into(),
             gate_reason: format!(
                 "operator {} by {}: {effect}",
-                kind_name(cmd.kind),
+                cmd.kind.as_str(),
                 cmd.issued_by
             ),
             config_version: self.config_version.clone(),
             decided_by: "human".into(),
-            proposed_action: kind_name(cmd.kind).into(),
+            proposed_action: cmd.kind.as_str().into(),
             checks: vec![signature],
             operator_command_id: Some(cmd.command_id.clone()),
-            status: if accepted { "accepted" } else { "rejected" }.into(),
+            status: if accepted {
+                AuditStatus::Accepted
+            } else {
+                AuditStatus::Rejected
+            },
             ..AuditRecord::default()
         };
         self.seal(&mut audit)?;
@@ -264,9 +251,9 @@ impl Processor {
             "vetoed by {} (operator command {})",
             cmd.issued_by, cmd.command_id
         );
-        if record.status == "awaiting-approval" {
+        if record.status == AuditStatus::AwaitingApproval {
             let audit = self.next_version(&record.audit, |a| {
-                a.status = "vetoed".into();
+                a.status = AuditStatus::Vetoed;
                 a.operator_command_id = Some(cmd.command_id.clone());
                 a.gate_reason = format!("{}; escalation {by}", a.gate_reason);
             })?;
@@ -287,7 +274,7 @@ impl Processor {
             config_version: self.config_version.clone(),
         };
         let audit = self.next_version(&record.audit, |a| {
-            a.status = "vetoed".into();
+            a.status = AuditStatus::Vetoed;
             a.operator_command_id = Some(cmd.command_id.clone());
             a.gate_reason = format!("{}; after dispatch {by}: hold sent", a.gate_reason);
         })?;
@@ -313,7 +300,7 @@ impl Processor {
         };
         let key = decision_key(model, COMMAND, target);
         let record = self.decision_get::<CommandRecord>(&key)?;
-        let Some(record) = record.filter(|r| r.status == "awaiting-approval") else {
+        let Some(record) = record.filter(|r| r.status == AuditStatus::AwaitingApproval) else {
             return Ok(Err(format!(
                 "{target} is not an escalation awaiting approval"
             )));
@@ -345,7 +332,7 @@ impl Processor {
             config_version: self.config_version.clone(),
         };
         let audit = self.next_version(&record.audit, |a| {
-            a.status = "dispatched".into();
+            a.status = AuditStatus::Dispatched;
             a.decided_by = "human".into();
             a.action = action.as_str().into();
             a.command_id = Some(command.command_id.clone());
@@ -356,7 +343,7 @@ impl Processor {
         let approved = CommandRecord {
             command: command.clone(),
             features: record.features.clone(),
-            status: "dispatched".into(),
+            status: AuditStatus::Dispatched,
             suggestion: None,
             audit: audit.clone(),
         };
@@ -372,7 +359,7 @@ impl Processor {
 /// escalation's suggestion.
 fn approved_action(cmd: &OperatorCommand, record: &CommandRecord) -> Option<Action> {
     match cmd.action.as_deref() {
-        Some(name) => Action::from_name(name),
+        Some(name) => Action::command_from_name(name),
         None => record.suggestion,
     }
 }

@@ -23,7 +23,7 @@ use crate::detect::{
 use crate::ids;
 use crate::schema::{AuditRecord, DriftEvent, HealCommand, Prediction};
 use crate::state::segments::{self, SegmentLog, CATEGORICAL, NUMERIC};
-use crate::state::{ModelMeta, StateBatch, StateError, Store, MODELS};
+use crate::state::{AlertKey, ModelMeta, StateBatch, StateError, Store, MODELS};
 
 use super::decisions::snapshot;
 use super::events::{anomaly_event, concept_evidence, drift_event, status, track_alert};
@@ -419,11 +419,12 @@ impl Processor {
         };
         let late = i64::try_from(state.meta.clock.late).unwrap_or(i64::MAX);
         for t in &mut tests {
-            let key = format!("feature:{}", t.feature);
-            let alert = state.meta.alerts.entry(key.clone()).or_default();
+            let key = AlertKey::Feature(t.feature.clone());
+            let id_key = key.to_string();
+            let alert = state.meta.alerts.entry(key).or_default();
             let transition = alert.state.observe(t.drifted, persistence);
             if let Some(tr) = transition {
-                let id = ids::drift_event_id(at.model_id, &key, at.pos.as_ref());
+                let id = ids::drift_event_id(at.model_id, &id_key, at.pos.as_ref());
                 let mut e = drift_event(&id, at.model_id, t, at.event_time);
                 e.status = status(tr).into();
                 e.correction = correction.into();
@@ -435,10 +436,11 @@ impl Processor {
             t.drifted = alert.state.is_open();
         }
         for m in metric_tests {
-            let key = format!("anomaly:{}", m.metric);
-            let alert = state.meta.alerts.entry(key.clone()).or_default();
+            let key = AlertKey::Anomaly(m.metric.clone());
+            let id_key = key.to_string();
+            let alert = state.meta.alerts.entry(key).or_default();
             if let Some(tr) = alert.state.observe(m.score.anomalous, persistence) {
-                let id = ids::drift_event_id(at.model_id, &key, at.pos.as_ref());
+                let id = ids::drift_event_id(at.model_id, &id_key, at.pos.as_ref());
                 let e = anomaly_event(&id, at, m, &self.zscore, status(tr), late);
                 track_alert(alert, tr, &id);
                 outputs.push(Output::Drift(e));
@@ -450,12 +452,12 @@ impl Processor {
                 state
                     .meta
                     .alerts
-                    .get(&format!("anomaly:{}", m.metric))
+                    .get(&AlertKey::Anomaly(m.metric.clone()))
                     .is_some_and(|a| a.state.is_open())
             })
             .count();
         state.meta.signals = snapshot(&tests, metric_tests, open_anomalies, at.event_time);
-        if let Some(concept) = state.meta.alerts.get("concept:accuracy") {
+        if let Some(concept) = state.meta.alerts.get(&AlertKey::Concept) {
             if concept.state.is_open() {
                 tests.push(concept_evidence(concept));
             }
@@ -476,7 +478,7 @@ impl Processor {
         let Some(state) = self.models.get(model_id) else {
             return Ok(Vec::new());
         };
-        let Some(concept) = state.meta.alerts.get("concept:accuracy") else {
+        let Some(concept) = state.meta.alerts.get(&AlertKey::Concept) else {
             return Ok(Vec::new());
         };
         let tests = vec![concept_evidence(concept)];
