@@ -36,7 +36,9 @@ fn main() {
     for n in [100usize, 1_000, 10_000] {
         let every_slide = slide_rate(n, slides, 1);
         let every_250 = slide_rate(n, slides, 250);
-        println!("jidoka window={n} slides={slides} rate={every_slide:.0} rate_eval250={every_250:.0}");
+        println!(
+            "jidoka window={n} slides={slides} rate={every_slide:.0} rate_eval250={every_250:.0}"
+        );
     }
 }
 

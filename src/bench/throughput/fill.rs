@@ -1,7 +1,7 @@
 //! Filling the predictions topic: partition sizing for the mock broker,
 //! producing every record as jidoka's producers encode it (Confluent wire
-//! format, Avro, keyed by model id), and checking that all of them are
-//! readable.
+//! format, Avro, keyed by model id, model m on partition m mod P), and
+//! checking that all of them are readable.
 //!
 //! Guarantees: [`fill`] returns only when every record was acknowledged
 //! and the sum over partitions of (high − low) watermarks equals the
@@ -27,7 +27,7 @@ use crate::schema::Codec;
 /// (record header, varints, batch share), rounded up.
 const RECORD_OVERHEAD: u64 = 24;
 /// A partition is sized for this share of the mock's log, leaving room for
-/// the uneven spread of model keys over partitions.
+/// rounding (a partition holds whole models) and batch overhead.
 const FILL_SHARE: f64 = 0.45;
 
 /// Partitions so that `records` of `avg_bytes` (key and value) fit the
@@ -119,8 +119,14 @@ pub fn fill(
         let p = workload.prediction(i);
         let payload = codec.encode(&p)?;
         bytes += (payload.len() + p.model_id.len()) as u64;
+        // Model m goes to partition m mod P, so that every partition holds
+        // the same number of models (a key hash would leave some partitions
+        // with twice the mean, past the mock's log).
+        let model = i % u64::from(workload.models.max(1));
+        let partition = (model % u64::from(partitions.max(1).unsigned_abs())) as i32;
         let mut record = BaseRecord::to(topic)
             .key(p.model_id.as_str())
+            .partition(partition)
             .payload(payload.as_slice());
         loop {
             match producer.send(record) {
