@@ -80,7 +80,7 @@ fn decide(s: &Setup, i: u32, previous: &mut Option<String>) -> Vec<u8> {
         gate_reason: d.gate_reason,
         command_id: d.command_id,
         decided_by: d.source.as_str().into(),
-        proposed_action: d.proposed.name().into(),
+        proposed_action: d.proposed.as_str().into(),
         bandit: d.bandit,
         checks: d.checks,
         ..AuditRecord::default()

@@ -6,7 +6,9 @@ Usage:  pip install river && python3 benches/river_compare.py [SLIDES]
 
 For windows n = 100, 1,000, 10,000 it measures
   * jidoka: `cargo bench --bench slide_rate` (insert one value into the
-    current window, evict the oldest, read D), SLIDES slides;
+    current window, evict the oldest, read D), SLIDES slides, reading D after
+    every slide (as River does) and after every 250th (the pipeline's
+    default `evaluate-every`);
   * River `stats.KolmogorovSmirnov` (incremental KS over paired samples): a
     slide is revert(old pair) + update(new pair) + get(), the reference
     value re-inserted so only the current sample changes;
@@ -69,18 +71,22 @@ def jidoka_rates(slides):
         ["cargo", "bench", "--bench", "slide_rate", "--", str(slides)],
         cwd=ROOT, check=True, capture_output=True, text=True,
     ).stdout
-    return {int(m.group(1)): float(m.group(2)) for m in re.finditer(r"window=(\d+) .*rate=(\d+)", out)}
+    return {
+        int(m.group(1)): (float(m.group(2)), float(m.group(3)))
+        for m in re.finditer(r"window=(\d+) .*rate=(\d+) rate_eval250=(\d+)", out)
+    }
 
 
 def main():
     jid = jidoka_rates(SLIDES)
-    print(f"{'window':>7} {'jidoka/s':>12} {'River KS/s':>12} {'ratio':>8} {'KSWIN/s':>10} {'ratio':>10}")
+    print(f"{'window':>7} {'jidoka/s':>12} {'River KS/s':>12} {'ratio':>8} {'KSWIN/s':>10} {'ratio':>10}"
+          f" {'jidoka/s, D every 250':>22}")
     for n in (100, 1_000, 10_000):
         r_slides = max(2_000, min(SLIDES, 200_000))
         rk = river_ks_rate(n, r_slides)
         kw = kswin_rate(n, max(200, min(20_000, 2_000_000 // n)))
-        j = jid.get(n, float("nan"))
-        print(f"{n:>7} {j:>12.0f} {rk:>12.0f} {j / rk:>8.1f} {kw:>10.0f} {j / kw:>10.0f}")
+        j, j250 = jid.get(n, (float("nan"), float("nan")))
+        print(f"{n:>7} {j:>12.0f} {rk:>12.0f} {j / rk:>8.1f} {kw:>10.0f} {j / kw:>10.0f} {j250:>22.0f}")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,9 @@
 //! The stream is a 64-bit LCG (`x = x * 6364136223846793005 + 1442695040888963407`,
 //! value = top 53 bits / 2^53), identical to the Python script's. For each
 //! window n: reference = first n values, current window = next n values, then
-//! each slide pushes the next value (evicting the oldest) and reads D.
+//! each slide pushes the next value (evicting the oldest) and reads D, once
+//! reading D after every slide (`rate`) and once after every 250th, the
+//! pipeline's default `evaluate-every` (`rate_eval250`).
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -32,26 +34,34 @@ fn main() {
         .find_map(|a| a.parse().ok())
         .unwrap_or(if benching { 1_000_000 } else { 1_000 });
     for n in [100usize, 1_000, 10_000] {
-        let mut rng = Lcg(42);
-        let mut ks = SlidingKs::new(n, 7);
-        for _ in 0..n {
-            ks.insert_reference(rng.next());
-        }
-        for _ in 0..n {
-            ks.push(rng.next());
-        }
-        let values: Vec<f64> = (0..slides).map(|_| rng.next()).collect();
-        let start = Instant::now();
-        let mut acc = 0.0;
-        for v in &values {
-            ks.push(*v);
-            acc += ks.statistic();
-        }
-        let secs = start.elapsed().as_secs_f64();
-        black_box(acc);
+        let every_slide = slide_rate(n, slides, 1);
+        let every_250 = slide_rate(n, slides, 250);
         println!(
-            "jidoka window={n} slides={slides} seconds={secs:.4} rate={:.0}",
-            slides as f64 / secs
+            "jidoka window={n} slides={slides} rate={every_slide:.0} rate_eval250={every_250:.0}"
         );
     }
+}
+
+/// Slides per second with a read of D after every `read_every`th slide.
+fn slide_rate(n: usize, slides: usize, read_every: usize) -> f64 {
+    let mut rng = Lcg(42);
+    let mut ks = SlidingKs::new(n);
+    for _ in 0..n {
+        ks.insert_reference(rng.next());
+    }
+    for _ in 0..n {
+        ks.push(rng.next());
+    }
+    let values: Vec<f64> = (0..slides).map(|_| rng.next()).collect();
+    let start = Instant::now();
+    let mut acc = 0.0;
+    for (i, v) in values.iter().enumerate() {
+        ks.push(*v);
+        if (i + 1) % read_every == 0 {
+            acc += ks.statistic();
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    black_box(acc);
+    slides as f64 / secs
 }

@@ -1,7 +1,7 @@
 //! Unit tests of `chain.rs`.
 
 use super::*;
-use crate::schema::{AuditInputs, AuditOutcome, Superseded};
+use crate::schema::{AuditInputs, AuditOutcome, AuditStatus, OutcomeStatus, Superseded, TestKind};
 
 fn record(model: &str, decision: &str, at: i64) -> AuditRecord {
     AuditRecord {
@@ -77,19 +77,19 @@ fn compact(records: &[AuditRecord]) -> Vec<AuditRecord> {
 fn versioned() -> Vec<AuditRecord> {
     let mut w = Writer::default();
     let d1 = w.push(AuditRecord {
-        status: "dispatched".into(),
+        status: AuditStatus::Dispatched,
         ..record("m", "d1", 1)
     });
     let d2 = w.push(AuditRecord {
-        status: "awaiting-approval".into(),
+        status: AuditStatus::AwaitingApproval,
         action: "escalate".into(),
         ..record("m", "d2", 2)
     });
     w.next(&d1, |r| {
-        r.status = "completed".into();
+        r.status = AuditStatus::Completed;
         r.outcome = Some(AuditOutcome {
             command_id: "c1".into(),
-            status: "succeeded".into(),
+            status: OutcomeStatus::Succeeded,
             recovery: 0.2,
             cost: 10.0,
             reward: 0.1,
@@ -98,16 +98,16 @@ fn versioned() -> Vec<AuditRecord> {
     });
     w.push(record("m", "d3", 3));
     let d2b = w.next(&d2, |r| {
-        r.status = "dispatched".into();
+        r.status = AuditStatus::Dispatched;
         r.decided_by = "human".into();
         r.action = "rollback".into();
     });
     let d4 = w.push(AuditRecord {
-        status: "dispatched".into(),
+        status: AuditStatus::Dispatched,
         ..record("m", "d4", 4)
     });
-    w.next(&d2b, |r| r.status = "completed".into());
-    w.next(&d4, |r| r.status = "vetoed".into());
+    w.next(&d2b, |r| r.status = AuditStatus::Completed);
+    w.next(&d4, |r| r.status = AuditStatus::Vetoed);
     w.push(record("m", "d5", 5));
     w.out
 }
@@ -345,7 +345,7 @@ fn old_sealed(n: i64, previous: Option<String>) -> Result<AuditRecord, Box<dyn s
         },
         evidence: vec![crate::schema::FeatureEvidence {
             feature: "f".into(),
-            test: "ks".into(),
+            test: TestKind::Ks,
             statistic: 0.25,
             p_value: 1e-6,
             drifted: true,
@@ -392,7 +392,7 @@ fn records_sealed_under_schema_v1_still_verify() -> Result<(), Box<dyn std::erro
         out: vec![first.clone(), second.clone()],
     };
     let d3 = w.push(record("m", "d3", 3));
-    w.next(&d3, |r| r.status = "completed".into());
+    w.next(&d3, |r| r.status = AuditStatus::Completed);
     let r = &verify(w.out.clone())[0];
     assert!(r.is_intact(), "{r}");
     assert_eq!((r.records, r.sealed_v1), (4, 2), "{r}");

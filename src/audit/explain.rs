@@ -12,7 +12,9 @@
 use std::fmt::Write as _;
 
 use super::format::format_time;
-use crate::schema::{AuditRecord, DriftEvent, FeatureEvidence};
+use crate::schema::{
+    AuditRecord, AuditStatus, DriftEvent, FeatureEvidence, OutcomeStatus, TestKind,
+};
 
 /// Writes a line to a `String` (infallible).
 macro_rules! line {
@@ -57,7 +59,7 @@ fn is_operator(r: &AuditRecord) -> bool {
     r.operator_command_id.is_some()
         && r.decided_by == "human"
         && r.version == 1
-        && (r.status == "accepted" || r.status == "rejected")
+        && matches!(r.status, AuditStatus::Accepted | AuditStatus::Rejected)
 }
 
 fn header(out: &mut String, first: &AuditRecord, last: &AuditRecord, versions: &[&AuditRecord]) {
@@ -164,7 +166,7 @@ fn decided(out: &mut String, first: &AuditRecord, last: &AuditRecord) {
 }
 
 fn evidence_line(e: &FeatureEvidence) -> String {
-    if e.test == "zscore" {
+    if e.test == TestKind::ZScore {
         return format!("{} (anomaly: Z-score of a windowed metric)", e.feature);
     }
     format!(
@@ -197,9 +199,16 @@ fn event_words(id: &str, events: &[DriftEvent]) -> String {
 fn evidence(out: &mut String, r: &AuditRecord, events: &[DriftEvent]) {
     line!(out);
     line!(out, "Evidence");
-    let tested: Vec<&FeatureEvidence> = r.evidence.iter().filter(|e| e.test != "zscore").collect();
-    let anomalies: Vec<&FeatureEvidence> =
-        r.evidence.iter().filter(|e| e.test == "zscore").collect();
+    let tested: Vec<&FeatureEvidence> = r
+        .evidence
+        .iter()
+        .filter(|e| e.test != TestKind::ZScore)
+        .collect();
+    let anomalies: Vec<&FeatureEvidence> = r
+        .evidence
+        .iter()
+        .filter(|e| e.test == TestKind::ZScore)
+        .collect();
     if tested.is_empty() && anomalies.is_empty() {
         line!(out, "  No evidence recorded.");
         return;
@@ -435,7 +444,7 @@ fn stage(previous: Option<&AuditRecord>, r: &AuditRecord) -> String {
                 o.recovery,
                 o.cost,
                 o.reward,
-                if o.status == "rejected" { " (not learned: rejected)" } else { "" }
+                if o.status == OutcomeStatus::Rejected { " (not learned: rejected)" } else { "" }
             ),
             None => "completed (no outcome recorded)".to_string(),
         },

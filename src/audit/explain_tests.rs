@@ -2,8 +2,8 @@
 
 use super::*;
 use crate::schema::{
-    ArmView, AuditInputs, AuditOutcome, BanditView, CooldownCheck, GateCheck, RuleEvaluation,
-    Superseded,
+    ArmView, AuditInputs, AuditOutcome, AuditStatus, BanditView, CooldownCheck, GateCheck,
+    OutcomeStatus, RuleEvaluation, Superseded, TestKind,
 };
 
 fn escalation() -> AuditRecord {
@@ -21,7 +21,7 @@ fn escalation() -> AuditRecord {
         evidence: vec![
             FeatureEvidence {
                 feature: "tenure_days".into(),
-                test: "ks".into(),
+                test: TestKind::Ks,
                 statistic: 0.3125,
                 p_value: 2.1e-9,
                 drifted: true,
@@ -29,7 +29,7 @@ fn escalation() -> AuditRecord {
             },
             FeatureEvidence {
                 feature: "plan".into(),
-                test: "chi2".into(),
+                test: TestKind::Chi2,
                 statistic: 1.5,
                 p_value: 0.47,
                 drifted: false,
@@ -37,7 +37,7 @@ fn escalation() -> AuditRecord {
             },
             FeatureEvidence {
                 feature: "score_mean".into(),
-                test: "zscore".into(),
+                test: TestKind::ZScore,
                 statistic: 0.0,
                 p_value: 0.0,
                 drifted: true,
@@ -115,7 +115,7 @@ fn escalation() -> AuditRecord {
                 detail: "0 of 4 per hour".into(),
             },
         ],
-        status: "awaiting-approval".into(),
+        status: AuditStatus::AwaitingApproval,
         record_hash: "h41".into(),
         ..AuditRecord::default()
     }
@@ -141,7 +141,7 @@ fn next(
 fn lifecycle_records() -> Vec<AuditRecord> {
     let v1 = escalation();
     let v2 = next(&v1, 57, |r| {
-        r.status = "dispatched".into();
+        r.status = AuditStatus::Dispatched;
         r.decided_by = "human".into();
         r.action = "rollback".into();
         r.command_id = Some("cmd-2".into());
@@ -152,10 +152,10 @@ fn lifecycle_records() -> Vec<AuditRecord> {
         );
     });
     let v3 = next(&v2, 63, |r| {
-        r.status = "completed".into();
+        r.status = AuditStatus::Completed;
         r.outcome = Some(AuditOutcome {
             command_id: "cmd-2".into(),
-            status: "succeeded".into(),
+            status: OutcomeStatus::Succeeded,
             recovery: 0.2,
             cost: 10.0,
             reward: 0.1,
@@ -211,7 +211,7 @@ fn linked_drift_events_are_described() {
         event_id: "drift-1".into(),
         model_id: "churn-v7".into(),
         feature: "tenure_days".into(),
-        test: "ks".into(),
+        test: TestKind::Ks,
         statistic: 0.3125,
         p_value: 2.1e-9,
         alpha: 0.001,
@@ -245,7 +245,7 @@ fn linked_drift_events_are_described() {
 fn a_veto_a_confident_bandit_and_an_active_cooldown() {
     let mut v1 = escalation();
     v1.decided_by = "bandit".into();
-    v1.status = "dispatched".into();
+    v1.status = AuditStatus::Dispatched;
     v1.action = "rollback".into();
     if let Some(b) = v1.bandit.as_mut() {
         b.confidence = 0.91;
@@ -257,7 +257,7 @@ fn a_veto_a_confident_bandit_and_an_active_cooldown() {
         remaining_ms: 720_000,
     };
     let v2 = next(&v1, 50, |r| {
-        r.status = "vetoed".into();
+        r.status = AuditStatus::Vetoed;
         r.operator_command_id = Some("op-7".into());
         r.gate_reason = format!(
             "{}; after dispatch vetoed by bob (operator command op-7): hold sent",
@@ -316,7 +316,7 @@ fn an_operator_command_record() {
         decided_by: "human".into(),
         proposed_action: "pause".into(),
         operator_command_id: Some("cmd-op".into()),
-        status: "rejected".into(),
+        status: AuditStatus::Rejected,
         gate_reason: "operator pause by mallory: signature check failed".into(),
         checks: vec![GateCheck {
             name: "signature".into(),

@@ -82,7 +82,7 @@ pub fn table_row(r: &AuditRecord) -> String {
         &r.model_id,
         &r.decision_id,
         &version,
-        &r.status,
+        r.status.as_str(),
         &r.decided_by,
         &r.action,
         &confidence,
@@ -121,7 +121,7 @@ pub fn to_json_line(r: &AuditRecord) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::{AuditInputs, CooldownCheck};
+    use crate::schema::{AuditInputs, AuditStatus, CooldownCheck};
 
     #[test]
     fn any_decision_time_formats() {
@@ -173,7 +173,7 @@ mod tests {
             decision_id: "dec-0123456789abcdef01234567".into(),
             model_id: "a-very-long-model-name-indeed".into(),
             decided_at: 1_717_200_000_000,
-            status: "awaiting-approval".into(),
+            status: AuditStatus::AwaitingApproval,
             decided_by: "escalation".into(),
             action: "escalate".into(),
             gate_reason: format!("nobody is sure ≥ {}\nsecond line", "x".repeat(100)),

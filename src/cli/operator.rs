@@ -64,7 +64,7 @@ pub struct ApproveArgs {
     #[arg(long)]
     pub command: String,
     /// Action to take instead of the escalation's proposal.
-    #[arg(long, value_parser = PossibleValuesParser::new(Action::ALL.map(Action::as_str)))]
+    #[arg(long, value_parser = PossibleValuesParser::new(Action::COMMANDS.map(Action::as_str)))]
     pub action: Option<String>,
     /// Issuer and note.
     #[command(flatten)]

@@ -23,11 +23,11 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use sha2::{Digest, Sha256};
 
-use super::bandit::{self, BanditChoice, BanditError, LinearThompsonBandit, Prior};
+use super::bandit::{BanditChoice, BanditError, LinearThompsonBandit, Prior};
 use super::context;
 use super::control::{Control, Veto};
 use super::cooldown::Cooldown;
-use super::rules::{Evaluation, Policy, PolicyAction, Signals};
+use super::rules::{Evaluation, Policy, Signals};
 use crate::config::DecideConfig;
 use crate::ids;
 use crate::schema::{Action, ArmView, BanditView, CooldownCheck, GateCheck, RuleEvaluation};
@@ -74,41 +74,6 @@ impl Source {
     }
 }
 
-/// Converts a policy action to a command action (`None` for no action).
-pub fn command_action(a: PolicyAction) -> Option<Action> {
-    match a {
-        PolicyAction::Retrain => Some(Action::Retrain),
-        PolicyAction::Rollback => Some(Action::Rollback),
-        PolicyAction::Fallback => Some(Action::Fallback),
-        PolicyAction::Hold => Some(Action::Hold),
-        PolicyAction::Escalate => Some(Action::Escalate),
-        PolicyAction::None => None,
-    }
-}
-
-/// Converts a bandit arm to a policy action.
-pub fn from_arm(a: bandit::Action) -> PolicyAction {
-    match a {
-        bandit::Action::None => PolicyAction::None,
-        bandit::Action::Retrain => PolicyAction::Retrain,
-        bandit::Action::Rollback => PolicyAction::Rollback,
-        bandit::Action::Fallback => PolicyAction::Fallback,
-        bandit::Action::Hold => PolicyAction::Hold,
-        bandit::Action::Escalate => PolicyAction::Escalate,
-    }
-}
-
-/// Converts a command action to its bandit arm.
-pub fn to_arm(a: Action) -> bandit::Action {
-    match a {
-        Action::Retrain => bandit::Action::Retrain,
-        Action::Rollback => bandit::Action::Rollback,
-        Action::Fallback => bandit::Action::Fallback,
-        Action::Hold => bandit::Action::Hold,
-        Action::Escalate => bandit::Action::Escalate,
-    }
-}
-
 /// What the engine decides from.
 #[derive(Debug, Clone, Copy)]
 pub struct DecisionRequest<'a> {
@@ -137,7 +102,7 @@ pub struct DecisionRequest<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
     /// Proposed action before the checks.
-    pub proposed: PolicyAction,
+    pub proposed: Action,
     /// Who proposed it.
     pub source: Source,
     /// The command to issue, if every check passed.
@@ -169,7 +134,7 @@ pub struct Engine {
     cooldown: Cooldown,
     rate_limit: u32,
     max_evidence_age_ms: i64,
-    arms: Vec<bandit::Action>,
+    arms: Vec<Action>,
     samples: usize,
     seed: u64,
     prior: Prior,
@@ -184,15 +149,11 @@ fn millis(d: Duration) -> i64 {
 }
 
 /// Arm names from config (validated at load; unknown names are skipped).
-pub fn parse_arms(names: &[String]) -> Vec<bandit::Action> {
+pub fn parse_arms(names: &[String]) -> Vec<Action> {
     let mut arms = Vec::new();
     for name in names {
-        let arm = match name.as_str() {
-            "none" => bandit::Action::None,
-            other => match PolicyAction::from_name(other).and_then(command_action) {
-                Some(a) => to_arm(a),
-                None => continue,
-            },
+        let Some(arm) = Action::from_name(name) else {
+            continue;
         };
         if !arms.contains(&arm) {
             arms.push(arm);
@@ -271,7 +232,7 @@ impl Engine {
             .posterior_means
             .iter()
             .map(|(a, mean)| ArmView {
-                action: from_arm(*a).name().to_string(),
+                action: a.as_str().to_string(),
                 posterior_mean: if mean.is_finite() { *mean } else { 0.0 },
                 observations: b
                     .arm(*a)
@@ -279,7 +240,7 @@ impl Engine {
             })
             .collect();
         let view = BanditView {
-            chosen: from_arm(choice.arm).name().to_string(),
+            chosen: choice.arm.as_str().to_string(),
             confidence: choice.confidence,
             threshold: self.gate,
             samples: i32::try_from(self.samples).unwrap_or(i32::MAX),
@@ -304,9 +265,7 @@ impl Engine {
             detail: match &consulted {
                 Some((c, _)) => format!(
                     "bandit proposes {} with confidence {:.3} (gate {})",
-                    from_arm(c.arm),
-                    c.confidence,
-                    self.gate
+                    c.arm, c.confidence, self.gate
                 ),
                 None => "bandit has no view yet".into(),
             },
@@ -319,7 +278,7 @@ impl Engine {
             )
         } else if let Some((c, _)) = confident {
             (
-                from_arm(c.arm),
+                c.arm,
                 Source::Bandit,
                 format!("bandit confident ({:.3} ≥ {})", c.confidence, self.gate),
             )
@@ -331,13 +290,13 @@ impl Engine {
             )
         } else {
             (
-                PolicyAction::Escalate,
+                Action::Escalate,
                 Source::Escalation,
                 "no rule matched and the bandit is not confident: escalate".to_string(),
             )
         };
         let cooldown = self.cooldown.check(req.last_action_at, req.now);
-        let command = command_action(proposed);
+        let command = proposed.command();
         let command_id = command.map(|a| ids::command_id(req.decision_id, a.as_str()));
         let mut blocked: Option<String> = None;
         if command.is_some() {
@@ -470,7 +429,7 @@ fn rule_evaluations(policy: &Policy, evaluation: &Evaluation) -> Vec<RuleEvaluat
             name: r.name.clone(),
             condition: rule.source.clone(),
             matched: r.matched,
-            action: r.action.name().to_string(),
+            action: r.action.as_str().to_string(),
             hard: r.hard,
             priority: rule.priority,
         })

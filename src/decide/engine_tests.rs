@@ -93,11 +93,7 @@ fn hard_rule_beats_a_confident_bandit() {
     // Teach the bandit that "none" is excellent here and everything else bad.
     for _ in 0..200 {
         for arm in b.actions() {
-            let r = if arm == bandit::Action::None {
-                5.0
-            } else {
-                -5.0
-            };
+            let r = if arm == Action::None { 5.0 } else { -5.0 };
             if let Err(e) = b.update(arm, &x, r) {
                 panic!("{e:?}");
             }
@@ -182,7 +178,7 @@ fn stale_evidence_holds_the_command_back() {
     let mut req = request("d", s, 5 * HOUR_MS, None);
     req.evidence_time = 5 * HOUR_MS - 2 * HOUR_MS;
     let d = engine.decide(&req);
-    assert_eq!(d.proposed, PolicyAction::Retrain);
+    assert_eq!(d.proposed, Action::Retrain);
     assert_eq!(d.action, None);
     assert!(d.gate_reason.contains("stale"), "{}", d.gate_reason);
 }
@@ -330,10 +326,10 @@ proptest! {
                 recent.push(now);
                 let mut rng = StdRng::seed_from_u64(st.reward_seed);
                 let reward = if action == Action::Retrain { 1.0 } else { -1.0 } + rng.gen_range(-0.1..0.1);
-                if let Err(e) = bandit.update(to_arm(action), &d.features, reward) {
+                if let Err(e) = bandit.update(action, &d.features, reward) {
                     return Err(TestCaseError::fail(format!("{e:?}")));
                 }
-            } else if would_pass && command_action(d.proposed).is_some() {
+            } else if would_pass && d.proposed.command().is_some() {
                 // Only a veto can hold back a command every other check let through.
                 let v = d.vetoed_by.clone();
                 prop_assert!(v.is_some(), "command held back without reason: {d:?}");
@@ -341,7 +337,7 @@ proptest! {
             }
             if d.action.is_none() && d.source != Source::Bandit {
                 // The bandit also learns what "nothing" was worth.
-                let _ = bandit.update(bandit::Action::None, &d.features, -0.5);
+                let _ = bandit.update(Action::None, &d.features, -0.5);
             }
         }
     }

@@ -22,6 +22,5 @@ pub mod rules;
 pub use control::{Control, Pause, Veto};
 pub use cooldown::Cooldown;
 pub use engine::{
-    builtin_policy, command_action, from_arm, parse_arms, to_arm, Decision, DecisionRequest,
-    Engine, Source, BUILTIN_POLICY,
+    builtin_policy, parse_arms, Decision, DecisionRequest, Engine, Source, BUILTIN_POLICY,
 };

@@ -27,9 +27,12 @@ use crate::detect::events::concept_evidence;
 use crate::detect::FeatureTest;
 use crate::heal::{self, CommandSpec};
 use crate::ids;
-use crate::schema::{Action, AuditInputs, AuditRecord, FeatureEvidence, HealCommand, Superseded};
+use crate::schema::{
+    Action, AuditInputs, AuditRecord, AuditStatus, FeatureEvidence, HealCommand, Superseded,
+    TestKind,
+};
 use crate::stage::{Evaluation, ModelEntry, Models, Operator, Output, SourcePos};
-use crate::state::{decision_key, Cf, StateBatch, StateError, Store, Table};
+use crate::state::{decision_key, AlertKey, Cf, StateBatch, StateError, Store, Table};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -41,7 +44,7 @@ pub struct CommandRecord {
     /// Bandit context it was chosen in.
     pub features: Vec<f64>,
     /// `dispatched` or `awaiting-approval`.
-    pub status: String,
+    pub status: AuditStatus,
     /// For an escalation: the action an approval without one takes (the
     /// bandit's choice or the matching rule's action).
     pub suggestion: Option<Action>,
@@ -238,10 +241,7 @@ impl Decisions {
             meta.vetoes.retain(|x| x != v);
         }
         meta.decisions = meta.decisions.saturating_add(1);
-        let command = d.action.map(|action| {
-            meta.last_action_at = Some(now);
-            meta.command_times.push(now);
-            meta.commands = meta.commands.saturating_add(1);
+        let command = d.action.and_then(|action| {
             heal::command(CommandSpec {
                 decision_id: &decision_id,
                 model_id: at.model_id,
@@ -253,11 +253,16 @@ impl Decisions {
                 config_version: &self.config_version,
             })
         });
+        if command.is_some() {
+            meta.last_action_at = Some(now);
+            meta.command_times.push(now);
+            meta.commands = meta.commands.saturating_add(1);
+        }
         state.dirty = true;
         let status = match command.as_ref().map(|c| c.action) {
-            None => "decided",
-            Some(Action::Escalate) => "awaiting-approval",
-            Some(_) => "dispatched",
+            None => AuditStatus::Decided,
+            Some(Action::Escalate) => AuditStatus::AwaitingApproval,
+            Some(_) => AuditStatus::Dispatched,
         };
         let mut audit = AuditRecord {
             decision_id,
@@ -278,11 +283,11 @@ impl Decisions {
             command_id: command.as_ref().map(|c| c.command_id.clone()),
             config_version: self.config_version.clone(),
             decided_by: d.source.as_str().to_string(),
-            proposed_action: d.proposed.name().to_string(),
+            proposed_action: d.proposed.as_str().to_string(),
             context: context_map(&signals),
             bandit: d.bandit.clone(),
             checks: d.checks.clone(),
-            status: status.to_string(),
+            status,
             ..AuditRecord::default()
         };
         seal(models, &mut audit)?;
@@ -292,7 +297,7 @@ impl Decisions {
             let record = CommandRecord {
                 command: command.clone(),
                 features: d.features.clone(),
-                status: status.to_string(),
+                status,
                 suggestion,
                 audit: audit.clone(),
             };
@@ -316,7 +321,7 @@ impl Decisions {
         let Some(state) = models.get(model_id) else {
             return Ok(Vec::new());
         };
-        let Some(concept) = state.meta.alerts.get("concept:accuracy") else {
+        let Some(concept) = state.meta.alerts.get(&AlertKey::Concept) else {
             return Ok(Vec::new());
         };
         let tests = vec![concept_evidence(concept)];
@@ -385,12 +390,7 @@ pub fn next_version(
 /// What an approval of an escalation does when the operator names no
 /// action: the bandit's choice, else the first matching rule's action.
 fn suggestion(d: &crate::decide::Decision) -> Option<Action> {
-    use crate::decide::rules::PolicyAction;
-    let real = |name: &str| {
-        PolicyAction::from_name(name)
-            .and_then(crate::decide::command_action)
-            .filter(|a| *a != Action::Escalate)
-    };
+    let real = |name: &str| Action::command_from_name(name).filter(|a| *a != Action::Escalate);
     d.bandit.as_ref().and_then(|b| real(&b.chosen)).or_else(|| {
         d.rules
             .iter()
@@ -417,20 +417,24 @@ fn evidence(state: &ModelEntry, tests: &[FeatureTest]) -> Vec<FeatureEvidence> {
         .meta
         .alerts
         .iter()
-        .filter(|(key, a)| key.starts_with("anomaly:") && a.state.is_open())
-        .map(|(key, a)| FeatureEvidence {
-            feature: key.trim_start_matches("anomaly:").to_string(),
-            test: "zscore".into(),
+        .filter(|(_, a)| a.state.is_open())
+        .filter_map(|(key, a)| match key {
+            AlertKey::Anomaly(metric) => Some((metric, a)),
+            AlertKey::Concept | AlertKey::Feature(_) => None,
+        })
+        .map(|(metric, a)| FeatureEvidence {
+            feature: metric.clone(),
+            test: TestKind::ZScore,
             statistic: 0.0,
             p_value: 0.0,
             drifted: true,
             drift_event_id: a.opened_by.clone(),
         });
     let tested = tests.iter().map(|t| {
-        let key = if t.test == "accuracy-drop" {
-            "concept:accuracy".to_string()
+        let key = if t.test == TestKind::AccuracyDrop {
+            AlertKey::Concept
         } else {
-            format!("feature:{}", t.feature)
+            AlertKey::Feature(t.feature.clone())
         };
         let drift_event_id = state
             .meta
@@ -440,7 +444,7 @@ fn evidence(state: &ModelEntry, tests: &[FeatureTest]) -> Vec<FeatureEvidence> {
             .and_then(|a| a.opened_by.clone());
         FeatureEvidence {
             feature: t.feature.clone(),
-            test: t.test.to_string(),
+            test: t.test,
             statistic: t.statistic,
             p_value: t.p_value,
             drifted: t.drifted,

@@ -31,7 +31,7 @@ fn degrade(models: &mut Models) -> Result<FeatureTest, StateError> {
     let mut alert = Alert::default();
     alert.state.observe(true, 1);
     alert.opened_by = Some("e1".into());
-    meta.alerts.insert("feature:x".into(), alert);
+    meta.alerts.insert(AlertKey::Feature("x".into()), alert);
     meta.model_version = "v1".into();
     meta.signals = SignalSnapshot {
         drift: 0.4,
@@ -42,7 +42,7 @@ fn degrade(models: &mut Models) -> Result<FeatureTest, StateError> {
     };
     Ok(FeatureTest {
         feature: "x".into(),
-        test: "ks",
+        test: TestKind::Ks,
         statistic: 0.4,
         p_value: 0.001,
         adjusted_p_value: 0.001,

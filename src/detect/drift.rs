@@ -20,14 +20,15 @@ use super::ks::{p_value, Alternative, Method};
 use super::multiple::{adjust, Correction};
 use super::window::{Entry, ReferenceKind, WindowKind, WindowPlan, Windows};
 use crate::config::{DetectConfig, ReferenceMode, WindowKindName};
+use crate::schema::TestKind;
 
 /// The result of testing one feature at one evaluation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FeatureTest {
     /// Feature name.
     pub feature: String,
-    /// Test name (`ks` for numeric, `chi2` for categorical features).
-    pub test: &'static str,
+    /// The test (`ks` for numeric, `chi2` for categorical features).
+    pub test: TestKind,
     /// The test statistic (KS D, or chi-square).
     pub statistic: f64,
     /// p-value (two-sided for KS).
@@ -192,7 +193,7 @@ impl DriftDetector {
         let result = chi2_homogeneity(&counts.reference, &counts.current)?;
         Some(self.result(
             feature,
-            "chi2",
+            TestKind::Chi2,
             (result.statistic, result.p_value),
             w.windows(),
         ))
@@ -208,14 +209,14 @@ impl DriftDetector {
             Alternative::TwoSided,
             Method::Auto,
         );
-        Some(self.result(feature, "ks", (statistic, p), w))
+        Some(self.result(feature, TestKind::Ks, (statistic, p), w))
     }
 
     /// A result before the multiple-testing correction sets `drifted`.
     fn result<V: Clone>(
         &self,
         feature: &str,
-        test: &'static str,
+        test: TestKind,
         (statistic, p_value): (f64, f64),
         w: &Windows<V>,
     ) -> FeatureTest {
@@ -351,7 +352,7 @@ mod tests {
             );
             let by: Vec<(&str, &str, bool)> = tests
                 .iter()
-                .map(|t| (t.feature.as_str(), t.test, t.drifted))
+                .map(|t| (t.feature.as_str(), t.test.as_str(), t.drifted))
                 .collect();
             assert_eq!(
                 by,

@@ -10,7 +10,7 @@ use crate::detect::anomaly::{two_sided_p, ZScoreConfig};
 use crate::detect::hysteresis::Transition;
 use crate::detect::metrics::MetricTest;
 use crate::detect::FeatureTest;
-use crate::schema::DriftEvent;
+use crate::schema::{DriftEvent, TestKind};
 use crate::stage::Evaluation;
 use crate::state::Alert;
 
@@ -32,7 +32,7 @@ pub(crate) fn track_alert(alert: &mut Alert, t: Transition, id: &str) {
 pub(crate) fn concept_evidence(alert: &Alert) -> FeatureTest {
     FeatureTest {
         feature: "accuracy".into(),
-        test: "accuracy-drop",
+        test: TestKind::AccuracyDrop,
         statistic: 0.0,
         p_value: 0.0,
         adjusted_p_value: 0.0,
@@ -63,7 +63,7 @@ pub(crate) fn drift_event(
         event_id: id.to_string(),
         model_id: model_id.to_string(),
         feature: t.feature.clone(),
-        test: t.test.to_string(),
+        test: t.test,
         statistic: t.statistic,
         p_value: t.p_value,
         alpha: t.threshold,
@@ -96,7 +96,7 @@ pub(crate) fn anomaly_event(
         event_id: id.to_string(),
         model_id: at.model_id.to_string(),
         feature: m.metric.clone(),
-        test: "zscore".into(),
+        test: TestKind::ZScore,
         statistic: m.score.z,
         p_value: two_sided_p(m.score.z),
         alpha: two_sided_p(cfg.threshold),
@@ -131,7 +131,7 @@ pub(crate) fn concept_event(
         event_id: id.to_string(),
         model_id: model_id.to_string(),
         feature: "accuracy".into(),
-        test: "accuracy-drop".into(),
+        test: TestKind::AccuracyDrop,
         statistic: test.drop,
         p_value: test.p_value,
         alpha: accuracy_drop,

@@ -4,15 +4,12 @@
 //! feature's [`Windows`] (reference against current window): both are
 //! updated by the same call, and [`FeatureState::from_windows`] rebuilds the
 //! statistic from stored windows (after a restart or a rebalance) in
-//! O(n log n). A push or an eviction costs O(log n); reading D costs O(1)
-//! while the window sizes stay the same (count windows once full), else one
-//! O(n) re-weighting.
+//! O(n log n). A push or an eviction costs a binary search and a move of
+//! one sorted vector's tail; reading D is one O(n) merge (see
+//! [`IncrementalKs`]).
 
 use super::ks::IncrementalKs;
 use super::window::{Journal, Placement, Side, Sides, Tag, WindowEntry, WindowPlan, Windows};
-
-/// Fixed treap seed: the structure's shape never changes results, only speed.
-const TREAP_SEED: u64 = 0x6a69_646f_6b61;
 
 struct Ks<'a>(&'a mut IncrementalKs);
 
@@ -43,7 +40,7 @@ impl Default for FeatureState {
     fn default() -> Self {
         FeatureState {
             windows: Windows::default(),
-            ks: IncrementalKs::new(TREAP_SEED),
+            ks: IncrementalKs::new(),
         }
     }
 }
@@ -51,7 +48,7 @@ impl Default for FeatureState {
 impl FeatureState {
     /// Rebuilds the statistic from stored windows.
     pub fn from_windows(windows: Windows<f64>) -> Self {
-        let mut ks = IncrementalKs::new(TREAP_SEED);
+        let mut ks = IncrementalKs::new();
         windows.replay(&mut Ks(&mut ks));
         FeatureState { windows, ks }
     }
@@ -70,7 +67,7 @@ impl FeatureState {
         window_end: Option<i64>,
         plan: &WindowPlan,
     ) -> Self {
-        let mut ks = IncrementalKs::new(TREAP_SEED);
+        let mut ks = IncrementalKs::new();
         let windows = Windows::rebuild(entries, window_end, plan, &mut Ks(&mut ks));
         FeatureState { windows, ks }
     }
@@ -103,7 +100,6 @@ impl FeatureState {
 
     /// Two-sided KS statistic D of the current window against the reference.
     pub fn statistic(&mut self) -> f64 {
-        self.ks.rebase();
         self.ks.statistic()
     }
 }

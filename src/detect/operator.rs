@@ -29,10 +29,10 @@ use super::{
 };
 use crate::config::Config;
 use crate::ids;
-use crate::schema::Prediction;
+use crate::schema::{Prediction, TestKind};
 use crate::stage::{Evaluation, Models, Operator, Output};
 use crate::state::segments::{self, SegmentLog, CATEGORICAL, NUMERIC};
-use crate::state::{SignalSnapshot, StateBatch, StateError, Store};
+use crate::state::{AlertKey, SignalSnapshot, StateBatch, StateError, Store};
 
 /// A model's feature windows, with what changed since the last checkpoint.
 #[derive(Debug, Default)]
@@ -265,11 +265,12 @@ impl Detection {
         };
         let late = i64::try_from(state.meta.clock.late).unwrap_or(i64::MAX);
         for t in &mut tests {
-            let key = format!("feature:{}", t.feature);
-            let alert = state.meta.alerts.entry(key.clone()).or_default();
+            let key = AlertKey::Feature(t.feature.clone());
+            let id_key = key.to_string();
+            let alert = state.meta.alerts.entry(key).or_default();
             let transition = alert.state.observe(t.drifted, persistence);
             if let Some(tr) = transition {
-                let id = ids::drift_event_id(at.model_id, &key, at.pos.as_ref());
+                let id = ids::drift_event_id(at.model_id, &id_key, at.pos.as_ref());
                 let mut e = drift_event(&id, at.model_id, t, at.event_time);
                 e.status = status(tr).into();
                 e.correction = correction.into();
@@ -281,10 +282,11 @@ impl Detection {
             t.drifted = alert.state.is_open();
         }
         for m in &metric_tests {
-            let key = format!("anomaly:{}", m.metric);
-            let alert = state.meta.alerts.entry(key.clone()).or_default();
+            let key = AlertKey::Anomaly(m.metric.clone());
+            let id_key = key.to_string();
+            let alert = state.meta.alerts.entry(key).or_default();
             if let Some(tr) = alert.state.observe(m.score.anomalous, persistence) {
-                let id = ids::drift_event_id(at.model_id, &key, at.pos.as_ref());
+                let id = ids::drift_event_id(at.model_id, &id_key, at.pos.as_ref());
                 let e = anomaly_event(&id, at, m, &self.zscore, status(tr), late);
                 track_alert(alert, tr, &id);
                 outputs.push(Output::Drift(e));
@@ -296,12 +298,12 @@ impl Detection {
                 state
                     .meta
                     .alerts
-                    .get(&format!("anomaly:{}", m.metric))
+                    .get(&AlertKey::Anomaly(m.metric.clone()))
                     .is_some_and(|a| a.state.is_open())
             })
             .count();
         state.meta.signals = snapshot(&tests, &metric_tests, open_anomalies, at.event_time);
-        if let Some(concept) = state.meta.alerts.get("concept:accuracy") {
+        if let Some(concept) = state.meta.alerts.get(&AlertKey::Concept) {
             if concept.state.is_open() {
                 tests.push(concept_evidence(concept));
             }
@@ -386,7 +388,7 @@ fn snapshot(
 ) -> SignalSnapshot {
     let drift = tests
         .iter()
-        .filter(|t| t.drifted && t.test == "ks")
+        .filter(|t| t.drifted && t.test == TestKind::Ks)
         .map(|t| t.statistic)
         .fold(0.0, f64::max);
     let share = |n: usize, of: usize| if of == 0 { 0.0 } else { n as f64 / of as f64 };

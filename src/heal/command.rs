@@ -3,7 +3,8 @@
 //! Guarantees: a command's id derives from what issued it (the decision,
 //! or the operator command that answered one), so a replay yields the same
 //! command; commands are keyed by model id; a hold or an approved action
-//! keeps the decision id and model version of the command it answers.
+//! keeps the decision id and model version of the command it answers; no
+//! command carries [`Action::None`] (the Avro enum has no such symbol).
 
 use crate::ids;
 use crate::schema::{Action, HealCommand};
@@ -17,7 +18,7 @@ pub struct CommandSpec<'a> {
     pub model_id: &'a str,
     /// Model version serving.
     pub model_version: &'a str,
-    /// Action.
+    /// Action ([`Action::None`] builds no command).
     pub action: Action,
     /// One-line reason.
     pub reason: &'a str,
@@ -29,19 +30,21 @@ pub struct CommandSpec<'a> {
     pub config_version: &'a str,
 }
 
-/// Builds the command for a decision.
-pub fn command(spec: CommandSpec<'_>) -> HealCommand {
-    HealCommand {
-        command_id: ids::command_id(spec.decision_id, spec.action.as_str()),
+/// Builds the command for a decision: `None` when its action is
+/// [`Action::None`].
+pub fn command(spec: CommandSpec<'_>) -> Option<HealCommand> {
+    let action = spec.action.command()?;
+    Some(HealCommand {
+        command_id: ids::command_id(spec.decision_id, action.as_str()),
         decision_id: spec.decision_id.to_string(),
         model_id: spec.model_id.to_string(),
         model_version: spec.model_version.to_string(),
-        action: spec.action,
+        action,
         reason: spec.reason.to_string(),
         evidence: spec.evidence.to_vec(),
         issued_at: spec.issued_at,
         config_version: spec.config_version.to_string(),
-    }
+    })
 }
 
 /// An operator command answering a command already issued.
@@ -79,7 +82,8 @@ pub fn hold(reply: OperatorReply<'_>, vetoed: &HealCommand) -> HealCommand {
 }
 
 /// The command an operator's approval of the escalation `escalation`
-/// issues: `action`, as a human decision, with the escalation's evidence.
+/// issues: `action` (a command action, never [`Action::None`]), as a human
+/// decision, with the escalation's evidence.
 pub fn approved(reply: OperatorReply<'_>, escalation: &HealCommand, action: Action) -> HealCommand {
     HealCommand {
         command_id: ids::command_id(reply.operator_command_id, action.as_str()),
@@ -98,17 +102,36 @@ pub fn approved(reply: OperatorReply<'_>, escalation: &HealCommand, action: Acti
 mod tests {
     use super::*;
 
-    fn dispatched() -> HealCommand {
-        command(CommandSpec {
+    fn spec(action: Action) -> CommandSpec<'static> {
+        CommandSpec {
             decision_id: "d1",
             model_id: "m",
             model_version: "v3",
-            action: Action::Retrain,
+            action,
             reason: "drift",
-            evidence: &["e1".to_string()],
+            evidence: &[],
             issued_at: 10,
             config_version: "cfg",
-        })
+        }
+    }
+
+    fn dispatched() -> HealCommand {
+        let evidence = ["e1".to_string()];
+        let Some(c) = command(CommandSpec {
+            evidence: &evidence,
+            ..spec(Action::Retrain)
+        }) else {
+            panic!("a retrain builds a command");
+        };
+        c
+    }
+
+    #[test]
+    fn no_command_for_action_none() {
+        assert_eq!(command(spec(Action::None)), None);
+        for a in Action::COMMANDS {
+            assert_eq!(command(spec(a)).map(|c| c.action), Some(a));
+        }
     }
 
     #[test]

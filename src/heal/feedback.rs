@@ -24,28 +24,11 @@ use crate::decide::operator::{next_version, seal, CommandRecord, Decisions, Part
 use crate::decide::{Pause, Veto};
 use crate::ids;
 use crate::schema::{
-    Action, AuditInputs, AuditOutcome, AuditRecord, GateCheck, HealOutcome, OperatorCommand,
-    OperatorKind, OutcomeStatus,
+    Action, AuditInputs, AuditOutcome, AuditRecord, AuditStatus, GateCheck, HealOutcome,
+    OperatorCommand, OperatorKind, OutcomeStatus,
 };
 use crate::stage::{Models, Operator, Output, SourcePos};
 use crate::state::StateError;
-
-fn status_name(s: OutcomeStatus) -> &'static str {
-    match s {
-        OutcomeStatus::Succeeded => "succeeded",
-        OutcomeStatus::Failed => "failed",
-        OutcomeStatus::Rejected => "rejected",
-    }
-}
-
-fn kind_name(k: OperatorKind) -> &'static str {
-    match k {
-        OperatorKind::Veto => "veto",
-        OperatorKind::Approve => "approve",
-        OperatorKind::Pause => "pause",
-        OperatorKind::Resume => "resume",
-    }
-}
 
 /// The feedback operator (stateless: its state is the decisions' and the
 /// models').
@@ -86,7 +69,7 @@ impl Feedback {
         };
         if learn && reward.is_finite() {
             if let Some(mut bandit) = decisions.bandit(&o.model_id)? {
-                let arm = crate::decide::to_arm(record.command.action);
+                let arm = record.command.action;
                 // An arm the config no longer has, or a context of another
                 // policy, cannot be learned from: the outcome is still audited.
                 if bandit.update(arm, &record.features, reward).is_ok() {
@@ -99,17 +82,17 @@ impl Feedback {
         state.dirty = true;
         let outcome = AuditOutcome {
             command_id: o.command_id.clone(),
-            status: status_name(o.status).into(),
+            status: o.status,
             recovery: o.recovery,
             cost: o.cost,
             reward,
             reported_at: o.reported_at,
         };
         let audit = next_version(models, &record.audit, |a| {
-            a.status = "completed".into();
+            a.status = AuditStatus::Completed;
             a.outcome = Some(outcome);
         })?;
-        if record.status == "awaiting-approval" {
+        if record.status == AuditStatus::AwaitingApproval {
             // The escalation was delivered; it still waits for an approval.
             let kept = CommandRecord {
                 audit: audit.clone(),
@@ -173,15 +156,19 @@ impl Feedback {
             action: "none".into(),
             gate_reason: format!(
                 "operator {} by {}: {effect}",
-                kind_name(cmd.kind),
+                cmd.kind.as_str(),
                 cmd.issued_by
             ),
             config_version: decisions.config_version().to_string(),
             decided_by: "human".into(),
-            proposed_action: kind_name(cmd.kind).into(),
+            proposed_action: cmd.kind.as_str().into(),
             checks: vec![signature],
             operator_command_id: Some(cmd.command_id.clone()),
-            status: if accepted { "accepted" } else { "rejected" }.into(),
+            status: if accepted {
+                AuditStatus::Accepted
+            } else {
+                AuditStatus::Rejected
+            },
             ..AuditRecord::default()
         };
         seal(models, &mut audit)?;
@@ -271,9 +258,9 @@ fn veto(
         "vetoed by {} (operator command {})",
         cmd.issued_by, cmd.command_id
     );
-    if record.status == "awaiting-approval" {
+    if record.status == AuditStatus::AwaitingApproval {
         let audit = next_version(models, &record.audit, |a| {
-            a.status = "vetoed".into();
+            a.status = AuditStatus::Vetoed;
             a.operator_command_id = Some(cmd.command_id.clone());
             a.gate_reason = format!("{}; escalation {by}", a.gate_reason);
         })?;
@@ -294,7 +281,7 @@ fn veto(
         &record.command,
     );
     let audit = next_version(models, &record.audit, |a| {
-        a.status = "vetoed".into();
+        a.status = AuditStatus::Vetoed;
         a.operator_command_id = Some(cmd.command_id.clone());
         a.gate_reason = format!("{}; after dispatch {by}: hold sent", a.gate_reason);
     })?;
@@ -320,7 +307,7 @@ fn approve(
         ));
     };
     let record = decisions.command(model, target)?;
-    let Some(record) = record.filter(|r| r.status == "awaiting-approval") else {
+    let Some(record) = record.filter(|r| r.status == AuditStatus::AwaitingApproval) else {
         return Ok(Err(format!(
             "{target} is not an escalation awaiting approval"
         )));
@@ -353,7 +340,7 @@ fn approve(
         action,
     );
     let audit = next_version(models, &record.audit, |a| {
-        a.status = "dispatched".into();
+        a.status = AuditStatus::Dispatched;
         a.decided_by = "human".into();
         a.action = action.as_str().into();
         a.command_id = Some(command.command_id.clone());
@@ -364,7 +351,7 @@ fn approve(
     let record = CommandRecord {
         command: command.clone(),
         features: record.features.clone(),
-        status: "dispatched".into(),
+        status: AuditStatus::Dispatched,
         suggestion: None,
         audit: audit.clone(),
     };
@@ -378,7 +365,7 @@ fn approve(
 /// escalation's suggestion.
 fn approved_action(cmd: &OperatorCommand, record: &CommandRecord) -> Option<Action> {
     match cmd.action.as_deref() {
-        Some(name) => Action::from_name(name),
+        Some(name) => Action::command_from_name(name),
         None => record.suggestion,
     }
 }

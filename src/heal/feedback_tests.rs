@@ -43,8 +43,12 @@ fn at(topic: &str, offset: i64) -> SourcePos {
 
 /// A remembered command of model `m`, `status` `dispatched` or
 /// `awaiting-approval`, with its sealed audit record.
-fn remember(f: &mut Fixture, action: Action, status: &str) -> Result<HealCommand, StateError> {
-    let c = command::command(command::CommandSpec {
+fn remember(
+    f: &mut Fixture,
+    action: Action,
+    status: AuditStatus,
+) -> Result<HealCommand, StateError> {
+    let Some(c) = command::command(command::CommandSpec {
         decision_id: "d1",
         model_id: "m",
         model_version: "v1",
@@ -53,11 +57,13 @@ fn remember(f: &mut Fixture, action: Action, status: &str) -> Result<HealCommand
         evidence: &["e1".to_string()],
         issued_at: 1_000,
         config_version: "cfg-1",
-    });
+    }) else {
+        panic!("{action} builds a command");
+    };
     let mut audit = AuditRecord {
         decision_id: "d1".into(),
         model_id: "m".into(),
-        status: status.into(),
+        status,
         gate_reason: "rules".into(),
         command_id: Some(c.command_id.clone()),
         ..AuditRecord::default()
@@ -66,7 +72,7 @@ fn remember(f: &mut Fixture, action: Action, status: &str) -> Result<HealCommand
     let record = CommandRecord {
         command: c.clone(),
         features: Vec::new(),
-        status: status.into(),
+        status,
         suggestion: Some(Action::Retrain),
         audit,
     };
@@ -92,7 +98,7 @@ fn operator(kind: OperatorKind, target: Option<&str>) -> OperatorCommand {
 #[test]
 fn a_veto_after_dispatch_sends_the_hold_heal_builds() -> TestResult {
     let mut f = fixture()?;
-    let target = remember(&mut f, Action::Retrain, "dispatched")?;
+    let target = remember(&mut f, Action::Retrain, AuditStatus::Dispatched)?;
     let cmd = operator(OperatorKind::Veto, Some(&target.command_id));
     let out = f.feedback.process_operator(
         &mut f.models,
@@ -130,7 +136,7 @@ fn a_veto_after_dispatch_sends_the_hold_heal_builds() -> TestResult {
 #[test]
 fn an_outcome_is_learned_once() -> TestResult {
     let mut f = fixture()?;
-    let target = remember(&mut f, Action::Retrain, "dispatched")?;
+    let target = remember(&mut f, Action::Retrain, AuditStatus::Dispatched)?;
     let outcome = HealOutcome {
         command_id: target.command_id.clone(),
         model_id: "m".into(),
@@ -163,7 +169,7 @@ fn an_outcome_is_learned_once() -> TestResult {
 #[test]
 fn an_approval_issues_the_suggested_action_as_a_human_decision() -> TestResult {
     let mut f = fixture()?;
-    let escalation = remember(&mut f, Action::Escalate, "awaiting-approval")?;
+    let escalation = remember(&mut f, Action::Escalate, AuditStatus::AwaitingApproval)?;
     let cmd = operator(OperatorKind::Approve, Some(&escalation.command_id));
     let out = f.feedback.process_operator(
         &mut f.models,

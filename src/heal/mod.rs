@@ -3,7 +3,9 @@
 //!
 //! [`command`] is the one place that builds a [`crate::schema::HealCommand`]:
 //! a decision's command, the hold after a veto of a dispatched command, and
-//! the action an operator approved. [`feedback`] is the stage's operator.
+//! the action an operator approved; no command carries
+//! [`crate::schema::Action::None`] (the Avro enum has no such symbol).
+//! [`feedback`] is the stage's operator.
 
 mod command;
 pub mod feedback;

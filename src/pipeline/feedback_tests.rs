@@ -27,7 +27,7 @@ fn operator(kind: OperatorKind, model: Option<&str>, target: Option<&str>) -> Op
 fn arm_observations(p: &Processor, model: &str, arm: Action) -> Result<u64, StateError> {
     Ok(p.decisions
         .bandit(model)?
-        .and_then(|b| b.arm(crate::decide::to_arm(arm)).map(|a| a.observations()))
+        .and_then(|b| b.arm(arm).map(|a| a.observations()))
         .unwrap_or(0))
 }
 

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use crate::audit::{latest, read_topic, AuditError, ReadMode};
 use crate::config::Config;
-use crate::schema::{AuditRecord, DriftEvent};
+use crate::schema::{AuditRecord, AuditStatus, DriftEvent, OutcomeStatus, TestKind};
 
 /// One drift event of a series.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,7 +75,7 @@ pub struct DecisionPoint {
     /// `rules`, `bandit`, `human` or `escalation`.
     pub decided_by: String,
     /// Lifecycle status.
-    pub status: String,
+    pub status: AuditStatus,
     /// Latest version.
     pub version: i32,
     /// Bandit confidence and gate threshold, when it was consulted.
@@ -93,8 +93,8 @@ pub struct OutcomePoint {
     pub decision_id: String,
     /// Action it answered.
     pub action: String,
-    /// `succeeded`, `failed` or `rejected`.
-    pub status: String,
+    /// How the executor's run ended.
+    pub status: OutcomeStatus,
     /// Recovery measured.
     pub recovery: f64,
     /// Cost.
@@ -132,7 +132,7 @@ pub struct OperatorRow {
     /// `veto`, `approve`, `pause`, `resume`.
     pub kind: String,
     /// `accepted` or `rejected`.
-    pub status: String,
+    pub status: AuditStatus,
     /// What it did, or why it was refused.
     pub reason: String,
 }
@@ -159,14 +159,14 @@ pub struct ReportData {
 fn is_operator_record(r: &AuditRecord) -> bool {
     r.operator_command_id.is_some()
         && r.decided_by == "human"
-        && (r.status == "accepted" || r.status == "rejected")
+        && matches!(r.status, AuditStatus::Accepted | AuditStatus::Rejected)
 }
 
-fn kind_of_test(test: &str) -> &'static str {
+fn kind_of_test(test: TestKind) -> &'static str {
     match test {
-        "zscore" => "anomaly",
-        "accuracy-drop" => "concept",
-        _ => "covariate",
+        TestKind::ZScore => "anomaly",
+        TestKind::AccuracyDrop => "concept",
+        TestKind::Ks | TestKind::Chi2 => "covariate",
     }
 }
 
@@ -194,7 +194,7 @@ impl ReportData {
                 .or_insert_with(|| DriftSeries {
                     kind: e.kind.clone(),
                     feature: e.feature.clone(),
-                    test: e.test.clone(),
+                    test: e.test.to_string(),
                     ..DriftSeries::default()
                 });
             if !(e.statistic.is_finite() && e.p_value.is_finite()) {
@@ -235,17 +235,17 @@ impl ReportData {
                 });
                 continue;
             }
-            for ev in r.evidence.iter().filter(|e| e.test != "zscore") {
+            for ev in r.evidence.iter().filter(|e| e.test != TestKind::ZScore) {
                 if !(ev.statistic.is_finite() && ev.p_value.is_finite()) {
                     continue;
                 }
-                let kind = kind_of_test(&ev.test);
+                let kind = kind_of_test(ev.test);
                 series
                     .entry((r.model_id.clone(), kind.to_string(), ev.feature.clone()))
                     .or_insert_with(|| DriftSeries {
                         kind: kind.to_string(),
                         feature: ev.feature.clone(),
-                        test: ev.test.clone(),
+                        test: ev.test.to_string(),
                         ..DriftSeries::default()
                     })
                     .evaluations
@@ -265,7 +265,7 @@ impl ReportData {
                     time: o.reported_at,
                     decision_id: r.decision_id.clone(),
                     action: r.action.clone(),
-                    status: o.status.clone(),
+                    status: o.status,
                     recovery: o.recovery,
                     cost: o.cost,
                     reward: o.reward,
@@ -376,7 +376,7 @@ pub(crate) mod tests {
             event_id: format!("drift-{model}-{feature}-{minute}"),
             model_id: model.into(),
             feature: feature.into(),
-            test: "ks".into(),
+            test: TestKind::Ks,
             statistic: 0.1 + minute as f64 / 100.0,
             p_value: p,
             alpha: 0.001,
@@ -405,15 +405,14 @@ pub(crate) mod tests {
             action: action.into(),
             decided_by: by.into(),
             status: if action == "none" {
-                "decided"
+                AuditStatus::Decided
             } else {
-                "dispatched"
-            }
-            .into(),
+                AuditStatus::Dispatched
+            },
             sequence: n,
             evidence: vec![FeatureEvidence {
                 feature: "tenure_days".into(),
-                test: "ks".into(),
+                test: TestKind::Ks,
                 statistic: 0.2 + n as f64 / 50.0,
                 p_value: 10f64.powi(-(n as i32) - 2),
                 drifted: n > 1,
@@ -442,14 +441,14 @@ pub(crate) mod tests {
         let mut d1v2 = d1.clone();
         d1v2.version = 2;
         d1v2.sequence = 9;
-        d1v2.status = "completed".into();
+        d1v2.status = AuditStatus::Completed;
         d1v2.supersedes = Some(Superseded {
             sequence: 1,
             record_hash: String::new(),
         });
         d1v2.outcome = Some(AuditOutcome {
             command_id: "cmd-1".into(),
-            status: "succeeded".into(),
+            status: OutcomeStatus::Succeeded,
             recovery: 0.3,
             cost: 12.0,
             reward: 0.18,
@@ -462,7 +461,7 @@ pub(crate) mod tests {
             decided_by: "human".into(),
             proposed_action: "pause".into(),
             operator_command_id: Some("cmd-op".into()),
-            status: "accepted".into(),
+            status: AuditStatus::Accepted,
             gate_reason: "operator pause by <alice> & bob".into(),
             action: "none".into(),
             ..AuditRecord::default()

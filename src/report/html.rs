@@ -536,7 +536,7 @@ fn outcomes_chart(m: &ModelReport, time: (f64, f64)) -> String {
         chart.stem(
             o.time as f64,
             o.reward,
-            outcome_color(&o.status),
+            outcome_color(o.status.as_str()),
             &format!(
                 "{}: {} {} at {}, recovery {:.3}, cost {:.3}, reward {:.3}",
                 o.decision_id,
@@ -565,7 +565,7 @@ fn outcomes_table(page: &mut String, m: &ModelReport) {
             escape(&format_time(o.time)),
             escape(&o.decision_id),
             escape(&o.action),
-            escape(&o.status),
+            escape(o.status.as_str()),
             o.recovery,
             o.cost,
             o.reward
@@ -586,7 +586,7 @@ fn operator_section(page: &mut String, rows: &[OperatorRow]) {
             escape(&format_time(r.time)),
             escape(&r.model_id),
             escape(&r.kind),
-            escape(&r.status),
+            escape(r.status.as_str()),
             escape(&truncate(&r.reason, 200))
         );
     }

@@ -413,7 +413,7 @@ impl AvroRecord for OperatorCommand {
     const KIND: SchemaKind = SchemaKind::OperatorCommand;
     fn check(&self) -> Result<(), String> {
         if let Some(action) = &self.action {
-            if Action::from_name(action).is_none() {
+            if Action::command_from_name(action).is_none() {
                 return Err(format!(
                     "action `{}` is not one of retrain, rollback, fallback, hold, escalate",
                     action.escape_debug()

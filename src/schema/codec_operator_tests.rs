@@ -33,7 +33,7 @@ fn operator_decode_error(cmd: &OperatorCommand) -> Option<String> {
 
 #[test]
 fn operator_command_contract() {
-    for action in Action::ALL {
+    for action in Action::COMMANDS {
         let cmd = OperatorCommand {
             action: Some(action.as_str().into()),
             ..operator_command()
@@ -54,6 +54,13 @@ fn operator_command_contract() {
                 ..operator_command()
             },
             "action `Retrain`",
+        ),
+        (
+            OperatorCommand {
+                action: Some("none".into()),
+                ..operator_command()
+            },
+            "action `none`",
         ),
         (
             OperatorCommand {

@@ -7,6 +7,11 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::action::Action;
+pub use super::status::AuditStatus;
+pub use super::test_kind::TestKind;
+use super::wire_enum::wire_enum;
+
 /// One model prediction (`schemas/prediction.avsc`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Prediction {
@@ -52,8 +57,8 @@ pub struct DriftEvent {
     pub model_id: String,
     /// Feature that drifted.
     pub feature: String,
-    /// Test name, e.g. `ks`.
-    pub test: String,
+    /// Test that drifted.
+    pub test: TestKind,
     /// Test statistic.
     pub statistic: f64,
     /// p-value.
@@ -90,55 +95,6 @@ pub struct DriftEvent {
     pub late_records: i64,
 }
 
-/// A healing action an executor can carry out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Action {
-    /// Retrain the model on recent data.
-    Retrain,
-    /// Roll back to the previous model version.
-    Rollback,
-    /// Route traffic to a fallback model or heuristic.
-    Fallback,
-    /// Keep serving, but freeze further automatic changes.
-    Hold,
-    /// Ask a human.
-    Escalate,
-}
-
-impl Action {
-    /// Every action, in a fixed order.
-    pub const ALL: [Action; 5] = [
-        Action::Retrain,
-        Action::Rollback,
-        Action::Fallback,
-        Action::Hold,
-        Action::Escalate,
-    ];
-
-    /// The action with this lowercase name.
-    pub fn from_name(name: &str) -> Option<Action> {
-        Action::ALL.into_iter().find(|a| a.as_str() == name)
-    }
-
-    /// The lowercase name used on the wire and in audit records.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Retrain => "retrain",
-            Action::Rollback => "rollback",
-            Action::Fallback => "fallback",
-            Action::Hold => "hold",
-            Action::Escalate => "escalate",
-        }
-    }
-}
-
-impl fmt::Display for Action {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// A command for downstream executors (`schemas/heal_command.avsc`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HealCommand {
@@ -150,7 +106,7 @@ pub struct HealCommand {
     pub model_id: String,
     /// Model version serving at decision time.
     pub model_version: String,
-    /// What to do.
+    /// What to do: never [`Action::None`] (the Avro enum has no `none`).
     pub action: Action,
     /// One-line reason.
     pub reason: String,
@@ -162,16 +118,17 @@ pub struct HealCommand {
     pub config_version: String,
 }
 
-/// How an executor's run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OutcomeStatus {
-    /// The action ran and completed.
-    Succeeded,
-    /// The action ran and failed.
-    Failed,
-    /// The executor refused the action.
-    Rejected,
+wire_enum! {
+    /// How an executor's run ended (the Avro enum `OutcomeStatus`; the
+    /// string `AuditOutcome::status`).
+    pub enum OutcomeStatus {
+        /// The action ran and completed.
+        Succeeded = "succeeded",
+        /// The action ran and failed.
+        Failed = "failed",
+        /// The executor refused the action.
+        Rejected = "rejected",
+    }
 }
 
 /// An executor's report (`schemas/heal_outcome.avsc`).
@@ -266,8 +223,8 @@ pub struct AuditInputs {
 pub struct FeatureEvidence {
     /// Feature name.
     pub feature: String,
-    /// Test name.
-    pub test: String,
+    /// Test that produced the result.
+    pub test: TestKind,
     /// Statistic.
     pub statistic: f64,
     /// p-value.
@@ -362,8 +319,8 @@ pub struct AuditRecord {
     pub operator_command_id: Option<String>,
     /// Lifecycle state (`decided`, `dispatched`, `awaiting-approval`,
     /// `approved`, `vetoed`, `completed`, `accepted`, `rejected`).
-    #[serde(default = "default_status")]
-    pub status: String,
+    #[serde(default)]
+    pub status: AuditStatus,
     /// 1 for the decision, +1 per later stage of the same decision.
     #[serde(default = "default_version")]
     pub version: i32,
@@ -401,7 +358,7 @@ impl Default for AuditRecord {
             bandit: None,
             checks: Vec::new(),
             operator_command_id: None,
-            status: default_status(),
+            status: AuditStatus::Decided,
             version: default_version(),
             outcome: None,
             supersedes: None,
@@ -411,10 +368,6 @@ impl Default for AuditRecord {
 
 fn default_decided_by() -> String {
     "rules".into()
-}
-
-fn default_status() -> String {
-    "decided".into()
 }
 
 fn default_version() -> i32 {
@@ -460,12 +413,12 @@ pub struct GateCheck {
 }
 
 /// The executor's report on a decision's command.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditOutcome {
     /// Command reported on.
     pub command_id: String,
-    /// `succeeded`, `failed` or `rejected`.
-    pub status: String,
+    /// How the executor's run ended.
+    pub status: OutcomeStatus,
     /// Measured recovery.
     pub recovery: f64,
     /// Cost reported.

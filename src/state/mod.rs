@@ -9,6 +9,7 @@
 //! ([`segments`]), so what is written grows with the records processed, not
 //! with the window size.
 
+mod alert_key;
 mod batch;
 mod cf;
 pub mod changelog;
@@ -18,6 +19,7 @@ mod store;
 mod table;
 pub mod version;
 
+pub use alert_key::AlertKey;
 pub use batch::StateBatch;
 pub use cf::Cf;
 pub use changelog::{ChangelogRecord, RestoreError, Restored};

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::alert_key::AlertKey;
 use crate::decide::{Pause, Veto};
 use crate::detect::accuracy::AccuracyState;
 use crate::detect::hysteresis::Hysteresis;
@@ -38,7 +39,7 @@ pub struct ModelMeta {
     /// Open/closed state of every alert, by alert key (`feature:<name>`,
     /// `anomaly:<metric>`, `concept:accuracy`).
     #[serde(default)]
-    pub alerts: BTreeMap<String, Alert>,
+    pub alerts: BTreeMap<AlertKey, Alert>,
     /// Windowed metrics and their baselines.
     #[serde(default)]
     pub metrics: ModelMetrics,

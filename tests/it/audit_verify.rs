@@ -12,8 +12,8 @@ use crate::common::{
 use jidoka::audit::{self, chain, AuditError, Filter, ReplayOptions};
 use jidoka::config::Config;
 use jidoka::schema::{
-    AuditInputs, AuditOutcome, AuditRecord, BanditView, Codec, DriftEvent, FeatureEvidence,
-    Superseded,
+    AuditInputs, AuditOutcome, AuditRecord, AuditStatus, BanditView, Codec, DriftEvent,
+    FeatureEvidence, OutcomeStatus, Superseded, TestKind,
 };
 
 const T0: i64 = 1_717_200_000_000;
@@ -33,7 +33,7 @@ fn record(decision: &str, minute: i64, action: &str, by: &str) -> AuditRecord {
         },
         evidence: vec![FeatureEvidence {
             feature: "tenure_days".into(),
-            test: "ks".into(),
+            test: TestKind::Ks,
             statistic: 0.2,
             p_value: 1e-7,
             drifted: true,
@@ -43,11 +43,10 @@ fn record(decision: &str, minute: i64, action: &str, by: &str) -> AuditRecord {
         proposed_action: action.into(),
         decided_by: by.into(),
         status: if action == "none" {
-            "decided"
+            AuditStatus::Decided
         } else {
-            "dispatched"
-        }
-        .into(),
+            AuditStatus::Dispatched
+        },
         gate_reason: format!("{by} proposed {action}"),
         config_version: "cfg".into(),
         bandit: Some(BanditView {
@@ -98,13 +97,13 @@ fn sealed_chain() -> Vec<AuditRecord> {
     let mut c = Chain::default();
     let a = c.push(record("dec-a", 1, "retrain", "bandit"));
     let mut b = record("dec-b", 2, "escalate", "escalation");
-    b.status = "awaiting-approval".into();
+    b.status = AuditStatus::AwaitingApproval;
     let b = c.push(b);
     c.next(&a, |r| {
-        r.status = "completed".into();
+        r.status = AuditStatus::Completed;
         r.outcome = Some(AuditOutcome {
             command_id: "cmd-a".into(),
-            status: "succeeded".into(),
+            status: OutcomeStatus::Succeeded,
             recovery: 0.3,
             cost: 10.0,
             reward: 0.2,
@@ -113,7 +112,7 @@ fn sealed_chain() -> Vec<AuditRecord> {
     });
     c.push(record("dec-c", 3, "none", "rules"));
     let b2 = c.next(&b, |r| {
-        r.status = "dispatched".into();
+        r.status = AuditStatus::Dispatched;
         r.decided_by = "human".into();
         r.action = "rollback".into();
         r.operator_command_id = Some("op-1".into());
@@ -123,8 +122,8 @@ fn sealed_chain() -> Vec<AuditRecord> {
         );
     });
     let d = c.push(record("dec-d", 4, "rollback", "rules"));
-    c.next(&b2, |r| r.status = "completed".into());
-    c.next(&d, |r| r.status = "vetoed".into());
+    c.next(&b2, |r| r.status = AuditStatus::Completed);
+    c.next(&d, |r| r.status = AuditStatus::Vetoed);
     c.push(record("dec-e", 5, "retrain", "bandit"));
     c.records
 }
@@ -262,7 +261,7 @@ fn drift_event(id: &str, minute: i64, status: &str) -> DriftEvent {
         event_id: id.into(),
         model_id: "churn-v7".into(),
         feature: "tenure_days".into(),
-        test: "ks".into(),
+        test: TestKind::Ks,
         statistic: 0.2,
         p_value: 1e-7,
         alpha: 0.001,

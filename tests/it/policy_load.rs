@@ -1,6 +1,7 @@
 //! Loading, validation, ordering and evaluation of policy files.
 
-use jidoka::decide::rules::{Policy, PolicyAction, PolicyError, Signals, SEED_POLICY};
+use jidoka::decide::rules::{Policy, PolicyError, Signals, SEED_POLICY};
+use jidoka::schema::Action;
 
 fn load(text: &str) -> Result<Policy, PolicyError> {
     Policy::from_toml_str(text, "configs/policy.toml")
@@ -50,14 +51,14 @@ action = "rollback"
     assert_eq!(ev.results.len(), 4);
     assert_eq!(ev.first_hard, None);
     assert_eq!(ev.first_default, Some(1));
-    assert_eq!(ev.default_match().unwrap().action, PolicyAction::Hold);
+    assert_eq!(ev.default_match().unwrap().action, Action::Hold);
 
     let ev = p.evaluate(&Signals {
         drift: 0.5,
         ..Signals::default()
     });
     assert_eq!(ev.first_hard, Some(0));
-    assert_eq!(ev.hard_match().unwrap().action, PolicyAction::Retrain);
+    assert_eq!(ev.hard_match().unwrap().action, Action::Retrain);
     assert_eq!(ev.results[0].condition, "drift > 0.2");
     assert!(ev.results[0].matched && !ev.results[3].matched);
 }
@@ -159,23 +160,23 @@ fn seed_policy_shape() {
         vec![
             (
                 40,
-                PolicyAction::Retrain,
+                Action::Retrain,
                 false,
                 "drift > 0.2 or accuracy_drop > 0.15".to_string()
             ),
             (
                 30,
-                PolicyAction::Fallback,
+                Action::Fallback,
                 false,
                 "anomaly_rate > 0.05".to_string()
             ),
             (
                 20,
-                PolicyAction::Rollback,
+                Action::Rollback,
                 false,
                 "accuracy_drop > 0.1".to_string()
             ),
-            (10, PolicyAction::None, false, "true".to_string()),
+            (10, Action::None, false, "true".to_string()),
         ]
     );
 }

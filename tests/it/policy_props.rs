@@ -1,6 +1,7 @@
 //! Property tests: print/parse round trip, parser robustness, seed policy semantics.
 
-use jidoka::decide::rules::{CmpOp, Condition, Policy, PolicyAction, Signal, Signals};
+use jidoka::decide::rules::{CmpOp, Condition, Policy, Signal, Signals};
+use jidoka::schema::Action;
 use proptest::prelude::*;
 
 fn arb_number() -> impl Strategy<Value = f64> {
@@ -113,15 +114,15 @@ fn check_no_panic(src: &str) {
     }
 }
 
-fn seed_direct(s: &Signals) -> PolicyAction {
+fn seed_direct(s: &Signals) -> Action {
     if s.drift > 0.2 || s.accuracy_drop > 0.15 {
-        PolicyAction::Retrain
+        Action::Retrain
     } else if s.anomaly_rate > 0.05 {
-        PolicyAction::Fallback
+        Action::Fallback
     } else if s.accuracy_drop > 0.1 {
-        PolicyAction::Rollback
+        Action::Rollback
     } else {
-        PolicyAction::None
+        Action::None
     }
 }
 

@@ -10,7 +10,8 @@ use std::process::Command;
 
 use jidoka::report::{render, ReportData};
 use jidoka::schema::{
-    AuditOutcome, AuditRecord, BanditView, DriftEvent, FeatureEvidence, Superseded,
+    AuditOutcome, AuditRecord, AuditStatus, BanditView, DriftEvent, FeatureEvidence, OutcomeStatus,
+    Superseded, TestKind,
 };
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -45,7 +46,7 @@ fn event(model: &str, feature: &str, minute: i64, status: &str, d: f64, p: f64) 
         event_id: format!("drift-{model}-{feature}-{minute}"),
         model_id: model.into(),
         feature: feature.into(),
-        test: "ks".into(),
+        test: TestKind::Ks,
         statistic: d,
         p_value: p,
         alpha: 0.001,
@@ -76,16 +77,15 @@ fn decision(model: &str, n: i64, action: &str, by: &str, confidence: f64) -> Aud
         decided_by: by.into(),
         proposed_action: action.into(),
         status: if action == "none" {
-            "decided"
+            AuditStatus::Decided
         } else {
-            "dispatched"
-        }
-        .into(),
+            AuditStatus::Dispatched
+        },
         sequence: n,
         gate_reason: format!("decision {n} <of the test>"),
         evidence: vec![FeatureEvidence {
             feature: "tenure_days".into(),
-            test: "ks".into(),
+            test: TestKind::Ks,
             statistic: d,
             p_value: 10f64.powf(-(d * 30.0)),
             drifted: d > 0.15,
@@ -131,14 +131,18 @@ fn report() -> ReportData {
         let mut v2 = audits[i].clone();
         v2.version = 2;
         v2.sequence = 100 + i as i64;
-        v2.status = "completed".into();
+        v2.status = AuditStatus::Completed;
         v2.supersedes = Some(Superseded {
             sequence: audits[i].sequence,
             record_hash: String::new(),
         });
         v2.outcome = Some(AuditOutcome {
             command_id: format!("cmd-{i}"),
-            status: if reward > 0.0 { "succeeded" } else { "failed" }.into(),
+            status: if reward > 0.0 {
+                OutcomeStatus::Succeeded
+            } else {
+                OutcomeStatus::Failed
+            },
             recovery: reward + 0.1,
             cost: 10.0,
             reward,
@@ -154,7 +158,7 @@ fn report() -> ReportData {
         decided_by: "human".into(),
         proposed_action: "pause".into(),
         operator_command_id: Some("cmd-op".into()),
-        status: "accepted".into(),
+        status: AuditStatus::Accepted,
         gate_reason: "operator pause by <script>alert(1)</script>".into(),
         action: "none".into(),
         ..AuditRecord::default()

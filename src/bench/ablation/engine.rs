@@ -141,8 +141,8 @@ fn decide_config(config: &JidokaConfig) -> Result<DecideConfig, EngineError> {
     })
 }
 
-fn arm(a: Option<crate::schema::Action>) -> Action {
-    a.map_or(Action::None, crate::decide::to_arm)
+fn arm(a: Option<Action>) -> Action {
+    a.unwrap_or(Action::None)
 }
 
 impl JidokaEngine {

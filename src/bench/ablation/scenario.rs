@@ -10,7 +10,7 @@
 //! * the oracle takes the cheapest appropriate action, or — when no action is
 //!   appropriate — the cheapest action overall (`None`), accepting the failure.
 
-use crate::decide::bandit::Action;
+use crate::schema::Action;
 use rand::Rng;
 
 /// The four actions of the seed system, in the ε-bandit's tie-break order.

@@ -70,7 +70,7 @@ pub struct CaseReport {
     pub changelog_records_estimated: u64,
     /// (RocksDB growth + changelog bytes) per processed record.
     pub state_bytes_per_record: f64,
-    /// Peak RSS per tracked value (models × features × (window + reference)).
+    /// Peak RSS per value the detectors hold at the end (see [`tracked_values`]).
     pub rss_bytes_per_tracked_value: Option<f64>,
     /// The process exited 0 after SIGTERM.
     pub clean_exit: bool,
@@ -120,9 +120,17 @@ pub struct ThroughputReport {
     pub restore: Option<RestoreReport>,
 }
 
-/// Values the detectors track: models × features × (window + reference).
-pub fn tracked_values(models: u32, features: u32, window: usize, reference: usize) -> u64 {
-    u64::from(models) * u64::from(features) * (window as u64 + reference as u64)
+/// Values the detectors hold after `records` predictions spread evenly over
+/// `models`: models × features × min(records per model, window + reference).
+pub fn tracked_values(
+    records: u64,
+    models: u32,
+    features: u32,
+    window: usize,
+    reference: usize,
+) -> u64 {
+    let per_model = records / u64::from(models.max(1));
+    u64::from(models) * u64::from(features) * per_model.min(window as u64 + reference as u64)
 }
 
 /// The JSON object of `--json`.
@@ -292,7 +300,8 @@ mod tests {
     fn rates_never_divide_by_zero() {
         assert_eq!(Rate::new(10, Duration::ZERO).records_per_sec, 0.0);
         assert_eq!(Rate::new(10, Duration::from_secs(2)).records_per_sec, 5.0);
-        assert_eq!(tracked_values(1_000, 10, 500, 1_000), 15_000_000);
+        assert_eq!(tracked_values(2_000_000, 1_000, 10, 500, 1_000), 15_000_000);
+        assert_eq!(tracked_values(200_000, 1_000, 10, 500, 1_000), 2_000_000);
         assert_eq!(thousands(1_234_567.4), "1,234,567");
         assert_eq!(thousands(999.0), "999");
     }

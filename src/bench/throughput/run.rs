@@ -185,6 +185,7 @@ pub fn run_throughput(
             rss_bytes_per_tracked_value: ran.peak_rss_bytes.map(|rss| {
                 rss as f64
                     / tracked_values(
+                        opts.records,
                         opts.models,
                         opts.features,
                         cfg.detect.window_size,

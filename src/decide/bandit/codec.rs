@@ -10,7 +10,8 @@
 //! arm: `u8` action code, `u64` n, `f64` a, `f64` b, `mu[d]`, `eta[d]`,
 //! `lambda[d·d]`, `chol[d·d]`.
 
-use crate::decide::bandit::{Action, ArmParts, ArmPosterior, BanditError};
+use crate::decide::bandit::{ArmParts, ArmPosterior, BanditError};
+use crate::schema::Action;
 
 const MAGIC: &[u8; 4] = b"JDKB";
 const VERSION: u8 = 1;

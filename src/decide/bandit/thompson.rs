@@ -14,6 +14,7 @@
 //!   round-trip the state bit-exactly (little-endian IEEE-754).
 
 use crate::decide::bandit::linalg::{self, LinalgError};
+use crate::schema::Action;
 use rand::distributions::Distribution;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -22,52 +23,6 @@ use std::fmt;
 
 /// Default number of joint posterior draws used to estimate confidence.
 pub const DEFAULT_SAMPLES: usize = 200;
-
-/// A healing action the engine can take (a bandit arm).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Action {
-    /// Do nothing.
-    None,
-    /// Retrain the model.
-    Retrain,
-    /// Roll back to the previous model version.
-    Rollback,
-    /// Route traffic to a fallback model / heuristic.
-    Fallback,
-    /// Hold the current state and keep observing.
-    Hold,
-    /// Escalate to a human operator.
-    Escalate,
-}
-
-impl Action {
-    /// All actions, in their stable wire order.
-    pub const ALL: [Action; 6] = [
-        Action::None,
-        Action::Retrain,
-        Action::Rollback,
-        Action::Fallback,
-        Action::Hold,
-        Action::Escalate,
-    ];
-
-    /// Stable one-byte code used by the binary state format.
-    pub fn code(self) -> u8 {
-        match self {
-            Action::None => 0,
-            Action::Retrain => 1,
-            Action::Rollback => 2,
-            Action::Fallback => 3,
-            Action::Hold => 4,
-            Action::Escalate => 5,
-        }
-    }
-
-    /// Inverse of [`Action::code`]; `None` (the Option) for unknown codes.
-    pub fn from_code(code: u8) -> Option<Action> {
-        Action::ALL.get(usize::from(code)).copied()
-    }
-}
 
 /// Errors from bandit construction, updates, decisions and decoding.
 #[derive(Debug, Clone, PartialEq)]

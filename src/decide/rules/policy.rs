@@ -5,7 +5,6 @@
 //! in that order, and is pure.
 
 use std::collections::HashSet;
-use std::fmt;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -13,59 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::condition::Condition;
 use super::error::PolicyError;
 use super::signals::Signals;
-
-/// What a matching rule asks the healing layer to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PolicyAction {
-    /// Retrain the model on recent data.
-    Retrain,
-    /// Roll back to the previous model version.
-    Rollback,
-    /// Route traffic to the fallback model.
-    Fallback,
-    /// Keep the current model; explicitly do nothing for now.
-    Hold,
-    /// Page a human.
-    Escalate,
-    /// No action.
-    None,
-}
-
-impl PolicyAction {
-    /// Every action.
-    pub const ALL: [PolicyAction; 6] = [
-        PolicyAction::Retrain,
-        PolicyAction::Rollback,
-        PolicyAction::Fallback,
-        PolicyAction::Hold,
-        PolicyAction::Escalate,
-        PolicyAction::None,
-    ];
-
-    /// The lowercase name used in policy files.
-    pub fn name(self) -> &'static str {
-        match self {
-            PolicyAction::Retrain => "retrain",
-            PolicyAction::Rollback => "rollback",
-            PolicyAction::Fallback => "fallback",
-            PolicyAction::Hold => "hold",
-            PolicyAction::Escalate => "escalate",
-            PolicyAction::None => "none",
-        }
-    }
-
-    /// Looks an action up by its exact lowercase name.
-    pub fn from_name(name: &str) -> Option<PolicyAction> {
-        PolicyAction::ALL.into_iter().find(|a| a.name() == name)
-    }
-}
-
-impl fmt::Display for PolicyAction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+use crate::schema::Action;
 
 /// One validated rule.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,7 +24,7 @@ pub struct Rule {
     /// The `when` string as written in the file.
     pub source: String,
     /// Action when the condition matches.
-    pub action: PolicyAction,
+    pub action: Action,
     /// Higher is evaluated first.
     pub priority: i32,
     /// `true`: hard safety rule (always wins over the learning policy);
@@ -101,7 +48,7 @@ pub struct RuleResult {
     /// Whether the condition held.
     pub matched: bool,
     /// The rule's action.
-    pub action: PolicyAction,
+    pub action: Action,
     /// Whether the rule is hard.
     pub hard: bool,
 }
@@ -178,7 +125,7 @@ impl Policy {
             let condition = Condition::parse(&r.when)
                 .map_err(|e| PolicyError::from_parse(origin, &r.name, e))?;
             let action =
-                PolicyAction::from_name(&r.action).ok_or_else(|| PolicyError::UnknownAction {
+                Action::from_name(&r.action).ok_or_else(|| PolicyError::UnknownAction {
                     file: file(),
                     rule: r.name.clone(),
                     action: r.action.clone(),
@@ -256,7 +203,7 @@ impl Policy {
         use sha2::{Digest, Sha256};
         let mut h = Sha256::new();
         for r in &self.rules {
-            for part in [r.name.as_str(), r.source.as_str(), r.action.name()] {
+            for part in [r.name.as_str(), r.source.as_str(), r.action.as_str()] {
                 h.update((part.len() as u64).to_be_bytes());
                 h.update(part.as_bytes());
             }

@@ -33,7 +33,7 @@ use crate::detect::hysteresis::Transition;
 use crate::ids;
 use crate::schema::{DriftEvent, Label, Prediction};
 use crate::stage::{Models, Operator, SourcePos};
-use crate::state::{window_key, Cf, StateBatch, StateError, Store, Table};
+use crate::state::{window_key, AlertKey, Cf, StateBatch, StateError, Store, Table};
 
 /// A prediction waiting for its label (or joined, until its TTL).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -261,15 +261,11 @@ impl LabelJoin {
         let Some(test) = state.meta.accuracy.check(labels) else {
             return Ok(Joined::default());
         };
-        let alert = state
-            .meta
-            .alerts
-            .entry("concept:accuracy".into())
-            .or_default();
+        let alert = state.meta.alerts.entry(AlertKey::Concept).or_default();
         let Some(transition) = alert.state.observe(test.drifted, persistence) else {
             return Ok(Joined::default());
         };
-        let id = ids::drift_event_id(model_id, "concept:accuracy", pos.as_ref());
+        let id = ids::drift_event_id(model_id, &AlertKey::Concept.to_string(), pos.as_ref());
         track_alert(alert, transition, &id);
         let late = i64::try_from(state.meta.clock.late).unwrap_or(i64::MAX);
         let event = concept_event(

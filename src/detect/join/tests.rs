@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::ids;
 use crate::schema::{Label, Prediction};
 use crate::stage::{Models, Operator, SourcePos};
-use crate::state::{window_key, Cf, Checkpoint, StateBatch, StateError, Store};
+use crate::state::{window_key, AlertKey, Cf, Checkpoint, StateBatch, StateError, Store};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -188,7 +188,7 @@ fn a_collapsing_accuracy_opens_one_concept_alert() -> TestResult {
     }
     assert_eq!(opened.len(), 1, "opened once, then held open: {opened:?}");
     let meta = &f.models.get("m").ok_or("cached")?.meta;
-    assert!(meta.alerts["concept:accuracy"].state.is_open());
+    assert!(meta.alerts[&AlertKey::Concept].state.is_open());
     Ok(())
 }
 

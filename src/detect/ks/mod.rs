@@ -1,10 +1,13 @@
 //! Two-sample Kolmogorov–Smirnov test with SciPy-exact statistics and
 //! p-values (`ks_2samp`), checked against a golden file generated with SciPy
 //! (`tests/it/ks_golden.rs`) and against a brute-force statistic (`tests/it/ks_props.rs`);
-//! and an incremental statistic for sliding windows (`incremental`, O(log n)
-//! per slide, checked against brute force in `tests/it/ks_incremental.rs`).
+//! and an incremental statistic for sliding windows (`incremental`, sorted
+//! blocks of keys in `sorted`: O(log n) search and one block move per
+//! slide, one merge per read; checked against brute force in
+//! `tests/it/ks_incremental.rs`).
 
 pub mod incremental;
+mod sorted;
 mod two_sample;
 
 pub use incremental::{IncrementalKs, KsExact, SlidingKs};

@@ -14,12 +14,12 @@ use jidoka::detect::{
     CategoricalWindow, CategoryEntry, ReferenceKind, WindowEntry, WindowKind, WindowPlan, Windows,
 };
 use jidoka::schema::{
-    Action, ArmView, AuditInputs, AuditOutcome, AuditRecord, BanditView, Codec, CooldownCheck,
-    DeadLetter, DriftEvent, FeatureEvidence, GateCheck, HealCommand, HealOutcome, Label,
-    OperatorCommand, OperatorKind, OutcomeStatus, Prediction, RuleEvaluation, SchemaKind,
-    Superseded,
+    Action, ArmView, AuditInputs, AuditOutcome, AuditRecord, AuditStatus, BanditView, Codec,
+    CooldownCheck, DeadLetter, DriftEvent, FeatureEvidence, GateCheck, HealCommand, HealOutcome,
+    Label, OperatorCommand, OperatorKind, OutcomeStatus, Prediction, RuleEvaluation, SchemaKind,
+    Superseded, TestKind,
 };
-use jidoka::state::{Alert, EventClock, LabelCounts, ModelMeta};
+use jidoka::state::{Alert, AlertKey, EventClock, LabelCounts, ModelMeta};
 use proptest::prelude::*;
 
 use crate::common::BoxError;
@@ -58,7 +58,7 @@ pub fn audit(with_options: bool) -> AuditRecord {
         },
         evidence: vec![FeatureEvidence {
             feature: "tenure_days".into(),
-            test: "ks".into(),
+            test: TestKind::Ks,
             statistic: 0.3,
             p_value: 1e-9,
             drifted: true,
@@ -104,11 +104,11 @@ pub fn audit(with_options: bool) -> AuditRecord {
             detail: "not in cooldown".into(),
         }],
         operator_command_id: with_options.then(|| "op-1".into()),
-        status: "completed".into(),
+        status: AuditStatus::Completed,
         version: 2,
         outcome: with_options.then(|| AuditOutcome {
             command_id: "cmd-1".into(),
-            status: "succeeded".into(),
+            status: OutcomeStatus::Succeeded,
             recovery: 0.2,
             cost: 10.0,
             reward: 0.1,
@@ -157,7 +157,7 @@ pub fn encoded_records(codec: &Codec) -> Result<Vec<(SchemaKind, Vec<u8>)>, BoxE
                 event_id: "drift-1".into(),
                 model_id: "churn-v7".into(),
                 feature: "tenure_days".into(),
-                test: "ks".into(),
+                test: TestKind::Ks,
                 statistic: 0.4,
                 p_value: 1e-9,
                 alpha: 0.001,
@@ -513,9 +513,9 @@ pub fn model_meta(cfg: &Config) -> impl Strategy<Value = ModelMeta> {
         );
     let alerts = prop::collection::btree_map(
         prop_oneof![
-            "feature:[a-z]{1,4}",
-            "anomaly:[a-z_]{1,8}",
-            Just("concept:accuracy".to_string()),
+            "[a-z]{1,4}".prop_map(AlertKey::Feature),
+            "[a-z_]{1,8}".prop_map(AlertKey::Anomaly),
+            Just(AlertKey::Concept),
         ],
         (
             prop::collection::vec(any::<bool>(), 0..8),
