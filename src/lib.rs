@@ -9,15 +9,16 @@
 //! - [`kafka`]: Kafka client configurations and topic creation.
 //! - [`ingest`]: decoding consumed records, or dead-lettering them with a reason.
 //! - [`state`]: the RocksDB store of windows, model state and applied offsets.
-//! - [`detect`]: feature windows and the two-sample KS drift test (pure code).
-//! - [`decide`]: the rule engine and cooldown, the policy-rule language and the Thompson bandit (pure code).
+//! - [`stage`]: what the stage operators share: input position, output, the models' bookkeeping, the lifecycle hooks.
+//! - [`detect`]: feature windows and the drift tests (pure code), the detection and label-join operators.
+//! - [`decide`]: the rule engine and cooldown, the policy-rule language and the Thompson bandit (pure code), the decisions operator.
 //! - [`bench`]: in-binary benchmarks (`jidoka bench ablation`, `jidoka bench throughput`).
-//! - [`heal`]: heal commands for downstream executors.
+//! - [`heal`]: heal commands for downstream executors (built only here), the feedback operator (outcomes, operator commands).
 //! - [`audit`]: the audit hash chain, and reading the trail back: replay with filters, verify across compaction, explain one decision.
 //! - [`report`]: the self-contained HTML report of drift, decisions and outcomes (inline SVG).
 //! - [`operator`]: signed operator commands (veto, approve, pause, resume) and their publishing.
 //! - [`ids`]: deterministic ids of every output.
-//! - [`pipeline`]: the only place that wires the stages: processor core and Kafka loop.
+//! - [`pipeline`]: the only place that wires the stages: the processor routing records to the operators, and the Kafka loop.
 //! - [`telemetry`]: logging set-up, metrics, notable events, the `/metrics` and `/health` endpoint.
 //! - [`demo`]: the embedded demo (in-process broker, synthetic scenario).
 //! - [`cli`]: the `jidoka` command line.
@@ -37,5 +38,6 @@ pub mod operator;
 pub mod pipeline;
 pub mod report;
 pub mod schema;
+pub mod stage;
 pub mod state;
 pub mod telemetry;

@@ -106,6 +106,11 @@ fn execute(
             // SAFETY: `raw` is the live cluster of `holder` (above).
             unsafe { rdkafka::bindings::rd_kafka_mock_group_initial_rebalance_delay_ms(raw, ms) };
         }
+        // Every broker answers each request `ms` late.
+        ["rtt", ms] => {
+            let ms: u64 = ms.parse().map_err(|e| format!("rtt {ms:?}: {e}"))?;
+            cluster.broker_round_trip_time(-1, std::time::Duration::from_millis(ms))?;
+        }
         ["quit"] => return Ok(Step::Quit),
         [] => {}
         _ => return Err(format!("unknown command {line:?}").into()),

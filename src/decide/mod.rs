@@ -5,12 +5,18 @@
 //! pause and veto checks. It returns a [`Decision`] that carries every check
 //! it made, for the audit trail. Time is the event time passed in, never the
 //! wall clock; randomness is seeded by the decision id.
+//!
+//! [`operator`] is the stage's operator: it keeps the engine's state
+//! (bandits, commands waiting for an outcome or approval, controls) in the
+//! store's `decisions` table and turns a decision into a heal command and
+//! an audit record.
 
 pub mod bandit;
 pub mod context;
 pub mod control;
 mod cooldown;
 mod engine;
+pub mod operator;
 pub mod rules;
 
 pub use control::{Control, Pause, Veto};

@@ -11,19 +11,27 @@
 //!   ([`accuracy`]).
 //! - Alerts open and close with hysteresis ([`hysteresis`]).
 //!
-//! Pure, synchronous code over plain data: no Kafka, no tokio, no clock.
-//! The pipeline feeds values in and reads results out.
+//! The detectors are pure, synchronous code over plain data: no Kafka, no
+//! tokio, no clock. The stage's operators keep their state in the store's
+//! tables, still synchronous and clock-free: [`operator`] (windows, metrics
+//! and alerts per model, drift events) and [`join`] (the delayed-label join
+//! behind concept drift); [`events`] builds the drift events. The pipeline
+//! routes records to them.
 
 pub mod accuracy;
 pub mod anomaly;
 pub mod categorical;
 pub mod chisq;
 pub mod drift;
+pub(crate) mod events;
 mod feature;
 pub mod hysteresis;
+pub mod join;
 pub mod ks;
 pub mod metrics;
 pub mod multiple;
+pub mod operator;
+pub mod reference;
 pub mod window;
 
 pub use categorical::CategoricalWindow;

@@ -25,7 +25,8 @@ fn operator(kind: OperatorKind, model: Option<&str>, target: Option<&str>) -> Op
 }
 
 fn arm_observations(p: &Processor, model: &str, arm: Action) -> Result<u64, StateError> {
-    Ok(p.bandit(model)?
+    Ok(p.decisions
+        .bandit(model)?
         .and_then(|b| b.arm(arm).map(|a| a.observations()))
         .unwrap_or(0))
 }
@@ -351,7 +352,10 @@ fn a_bandit_that_no_longer_fits_the_arms_starts_afresh() -> TestResult {
     cfg.decide.bandit.arms = vec!["retrain".into(), "hold".into()];
     let other = Processor::new(&cfg, "v1", Store::open(dir.path(), false)?);
     assert_eq!(arm_observations(&other, "churn-v7", Action::Retrain)?, 0);
-    let arms = other.bandit("churn-v7")?.map(|b| b.actions().len());
+    let arms = other
+        .decisions
+        .bandit("churn-v7")?
+        .map(|b| b.actions().len());
     assert_eq!(arms, Some(2));
     Ok(())
 }

@@ -1,140 +1,68 @@
-//! The synchronous core of the pipeline: one prediction in, the records to
-//! publish out, with all state in memory until a checkpoint.
+//! The synchronous core of the pipeline: the stage operators wired in
+//! order, one record in, the records to publish out, with all state in
+//! memory until a checkpoint.
+//!
+//! Routing (the order is part of the behaviour): a prediction enters
+//! detection ([`Detection::process`]), then the label join (it may join a
+//! label that came first, and a concept-drift alert opened by that join
+//! goes to the decisions at once); if an evaluation is due, detection
+//! tests the windows, the join expires what waited too long, detection's
+//! alerts give drift events, and a degraded model goes to the decisions.
+//! A label goes to the join (then maybe the decisions); an outcome or an
+//! operator command to the feedback.
 //!
 //! Guarantees: outputs depend only on the input records and the state, so a
 //! replay from the same state gives the same outputs with the same ids;
-//! [`Processor::checkpoint`] writes every state change and the next input
-//! offset per partition in one atomic RocksDB batch; a record whose offset is
-//! below the stored offset of its partition is reported as already applied
-//! and must not be processed again.
+//! [`Processor::checkpoint`] writes every operator's state changes and the
+//! next input offset per partition in one atomic RocksDB batch; a record
+//! whose offset is below the stored offset of its partition is reported as
+//! already applied and must not be processed again.
 
-use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use crate::config::{Config, LabelsConfig};
-use crate::decide::Engine;
-use crate::detect::anomaly::ZScoreConfig;
-use crate::detect::metrics::MetricTest;
-use crate::detect::{
-    CategoricalWindow, CategoryEntry, DriftDetector, Due, FeatureState, FeatureTest, Placement,
-    WindowEntry,
-};
-use crate::ids;
-use crate::schema::{AuditRecord, DriftEvent, HealCommand, Prediction};
-use crate::state::segments::{self, SegmentLog, CATEGORICAL, NUMERIC};
-use crate::state::{AlertKey, ModelMeta, StateBatch, StateError, Store, MODELS};
+use crate::config::Config;
+use crate::decide::operator::Decisions;
+use crate::detect::join::LabelJoin;
+use crate::detect::operator::Detection;
+use crate::detect::reference::ReferenceData;
+use crate::detect::{WindowPlan, Windows};
+use crate::heal::feedback::{self, Feedback};
+use crate::schema::{HealOutcome, Label, OperatorCommand, Prediction};
+use crate::stage::{Evaluation, Models, Operator};
+pub use crate::stage::{Output, SourcePos};
+use crate::state::{ModelMeta, StateBatch, StateError, Store, MODELS};
 
-use super::decisions::snapshot;
-use super::events::{anomaly_event, concept_evidence, drift_event, status, track_alert};
-use super::reference::ReferenceData;
-
-/// Where an input record came from.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct SourcePos {
-    /// Topic.
-    pub topic: String,
-    /// Partition.
-    pub partition: i32,
-    /// Offset.
-    pub offset: i64,
-}
-
-impl SourcePos {
-    /// The position as an id input.
-    pub fn as_ref(&self) -> ids::InputRef<'_> {
-        ids::InputRef {
-            topic: &self.topic,
-            partition: self.partition,
-            offset: self.offset,
-        }
-    }
-}
-
-/// A record to publish.
-// Outputs live for one batch, in a Vec, and are moved a few times: boxing
-// the audit record would cost an allocation each and save nothing.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq)]
-pub enum Output {
-    /// To the drift-events topic, keyed by model id.
-    Drift(DriftEvent),
-    /// To the actions topic, keyed by model id.
-    Command(HealCommand),
-    /// To the audit topic, keyed by decision id.
-    Audit(AuditRecord),
-}
-
-#[derive(Debug, Default)]
-pub(super) struct ModelState {
-    pub(super) meta: ModelMeta,
-    pub(super) windows: BTreeMap<String, FeatureState>,
-    pub(super) dirty_windows: BTreeSet<String>,
-    pub(super) categorical: BTreeMap<String, CategoricalWindow>,
-    pub(super) dirty_categorical: BTreeSet<String>,
-    /// Stored segments per (kind, feature).
-    pub(super) logs: HashMap<(u8, String), SegmentLog>,
-    pub(super) dirty: bool,
-}
-
-/// The processing core.
+/// The processing core: the operators and the input offsets done.
 #[derive(Debug)]
 pub struct Processor {
-    pub(super) detector: DriftDetector,
-    zscore: ZScoreConfig,
-    pub(super) labels: LabelsConfig,
-    persistence: u32,
-    pub(super) engine: Engine,
-    pub(super) config_version: String,
-    pub(super) store: Arc<Store>,
-    reference: Option<Arc<ReferenceData>>,
-    pub(super) models: HashMap<String, ModelState>,
-    /// Input partition each cached model was last read from.
-    pub(super) model_partition: HashMap<String, i32>,
+    pub(super) models: Models,
+    detection: Detection,
+    join: LabelJoin,
+    pub(super) decisions: Decisions,
+    feedback: Feedback,
     pub(super) applied: HashMap<(String, i32), i64>,
     pub(super) pending_offsets: BTreeMap<(String, i32), i64>,
-    /// Label-join and decision writes since the last checkpoint.
-    pub(super) overlay: StateBatch,
-}
-
-/// Where and when an evaluation happened.
-pub(super) struct Evaluation<'a> {
-    pub(super) pos: &'a SourcePos,
-    pub(super) model_id: &'a str,
-    pub(super) model_version: &'a str,
-    pub(super) event_time: i64,
-    pub(super) record: u64,
 }
 
 impl Processor {
     /// The preloaded reference sample (`reference-mode = "file"`).
     pub fn with_reference(mut self, reference: Arc<ReferenceData>) -> Self {
-        self.reference = Some(reference);
+        self.detection = self.detection.with_reference(reference);
         self
     }
 
     /// A processor over `store` with the given configuration.
     pub fn new(config: &Config, config_version: &str, store: Store) -> Self {
-        let a = &config.detect.anomaly;
+        let store = Arc::new(store);
         Processor {
-            detector: DriftDetector::new(&config.detect, config.reference_range_ms()),
-            zscore: ZScoreConfig {
-                threshold: a.threshold,
-                min_samples: a.min_samples,
-                baseline: a.baseline,
-                ewma_alpha: a.ewma_alpha,
-            },
-            labels: config.labels.clone(),
-            persistence: config.detect.persistence.max(1),
-            engine: Engine::new(&config.decide),
-            config_version: config_version.to_string(),
-            store: Arc::new(store),
-            reference: None,
-            models: HashMap::new(),
-            model_partition: HashMap::new(),
+            models: Models::new(store.clone()),
+            detection: Detection::new(config, store.clone()),
+            join: LabelJoin::new(config, store.clone()),
+            decisions: Decisions::new(config, config_version, store),
+            feedback: Feedback,
             applied: HashMap::new(),
             pending_offsets: BTreeMap::new(),
-            overlay: StateBatch::default(),
         }
     }
 
@@ -146,7 +74,8 @@ impl Processor {
             Some(next) => *next,
             None => {
                 let next = self
-                    .store
+                    .models
+                    .store()
                     .applied_offset(&pos.topic, pos.partition)?
                     .unwrap_or(-1);
                 self.applied.insert(key, next);
@@ -167,84 +96,52 @@ impl Processor {
         *entry = (*entry).max(next);
     }
 
-    pub(super) fn model<'a>(
-        models: &'a mut HashMap<String, ModelState>,
-        store: &Store,
-        plan: &crate::detect::WindowPlan,
-        model_id: &str,
-    ) -> Result<&'a mut ModelState, StateError> {
-        Ok(match models.entry(model_id.to_string()) {
-            Entry::Occupied(e) => e.into_mut(),
-            Entry::Vacant(e) => e.insert(load_model(store, plan, model_id)?),
-        })
-    }
-
-    /// Remembers the input partition of a model (where its state's
-    /// changelog records go).
-    pub(super) fn track(&mut self, model_id: &str, pos: &SourcePos) {
-        if self.model_partition.get(model_id) != Some(&pos.partition) {
-            self.model_partition
-                .insert(model_id.to_string(), pos.partition);
-        }
-    }
-
-    /// Evaluations an alert must persist to open or close.
-    pub(super) fn persistence(&self) -> u32 {
-        self.persistence
-    }
-
-    /// The partition of a cached model.
-    pub(super) fn partition_of(&self, model_id: &str) -> i32 {
-        self.model_partition.get(model_id).copied().unwrap_or(0)
-    }
-
     /// Drops the cached state of every model read from `topic`/`partition`
     /// (called when the partition is revoked). Call it between batches, after
     /// a checkpoint: what is dropped is then exactly what RocksDB holds, and
     /// it is reloaded from there if the partition comes back.
     pub fn forget_partition(&mut self, topic: &str, partition: i32) {
-        let gone: Vec<String> = self
-            .model_partition
-            .iter()
-            .filter(|(_, p)| **p == partition)
-            .map(|(m, _)| m.clone())
-            .collect();
-        for model in gone {
-            self.models.remove(&model);
-            self.model_partition.remove(&model);
+        let (models, operators) = self.operators();
+        let gone = models.forget_partition(partition);
+        for op in operators {
+            op.on_revoke(partition, &gone);
         }
         self.applied.remove(&(topic.to_string(), partition));
         self.pending_offsets.remove(&(topic.to_string(), partition));
-        self.overlay.forget_partition(partition);
+    }
+
+    /// The models' bookkeeping and the operators, in checkpoint order.
+    pub(super) fn operators(&mut self) -> (&mut Models, [&mut dyn Operator; 4]) {
+        (
+            &mut self.models,
+            [
+                &mut self.detection,
+                &mut self.join,
+                &mut self.decisions,
+                &mut self.feedback,
+            ],
+        )
     }
 
     /// The local store.
     pub fn store(&self) -> &Store {
-        &self.store
+        self.models.store()
     }
 
     /// The local store, shared (for blocking work off the processor).
     pub fn shared_store(&self) -> Arc<Store> {
-        self.store.clone()
+        self.models.shared_store()
     }
 
     /// A model's bookkeeping as the store holds it (not the memory).
     pub fn stored_model(&self, model: &str) -> Result<Option<ModelMeta>, StateError> {
-        MODELS.get(&StateBatch::default(), &self.store, model.as_bytes())
+        MODELS.get(&StateBatch::default(), self.store(), model.as_bytes())
     }
 
     /// A model's numeric windows as the store holds them, rebuilt from
     /// their entries, in feature-name order.
-    pub fn stored_windows(
-        &self,
-        model: &str,
-    ) -> Result<Vec<(String, crate::detect::Windows<f64>)>, StateError> {
-        let state = load_model(&self.store, self.detector.plan(), model)?;
-        Ok(state
-            .windows
-            .into_iter()
-            .map(|(f, w)| (f, w.windows().clone()))
-            .collect())
+    pub fn stored_windows(&self, model: &str) -> Result<Vec<(String, Windows<f64>)>, StateError> {
+        self.detection.stored_windows(model)
     }
 
     /// A model's categorical windows as the store holds them, rebuilt
@@ -252,18 +149,13 @@ impl Processor {
     pub fn stored_categorical(
         &self,
         model: &str,
-    ) -> Result<Vec<(String, crate::detect::Windows<String>)>, StateError> {
-        let state = load_model(&self.store, self.detector.plan(), model)?;
-        Ok(state
-            .categorical
-            .into_iter()
-            .map(|(f, w)| (f, w.windows().clone()))
-            .collect())
+    ) -> Result<Vec<(String, Windows<String>)>, StateError> {
+        self.detection.stored_categorical(model)
     }
 
     /// The window plan of every feature.
-    pub fn plan(&self) -> crate::detect::WindowPlan {
-        *self.detector.plan()
+    pub fn plan(&self) -> WindowPlan {
+        self.detection.plan()
     }
 
     /// Number of models whose state is cached in memory.
@@ -273,225 +165,91 @@ impl Processor {
 
     /// Processes one prediction and returns what to publish.
     pub fn process(&mut self, pos: &SourcePos, p: &Prediction) -> Result<Vec<Output>, StateError> {
-        self.track(&p.model_id, pos);
-        let plan = *self.detector.plan();
-        let state = Self::model(
-            &mut self.models,
-            &self.store,
-            self.detector.plan(),
-            &p.model_id,
-        )?;
-        state.dirty = true;
-        // Saturating: corrupt stored counters must not overflow.
-        state.meta.records_seen = state.meta.records_seen.saturating_add(1);
-        let record = state.meta.records_seen;
-        if state.meta.model_version != p.model_version {
-            state.meta.model_version.clone_from(&p.model_version);
-        }
-        let clock = &mut state.meta.clock;
-        if clock.max_event_time.is_some_and(|max| p.event_time < max) {
-            clock.out_of_order = clock.out_of_order.saturating_add(1);
-        }
-        let max = clock
-            .max_event_time
-            .map_or(p.event_time, |m| m.max(p.event_time));
-        clock.max_event_time = Some(max);
-        let watermark = self.detector.watermark(max);
-        if p.event_time < watermark {
-            clock.late = clock.late.saturating_add(1);
-        }
-        let mut before_reference = false;
-        for (feature, value) in &p.features {
-            let entry = WindowEntry {
-                record,
-                time: p.event_time,
-                value: *value,
-            };
-            let window = match state.windows.get_mut(feature) {
-                Some(w) => w,
-                None => {
-                    let mut w = FeatureState::journaled();
-                    if let Some(values) = self.reference.as_ref().and_then(|r| r.numeric(feature)) {
-                        w.preload(values.iter().copied());
-                    }
-                    state.windows.entry(feature.clone()).or_insert(w)
-                }
-            };
-            before_reference |= window.push(entry, watermark, &plan) == Placement::BeforeReference;
-            if !state.dirty_windows.contains(feature) {
-                state.dirty_windows.insert(feature.clone());
-            }
-        }
-        for (feature, value) in p.categorical_features.iter().flatten() {
-            let entry = CategoryEntry {
-                record,
-                time: p.event_time,
-                value: value.clone(),
-            };
-            let window = match state.categorical.get_mut(feature) {
-                Some(w) => w,
-                None => {
-                    let mut w = CategoricalWindow::journaled();
-                    if let Some(values) =
-                        self.reference.as_ref().and_then(|r| r.categorical(feature))
-                    {
-                        w.preload(values.iter().cloned());
-                    }
-                    state.categorical.entry(feature.clone()).or_insert(w)
-                }
-            };
-            before_reference |= window.push(entry, watermark, &plan) == Placement::BeforeReference;
-            if !state.dirty_categorical.contains(feature) {
-                state.dirty_categorical.insert(feature.clone());
-            }
-        }
-        if before_reference {
-            state.meta.clock.before_reference = state.meta.clock.before_reference.saturating_add(1);
-        }
-        state
-            .meta
-            .metrics
-            .observe_prediction(p.score, p.predicted_class.as_deref(), p.latency_ms);
-        let mut outputs = self.await_label(pos, p)?;
-        let state = Self::model(
-            &mut self.models,
-            &self.store,
-            self.detector.plan(),
-            &p.model_id,
-        )?;
-        match self
-            .detector
-            .due(record, watermark, state.meta.clock.window_end)
-        {
-            Due::No => {
-                self.mark_done(pos);
-                return Ok(outputs);
-            }
-            Due::Now => {}
-            Due::AtWindowEnd(end) => {
-                for (feature, w) in &mut state.windows {
-                    w.advance(end, &plan);
-                    if !state.dirty_windows.contains(feature) {
-                        state.dirty_windows.insert(feature.clone());
-                    }
-                }
-                for (feature, w) in &mut state.categorical {
-                    w.advance(end, &plan);
-                    if !state.dirty_categorical.contains(feature) {
-                        state.dirty_categorical.insert(feature.clone());
-                    }
-                }
-                state.meta.clock.window_end = Some(end);
-            }
-        }
-        let tests = self.detector.evaluate_all(
-            state.windows.iter_mut().map(|(f, w)| (f.as_str(), w)),
-            state.categorical.iter().map(|(f, w)| (f.as_str(), w)),
-            watermark,
-        );
-        let metric_tests = state.meta.metrics.evaluate(&self.zscore);
-        self.expire(&p.model_id, watermark)?;
+        self.models.track(&p.model_id, pos.partition);
+        let observed = self.detection.process(&mut self.models, p)?;
+        let joined = self.join.process_prediction(&mut self.models, pos, p)?;
+        let mut outputs = self.joined(pos, &p.model_id, joined, p.event_time)?;
+        let tested = self
+            .detection
+            .test(&mut self.models, &p.model_id, observed)?;
+        let Some(tested) = tested else {
+            self.mark_done(pos);
+            return Ok(outputs);
+        };
+        self.join
+            .expire(&mut self.models, &p.model_id, observed.watermark)?;
         self.mark_done(pos);
         let at = Evaluation {
             pos,
             model_id: &p.model_id,
             model_version: &p.model_version,
             event_time: p.event_time,
-            record,
+            record: observed.record,
         };
-        outputs.extend(self.evaluated(&at, tests, &metric_tests)?);
+        let alerts = self.detection.alerts(&mut self.models, &at, tested)?;
+        outputs.extend(alerts.outputs);
+        if let Some(evidence) = alerts.degraded {
+            outputs.extend(self.decisions.process(&mut self.models, &at, &evidence)?);
+        }
         Ok(outputs)
     }
 
-    /// Alerts from one evaluation's tests, then a decision if the model is
-    /// degraded: any covariate, anomaly or concept alert open.
-    fn evaluated(
+    /// Processes one label and returns what to publish.
+    pub fn process_label(
         &mut self,
-        at: &Evaluation<'_>,
-        mut tests: Vec<FeatureTest>,
-        metric_tests: &[MetricTest],
+        pos: &SourcePos,
+        label: &Label,
     ) -> Result<Vec<Output>, StateError> {
-        let mut outputs = Vec::new();
-        let persistence = self.persistence;
-        let correction = self.detector.correction().as_str();
-        let Some(state) = self.models.get_mut(at.model_id) else {
-            return Ok(outputs);
-        };
-        let late = i64::try_from(state.meta.clock.late).unwrap_or(i64::MAX);
-        for t in &mut tests {
-            let key = AlertKey::Feature(t.feature.clone());
-            let id_key = key.to_string();
-            let alert = state.meta.alerts.entry(key).or_default();
-            let transition = alert.state.observe(t.drifted, persistence);
-            if let Some(tr) = transition {
-                let id = ids::drift_event_id(at.model_id, &id_key, at.pos.as_ref());
-                let mut e = drift_event(&id, at.model_id, t, at.event_time);
-                e.status = status(tr).into();
-                e.correction = correction.into();
-                e.late_records = late;
-                track_alert(alert, tr, &id);
-                outputs.push(Output::Drift(e));
-            }
-            // Decisions see the alert, not one evaluation's rejection.
-            t.drifted = alert.state.is_open();
-        }
-        for m in metric_tests {
-            let key = AlertKey::Anomaly(m.metric.clone());
-            let id_key = key.to_string();
-            let alert = state.meta.alerts.entry(key).or_default();
-            if let Some(tr) = alert.state.observe(m.score.anomalous, persistence) {
-                let id = ids::drift_event_id(at.model_id, &id_key, at.pos.as_ref());
-                let e = anomaly_event(&id, at, m, &self.zscore, status(tr), late);
-                track_alert(alert, tr, &id);
-                outputs.push(Output::Drift(e));
-            }
-        }
-        let open_anomalies = metric_tests
-            .iter()
-            .filter(|m| {
-                state
-                    .meta
-                    .alerts
-                    .get(&AlertKey::Anomaly(m.metric.clone()))
-                    .is_some_and(|a| a.state.is_open())
-            })
-            .count();
-        state.meta.signals = snapshot(&tests, metric_tests, open_anomalies, at.event_time);
-        if let Some(concept) = state.meta.alerts.get(&AlertKey::Concept) {
-            if concept.state.is_open() {
-                tests.push(concept_evidence(concept));
-            }
-        }
-        let degraded = state.meta.alerts.values().any(|a| a.state.is_open());
-        if degraded {
-            outputs.extend(self.decide(at, &tests)?);
-        }
+        self.models.track(&label.model_id, pos.partition);
+        let joined = self.join.process(&mut self.models, pos, label)?;
+        let outputs = self.joined(pos, &label.model_id, joined, label.event_time)?;
+        self.mark_done(pos);
         Ok(outputs)
     }
 
-    pub(super) fn decide_concept(
+    /// A join's concept-drift event, then the decision on a concept-drift
+    /// alert it opened.
+    fn joined(
         &mut self,
         pos: &SourcePos,
         model_id: &str,
+        joined: crate::detect::join::Joined,
         event_time: i64,
     ) -> Result<Vec<Output>, StateError> {
-        let Some(state) = self.models.get(model_id) else {
-            return Ok(Vec::new());
-        };
-        let Some(concept) = state.meta.alerts.get(&AlertKey::Concept) else {
-            return Ok(Vec::new());
-        };
-        let tests = vec![concept_evidence(concept)];
-        let model_version = state.meta.model_version.clone();
-        let record = state.meta.records_seen;
-        let at = Evaluation {
-            pos,
-            model_id,
-            model_version: &model_version,
-            event_time,
-            record,
-        };
-        self.decide(&at, &tests)
+        let mut outputs: Vec<Output> = joined.drift.into_iter().map(Output::Drift).collect();
+        if joined.concept_opened {
+            outputs.extend(
+                self.decisions
+                    .concept(&mut self.models, pos, model_id, event_time)?,
+            );
+        }
+        Ok(outputs)
+    }
+
+    /// Processes one executor outcome.
+    pub fn process_outcome(
+        &mut self,
+        pos: &SourcePos,
+        o: &HealOutcome,
+    ) -> Result<Vec<Output>, StateError> {
+        self.models.track(&o.model_id, pos.partition);
+        self.mark_done(pos);
+        self.feedback
+            .process_outcome(&mut self.models, &mut self.decisions, o)
+    }
+
+    /// Processes one operator command read at `pos`; `verified` is the
+    /// result of its signature check.
+    pub fn process_operator(
+        &mut self,
+        pos: &SourcePos,
+        cmd: &OperatorCommand,
+        verified: Result<(), String>,
+    ) -> Result<Vec<Output>, StateError> {
+        self.models.track(&feedback::scope(pos, cmd), pos.partition);
+        self.mark_done(pos);
+        self.feedback
+            .process_operator(&mut self.models, &mut self.decisions, pos, cmd, verified)
     }
 
     /// Offsets done since the last checkpoint: (topic, partition, next offset).
@@ -501,36 +259,6 @@ impl Processor {
             .map(|((t, p), next)| (t.clone(), *p, *next))
             .collect()
     }
-}
-
-/// A model as stored: bookkeeping and windows, rebuilt from their entries.
-fn load_model(
-    store: &Store,
-    plan: &crate::detect::WindowPlan,
-    model_id: &str,
-) -> Result<ModelState, StateError> {
-    let meta = MODELS
-        .get(&StateBatch::default(), store, model_id.as_bytes())?
-        .unwrap_or_default();
-    let stored = segments::load(store, model_id)?;
-    let mut state = ModelState {
-        meta,
-        ..ModelState::default()
-    };
-    let plan = *plan;
-    for (feature, f) in stored.numeric {
-        let w = FeatureState::rebuild(f.entries.iter().cloned(), f.window_end, &plan);
-        let log = f.log(&w.windows().live_window_records(&plan));
-        state.logs.insert((NUMERIC, feature.clone()), log);
-        state.windows.insert(feature, w);
-    }
-    for (feature, f) in stored.categorical {
-        let w = CategoricalWindow::rebuild(f.entries.iter().cloned(), f.window_end, &plan);
-        let log = f.log(&w.windows().live_window_records(&plan));
-        state.logs.insert((CATEGORICAL, feature.clone()), log);
-        state.categorical.insert(feature, w);
-    }
-    Ok(state)
 }
 
 #[cfg(test)]

@@ -2,8 +2,9 @@
 
 use super::*;
 use crate::demo::scenario::Scenario;
+use crate::ids;
 use crate::pipeline::test_support::{config, pos, run, TestResult};
-use crate::schema::Action;
+use crate::schema::{Action, AuditRecord, DriftEvent, HealCommand};
 use crate::state::{Cf, Checkpoint, MODELS};
 
 #[test]

@@ -32,12 +32,12 @@ use tokio::time::Instant;
 
 use super::consume::{next_batch, owned_only, Positions};
 use super::health::{Health, OutputProducer};
-use super::labels::expiry_index;
 use super::processor::{Output, Processor, SourcePos};
 use super::rebalance::RebalanceLog;
-use super::reference::{ReferenceData, ReferenceError};
 use super::sink::{Encoded, NotAcknowledged, Sink};
 use crate::config::{Config, LoadedConfig, ReferenceMode};
+use crate::detect::join::expiry_index;
+use crate::detect::reference::{ReferenceData, ReferenceError};
 use crate::ingest;
 use crate::kafka::{consumer_config, producer_config, KafkaError};
 use crate::schema::{Codec, HealOutcome, Label, OperatorCommand, Prediction, SchemaError};

@@ -5,7 +5,7 @@
 use super::*;
 use crate::config::{Config, WindowKindName};
 use crate::pipeline::test_support::{at, drift_events, TestResult};
-use crate::schema::Label;
+use crate::schema::{DriftEvent, Label};
 use crate::state::{window_key, Cf};
 use std::time::Duration;
 

@@ -4,7 +4,8 @@
 //! Guarantees: a read sees the latest write of the interval, else the
 //! store; a prefix scan merges both in key order; the writes of one input
 //! partition can be dropped whole (the partition was revoked before its
-//! checkpoint); taking the set leaves it empty.
+//! checkpoint); taking the set leaves it empty; an operator's own batch is
+//! appended into the checkpoint's.
 
 use std::collections::BTreeMap;
 
@@ -69,6 +70,12 @@ impl StateBatch {
                 Ok(all)
             }
         }
+    }
+
+    /// Moves every write of `other` into this batch (a key written in both
+    /// keeps `other`'s write), leaving `other` empty.
+    pub fn append(&mut self, other: &mut StateBatch) {
+        self.writes.append(&mut other.writes);
     }
 
     /// Drops the writes of `partition`.
@@ -155,9 +162,20 @@ mod tests {
             scan,
             vec![(b"m\0a".to_vec(), vec![1]), (b"m\0c".to_vec(), vec![4])]
         );
+        let mut other = StateBatch::default();
+        other.put(Cf::Pending, b"m\0c".to_vec(), None, 0);
+        other.put(Cf::Orphans, b"m\0c".to_vec(), Some(vec![6]), 0);
+        batch.append(&mut other);
+        assert!(other.is_empty());
+        assert_eq!(
+            batch.get(&store, Cf::Pending, b"m\0c")?,
+            None,
+            "the later write wins"
+        );
+        assert_eq!(batch.get(&store, Cf::Orphans, b"m\0c")?, Some(vec![6]));
         batch.forget_partition(1);
-        assert_eq!(batch.len(), 2);
-        assert_eq!(batch.take().len(), 2);
+        assert_eq!(batch.len(), 3);
+        assert_eq!(batch.take().len(), 3);
         assert!(batch.is_empty());
         assert_eq!(prefix_end(&[1, 0xff]), Some(vec![2]));
         assert_eq!(prefix_end(&[0xff]), None);

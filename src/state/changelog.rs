@@ -13,7 +13,8 @@
 //!   (the last write of a key wins, a tombstone deletes), and rebuilds the
 //!   derived expiry index on the way: after it, the local store holds what
 //!   the changelog held for that partition. It waits on progress, not on a
-//!   fixed time, and stops within a poll interval when asked to.
+//!   fixed time, and stops within a poll interval (or one broker round
+//!   trip while it queries the topics' watermarks) when asked to.
 //! - Restoring is needed when the local store lacks the partition, or holds
 //!   offsets behind what the group committed (the partition was processed
 //!   elsewhere since).
@@ -175,6 +176,11 @@ pub fn restore(
     let mut left: BTreeMap<String, (Cf, i64, i64)> = BTreeMap::new();
     let mut tpl = TopicPartitionList::new();
     for cf in Cf::ALL.into_iter().filter(|cf| cf.changelogged()) {
+        // Each query is a broker round trip: a slow broker must not hold
+        // a stop back until every topic is queried.
+        if stop.load(Ordering::Relaxed) {
+            return Err(RestoreError::Stopped(partition));
+        }
         let topic = cfg.changelog_topic(cf.name());
         let (low, high) = consumer
             .fetch_watermarks(&topic, partition, Duration::from_secs(10))

@@ -1,6 +1,7 @@
 //! `jidoka run` as a separate process: SIGTERM drains the batch in flight,
 //! commits, and exits 0; a restarted process resumes where it stopped and
-//! the published commands equal an uninterrupted run's.
+//! the published commands equal an uninterrupted run's; SIGTERM during a
+//! long restore stops the restore and exits 0 within the drain timeout.
 
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -96,5 +97,70 @@ async fn sigterm_drains_commits_and_exits_zero_then_restart_resumes() -> TestRes
         "one retrain, not re-emitted after the restart: {commands:?}"
     );
     assert_eq!(commands[0].model_id, "churn-v7");
+    Ok(())
+}
+
+/// Waits until `/health` at `addr` says the assigned partitions are being
+/// restored (the child must still run).
+async fn wait_restoring(
+    child: &mut Child,
+    addr: std::net::SocketAddr,
+    limit: Duration,
+) -> TestResult {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Err(format!("jidoka exited before restoring: {status}").into());
+        }
+        if let Ok((_, body)) = http_get(addr, "/health").await {
+            if body.contains("restoring") {
+                return Ok(());
+            }
+        }
+        if Instant::now() > deadline {
+            return Err(format!("no restore seen within {limit:?}").into());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_long_restore_exits_within_the_drain_timeout() -> TestResult {
+    let env = TestEnv::start_mock().await?;
+    let cfg = env.cfg();
+    // Every request answered a second late: restoring the three assigned
+    // partitions (an empty local store, so each is restored: watermarks of
+    // every changelog topic, then the fetches) takes far longer than the
+    // drain timeout.
+    env.broker.round_trip_time(Duration::from_secs(1))?;
+    let drain = Duration::from_secs(10);
+    let http = free_addr()?;
+    let cwd = tempfile::tempdir()?;
+    let log_path = cwd.path().join("jidoka.log");
+    let mut child = jidoka_command(cfg, cwd.path())
+        .arg("run")
+        .env("RUST_LOG", "info")
+        .env("JIDOKA__TELEMETRY__HTTP_ADDRESS", http.to_string())
+        .env(
+            "JIDOKA__PIPELINE__DRAIN_TIMEOUT",
+            format!("{}s", drain.as_secs()),
+        )
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log_path)?)
+        .spawn()?;
+    if let Err(e) = wait_restoring(&mut child, http, Duration::from_secs(120)).await {
+        let _ = child.kill();
+        return Err(e);
+    }
+    signal(&child, "-TERM")?;
+    // Past the drain timeout the process is made to exit with code 1; a
+    // restore that ignored the signal would end that way.
+    let status = wait_exit(&mut child, drain + Duration::from_secs(20))?;
+    let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "the restore stopped at the signal and the process exited by itself within the drain timeout; log:\n{log}"
+    );
     Ok(())
 }

@@ -259,6 +259,11 @@ impl MockBroker {
         self.command("up")
     }
 
+    /// Every request is answered `rtt` late (a slow network or broker).
+    pub fn round_trip_time(&self, rtt: Duration) -> TestResult {
+        self.command(&format!("rtt {}", rtt.as_millis()))
+    }
+
     /// The initial rebalance delay of new groups.
     pub fn rebalance_delay(&self, delay: Duration) -> TestResult {
         self.command(&format!("rebalance-delay {}", delay.as_millis()))

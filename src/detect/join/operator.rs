@@ -1,4 +1,4 @@
-//! The delayed-label join: predictions wait in RocksDB for their label,
+//! The label join's operator: predictions wait in RocksDB for their label,
 //! labels that come first wait for their prediction, both up to the TTL.
 //!
 //! Guarantees:
@@ -10,24 +10,30 @@
 //!   second label for it is a duplicate, never a second outcome.
 //! - Waiting entries are expired by the model's event-time watermark minus
 //!   the TTL, through an expiry index, never by wall-clock time.
-//! - All writes go through the processor's [`StateBatch`] and reach RocksDB
-//!   (and the changelog) with the next checkpoint; values are binary
+//! - It owns the `pending`, `orphans` and `expiry` tables: its writes wait
+//!   in its own [`StateBatch`] (read through before the store) and reach
+//!   RocksDB (and the changelog) with the next checkpoint; values are binary
 //!   ([`Table`]), never JSON.
+//! - A concept-drift alert opened by a join is reported ([`Joined`]); the
+//!   pipeline hands it to the decisions.
 //!
 //! [`StateBatch`]: crate::state::StateBatch
 //! [`Table`]: crate::state::Table
 //!
 //! [`LabelCounts`]: crate::state::LabelCounts
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
-use super::events::{concept_event, status, track_alert};
-use super::processor::{Output, Processor, SourcePos};
+use crate::config::{Config, LabelsConfig};
 use crate::detect::accuracy::{abs_error, is_hit};
+use crate::detect::events::{concept_event, status, track_alert};
 use crate::detect::hysteresis::Transition;
 use crate::ids;
-use crate::schema::{Label, Prediction};
-use crate::state::{window_key, AlertKey, Cf, StateError, Table};
+use crate::schema::{DriftEvent, Label, Prediction};
+use crate::stage::{Models, Operator, SourcePos};
+use crate::state::{window_key, AlertKey, Cf, StateBatch, StateError, Store, Table};
 
 /// A prediction waiting for its label (or joined, until its TTL).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -95,34 +101,53 @@ pub fn expiry_index(cf: Cf, key: &[u8], value: &[u8]) -> Option<(Cf, Vec<u8>)> {
     Some((Cf::Expiry, index))
 }
 
-impl Processor {
-    pub(super) fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
+/// The label-join operator.
+#[derive(Debug)]
+pub struct LabelJoin {
+    labels: LabelsConfig,
+    persistence: u32,
+    store: Arc<Store>,
+    /// Writes since the last checkpoint.
+    overlay: StateBatch,
+}
+
+/// What a prediction or a label did to the join.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Joined {
+    /// The concept-drift event of an alert opened or closed by the join.
+    pub drift: Option<DriftEvent>,
+    /// The concept-drift alert opened: the model wants a decision.
+    pub concept_opened: bool,
+}
+
+impl LabelJoin {
+    /// The operator for `config`, its tables in `store`.
+    pub fn new(config: &Config, store: Arc<Store>) -> Self {
+        LabelJoin {
+            labels: config.labels.clone(),
+            persistence: config.detect.persistence.max(1),
+            store,
+            overlay: StateBatch::default(),
+        }
+    }
+
+    fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
         self.overlay.get(&self.store, cf, key)
     }
 
-    pub(super) fn put(&mut self, model: &str, cf: Cf, key: Vec<u8>, value: Option<Vec<u8>>) {
-        let partition = self.partition_of(model);
+    fn put(&mut self, partition: i32, cf: Cf, key: Vec<u8>, value: Option<Vec<u8>>) {
         self.overlay.put(cf, key, value, partition);
     }
 
-    fn put_typed<V: serde::Serialize + serde::de::DeserializeOwned>(
-        &mut self,
-        table: Table<V>,
-        model: &str,
-        key: Vec<u8>,
-        value: Option<&V>,
-    ) -> Result<(), StateError> {
-        let partition = self.partition_of(model);
-        table.put(&mut self.overlay, key, value, partition)
-    }
-
     /// Stores a new prediction as waiting for its label, or joins it with
-    /// a label that came first.
-    pub(super) fn await_label(
+    /// a label that came first (the model must be tracked in `models`).
+    pub fn process_prediction(
         &mut self,
+        models: &mut Models,
         pos: &SourcePos,
         p: &Prediction,
-    ) -> Result<Vec<Output>, StateError> {
+    ) -> Result<Joined, StateError> {
+        let partition = models.partition_of(&p.model_id);
         let key = window_key(&p.model_id, &p.prediction_id);
         let early = ORPHANS.get(&self.overlay, &self.store, &key)?;
         let mut waiting = Waiting {
@@ -131,46 +156,49 @@ impl Processor {
             c: p.predicted_class.clone(),
             j: false,
         };
-        let mut outputs = Vec::new();
+        let mut joined = Joined::default();
         if let Some(early) = &early {
-            self.put(&p.model_id, Cf::Orphans, key.clone(), None);
+            self.put(partition, Cf::Orphans, key.clone(), None);
             let gone = expiry_key(&p.model_id, early.t, KIND_LABEL, &p.prediction_id);
-            self.put(&p.model_id, Cf::Expiry, gone, None);
-            outputs = self.join(pos, &p.model_id, &waiting, &early.l, p.event_time)?;
+            self.put(partition, Cf::Expiry, gone, None);
+            joined = self.join(models, pos, &p.model_id, &waiting, &early.l, p.event_time)?;
             waiting.j = true;
         }
-        self.put_typed(PENDING, &p.model_id, key, Some(&waiting))?;
+        PENDING.put(&mut self.overlay, key, Some(&waiting), partition)?;
         let index = expiry_key(&p.model_id, p.event_time, KIND_PREDICTION, &p.prediction_id);
-        self.put(&p.model_id, Cf::Expiry, index, Some(Vec::new()));
-        Ok(outputs)
+        self.put(partition, Cf::Expiry, index, Some(Vec::new()));
+        Ok(joined)
     }
 
-    /// Processes one label and returns what to publish.
-    pub fn process_label(
+    /// Processes one label (the model must be tracked in `models`).
+    pub fn process(
         &mut self,
+        models: &mut Models,
         pos: &SourcePos,
         label: &Label,
-    ) -> Result<Vec<Output>, StateError> {
-        self.track(&label.model_id, pos);
+    ) -> Result<Joined, StateError> {
+        let partition = models.partition_of(&label.model_id);
         let key = window_key(&label.model_id, &label.prediction_id);
         let waiting = PENDING.get(&self.overlay, &self.store, &key)?;
         let early_exists = waiting.is_none() && self.get(Cf::Orphans, &key)?.is_some();
-        let state = Self::model(
-            &mut self.models,
-            &self.store,
-            self.detector.plan(),
-            &label.model_id,
-        )?;
+        let state = models.load(&label.model_id)?;
         state.dirty = true;
-        let mut outputs = Vec::new();
+        let mut joined = Joined::default();
         match waiting {
             Some(w) if w.j => {
                 state.meta.labels.duplicate = state.meta.labels.duplicate.saturating_add(1)
             }
             Some(mut w) => {
-                outputs = self.join(pos, &label.model_id, &w, &label.label, label.event_time)?;
+                joined = self.join(
+                    models,
+                    pos,
+                    &label.model_id,
+                    &w,
+                    &label.label,
+                    label.event_time,
+                )?;
                 w.j = true;
-                self.put_typed(PENDING, &label.model_id, key, Some(&w))?;
+                PENDING.put(&mut self.overlay, key, Some(&w), partition)?;
             }
             None => {
                 if early_exists {
@@ -181,39 +209,34 @@ impl Processor {
                         t: label.event_time,
                         l: label.label.clone(),
                     };
-                    self.put_typed(ORPHANS, &label.model_id, key, Some(&early))?;
+                    ORPHANS.put(&mut self.overlay, key, Some(&early), partition)?;
                     let index = expiry_key(
                         &label.model_id,
                         label.event_time,
                         KIND_LABEL,
                         &label.prediction_id,
                     );
-                    self.put(&label.model_id, Cf::Expiry, index, Some(Vec::new()));
+                    self.put(partition, Cf::Expiry, index, Some(Vec::new()));
                 }
             }
         }
-        self.mark_done(pos);
-        Ok(outputs)
+        Ok(joined)
     }
 
     /// One joined (prediction, label): outcome metrics, the accuracy
     /// window, and every `window-size / 10` joins a concept-drift check.
     fn join(
         &mut self,
+        models: &mut Models,
         pos: &SourcePos,
         model_id: &str,
         w: &Waiting,
         label: &str,
         event_time: i64,
-    ) -> Result<Vec<Output>, StateError> {
-        let labels = self.labels.clone();
-        let persistence = self.persistence();
-        let state = Self::model(
-            &mut self.models,
-            &self.store,
-            self.detector.plan(),
-            model_id,
-        )?;
+    ) -> Result<Joined, StateError> {
+        let labels = &self.labels;
+        let persistence = self.persistence;
+        let state = models.load(model_id)?;
         state.dirty = true;
         let hit = is_hit(w.c.as_deref(), w.s, label);
         let error = if w.c.is_none() && hit.is_none() {
@@ -223,24 +246,24 @@ impl Processor {
         };
         if hit.is_none() && error.is_none() {
             state.meta.labels.incomparable = state.meta.labels.incomparable.saturating_add(1);
-            return Ok(Vec::new());
+            return Ok(Joined::default());
         }
         state.meta.labels.joined = state.meta.labels.joined.saturating_add(1);
         state.meta.metrics.observe_outcome(hit, error);
         let Some(hit) = hit else {
-            return Ok(Vec::new());
+            return Ok(Joined::default());
         };
-        state.meta.accuracy.record(hit, &labels);
+        state.meta.accuracy.record(hit, labels);
         let every = (labels.window_size as u64 / 10).max(1);
         if state.meta.labels.joined % every != 0 {
-            return Ok(Vec::new());
+            return Ok(Joined::default());
         }
-        let Some(test) = state.meta.accuracy.check(&labels) else {
-            return Ok(Vec::new());
+        let Some(test) = state.meta.accuracy.check(labels) else {
+            return Ok(Joined::default());
         };
         let alert = state.meta.alerts.entry(AlertKey::Concept).or_default();
         let Some(transition) = alert.state.observe(test.drifted, persistence) else {
-            return Ok(Vec::new());
+            return Ok(Joined::default());
         };
         let id = ids::drift_event_id(model_id, &AlertKey::Concept.to_string(), pos.as_ref());
         track_alert(alert, transition, &id);
@@ -254,17 +277,21 @@ impl Processor {
             status(transition),
             late,
         );
-        let opened = transition == Transition::Opened;
-        let mut outputs = vec![Output::Drift(event)];
-        if opened {
-            outputs.extend(self.decide_concept(pos, model_id, event_time)?);
-        }
-        Ok(outputs)
+        Ok(Joined {
+            drift: Some(event),
+            concept_opened: transition == Transition::Opened,
+        })
     }
 
     /// Drops a model's waiting predictions and labels older than
     /// `watermark - ttl`, counting what never joined.
-    pub(super) fn expire(&mut self, model_id: &str, watermark: i64) -> Result<(), StateError> {
+    pub fn expire(
+        &mut self,
+        models: &mut Models,
+        model_id: &str,
+        watermark: i64,
+    ) -> Result<(), StateError> {
+        let partition = models.partition_of(model_id);
         let ttl = i64::try_from(self.labels.ttl.as_millis()).unwrap_or(i64::MAX);
         let bound = watermark.saturating_sub(ttl);
         let from = expiry_prefix(model_id, i64::MIN);
@@ -289,26 +316,38 @@ impl Processor {
                 if let Some(w) = PENDING.get(&self.overlay, &self.store, &item)? {
                     unlabeled += u64::from(!w.j);
                 }
-                self.put(model_id, Cf::Pending, item, None);
+                self.put(partition, Cf::Pending, item, None);
             } else {
                 if self.get(Cf::Orphans, &item)?.is_some() {
                     unknown += 1;
                 }
-                self.put(model_id, Cf::Orphans, item, None);
+                self.put(partition, Cf::Orphans, item, None);
             }
-            self.put(model_id, Cf::Expiry, key, None);
+            self.put(partition, Cf::Expiry, key, None);
         }
         if unlabeled + unknown > 0 {
-            let state = Self::model(
-                &mut self.models,
-                &self.store,
-                self.detector.plan(),
-                model_id,
-            )?;
+            let state = models.load(model_id)?;
             state.dirty = true;
             state.meta.labels.unlabeled = state.meta.labels.unlabeled.saturating_add(unlabeled);
             state.meta.labels.unknown = state.meta.labels.unknown.saturating_add(unknown);
         }
         Ok(())
+    }
+}
+
+impl Operator for LabelJoin {
+    /// Moves the interval's writes (waiting entries, their deletes and the
+    /// expiry index) into `batch`.
+    fn on_checkpoint(
+        &mut self,
+        _models: &Models,
+        batch: &mut StateBatch,
+    ) -> Result<(), StateError> {
+        batch.append(&mut self.overlay);
+        Ok(())
+    }
+
+    fn on_revoke(&mut self, partition: i32, _models: &[String]) {
+        self.overlay.forget_partition(partition);
     }
 }

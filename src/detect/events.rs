@@ -1,27 +1,27 @@
-//! The drift events the processor publishes, and the alert bookkeeping
-//! behind them.
+//! The drift events detection and the label join publish, and the alert
+//! bookkeeping behind them.
 //!
 //! Guarantees: every event of one kind is built in one place, from the
 //! test result and the evaluation that produced it; an alert remembers the
 //! id of the event that opened it while it is open, and no id once closed.
 
-use super::processor::Evaluation;
 use crate::detect::accuracy::ConceptTest;
 use crate::detect::anomaly::{two_sided_p, ZScoreConfig};
 use crate::detect::hysteresis::Transition;
 use crate::detect::metrics::MetricTest;
 use crate::detect::FeatureTest;
 use crate::schema::{DriftEvent, TestKind};
+use crate::stage::Evaluation;
 use crate::state::Alert;
 
-pub(super) fn status(t: Transition) -> &'static str {
+pub(crate) fn status(t: Transition) -> &'static str {
     match t {
         Transition::Opened => "opened",
         Transition::Closed => "closed",
     }
 }
 
-pub(super) fn track_alert(alert: &mut Alert, t: Transition, id: &str) {
+pub(crate) fn track_alert(alert: &mut Alert, t: Transition, id: &str) {
     alert.opened_by = match t {
         Transition::Opened => Some(id.to_string()),
         Transition::Closed => None,
@@ -29,7 +29,7 @@ pub(super) fn track_alert(alert: &mut Alert, t: Transition, id: &str) {
 }
 
 /// The open concept-drift alert as decision evidence.
-pub(super) fn concept_evidence(alert: &Alert) -> FeatureTest {
+pub(crate) fn concept_evidence(alert: &Alert) -> FeatureTest {
     FeatureTest {
         feature: "accuracy".into(),
         test: TestKind::AccuracyDrop,
@@ -53,7 +53,7 @@ fn long(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-pub(super) fn drift_event(
+pub(crate) fn drift_event(
     id: &str,
     model_id: &str,
     t: &FeatureTest,
@@ -84,7 +84,7 @@ pub(super) fn drift_event(
     }
 }
 
-pub(super) fn anomaly_event(
+pub(crate) fn anomaly_event(
     id: &str,
     at: &Evaluation<'_>,
     m: &MetricTest,
@@ -118,7 +118,7 @@ pub(super) fn anomaly_event(
 }
 
 /// A concept-drift alert opened or closed at a label join.
-pub(super) fn concept_event(
+pub(crate) fn concept_event(
     id: &str,
     model_id: &str,
     test: &ConceptTest,

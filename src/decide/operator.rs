@@ -1,26 +1,29 @@
-//! Decisions in the pipeline: the signals of a degraded model go to the
-//! engine, and its answer becomes a heal command, an audit record and the
-//! state that later outcomes and operator commands refer to.
+//! The decisions stage's operator: the signals of a degraded model go to
+//! the engine, and its answer becomes a heal command, an audit record and
+//! the state that later outcomes and operator commands refer to.
 //!
 //! Guarantees:
 //! * one audit record per decision, sealed into the model's hash chain;
-//! * a command issued is remembered (in the `decisions` store, with the
+//! * a command issued is remembered (in the `decisions` table, with the
 //!   bandit context it was chosen in and its audit record) until its outcome
 //!   arrives, so the outcome can teach the bandit and complete the audit;
 //! * a veto that blocked a command is removed; nothing else removes one;
-//! * all of it goes through the processor's overlay, so it reaches RocksDB
-//!   and the changelog with the batch's checkpoint.
+//! * it owns the `decisions` table (command records, bandits, partition
+//!   controls): its writes, and those the feedback makes through it, wait in
+//!   its own batch and reach RocksDB and the changelog with the checkpoint;
+//! * the engine is pure; time is the evaluation's event time.
 
-use serde::de::DeserializeOwned;
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
-use super::processor::{Evaluation, Output, Processor};
 use crate::audit::chain;
+use crate::config::{Config, LabelsConfig};
 use crate::decide::bandit::LinearThompsonBandit;
 use crate::decide::context::NEVER_MINUTES;
 use crate::decide::rules::Signals;
-use crate::decide::{Control, DecisionRequest, Pause};
-use crate::detect::metrics::MetricTest;
+use crate::decide::{Control, DecisionRequest, Engine, Pause};
+use crate::detect::events::concept_evidence;
 use crate::detect::FeatureTest;
 use crate::heal::{self, CommandSpec};
 use crate::ids;
@@ -28,7 +31,8 @@ use crate::schema::{
     Action, AuditInputs, AuditRecord, AuditStatus, FeatureEvidence, HealCommand, Superseded,
     TestKind,
 };
-use crate::state::{decision_key, AlertKey, Cf, SignalSnapshot, StateError, Table};
+use crate::stage::{Evaluation, ModelEntry, Models, Operator, Output, SourcePos};
+use crate::state::{decision_key, AlertKey, Cf, StateBatch, StateError, Store, Table};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -55,66 +59,80 @@ pub struct PartitionControl {
     pub pause: Option<Pause>,
 }
 
-/// Key kinds in the `decisions` store.
+/// Key kinds in the `decisions` table.
 const BANDIT: u8 = b'b';
-pub(super) const COMMAND: u8 = b'c';
-pub(super) const CONTROL: u8 = b'p';
+const COMMAND: u8 = b'c';
+const CONTROL: u8 = b'p';
 
-/// The detector signals of one evaluation.
-pub(super) fn snapshot(
-    tests: &[FeatureTest],
-    metric_tests: &[MetricTest],
-    open_anomalies: usize,
-    at: i64,
-) -> SignalSnapshot {
-    let drift = tests
-        .iter()
-        .filter(|t| t.drifted && t.test == TestKind::Ks)
-        .map(|t| t.statistic)
-        .fold(0.0, f64::max);
-    let share = |n: usize, of: usize| if of == 0 { 0.0 } else { n as f64 / of as f64 };
-    let latency_shift = metric_tests
-        .iter()
-        .find(|m| m.metric == "latency_mean")
-        .filter(|m| m.score.samples > 0 && m.score.mean.abs() > f64::EPSILON)
-        .map_or(0.0, |m| (m.score.value - m.score.mean) / m.score.mean.abs());
-    SignalSnapshot {
-        drift,
-        drifted_share: share(tests.iter().filter(|t| t.drifted).count(), tests.len()),
-        anomaly_rate: share(open_anomalies, metric_tests.len()),
-        latency_shift: if latency_shift.is_finite() {
-            latency_shift
-        } else {
-            0.0
-        },
-        at,
-    }
+/// Commands waiting for their outcome or approval.
+const COMMANDS: Table<CommandRecord> = Table::new(Cf::Decisions, "decisions", 1);
+/// Partition-wide controls.
+const CONTROLS: Table<PartitionControl> = Table::new(Cf::Decisions, "decisions", 1);
+
+/// The decisions operator.
+#[derive(Debug)]
+pub struct Decisions {
+    engine: Engine,
+    labels: LabelsConfig,
+    config_version: String,
+    store: Arc<Store>,
+    /// Writes since the last checkpoint.
+    overlay: StateBatch,
 }
 
-impl Processor {
-    pub(super) fn decision_get<T: Serialize + DeserializeOwned>(
-        &self,
-        key: &[u8],
-    ) -> Result<Option<T>, StateError> {
-        Table::<T>::new(Cf::Decisions, "decisions", 1).get(&self.overlay, &self.store, key)
+impl Decisions {
+    /// The operator for `config` (hashed as `config_version`), its table in
+    /// `store`.
+    pub fn new(config: &Config, config_version: &str, store: Arc<Store>) -> Self {
+        Decisions {
+            engine: Engine::new(&config.decide),
+            labels: config.labels.clone(),
+            config_version: config_version.to_string(),
+            store,
+            overlay: StateBatch::default(),
+        }
     }
 
-    pub(super) fn decision_put<T: Serialize + DeserializeOwned>(
-        &mut self,
+    /// The configuration hash commands and audit records carry.
+    pub fn config_version(&self) -> &str {
+        &self.config_version
+    }
+
+    /// The engine's reward for an outcome.
+    pub fn reward(&self, recovery: f64, cost: f64) -> f64 {
+        self.engine.reward(recovery, cost)
+    }
+
+    /// The remembered command `command_id` of `model`, if it waits for an
+    /// outcome or an approval.
+    pub fn command(
+        &self,
         model: &str,
-        key: Vec<u8>,
-        value: Option<&T>,
+        command_id: &str,
+    ) -> Result<Option<CommandRecord>, StateError> {
+        let key = decision_key(model, COMMAND, command_id);
+        COMMANDS.get(&self.overlay, &self.store, &key)
+    }
+
+    /// Remembers (`Some`) or forgets (`None`) the command `command_id` of
+    /// `model`.
+    pub fn put_command(
+        &mut self,
+        models: &Models,
+        model: &str,
+        command_id: &str,
+        record: Option<&CommandRecord>,
     ) -> Result<(), StateError> {
-        let partition = self.partition_of(model);
-        Table::<T>::new(Cf::Decisions, "decisions", 1).put(&mut self.overlay, key, value, partition)
+        let key = decision_key(model, COMMAND, command_id);
+        COMMANDS.put(&mut self.overlay, key, record, models.partition_of(model))
     }
 
     /// The model's bandit, or a fresh one (also when the stored one no
     /// longer fits the policy's context dimension or the configured arms).
-    pub(super) fn bandit(&self, model: &str) -> Result<Option<LinearThompsonBandit>, StateError> {
+    pub fn bandit(&self, model: &str) -> Result<Option<LinearThompsonBandit>, StateError> {
         let key = decision_key(model, BANDIT, "");
         let stored =
-            match self.get(Cf::Decisions, &key)? {
+            match self.overlay.get(&self.store, Cf::Decisions, &key)? {
                 Some(bytes) => Some(LinearThompsonBandit::from_bytes(&bytes).map_err(|e| {
                     StateError::Corrupt {
                         key: format!("{model}/bandit"),
@@ -130,80 +148,59 @@ impl Processor {
     }
 
     /// Stores the model's bandit (with the next checkpoint).
-    pub(super) fn save_bandit(&mut self, model: &str, bandit: &LinearThompsonBandit) {
+    pub fn save_bandit(&mut self, models: &Models, model: &str, bandit: &LinearThompsonBandit) {
         let key = decision_key(model, BANDIT, "");
-        self.put(model, Cf::Decisions, key, Some(bandit.to_bytes()));
+        self.overlay.put(
+            Cf::Decisions,
+            key,
+            Some(bandit.to_bytes()),
+            models.partition_of(model),
+        );
     }
 
-    pub(super) fn partition_control(&self, partition: i32) -> Result<PartitionControl, StateError> {
-        Ok(self
-            .decision_get(&decision_key("", CONTROL, &partition.to_string()))?
+    /// The control of every model of input partition `partition`.
+    pub fn partition_control(&self, partition: i32) -> Result<PartitionControl, StateError> {
+        let key = decision_key("", CONTROL, &partition.to_string());
+        Ok(CONTROLS
+            .get(&self.overlay, &self.store, &key)?
             .unwrap_or_default())
     }
 
-    /// Seals `audit` into its model's chain.
-    pub(super) fn seal(&mut self, audit: &mut AuditRecord) -> Result<(), StateError> {
-        let model = audit.model_id.clone();
-        let state = Self::model(&mut self.models, &self.store, self.detector.plan(), &model)?;
-        state.meta.audit_sequence = state.meta.audit_sequence.saturating_add(1);
-        chain::seal(
-            audit,
-            state.meta.audit_sequence,
-            state.meta.last_audit_hash.take(),
-        );
-        state.meta.last_audit_hash = Some(audit.record_hash.clone());
-        state.dirty = true;
-        Ok(())
-    }
-
-    /// A new version of a decision's audit record: `change` edits a copy of
-    /// `previous`, which it then supersedes in the chain.
-    pub(super) fn next_version(
+    /// Sets the control of input partition `partition`; `scope` is the
+    /// tracked name its writes belong to.
+    pub fn put_partition_control(
         &mut self,
-        previous: &AuditRecord,
-        change: impl FnOnce(&mut AuditRecord),
-    ) -> Result<AuditRecord, StateError> {
-        let mut next = previous.clone();
-        next.version = previous.version.saturating_add(1);
-        next.supersedes = Some(Superseded {
-            sequence: previous.sequence,
-            record_hash: previous.record_hash.clone(),
-        });
-        change(&mut next);
-        self.seal(&mut next)?;
-        Ok(next)
+        models: &Models,
+        scope: &str,
+        partition: i32,
+        control: &PartitionControl,
+    ) -> Result<(), StateError> {
+        let key = decision_key("", CONTROL, &partition.to_string());
+        CONTROLS.put(
+            &mut self.overlay,
+            key,
+            Some(control),
+            models.partition_of(scope),
+        )
     }
 
     /// Decides for a degraded model at `at`; `tests` is the evidence.
-    pub(super) fn decide(
+    pub fn process(
         &mut self,
+        models: &mut Models,
         at: &Evaluation<'_>,
         tests: &[FeatureTest],
     ) -> Result<Vec<Output>, StateError> {
+        let partition = models.partition_of(at.model_id);
         let decision_id = ids::decision_id(at.model_id, at.pos.as_ref());
         let bandit = self.bandit(at.model_id)?;
-        let global = self
-            .partition_control(self.partition_of(at.model_id))?
-            .pause;
-        let accuracy_drop = {
-            let state = Self::model(
-                &mut self.models,
-                &self.store,
-                self.detector.plan(),
-                at.model_id,
-            )?;
-            state
-                .meta
-                .accuracy
-                .check(&self.labels)
-                .map_or(0.0, |t| t.drop.max(0.0))
-        };
-        let state = Self::model(
-            &mut self.models,
-            &self.store,
-            self.detector.plan(),
-            at.model_id,
-        )?;
+        let global = self.partition_control(partition)?.pause;
+        let state = models.load(at.model_id)?;
+        let accuracy_drop = state
+            .meta
+            .accuracy
+            .check(&self.labels)
+            .map_or(0.0, |t| t.drop.max(0.0));
         let evidence = evidence(state, tests);
         let drift_ids: Vec<String> = evidence
             .iter()
@@ -293,7 +290,7 @@ impl Processor {
             status,
             ..AuditRecord::default()
         };
-        self.seal(&mut audit)?;
+        seal(models, &mut audit)?;
         let mut outputs = Vec::with_capacity(2);
         if let Some(command) = command {
             let suggestion = suggestion(&d);
@@ -304,13 +301,90 @@ impl Processor {
                 suggestion,
                 audit: audit.clone(),
             };
-            let key = decision_key(at.model_id, COMMAND, &command.command_id);
-            self.decision_put(at.model_id, key, Some(&record))?;
+            self.put_command(models, at.model_id, &command.command_id, Some(&record))?;
             outputs.push(Output::Command(command));
         }
         outputs.push(Output::Audit(audit));
         Ok(outputs)
     }
+
+    /// Decides for a model whose concept-drift alert a label join at `pos`
+    /// just opened; the alert is the evidence, the model's last signals the
+    /// context.
+    pub fn concept(
+        &mut self,
+        models: &mut Models,
+        pos: &SourcePos,
+        model_id: &str,
+        event_time: i64,
+    ) -> Result<Vec<Output>, StateError> {
+        let Some(state) = models.get(model_id) else {
+            return Ok(Vec::new());
+        };
+        let Some(concept) = state.meta.alerts.get(&AlertKey::Concept) else {
+            return Ok(Vec::new());
+        };
+        let tests = vec![concept_evidence(concept)];
+        let model_version = state.meta.model_version.clone();
+        let record = state.meta.records_seen;
+        let at = Evaluation {
+            pos,
+            model_id,
+            model_version: &model_version,
+            event_time,
+            record,
+        };
+        self.process(models, &at, &tests)
+    }
+}
+
+impl Operator for Decisions {
+    /// Moves the interval's writes (command records, bandits, controls)
+    /// into `batch`.
+    fn on_checkpoint(
+        &mut self,
+        _models: &Models,
+        batch: &mut StateBatch,
+    ) -> Result<(), StateError> {
+        batch.append(&mut self.overlay);
+        Ok(())
+    }
+
+    fn on_revoke(&mut self, partition: i32, _models: &[String]) {
+        self.overlay.forget_partition(partition);
+    }
+}
+
+/// Seals `audit` into its model's chain.
+pub fn seal(models: &mut Models, audit: &mut AuditRecord) -> Result<(), StateError> {
+    let state = models.load(&audit.model_id)?;
+    state.meta.audit_sequence = state.meta.audit_sequence.saturating_add(1);
+    chain::seal(
+        audit,
+        state.meta.audit_sequence,
+        state.meta.last_audit_hash.take(),
+    );
+    state.meta.last_audit_hash = Some(audit.record_hash.clone());
+    state.dirty = true;
+    Ok(())
+}
+
+/// A new version of a decision's audit record: `change` edits a copy of
+/// `previous`, which it then supersedes in the chain.
+pub fn next_version(
+    models: &mut Models,
+    previous: &AuditRecord,
+    change: impl FnOnce(&mut AuditRecord),
+) -> Result<AuditRecord, StateError> {
+    let mut next = previous.clone();
+    next.version = previous.version.saturating_add(1);
+    next.supersedes = Some(Superseded {
+        sequence: previous.sequence,
+        record_hash: previous.record_hash.clone(),
+    });
+    change(&mut next);
+    seal(models, &mut next)?;
+    Ok(next)
 }
 
 /// What an approval of an escalation does when the operator names no
@@ -338,7 +412,7 @@ fn context_map(s: &Signals) -> std::collections::BTreeMap<String, f64> {
 
 /// Every test of the evaluation, then every open anomaly alert (its
 /// z-score is in the drift event it links to).
-fn evidence(state: &super::processor::ModelState, tests: &[FeatureTest]) -> Vec<FeatureEvidence> {
+fn evidence(state: &ModelEntry, tests: &[FeatureTest]) -> Vec<FeatureEvidence> {
     let anomalies = state
         .meta
         .alerts
@@ -379,3 +453,7 @@ fn evidence(state: &super::processor::ModelState, tests: &[FeatureTest]) -> Vec<
     });
     tested.chain(anomalies).collect()
 }
+
+#[cfg(test)]
+#[path = "operator_tests.rs"]
+mod tests;

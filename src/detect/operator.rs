@@ -1,0 +1,456 @@
+//! The detection stage's operator: a prediction enters its model's feature
+//! windows and metrics; at an evaluation the drift detector tests them and
+//! the alerts open or close.
+//!
+//! Guarantees:
+//! - It owns the models' feature windows (the `windows` table, as entry
+//!   segments): loaded from the store on a model's first prediction, kept
+//!   in memory, and on a checkpoint each changed window's new entries go
+//!   out as one segment, with the deletes of segments left without a live
+//!   entry (never a whole window).
+//! - Every drift event (covariate, anomaly) is an alert's opening or
+//!   closing, with an id derived from the model, the alert and the record
+//!   that triggered it; an evaluation's signals are kept in the model's
+//!   bookkeeping for the decisions.
+//! - It never decides: [`Detection::alerts`] returns the evidence of a
+//!   degraded model, and the pipeline hands it to the decisions.
+//! - Time is the records' event time; no clock, no Kafka.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use super::anomaly::ZScoreConfig;
+use super::events::{anomaly_event, concept_evidence, drift_event, status, track_alert};
+use super::metrics::MetricTest;
+use super::reference::ReferenceData;
+use super::{
+    CategoricalWindow, CategoryEntry, DriftDetector, Due, FeatureState, FeatureTest, Placement,
+    WindowEntry, WindowPlan, Windows,
+};
+use crate::config::Config;
+use crate::ids;
+use crate::schema::{Prediction, TestKind};
+use crate::stage::{Evaluation, Models, Operator, Output};
+use crate::state::segments::{self, SegmentLog, CATEGORICAL, NUMERIC};
+use crate::state::{AlertKey, SignalSnapshot, StateBatch, StateError, Store};
+
+/// A model's feature windows, with what changed since the last checkpoint.
+#[derive(Debug, Default)]
+struct ModelWindows {
+    numeric: BTreeMap<String, FeatureState>,
+    dirty_numeric: BTreeSet<String>,
+    categorical: BTreeMap<String, CategoricalWindow>,
+    dirty_categorical: BTreeSet<String>,
+    /// Stored segments per (kind, feature).
+    logs: HashMap<(u8, String), SegmentLog>,
+}
+
+/// The detection operator.
+#[derive(Debug)]
+pub struct Detection {
+    detector: DriftDetector,
+    zscore: ZScoreConfig,
+    persistence: u32,
+    store: Arc<Store>,
+    reference: Option<Arc<ReferenceData>>,
+    models: HashMap<String, ModelWindows>,
+}
+
+/// A prediction taken in: the model's record count and watermark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Observed {
+    /// The model's records so far, this one included.
+    pub record: u64,
+    /// The model's event-time watermark after it.
+    pub watermark: i64,
+}
+
+/// An evaluation's test results, before the alerts.
+#[derive(Debug)]
+pub struct Tested {
+    tests: Vec<FeatureTest>,
+    metric_tests: Vec<MetricTest>,
+}
+
+/// What an evaluation's alerts gave.
+#[derive(Debug, Default)]
+pub struct Alerts {
+    /// Drift events of alerts opened or closed.
+    pub outputs: Vec<Output>,
+    /// The evidence for a decision, when the model is degraded (any
+    /// covariate, anomaly or concept alert open).
+    pub degraded: Option<Vec<FeatureTest>>,
+}
+
+impl Detection {
+    /// The operator for `config`, its windows in `store`.
+    pub fn new(config: &Config, store: Arc<Store>) -> Self {
+        let a = &config.detect.anomaly;
+        Detection {
+            detector: DriftDetector::new(&config.detect, config.reference_range_ms()),
+            zscore: ZScoreConfig {
+                threshold: a.threshold,
+                min_samples: a.min_samples,
+                baseline: a.baseline,
+                ewma_alpha: a.ewma_alpha,
+            },
+            persistence: config.detect.persistence.max(1),
+            store,
+            reference: None,
+            models: HashMap::new(),
+        }
+    }
+
+    /// The preloaded reference sample (`reference-mode = "file"`).
+    pub fn with_reference(mut self, reference: Arc<ReferenceData>) -> Self {
+        self.reference = Some(reference);
+        self
+    }
+
+    /// The window plan of every feature.
+    pub fn plan(&self) -> WindowPlan {
+        *self.detector.plan()
+    }
+
+    /// Models whose windows are cached.
+    pub fn cached_models(&self) -> usize {
+        self.models.len()
+    }
+
+    /// A prediction enters its model's windows, event clock and metrics
+    /// (the model must be tracked in `models`).
+    pub fn process(&mut self, models: &mut Models, p: &Prediction) -> Result<Observed, StateError> {
+        let plan = *self.detector.plan();
+        models.load(&p.model_id)?;
+        let windows = windows_of(&mut self.models, &self.store, &plan, &p.model_id)?;
+        let state = models.load(&p.model_id)?;
+        state.dirty = true;
+        let meta = &mut state.meta;
+        // Saturating: corrupt stored counters must not overflow.
+        meta.records_seen = meta.records_seen.saturating_add(1);
+        let record = meta.records_seen;
+        if meta.model_version != p.model_version {
+            meta.model_version.clone_from(&p.model_version);
+        }
+        let clock = &mut meta.clock;
+        if clock.max_event_time.is_some_and(|max| p.event_time < max) {
+            clock.out_of_order = clock.out_of_order.saturating_add(1);
+        }
+        let max = clock
+            .max_event_time
+            .map_or(p.event_time, |m| m.max(p.event_time));
+        clock.max_event_time = Some(max);
+        let watermark = self.detector.watermark(max);
+        if p.event_time < watermark {
+            clock.late = clock.late.saturating_add(1);
+        }
+        let mut before_reference = false;
+        for (feature, value) in &p.features {
+            let entry = WindowEntry {
+                record,
+                time: p.event_time,
+                value: *value,
+            };
+            let window = match windows.numeric.get_mut(feature) {
+                Some(w) => w,
+                None => {
+                    let mut w = FeatureState::journaled();
+                    if let Some(values) = self.reference.as_ref().and_then(|r| r.numeric(feature)) {
+                        w.preload(values.iter().copied());
+                    }
+                    windows.numeric.entry(feature.clone()).or_insert(w)
+                }
+            };
+            before_reference |= window.push(entry, watermark, &plan) == Placement::BeforeReference;
+            if !windows.dirty_numeric.contains(feature) {
+                windows.dirty_numeric.insert(feature.clone());
+            }
+        }
+        for (feature, value) in p.categorical_features.iter().flatten() {
+            let entry = CategoryEntry {
+                record,
+                time: p.event_time,
+                value: value.clone(),
+            };
+            let window = match windows.categorical.get_mut(feature) {
+                Some(w) => w,
+                None => {
+                    let mut w = CategoricalWindow::journaled();
+                    if let Some(values) =
+                        self.reference.as_ref().and_then(|r| r.categorical(feature))
+                    {
+                        w.preload(values.iter().cloned());
+                    }
+                    windows.categorical.entry(feature.clone()).or_insert(w)
+                }
+            };
+            before_reference |= window.push(entry, watermark, &plan) == Placement::BeforeReference;
+            if !windows.dirty_categorical.contains(feature) {
+                windows.dirty_categorical.insert(feature.clone());
+            }
+        }
+        if before_reference {
+            meta.clock.before_reference = meta.clock.before_reference.saturating_add(1);
+        }
+        meta.metrics
+            .observe_prediction(p.score, p.predicted_class.as_deref(), p.latency_ms);
+        Ok(Observed { record, watermark })
+    }
+
+    /// Tests the model's windows and metrics if an evaluation is due after
+    /// `observed` (a time window's end moves the windows first).
+    pub fn test(
+        &mut self,
+        models: &mut Models,
+        model_id: &str,
+        observed: Observed,
+    ) -> Result<Option<Tested>, StateError> {
+        let plan = *self.detector.plan();
+        let Observed { record, watermark } = observed;
+        models.load(model_id)?;
+        let windows = windows_of(&mut self.models, &self.store, &plan, model_id)?;
+        let state = models.load(model_id)?;
+        match self
+            .detector
+            .due(record, watermark, state.meta.clock.window_end)
+        {
+            Due::No => return Ok(None),
+            Due::Now => {}
+            Due::AtWindowEnd(end) => {
+                for (feature, w) in &mut windows.numeric {
+                    w.advance(end, &plan);
+                    if !windows.dirty_numeric.contains(feature) {
+                        windows.dirty_numeric.insert(feature.clone());
+                    }
+                }
+                for (feature, w) in &mut windows.categorical {
+                    w.advance(end, &plan);
+                    if !windows.dirty_categorical.contains(feature) {
+                        windows.dirty_categorical.insert(feature.clone());
+                    }
+                }
+                state.meta.clock.window_end = Some(end);
+            }
+        }
+        let tests = self.detector.evaluate_all(
+            windows.numeric.iter_mut().map(|(f, w)| (f.as_str(), w)),
+            windows.categorical.iter().map(|(f, w)| (f.as_str(), w)),
+            watermark,
+        );
+        let metric_tests = state.meta.metrics.evaluate(&self.zscore);
+        Ok(Some(Tested {
+            tests,
+            metric_tests,
+        }))
+    }
+
+    /// Alerts from one evaluation's tests (a drift event for each opening
+    /// or closing) and the model's signals; the evidence for a decision if
+    /// the model is degraded.
+    pub fn alerts(
+        &self,
+        models: &mut Models,
+        at: &Evaluation<'_>,
+        tested: Tested,
+    ) -> Result<Alerts, StateError> {
+        let Tested {
+            mut tests,
+            metric_tests,
+        } = tested;
+        let mut outputs = Vec::new();
+        let persistence = self.persistence;
+        let correction = self.detector.correction().as_str();
+        let Some(state) = models.get_mut(at.model_id) else {
+            return Ok(Alerts::default());
+        };
+        let late = i64::try_from(state.meta.clock.late).unwrap_or(i64::MAX);
+        for t in &mut tests {
+            let key = AlertKey::Feature(t.feature.clone());
+            let id_key = key.to_string();
+            let alert = state.meta.alerts.entry(key).or_default();
+            let transition = alert.state.observe(t.drifted, persistence);
+            if let Some(tr) = transition {
+                let id = ids::drift_event_id(at.model_id, &id_key, at.pos.as_ref());
+                let mut e = drift_event(&id, at.model_id, t, at.event_time);
+                e.status = status(tr).into();
+                e.correction = correction.into();
+                e.late_records = late;
+                track_alert(alert, tr, &id);
+                outputs.push(Output::Drift(e));
+            }
+            // Decisions see the alert, not one evaluation's rejection.
+            t.drifted = alert.state.is_open();
+        }
+        for m in &metric_tests {
+            let key = AlertKey::Anomaly(m.metric.clone());
+            let id_key = key.to_string();
+            let alert = state.meta.alerts.entry(key).or_default();
+            if let Some(tr) = alert.state.observe(m.score.anomalous, persistence) {
+                let id = ids::drift_event_id(at.model_id, &id_key, at.pos.as_ref());
+                let e = anomaly_event(&id, at, m, &self.zscore, status(tr), late);
+                track_alert(alert, tr, &id);
+                outputs.push(Output::Drift(e));
+            }
+        }
+        let open_anomalies = metric_tests
+            .iter()
+            .filter(|m| {
+                state
+                    .meta
+                    .alerts
+                    .get(&AlertKey::Anomaly(m.metric.clone()))
+                    .is_some_and(|a| a.state.is_open())
+            })
+            .count();
+        state.meta.signals = snapshot(&tests, &metric_tests, open_anomalies, at.event_time);
+        if let Some(concept) = state.meta.alerts.get(&AlertKey::Concept) {
+            if concept.state.is_open() {
+                tests.push(concept_evidence(concept));
+            }
+        }
+        let degraded = state.meta.alerts.values().any(|a| a.state.is_open());
+        Ok(Alerts {
+            outputs,
+            degraded: degraded.then_some(tests),
+        })
+    }
+
+    /// A model's numeric windows as the store holds them, rebuilt from
+    /// their entries, in feature-name order.
+    pub fn stored_windows(&self, model: &str) -> Result<Vec<(String, Windows<f64>)>, StateError> {
+        let state = load_windows(&self.store, self.detector.plan(), model)?;
+        Ok(state
+            .numeric
+            .into_iter()
+            .map(|(f, w)| (f, w.windows().clone()))
+            .collect())
+    }
+
+    /// A model's categorical windows as the store holds them, rebuilt
+    /// from their entries, in feature-name order.
+    pub fn stored_categorical(
+        &self,
+        model: &str,
+    ) -> Result<Vec<(String, Windows<String>)>, StateError> {
+        let state = load_windows(&self.store, self.detector.plan(), model)?;
+        Ok(state
+            .categorical
+            .into_iter()
+            .map(|(f, w)| (f, w.windows().clone()))
+            .collect())
+    }
+}
+
+impl Operator for Detection {
+    /// Each changed window's journal: its new entries as one segment, the
+    /// deletes of segments left without a live entry, the head if its end
+    /// moved. Drains the journals: the batch must be written, or the
+    /// operator dropped.
+    fn on_checkpoint(&mut self, models: &Models, batch: &mut StateBatch) -> Result<(), StateError> {
+        for (model, state) in &mut self.models {
+            let partition = models.partition_of(model);
+            for feature in std::mem::take(&mut state.dirty_numeric) {
+                if let Some(w) = state.numeric.get_mut(&feature) {
+                    let journal = w.take_journal();
+                    let end = w.windows().window_end();
+                    let log = state.logs.entry((NUMERIC, feature.clone())).or_default();
+                    log.flush(batch, partition, model, NUMERIC, &feature, journal, end);
+                }
+            }
+            for feature in std::mem::take(&mut state.dirty_categorical) {
+                if let Some(w) = state.categorical.get_mut(&feature) {
+                    let journal = w.take_journal();
+                    let end = w.windows().window_end();
+                    let log = state
+                        .logs
+                        .entry((CATEGORICAL, feature.clone()))
+                        .or_default();
+                    log.flush(batch, partition, model, CATEGORICAL, &feature, journal, end);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn on_revoke(&mut self, _partition: i32, models: &[String]) {
+        for model in models {
+            self.models.remove(model);
+        }
+    }
+}
+
+/// The detector signals of one evaluation.
+fn snapshot(
+    tests: &[FeatureTest],
+    metric_tests: &[MetricTest],
+    open_anomalies: usize,
+    at: i64,
+) -> SignalSnapshot {
+    let drift = tests
+        .iter()
+        .filter(|t| t.drifted && t.test == TestKind::Ks)
+        .map(|t| t.statistic)
+        .fold(0.0, f64::max);
+    let share = |n: usize, of: usize| if of == 0 { 0.0 } else { n as f64 / of as f64 };
+    let latency_shift = metric_tests
+        .iter()
+        .find(|m| m.metric == "latency_mean")
+        .filter(|m| m.score.samples > 0 && m.score.mean.abs() > f64::EPSILON)
+        .map_or(0.0, |m| (m.score.value - m.score.mean) / m.score.mean.abs());
+    SignalSnapshot {
+        drift,
+        drifted_share: share(tests.iter().filter(|t| t.drifted).count(), tests.len()),
+        anomaly_rate: share(open_anomalies, metric_tests.len()),
+        latency_shift: if latency_shift.is_finite() {
+            latency_shift
+        } else {
+            0.0
+        },
+        at,
+    }
+}
+
+/// A model's cached windows, loaded from the store on first use.
+fn windows_of<'a>(
+    cache: &'a mut HashMap<String, ModelWindows>,
+    store: &Store,
+    plan: &WindowPlan,
+    model_id: &str,
+) -> Result<&'a mut ModelWindows, StateError> {
+    if !cache.contains_key(model_id) {
+        let loaded = load_windows(store, plan, model_id)?;
+        cache.insert(model_id.to_string(), loaded);
+    }
+    cache.get_mut(model_id).ok_or_else(|| StateError::Corrupt {
+        key: format!("windows/{model_id}"),
+        reason: "not cached after loading".into(),
+    })
+}
+
+/// A model's windows as stored, rebuilt from their entries.
+fn load_windows(
+    store: &Store,
+    plan: &WindowPlan,
+    model_id: &str,
+) -> Result<ModelWindows, StateError> {
+    let stored = segments::load(store, model_id)?;
+    let mut state = ModelWindows::default();
+    let plan = *plan;
+    for (feature, f) in stored.numeric {
+        let w = FeatureState::rebuild(f.entries.iter().cloned(), f.window_end, &plan);
+        let log = f.log(&w.windows().live_window_records(&plan));
+        state.logs.insert((NUMERIC, feature.clone()), log);
+        state.numeric.insert(feature, w);
+    }
+    for (feature, f) in stored.categorical {
+        let w = CategoricalWindow::rebuild(f.entries.iter().cloned(), f.window_end, &plan);
+        let log = f.log(&w.windows().live_window_records(&plan));
+        state.logs.insert((CATEGORICAL, feature.clone()), log);
+        state.categorical.insert(feature, w);
+    }
+    Ok(state)
+}
+
+#[cfg(test)]
+#[path = "operator_tests.rs"]
+mod tests;
