@@ -10,8 +10,10 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+mod bench;
 mod operator;
 mod signals;
+pub use bench::{AblationArgs, BenchCommand, ThroughputArgs};
 pub use operator::{ApproveArgs, IssuerArgs, OperatorSubcommand, ScopeArgs, VetoArgs};
 use tokio::sync::watch;
 
@@ -69,65 +71,6 @@ pub enum Command {
         #[command(subcommand)]
         command: BenchCommand,
     },
-}
-
-/// Benchmarks.
-#[derive(Debug, Subcommand)]
-pub enum BenchCommand {
-    /// The seed system's ablation (rules, bandit, hybrid, oracle) and jidoka's engine.
-    Ablation(AblationArgs),
-    /// Records/s of the pipeline end to end against a plain consumer, on
-    /// an in-process mock broker; restore speed, peak RSS, state bytes.
-    Throughput(ThroughputArgs),
-}
-
-/// Throughput arguments.
-#[derive(Debug, Args)]
-pub struct ThroughputArgs {
-    /// Predictions to produce and process.
-    #[arg(long, default_value_t = 1_000_000)]
-    pub records: u64,
-    /// Models (record keys); drift is planted in a tenth of them.
-    #[arg(long, default_value_t = 1_000)]
-    pub models: u32,
-    /// Numeric features per prediction.
-    #[arg(long, default_value_t = 10)]
-    pub features: u32,
-    /// Partitions of every topic (default: sized so that the mock broker
-    /// keeps every record).
-    #[arg(long)]
-    pub partitions: Option<i32>,
-    /// Detection window size (`detect.window-size`).
-    #[arg(long, default_value_t = 500)]
-    pub window: usize,
-    /// Cases to run, comma-separated: changelog, no-changelog, transactions.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "changelog,no-changelog,transactions",
-        value_parser = crate::bench::throughput::Case::parse
-    )]
-    pub cases: Vec<crate::bench::throughput::Case>,
-    /// Seed of the generated predictions.
-    #[arg(long, default_value_t = 7)]
-    pub seed: u64,
-    /// Print one JSON object instead of the table.
-    #[arg(long)]
-    pub json: bool,
-}
-
-/// Ablation arguments.
-#[derive(Debug, Args)]
-pub struct AblationArgs {
-    /// Seeds (replicates of 200 scenarios each).
-    #[arg(long, default_value_t = 30)]
-    pub seeds: usize,
-    /// Base seed.
-    #[arg(long, default_value_t = 20_240_601)]
-    pub base_seed: u64,
-    /// Print one JSON object instead of the table.
-    #[arg(long)]
-    pub json: bool,
 }
 
 /// Demo arguments.
@@ -237,23 +180,8 @@ pub async fn main(cli: Cli) -> ExitCode {
             return run_demo(args).await;
         }
     }
-    if let Command::Bench {
-        command: BenchCommand::Ablation(args),
-    } = &cli.command
-    {
-        let report = crate::bench::ablation::run_ablation(args.seeds, args.base_seed);
-        if args.json {
-            println!("{}", crate::bench::ablation::to_json(&report));
-        } else {
-            print!("{}", crate::bench::ablation::to_table(&report));
-        }
-        return ExitCode::SUCCESS;
-    }
-    if let Command::Bench {
-        command: BenchCommand::Throughput(args),
-    } = &cli.command
-    {
-        return bench_throughput(args).await;
+    if let Command::Bench { command } = &cli.command {
+        return bench::main(command).await;
     }
     let loaded = match Config::load(cli.config.as_deref()) {
         Ok(l) => l,
@@ -434,45 +362,6 @@ async fn demo_produce(cfg: &Config, args: &DemoArgs) -> Result<(), BoxError> {
         opts.corrupt, cfg.topics.predictions, cfg.kafka.bootstrap_servers
     );
     Ok(())
-}
-
-async fn bench_throughput(args: &ThroughputArgs) -> ExitCode {
-    use crate::bench::throughput::{self as tp, BenchError};
-    let opts = tp::ThroughputOptions {
-        records: args.records,
-        models: args.models,
-        features: args.features,
-        partitions: args.partitions,
-        window: args.window,
-        cases: tp::Case::in_run_order(&args.cases),
-        seed: args.seed,
-    };
-    let ran = tokio::task::spawn_blocking(move || {
-        tp::run_throughput(&opts, &mut |line: &str| eprintln!("jidoka bench: {line}"))
-    })
-    .await;
-    match ran {
-        Ok(Ok(report)) => {
-            if args.json {
-                println!("{}", tp::to_json(&report));
-            } else {
-                print!("{}", tp::to_table(&report));
-            }
-            ExitCode::SUCCESS
-        }
-        Ok(Err(e @ BenchError::Usage(_))) => {
-            eprintln!("jidoka bench throughput: {e}");
-            ExitCode::from(2)
-        }
-        Ok(Err(e)) => {
-            eprintln!("jidoka bench throughput: {e}");
-            ExitCode::from(1)
-        }
-        Err(e) => {
-            eprintln!("jidoka bench throughput: {e}");
-            ExitCode::from(1)
-        }
-    }
 }
 
 async fn run_demo(args: &DemoArgs) -> ExitCode {

@@ -36,7 +36,7 @@ pub struct ChildRun {
     pub startup: Duration,
     /// VmHWM of the child just before it was stopped, if readable.
     pub peak_rss_bytes: Option<u64>,
-    /// Size of the state directory when every record was processed.
+    /// Size of RocksDB's data files in the state directory once the child stopped.
     pub state_dir_bytes: u64,
     /// The child exited with status 0 after SIGTERM.
     pub clean_exit: bool,
@@ -135,8 +135,9 @@ pub fn run_child(spec: &ChildSpec<'_>) -> Result<ChildRun, BenchError> {
     };
     let (first_at, first_count) = first.unwrap_or((done_at, 0));
     let peak_rss_bytes = peak_rss(guard.0.id());
-    let state_dir_bytes = dir_size(spec.data_dir);
+    // After the stop: the last commit interval reaches RocksDB on shutdown.
     let clean_exit = stop(&mut guard.0);
+    let state_dir_bytes = dir_size(spec.data_dir);
     Ok(ChildRun {
         progress,
         timed_records: progress.processed.saturating_sub(first_count),
@@ -182,7 +183,10 @@ pub fn parse_vm_hwm(status: &str) -> Option<u64> {
     Some(kb * 1024)
 }
 
-/// Total size of the files under `dir` (0 if it cannot be read).
+/// Total size of RocksDB's data files under `dir`: tables (`.sst`),
+/// write-ahead logs (`.log`) and blobs (`.blob`); 0 if it cannot be read.
+/// The info log (`LOG`), options and manifest are left out: their size
+/// depends on how long the store ran, not on the data written.
 pub fn dir_size(dir: &Path) -> u64 {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
@@ -191,10 +195,15 @@ pub fn dir_size(dir: &Path) -> u64 {
         .flatten()
         .map(|e| match e.metadata() {
             Ok(m) if m.is_dir() => dir_size(&e.path()),
-            Ok(m) => m.len(),
-            Err(_) => 0,
+            Ok(m) if is_data_file(&e.path()) => m.len(),
+            _ => 0,
         })
         .sum()
+}
+
+fn is_data_file(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|ext| ext == "sst" || ext == "log" || ext == "blob")
 }
 
 /// The last lines of a log file.
@@ -217,11 +226,13 @@ mod tests {
     }
 
     #[test]
-    fn dir_size_sums_nested_files() -> std::io::Result<()> {
+    fn dir_size_sums_nested_data_files() -> std::io::Result<()> {
         let dir = tempfile::tempdir()?;
         std::fs::create_dir(dir.path().join("a"))?;
-        std::fs::write(dir.path().join("a/x"), [0u8; 100])?;
-        std::fs::write(dir.path().join("y"), [0u8; 20])?;
+        std::fs::write(dir.path().join("a/000012.sst"), [0u8; 100])?;
+        std::fs::write(dir.path().join("000013.log"), [0u8; 20])?;
+        std::fs::write(dir.path().join("LOG"), [0u8; 7])?;
+        std::fs::write(dir.path().join("MANIFEST-000005"), [0u8; 3])?;
         assert_eq!(dir_size(dir.path()), 120);
         assert_eq!(dir_size(&dir.path().join("missing")), 0);
         Ok(())
