@@ -7,9 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use super::window::{
-    CategoryEntry, Journal, Placement, Side, Sides, Tag, WindowDecodeError, WindowPlan, Windows,
-};
+use super::window::{CategoryEntry, Journal, Placement, Side, Sides, Tag, WindowPlan, Windows};
 
 /// Category counts of the two sides.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -103,42 +101,6 @@ impl CategoricalWindow {
     pub fn counts(&self) -> &Counts {
         &self.counts
     }
-
-    /// Encodes everything.
-    pub fn encode(&self) -> Vec<u8> {
-        self.windows.encode()
-    }
-
-    /// Encodes all but the reference (see [`Windows::encode_current`]).
-    pub fn encode_current(&self) -> Vec<u8> {
-        self.windows.encode_current()
-    }
-
-    /// Encodes the reference alone.
-    pub fn encode_reference(&self) -> Vec<u8> {
-        self.windows.encode_reference()
-    }
-
-    /// Decodes what [`CategoricalWindow::encode`] wrote, recounting.
-    pub fn decode(bytes: &[u8]) -> Result<Self, WindowDecodeError> {
-        Ok(Self::from_windows(Windows::decode(bytes)?))
-    }
-
-    /// Decodes the two parts, recounting.
-    pub fn decode_parts(
-        current: &[u8],
-        reference: Option<&[u8]>,
-    ) -> Result<Self, WindowDecodeError> {
-        Ok(Self::from_windows(Windows::decode_parts(
-            current, reference,
-        )?))
-    }
-
-    fn from_windows(windows: Windows<String>) -> Self {
-        let mut counts = Counts::default();
-        windows.replay(&mut counts);
-        CategoricalWindow { windows, counts }
-    }
 }
 
 #[cfg(test)]
@@ -177,30 +139,22 @@ mod tests {
             BTreeMap::from([("c".into(), 1), ("d".into(), 1)])
         );
         assert!(w.windows().is_ready(&plan(3, 2), 0));
-        assert!(CategoricalWindow::decode(b"{}").is_err());
-    }
-
-    #[test]
-    fn stored_counts_of_the_old_format_are_corrupt_not_a_panic() {
-        // The first format stored counts as JSON; counts near u64::MAX once
-        // overflowed their sum (found by tests/it/fuzz_inputs.rs). Windows now
-        // store their entries and recount; old values are corrupt state.
-        let stored = br#"{"reference":{"de":18446744073709551615,"fr":1},"reference_len":0,
-            "reference_start_time":0,"reference_end_time":0,"current":[]}"#;
-        assert!(CategoricalWindow::decode(stored).is_err());
-        assert!(CategoricalWindow::decode_parts(stored, None).is_err());
     }
 
     proptest! {
         #[test]
-        fn counts_match_entries_and_round_trip(values in proptest::collection::vec(0u8..5, 0..100), r in 0usize..10, c in 1usize..10, rolling in any::<bool>()) {
+        fn counts_match_entries_and_rebuild(values in proptest::collection::vec(0u8..5, 0..100), r in 0usize..10, c in 1usize..10, rolling in any::<bool>()) {
             let mut p = plan(r, c);
             if rolling {
                 p.reference = ReferenceKind::Rolling(r);
             }
-            let mut w = CategoricalWindow::default();
+            let mut w = CategoricalWindow::journaled();
+            let (mut log, mut dead) = (Vec::new(), std::collections::HashSet::new());
             for (i, v) in values.iter().enumerate() {
                 w.push(entry(i as u64 + 1, &v.to_string()), 0, &p);
+                let journal = w.take_journal();
+                log.extend(journal.added);
+                dead.extend(journal.died);
             }
             let recount = |side: &std::collections::VecDeque<CategoryEntry>| {
                 let mut m: BTreeMap<String, u64> = BTreeMap::new();
@@ -211,7 +165,12 @@ mod tests {
             };
             prop_assert_eq!(&w.counts().current, &recount(w.windows().current()));
             prop_assert_eq!(&w.counts().reference, &recount(w.windows().reference()));
-            prop_assert_eq!(CategoricalWindow::decode(&w.encode()), Ok(w));
+            // Restored from its live entries (as the state layer stores
+            // them), the window counts the same.
+            let live = log.into_iter().filter(|(_, e)| !dead.contains(&e.record));
+            let rebuilt = CategoricalWindow::rebuild(live, w.windows().window_end(), &p);
+            prop_assert_eq!(rebuilt.windows(), w.windows());
+            prop_assert_eq!(rebuilt.counts(), w.counts());
         }
     }
 }

@@ -2,10 +2,10 @@
 //!
 //! Guarantees: the statistic always describes exactly the values in the
 //! feature's [`Windows`] (reference against current window): both are
-//! updated by the same call, and [`FeatureState::from_windows`] rebuilds the
-//! statistic from stored windows (after a restart or a rebalance) in
-//! O(n log n). A push or an eviction costs a binary search and a move of
-//! one sorted vector's tail; reading D is one O(n) merge (see
+//! updated by the same call, and [`FeatureState::rebuild`] rebuilds both
+//! from the stored entries (after a restart or a rebalance) in O(n log n).
+//! A push or an eviction costs a binary search and a move of at most one
+//! block of sorted keys; reading D is one O(n) merge (see
 //! [`IncrementalKs`]).
 
 use super::ks::IncrementalKs;
@@ -46,13 +46,6 @@ impl Default for FeatureState {
 }
 
 impl FeatureState {
-    /// Rebuilds the statistic from stored windows.
-    pub fn from_windows(windows: Windows<f64>) -> Self {
-        let mut ks = IncrementalKs::new();
-        windows.replay(&mut Ks(&mut ks));
-        FeatureState { windows, ks }
-    }
-
     /// Empty windows that journal their changes (for the state layer).
     pub fn journaled() -> Self {
         let mut s = FeatureState::default();
@@ -139,21 +132,25 @@ mod tests {
             plan in plans(),
             split in 0usize..300,
         ) {
-            let mut s = FeatureState::default();
+            let mut s = FeatureState::journaled();
             let mut restored: Option<FeatureState> = None;
+            let (mut log, mut dead) = (Vec::new(), std::collections::HashSet::new());
             for (i, v) in values.iter().enumerate() {
                 let t = i as i64;
                 let entry = WindowEntry { record: i as u64 + 1, time: t, value: f64::from(*v) };
                 s.push(entry.clone(), t, &plan);
                 s.advance(t.div_euclid(3) * 3, &plan);
+                let journal = s.take_journal();
+                log.extend(journal.added);
+                dead.extend(journal.died);
                 if let Some(r) = restored.as_mut() {
                     r.push(entry, t, &plan);
                     r.advance(t.div_euclid(3) * 3, &plan);
                 }
                 if i == split {
-                    let bytes = s.windows().encode();
-                    let decoded = Windows::decode(&bytes).map_err(|e| TestCaseError::fail(e.to_string()))?;
-                    restored = Some(FeatureState::from_windows(decoded));
+                    // Restored from the live entries, as the state layer does.
+                    let live = log.iter().filter(|(_, e)| !dead.contains(&e.record)).cloned();
+                    restored = Some(FeatureState::rebuild(live, s.windows().window_end(), &plan));
                 }
                 let w = s.windows();
                 let reference: Vec<f64> = w.reference().iter().map(|e| e.value).collect();

@@ -14,8 +14,9 @@
 //!   and a value it could not place is [`Placement::Late`] (its window was
 //!   already evaluated) or [`Placement::BeforeReference`], for the caller to
 //!   count.
-//! - The binary encoding round-trips exactly; decoding rejects malformed
-//!   bytes with an error, never a panic.
+//! - Stored, the windows are their entries (see `journal`); a value's
+//!   binary form ([`WindowValue`], read through [`Reader`]) rejects
+//!   malformed bytes with an error, never a panic.
 
 use std::collections::VecDeque;
 
@@ -133,9 +134,6 @@ pub struct Windows<V> {
     pending: VecDeque<Entry<V>>,
     /// Exclusive end of the current time window (`i64::MIN` before the first).
     window_end: i64,
-    /// Changes of the reference since this value was built (not stored):
-    /// lets the store rewrite a fixed reference only when it changed.
-    reference_changes: u64,
     /// What changed since the last [`Windows::take_journal`], when
     /// journaling is on (the state layer writes it as entries).
     journal: Option<Journal<V>>,
@@ -157,7 +155,6 @@ impl<V> Default for Windows<V> {
             current: VecDeque::new(),
             pending: VecDeque::new(),
             window_end: i64::MIN,
-            reference_changes: 0,
             journal: None,
         }
     }
@@ -222,7 +219,6 @@ impl<V: Clone> Windows<V> {
             j.added.push((Tag::Reference, entry.clone()));
         }
         self.reference.push_back(entry);
-        self.reference_changes += 1;
         Placement::Reference
     }
 
@@ -275,7 +271,6 @@ impl<V: Clone> Windows<V> {
         if let ReferenceKind::Rolling(n) = plan.reference {
             sides.add(Side::Reference, &old.value);
             self.reference.push_back(old);
-            self.reference_changes += 1;
             while self.reference.len() > n {
                 if let Some(gone) = self.reference.pop_front() {
                     sides.remove(Side::Reference, &gone.value);
@@ -303,12 +298,6 @@ impl<V: Clone> Windows<V> {
             }
         };
         reference && current
-    }
-
-    /// How often the reference changed since this value was built or
-    /// decoded.
-    pub fn reference_changes(&self) -> u64 {
-        self.reference_changes
     }
 
     /// The reference entries, oldest first.
@@ -378,105 +367,6 @@ impl WindowValue for String {
         String::from_utf8(bytes.to_vec()).map_err(|_| WindowDecodeError("category is not UTF-8"))
     }
     const MIN_BYTES: usize = 4;
-}
-
-const FORMAT_VERSION: u8 = 3;
-const ENTRY_HEADER: usize = 16;
-
-fn write_side<V: WindowValue>(out: &mut Vec<u8>, side: &VecDeque<Entry<V>>) {
-    out.extend_from_slice(&(side.len() as u32).to_le_bytes());
-    for e in side {
-        out.extend_from_slice(&e.record.to_le_bytes());
-        out.extend_from_slice(&e.time.to_le_bytes());
-        e.value.write(out);
-    }
-}
-
-fn read_side<V: WindowValue>(r: &mut Reader<'_>) -> Result<VecDeque<Entry<V>>, WindowDecodeError> {
-    let len = u32::from_le_bytes(r.take()?) as usize;
-    if r.0.len() < len.saturating_mul(ENTRY_HEADER + V::MIN_BYTES) {
-        return Err(WindowDecodeError("window shorter than its length"));
-    }
-    let mut side = VecDeque::with_capacity(len);
-    for _ in 0..len {
-        side.push_back(Entry {
-            record: u64::from_le_bytes(r.take()?),
-            time: i64::from_le_bytes(r.take()?),
-            value: V::read(r)?,
-        });
-    }
-    Ok(side)
-}
-
-impl<V: WindowValue> Windows<V> {
-    /// Encodes everything to a compact little-endian binary form.
-    pub fn encode(&self) -> Vec<u8> {
-        let mut out = self.encode_current();
-        write_side(&mut out, &self.reference);
-        out
-    }
-
-    /// Encodes all but the reference (stored apart, since a fixed reference
-    /// never changes).
-    pub fn encode_current(&self) -> Vec<u8> {
-        let n = self.current.len() + self.pending.len();
-        let mut out = Vec::with_capacity(1 + 8 + 12 + n * (ENTRY_HEADER + V::MIN_BYTES));
-        out.push(FORMAT_VERSION);
-        out.extend_from_slice(&self.window_end.to_le_bytes());
-        write_side(&mut out, &self.current);
-        write_side(&mut out, &self.pending);
-        out
-    }
-
-    /// Encodes the reference alone.
-    pub fn encode_reference(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(4 + self.reference.len() * (ENTRY_HEADER + V::MIN_BYTES));
-        write_side(&mut out, &self.reference);
-        out
-    }
-
-    /// Decodes what [`Windows::encode`] wrote.
-    pub fn decode(bytes: &[u8]) -> Result<Self, WindowDecodeError> {
-        let mut r = Reader(bytes);
-        let mut w = Self::read_current(&mut r)?;
-        w.reference = read_side(&mut r)?;
-        r.finish()?;
-        Ok(w)
-    }
-
-    /// Decodes what [`Windows::encode_current`] and
-    /// [`Windows::encode_reference`] wrote (no reference: empty).
-    pub fn decode_parts(
-        current: &[u8],
-        reference: Option<&[u8]>,
-    ) -> Result<Self, WindowDecodeError> {
-        let mut r = Reader(current);
-        let mut w = Self::read_current(&mut r)?;
-        r.finish()?;
-        if let Some(bytes) = reference {
-            let mut r = Reader(bytes);
-            w.reference = read_side(&mut r)?;
-            r.finish()?;
-        }
-        Ok(w)
-    }
-
-    fn read_current(r: &mut Reader<'_>) -> Result<Self, WindowDecodeError> {
-        if r.take::<1>()?[0] != FORMAT_VERSION {
-            return Err(WindowDecodeError("unknown format version"));
-        }
-        let window_end = i64::from_le_bytes(r.take()?);
-        let current = read_side(r)?;
-        let pending = read_side(r)?;
-        Ok(Windows {
-            reference: VecDeque::new(),
-            current,
-            pending,
-            window_end,
-            reference_changes: 0,
-            journal: None,
-        })
-    }
 }
 
 /// A cursor over encoded bytes.

@@ -107,27 +107,6 @@ fn time_range_reference_closes_at_its_end() {
     assert!(!w.is_ready(&plan, 19));
 }
 
-#[test]
-fn decode_rejects_garbage() {
-    assert!(Windows::<f64>::decode(&[]).is_err());
-    assert!(Windows::<f64>::decode(&[1, 0, 0]).is_err());
-    let mut bytes = Windows::<f64>::default().encode();
-    bytes.push(1);
-    assert!(Windows::<f64>::decode(&bytes).is_err());
-    let mut huge = vec![3u8];
-    huge.extend_from_slice(&0i64.to_le_bytes());
-    huge.extend_from_slice(&u32::MAX.to_le_bytes());
-    assert!(Windows::<f64>::decode(&huge).is_err());
-    let mut bad_utf8 = vec![3u8];
-    bad_utf8.extend_from_slice(&0i64.to_le_bytes());
-    bad_utf8.extend_from_slice(&1u32.to_le_bytes());
-    bad_utf8.extend_from_slice(&[0; 16]);
-    bad_utf8.extend_from_slice(&1u32.to_le_bytes());
-    bad_utf8.push(0xff);
-    bad_utf8.extend_from_slice(&[0; 8]);
-    assert!(Windows::<String>::decode(&bad_utf8).is_err());
-}
-
 fn plan_strategy() -> impl Strategy<Value = WindowPlan> {
     let window = prop_oneof![
         (1usize..8).prop_map(|size| WindowKind::Count { size }),
@@ -206,14 +185,5 @@ proptest! {
         if let ReferenceKind::FirstN(n) = plan.reference {
             prop_assert!(reference_in.len() <= n);
         }
-        let parts = Windows::<f64>::decode_parts(&w.encode_current(), Some(&w.encode_reference()));
-        prop_assert_eq!(parts, Ok(w.clone()));
-        prop_assert_eq!(Windows::<f64>::decode(&w.encode()), Ok(w));
-    }
-
-    #[test]
-    fn decode_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
-        let _ = Windows::<f64>::decode(&bytes);
-        let _ = Windows::<String>::decode(&bytes);
     }
 }

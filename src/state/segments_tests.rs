@@ -110,6 +110,22 @@ fn corrupt_segments_are_errors() -> Result<(), Box<dyn std::error::Error>> {
     let mut tagged = good.clone();
     tagged[5] = b'?';
     assert!(decode_segment::<f64>(&tagged).is_err());
+    // A length far beyond the bytes, and a category that is not UTF-8.
+    let mut huge = vec![good[0]];
+    huge.extend_from_slice(&u32::MAX.to_le_bytes());
+    assert!(decode_segment::<f64>(&huge).is_err());
+    let mut category = encode_segment(&[(
+        Tag::Window,
+        Entry {
+            record: 1,
+            time: 2,
+            value: "ab".to_string(),
+        },
+    )]);
+    let last = category.len() - 1;
+    category[last] = 0xff;
+    assert!(decode_segment::<String>(&category).is_err());
+    assert!(decode_segment::<String>(&category[..last]).is_err());
     store.write(&Checkpoint {
         writes: vec![crate::state::Write {
             cf: Cf::Windows,

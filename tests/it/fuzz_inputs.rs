@@ -8,8 +8,8 @@
 //! (with labels before and after their predictions, and restarts from its
 //! store),
 //! the policy language (conditions and TOML files, arbitrary and mutated),
-//! the stored-state decoders (numeric and categorical windows, whole and
-//! in the store's two parts, model bookkeeping, all of them and the label
+//! the stored-state decoders (numeric and categorical window segments,
+//! model bookkeeping, all of them and the label
 //! join's values through the RocksDB store too, and the bandit state), and
 //! audit verification and rendering of tampered records read back from the
 //! audit topic.

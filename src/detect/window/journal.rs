@@ -157,7 +157,6 @@ impl<V: Clone> Windows<V> {
             current,
             pending,
             window_end: end,
-            reference_changes: 0,
             journal: Some(Journal::default()),
         }
     }

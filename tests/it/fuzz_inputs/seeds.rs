@@ -10,8 +10,10 @@ use jidoka::config::Config;
 use jidoka::decide::bandit::{Action as Arm, LinearThompsonBandit, Prior};
 use jidoka::detect::anomaly::ZScoreConfig;
 use jidoka::detect::hysteresis::Hysteresis;
+use jidoka::detect::window::Entry;
 use jidoka::detect::{
-    CategoricalWindow, CategoryEntry, ReferenceKind, WindowEntry, WindowKind, WindowPlan, Windows,
+    CategoricalWindow, CategoryEntry, ReferenceKind, Tag, WindowEntry, WindowKind, WindowPlan,
+    Windows,
 };
 use jidoka::schema::{
     Action, ArmView, AuditInputs, AuditOutcome, AuditRecord, AuditStatus, BanditView, Codec,
@@ -335,65 +337,38 @@ pub fn plan() -> impl Strategy<Value = WindowPlan> {
     (window, reference).prop_map(|(window, reference)| WindowPlan { window, reference })
 }
 
-/// One side of the window encoding: a u32 LE count, then per entry record
-/// (u64 LE), time (i64 LE) and the value's bytes.
-fn write_side<V>(out: &mut Vec<u8>, side: &[(u64, i64, V)], value: impl Fn(&V, &mut Vec<u8>)) {
-    out.extend_from_slice(&(side.len() as u32).to_le_bytes());
-    for (record, time, v) in side {
-        out.extend_from_slice(&record.to_le_bytes());
-        out.extend_from_slice(&time.to_le_bytes());
-        value(v, out);
-    }
-}
-
-/// The window encoding (format 3), written here independently of
-/// `Windows::encode`: version, window end, current, pending, reference.
-fn window_bytes<V>(
-    window_end: i64,
-    sides: [&[(u64, i64, V)]; 3],
-    value: impl Fn(&V, &mut Vec<u8>) + Copy,
-) -> Vec<u8> {
-    let mut out = vec![3u8];
-    out.extend_from_slice(&window_end.to_le_bytes());
-    for side in sides {
-        write_side(&mut out, side, value);
-    }
-    out
-}
-
-fn f64_value(v: &f64, out: &mut Vec<u8>) {
-    out.extend_from_slice(&v.to_le_bytes());
-}
-
-fn str_value(v: &String, out: &mut Vec<u8>) {
-    out.extend_from_slice(&(v.len() as u32).to_le_bytes());
-    out.extend_from_slice(v.as_bytes());
-}
-
-/// Window ends: unset (`i64::MIN`), extremes, and ordinary times.
-fn window_end() -> impl Strategy<Value = i64> {
+/// Window ends: none yet, extremes, and ordinary times.
+pub fn window_end() -> impl Strategy<Value = Option<i64>> {
     prop_oneof![
-        2 => Just(i64::MIN),
-        1 => Just(i64::MAX),
-        3 => -1000i64..10_000,
-        1 => any::<i64>(),
+        2 => Just(None),
+        1 => Just(Some(i64::MIN)),
+        1 => Just(Some(i64::MAX)),
+        3 => (-1000i64..10_000).prop_map(Some),
+        1 => any::<i64>().prop_map(Some),
     ]
 }
 
-/// Any numeric windows, as bytes: any records, times, window end, sides in
-/// any order, NaN and infinite values included (the format stores bits, not
-/// numbers), as a corrupt or foreign store could hold them.
-pub fn feature_window_bytes() -> impl Strategy<Value = Vec<u8>> {
-    let side = || prop::collection::vec((any::<u64>(), any::<i64>(), any::<f64>()), 0..20);
-    (
-        window_end(),
-        side(),
-        side(),
-        prop::collection::vec((any::<u64>(), any::<i64>(), any::<f64>()), 0..40),
-    )
-        .prop_map(|(end, current, pending, reference)| {
-            window_bytes(end, [&current, &pending, &reference], f64_value)
-        })
+/// Any stored entries of one feature: either tag, any records and times,
+/// NaN and infinite values included (entries store bits, not numbers), as a
+/// corrupt or foreign store could hold them.
+fn entries<V: std::fmt::Debug + Clone>(
+    value: impl Strategy<Value = V>,
+) -> impl Strategy<Value = Vec<(Tag, Entry<V>)>> {
+    let tag = prop_oneof![Just(Tag::Reference), Just(Tag::Window)];
+    prop::collection::vec((tag, any::<u64>(), any::<i64>(), value), 0..60).prop_map(|v| {
+        v.into_iter()
+            .map(|(tag, record, time, value)| {
+                (
+                    tag,
+                    Entry {
+                        record,
+                        time,
+                        value,
+                    },
+                )
+            })
+            .collect()
+    })
 }
 
 /// Numeric windows as the processor builds them: finite values pushed under
@@ -424,10 +399,16 @@ fn pushed_feature_window() -> impl Strategy<Value = Windows<f64>> {
         })
 }
 
-/// Any numeric windows: arbitrary content decoded, or built by pushes.
+/// Any numeric windows: rebuilt from arbitrary entries under any plan, or
+/// built by pushes.
 pub fn feature_window() -> impl Strategy<Value = Windows<f64>> {
     prop_oneof![
-        feature_window_bytes().prop_filter_map("decodes", |b| Windows::decode(&b).ok()),
+        (plan(), entries(any::<f64>()), window_end()).prop_map(|(plan, e, end)| Windows::rebuild(
+            e,
+            end,
+            &plan,
+            &mut ()
+        )),
         pushed_feature_window(),
     ]
 }
@@ -438,14 +419,6 @@ fn category() -> impl Strategy<Value = String> {
         4 => prop::sample::select(vec!["fr", "de", "us", ""]).prop_map(str::to_string),
         1 => "\\PC{0,8}",
     ]
-}
-
-/// Any categorical windows, as bytes (like [`feature_window_bytes`]).
-pub fn categorical_window_bytes() -> impl Strategy<Value = Vec<u8>> {
-    let side = |n| prop::collection::vec((any::<u64>(), any::<i64>(), category()), 0..n);
-    (window_end(), side(20), side(20), side(40)).prop_map(|(end, current, pending, reference)| {
-        window_bytes(end, [&current, &pending, &reference], str_value)
-    })
 }
 
 /// Categorical windows as the processor builds them.
@@ -475,11 +448,12 @@ fn pushed_categorical_window() -> impl Strategy<Value = CategoricalWindow> {
         })
 }
 
-/// Any categorical windows: arbitrary content decoded, or built by pushes.
+/// Any categorical windows: rebuilt from arbitrary entries under any plan,
+/// or built by pushes.
 pub fn categorical_window() -> impl Strategy<Value = CategoricalWindow> {
     prop_oneof![
-        categorical_window_bytes()
-            .prop_filter_map("decodes", |b| CategoricalWindow::decode(&b).ok()),
+        (plan(), entries(category()), window_end())
+            .prop_map(|(plan, e, end)| CategoricalWindow::rebuild(e, end, &plan)),
         pushed_categorical_window(),
     ]
 }

@@ -1,6 +1,5 @@
 //! Fuzz targets of `tests/fuzz_inputs.rs` for stored state: numeric and
-//! categorical windows (whole, and as the store keeps them: current part
-//! and reference apart; as the store keeps them: entry segments), model
+//! categorical windows as the store keeps them (entry segments), model
 //! bookkeeping (binary), the same values written raw into
 //! every store of RocksDB and read through the store and the processor, and
 //! the bandit's byte format. No panic; what decodes re-encodes exactly (or
@@ -93,17 +92,21 @@ fn step(base: Option<i64>, i: u64, detector: &DriftDetector) -> (i64, i64) {
     (time, detector.watermark(time))
 }
 
-/// Restored numeric windows keep working under every plan: pushes,
-/// evaluations as the processor runs them, and a statistic that always
-/// matches the stored entries.
-fn exercise_feature(w: &Windows<f64>, detectors: &[DriftDetector]) -> Result<(), TestCaseError> {
+/// Numeric windows restored from stored entries keep working under every
+/// plan: pushes, evaluations as the processor runs them, and a statistic
+/// that always matches the stored entries.
+fn exercise_feature(
+    entries: &[(Tag, WindowEntry)],
+    end: Option<i64>,
+    detectors: &[DriftDetector],
+) -> Result<(), TestCaseError> {
     for detector in detectors {
         let plan = *detector.plan();
-        let mut state = FeatureState::from_windows(w.clone());
+        let mut state = FeatureState::rebuild(entries.iter().cloned(), end, &plan);
         check_statistic(&mut state)?;
-        let mut last_end = w.window_end();
+        let mut last_end = state.windows().window_end();
         for i in 0..6u64 {
-            let (time, watermark) = step(w.window_end(), i, detector);
+            let (time, watermark) = step(last_end, i, detector);
             let entry = WindowEntry {
                 record: i + 1,
                 time,
@@ -127,16 +130,17 @@ fn exercise_feature(w: &Windows<f64>, detectors: &[DriftDetector]) -> Result<(),
     Ok(())
 }
 
-/// Restored categorical windows keep working under every plan, their counts
-/// always matching the stored entries.
+/// Categorical windows restored from stored entries keep working under
+/// every plan, their counts always matching the stored entries.
 fn exercise_categorical(
-    w: &CategoricalWindow,
+    entries: &[(Tag, CategoryEntry)],
+    end: Option<i64>,
     detectors: &[DriftDetector],
 ) -> Result<(), TestCaseError> {
-    check_counts(w)?;
     for detector in detectors {
         let plan = *detector.plan();
-        let mut w = w.clone();
+        let mut w = CategoricalWindow::rebuild(entries.iter().cloned(), end, &plan);
+        check_counts(&w)?;
         let mut last_end = w.windows().window_end();
         for (i, value) in ["fr", "de", "fr", "xx", "", "de"].into_iter().enumerate() {
             let i = i as u64;
@@ -162,12 +166,11 @@ fn exercise_categorical(
     Ok(())
 }
 
-/// Window encodings with a forged header: any version, window end, and a
-/// first length at the limits, then anything.
+/// Segment encodings with a forged header: any version and an entry count
+/// at the limits, then anything.
 fn forged_header() -> impl Strategy<Value = Vec<u8>> {
     (
-        prop::sample::select(vec![0u8, 1, 2, 3, 3, 4, 255]),
-        prop_oneof![Just(i64::MIN), Just(i64::MAX), any::<i64>()],
+        prop::sample::select(vec![0u8, 1, 1, 2, 255]),
         prop_oneof![
             Just(u32::MAX),
             Just(1u32 << 29),
@@ -177,9 +180,8 @@ fn forged_header() -> impl Strategy<Value = Vec<u8>> {
         ],
         mutate::bytes(600),
     )
-        .prop_map(|(version, end, len, tail)| {
+        .prop_map(|(version, len, tail)| {
             let mut b = vec![version];
-            b.extend_from_slice(&end.to_le_bytes());
             b.extend_from_slice(&len.to_le_bytes());
             b.extend_from_slice(&tail);
             b
@@ -187,120 +189,53 @@ fn forged_header() -> impl Strategy<Value = Vec<u8>> {
 }
 
 #[test]
-fn feature_window_decode_never_panics() -> TestResult {
+fn numeric_segment_decode_never_panics() -> TestResult {
     let detectors = detectors()?;
     let input = prop_oneof![
         1 => mutate::bytes(256),
         3 => (seeds::feature_window(), mutate::mutations())
-            .prop_map(|(w, ms)| mutate::mutated(&w.encode(), &ms)),
+            .prop_map(|(w, ms)| mutate::mutated(&numeric_segment(&w), &ms)),
         1 => forged_header(),
-        1 => seeds::feature_window().prop_map(|w| w.encode()),
+        1 => seeds::feature_window().prop_map(|w| numeric_segment(&w)),
     ];
-    fuzz("state/feature-window", cases(1), input, |bytes| {
-        let Ok(w) = Windows::<f64>::decode(&bytes) else {
-            return Ok(Ran::one(false));
-        };
-        // The format has no slack: what decodes re-encodes to the same bytes,
-        // and the store's two parts are its two halves.
-        prop_assert_eq!(w.encode(), bytes.clone());
-        let current = w.encode_current();
-        prop_assert_eq!(&bytes[current.len()..], &w.encode_reference()[..]);
-        // Compared as bytes: NaN values are not equal to themselves.
-        let parts =
-            Windows::<f64>::decode_parts(&current, Some(&w.encode_reference())).map_err(fail)?;
-        prop_assert_eq!(parts.encode(), bytes);
-        exercise_feature(&w, &detectors)?;
-        Ok(Ran::one(true))
-    })
+    fuzz(
+        "state/numeric-segment",
+        cases(1),
+        (input, seeds::window_end()),
+        |(bytes, end)| {
+            let Ok(entries) = segments::decode_segment::<f64>(&bytes) else {
+                return Ok(Ran::one(false));
+            };
+            // The format has no slack: what decodes re-encodes to the same
+            // bytes (compared as bytes: NaN values are not equal to themselves).
+            prop_assert_eq!(encode_segment(&entries), bytes);
+            exercise_feature(&entries, end, &detectors)?;
+            Ok(Ran::one(true))
+        },
+    )
 }
 
 #[test]
-fn categorical_window_decode_never_panics() -> TestResult {
+fn categorical_segment_decode_never_panics() -> TestResult {
     let detectors = detectors()?;
     let input = prop_oneof![
         1 => mutate::bytes(256),
         3 => (seeds::categorical_window(), mutate::mutations())
-            .prop_map(|(w, ms)| mutate::mutated(&w.encode(), &ms)),
+            .prop_map(|(w, ms)| mutate::mutated(&categorical_segment(&w), &ms)),
         1 => forged_header(),
-        1 => seeds::categorical_window().prop_map(|w| w.encode()),
+        1 => seeds::categorical_window().prop_map(|w| categorical_segment(&w)),
     ];
-    fuzz("state/categorical-window", cases(1), input, |bytes| {
-        let Ok(w) = CategoricalWindow::decode(&bytes) else {
-            return Ok(Ran::one(false));
-        };
-        prop_assert_eq!(w.encode(), bytes.clone());
-        let current = w.encode_current();
-        prop_assert_eq!(&bytes[current.len()..], &w.encode_reference()[..]);
-        let parts =
-            CategoricalWindow::decode_parts(&current, Some(&w.encode_reference())).map_err(fail)?;
-        prop_assert_eq!(&parts, &w);
-        exercise_categorical(&w, &detectors)?;
-        Ok(Ran::one(true))
-    })
-}
-
-/// Both stored parts (current, reference) of numeric or categorical windows.
-fn parts(categorical: bool) -> BoxedStrategy<(Vec<u8>, Vec<u8>)> {
-    if categorical {
-        seeds::categorical_window()
-            .prop_map(|w| (w.encode_current(), w.encode_reference()))
-            .boxed()
-    } else {
-        seeds::feature_window()
-            .prop_map(|w| (w.encode_current(), w.encode_reference()))
-            .boxed()
-    }
-}
-
-/// One stored part (current or reference) of numeric or categorical
-/// windows: valid, mutated, or arbitrary.
-fn stored_part(categorical: bool, reference: bool) -> impl Strategy<Value = Vec<u8>> {
-    let pick = move |(current, r): (Vec<u8>, Vec<u8>)| if reference { r } else { current };
-    prop_oneof![
-        2 => parts(categorical).prop_map(pick),
-        3 => (parts(categorical), mutate::mutations())
-            .prop_map(move |(both, ms)| mutate::mutated(&pick(both), &ms)),
-        1 => mutate::bytes(128),
-    ]
-}
-
-#[test]
-fn stored_window_parts_decode_never_panic() -> TestResult {
-    let detectors = detectors()?;
-    let input = prop::bool::ANY.prop_flat_map(|categorical| {
-        (
-            stored_part(categorical, false),
-            prop::option::of(stored_part(categorical, true)),
-        )
-    });
     fuzz(
-        "state/window-parts",
-        cases(2),
-        input,
-        |(current, reference)| {
-            // The store's two values, decoded as either kind of window.
-            let mut ran = Ran::default();
-            let r = reference.as_deref();
-            // No reference stored decodes as an empty one.
-            let empty = 0u32.to_le_bytes().to_vec();
-            let stored_reference = reference.clone().unwrap_or(empty);
-            if let Ok(w) = Windows::<f64>::decode_parts(&current, r) {
-                prop_assert_eq!(w.encode_current(), current.clone());
-                prop_assert_eq!(w.encode_reference(), stored_reference.clone());
-                exercise_feature(&w, &detectors)?;
-                ran += Ran::one(true);
-            } else {
-                ran += Ran::one(false);
-            }
-            if let Ok(w) = CategoricalWindow::decode_parts(&current, r) {
-                prop_assert_eq!(w.encode_current(), current.clone());
-                prop_assert_eq!(w.encode_reference(), stored_reference);
-                exercise_categorical(&w, &detectors)?;
-                ran += Ran::one(true);
-            } else {
-                ran += Ran::one(false);
-            }
-            Ok(ran)
+        "state/categorical-segment",
+        cases(1),
+        (input, seeds::window_end()),
+        |(bytes, end)| {
+            let Ok(entries) = segments::decode_segment::<String>(&bytes) else {
+                return Ok(Ran::one(false));
+            };
+            prop_assert_eq!(encode_segment(&entries), bytes);
+            exercise_categorical(&entries, end, &detectors)?;
+            Ok(Ran::one(true))
         },
     )
 }
