@@ -11,6 +11,7 @@
 //! - `chain`: sealing and verifying the hash chain.
 //! - `filter`: which records a replay shows (pure).
 //! - `format`: one record as a line, a table row or JSON.
+//! - `order`: the order a replay prints in (by decision time, or as read).
 //! - `explain`: one decision's versions in plain words (pure).
 //! - `topic`: reading an output topic to its end, with a progress bar.
 //! - `replay`: the Kafka side of replay, verify and explain.
@@ -19,6 +20,7 @@ pub mod chain;
 mod explain;
 mod filter;
 mod format;
+mod order;
 mod replay;
 mod topic;
 
@@ -26,8 +28,9 @@ pub use chain::{verify, ChainReport, Fault};
 pub use explain::{explain, explain_with_events};
 pub use filter::{latest, parse_time, select, Filter, TimeError};
 pub use format::{format_line, format_time, table_header, table_row, to_json_line, truncate};
+pub use order::{by_time, ReplayOrder};
 pub use replay::{
     decision_versions, drift_events, read, replay, verify_topic, AuditError, ReplayCounts,
     ReplayOptions,
 };
-pub use topic::{read_topic, ReadMode};
+pub use topic::{read_events, read_topic, ReadEvent, ReadMode};

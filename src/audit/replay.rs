@@ -2,10 +2,12 @@
 //! chains) and the versions of one decision (explain).
 //!
 //! Guarantees: a replay prints the records passing its [`Filter`], as an
-//! aligned table (a header, then one row per record) or as JSON lines;
-//! streamed in the order read, or, with `latest`, after the whole topic is
-//! read, the latest version of each decision ordered by decision time. Read
-//! errors and undecodable records behave as in [`read_topic`].
+//! aligned table (a header, then one row per record) or as JSON lines, in
+//! its [`ReplayOrder`]: by decision time across partitions (by default;
+//! following, within each batch that arrived before the read caught up),
+//! or as read; with `latest`, after the whole topic is read, the latest
+//! version of each decision by decision time. Read errors and undecodable
+//! records behave as in [`read_topic`].
 
 use std::io::Write;
 use std::time::Duration;
@@ -13,7 +15,8 @@ use std::time::Duration;
 use super::chain::{verify, ChainReport};
 use super::filter::{select, Filter};
 use super::format::{table_header, table_row, to_json_line};
-use super::topic::{read_topic, ReadMode};
+use super::order::{by_time, Ordered, ReplayOrder};
+use super::topic::{read_events, read_topic, ReadEvent, ReadMode};
 use crate::config::Config;
 use crate::schema::{AuditRecord, DriftEvent, SchemaError};
 
@@ -31,6 +34,8 @@ pub struct ReplayOptions {
     pub from_beginning: bool,
     /// Keep reading new records after reaching the end.
     pub follow: bool,
+    /// The order of the output (`latest` is always by time).
+    pub order: ReplayOrder,
     /// JSON lines instead of the table.
     pub json: bool,
     /// A progress bar on stderr while reading to the end (terminal only).
@@ -100,6 +105,11 @@ pub fn replay(
             "--latest reads the whole topic once; it cannot --follow".into(),
         ));
     }
+    if opts.latest && opts.order == ReplayOrder::Offset {
+        return Err(AuditError::Usage(
+            "--latest prints decisions by time; it cannot use --order offset".into(),
+        ));
+    }
     let mode = ReadMode {
         from_beginning: opts.from_beginning || opts.latest,
         follow: opts.follow,
@@ -127,22 +137,30 @@ pub fn replay(
         })?;
         counts.read = all.len() as u64;
         let mut kept = select(all, &opts.filter, true);
-        kept.sort_by(|a, b| {
-            (a.decided_at, &a.model_id, a.sequence).cmp(&(b.decided_at, &b.model_id, b.sequence))
-        });
+        kept.sort_by(by_time);
         for r in &kept {
             print(out, r)?;
         }
         counts.printed = kept.len() as u64;
     } else {
-        counts.undecodable = read_topic(cfg, topic, mode, &mut |r: AuditRecord| {
-            counts.read += 1;
-            if opts.filter.matches(&r) {
-                print(out, &r)?;
-                counts.printed += 1;
-                if opts.follow {
-                    out.flush()?;
+        let mut ordered = Ordered::new(opts.order);
+        counts.undecodable = read_events(cfg, topic, mode, &mut |event| {
+            let ready = match event {
+                ReadEvent::Record(r) => {
+                    counts.read += 1;
+                    if !opts.filter.matches(&r) {
+                        return Ok(());
+                    }
+                    ordered.push(r)
                 }
+                ReadEvent::CaughtUp => ordered.caught_up(),
+            };
+            for r in &ready {
+                print(out, r)?;
+            }
+            counts.printed += ready.len() as u64;
+            if opts.follow && !ready.is_empty() {
+                out.flush()?;
             }
             Ok(())
         })?;

@@ -6,7 +6,11 @@
 //! when every partition reached its end (end-of-partition events, so
 //! transaction markers or aborted records at the end cannot stall it; an
 //! idle limit bounds it if the broker goes away); records that do not decode
-//! are reported on stderr and counted, never fatal. The progress bar goes
+//! are reported on stderr and counted, never fatal. [`read_events`] also
+//! says when the read caught up: once every record present at the start
+//! was handed over, then (following) each time new records stopped coming
+//! for a moment; every record is handed over before the next such event,
+//! and a read that ends ends with one. The progress bar goes
 //! to stderr, measures offsets read against the partitions' high watermarks
 //! taken at the start, and is drawn only when stderr is a terminal.
 
@@ -123,6 +127,17 @@ impl Drop for Progress {
     }
 }
 
+/// What a read hands to its caller.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReadEvent<T> {
+    /// A record that decoded.
+    Record(T),
+    /// Every record that arrived so far was handed over: the read reached
+    /// the end of every partition (when it started from the beginning), or,
+    /// following, no new record came for a moment after some did.
+    CaughtUp,
+}
+
 /// Reads `topic` and hands every record that decodes as `T` to
 /// `on_record`; returns how many records did not decode.
 pub fn read_topic<T: AvroRecord>(
@@ -130,6 +145,20 @@ pub fn read_topic<T: AvroRecord>(
     topic: &str,
     mode: ReadMode,
     on_record: &mut dyn FnMut(T) -> Result<(), AuditError>,
+) -> Result<u64, AuditError> {
+    read_events(cfg, topic, mode, &mut |event| match event {
+        ReadEvent::Record(r) => on_record(r),
+        ReadEvent::CaughtUp => Ok(()),
+    })
+}
+
+/// As [`read_topic`], also telling when the read caught up (see
+/// [`ReadEvent::CaughtUp`]); a read that ends ends caught up.
+pub fn read_events<T: AvroRecord>(
+    cfg: &Config,
+    topic: &str,
+    mode: ReadMode,
+    on_event: &mut dyn FnMut(ReadEvent<T>) -> Result<(), AuditError>,
 ) -> Result<u64, AuditError> {
     let codec = Codec::new(cfg.schemas.ids)?;
     let from_beginning = mode.from_beginning;
@@ -168,13 +197,25 @@ pub fn read_topic<T: AvroRecord>(
     consumer.assign(&tpl)?;
     let mut undecodable = 0;
     let mut last_progress = std::time::Instant::now();
+    // Whether the last event was `CaughtUp`, and whether the backlog (the
+    // records there when the read started) is read.
+    let (mut settled, mut backlog_read) = (false, remaining.is_empty());
     while follow || !remaining.is_empty() {
         if remaining.is_empty() {
             progress.bar.finish_and_clear();
+            if !backlog_read {
+                backlog_read = true;
+                settled = true;
+                on_event(ReadEvent::CaughtUp)?;
+            }
         }
         let Some(result) = consumer.poll(Duration::from_millis(200)) else {
             if !follow && last_progress.elapsed() > IDLE_LIMIT {
                 return Err(AuditError::Idle(IDLE_LIMIT));
+            }
+            if backlog_read && !settled {
+                settled = true;
+                on_event(ReadEvent::CaughtUp)?;
             }
             continue;
         };
@@ -204,7 +245,11 @@ pub fn read_topic<T: AvroRecord>(
                 continue;
             }
         };
-        on_record(record)?;
+        settled = false;
+        on_event(ReadEvent::Record(record))?;
+    }
+    if !settled {
+        on_event(ReadEvent::CaughtUp)?;
     }
     Ok(undecodable)
 }

@@ -146,6 +146,11 @@ pub struct ReplayArgs {
     /// Keep reading new records.
     #[arg(long)]
     pub follow: bool,
+    /// `time`: by decision time, then decision id, across partitions
+    /// (following: within each batch that arrived before the read caught
+    /// up). `offset`: as read, each partition in offset order.
+    #[arg(long, default_value = "time", value_parser = audit::ReplayOrder::parse)]
+    pub order: audit::ReplayOrder,
     /// JSON lines instead of the table.
     #[arg(long)]
     pub json: bool,
@@ -257,9 +262,18 @@ async fn replay(cfg: &Config, args: ReplayArgs) -> Result<(), BoxError> {
         latest: args.latest,
         from_beginning: args.from_beginning,
         follow: args.follow,
+        order: args.order,
         json: args.json,
         progress: true,
     };
+    let following = opts.follow || !opts.from_beginning;
+    if following && opts.order == audit::ReplayOrder::Time {
+        eprintln!(
+            "following: records are printed in decision-time order within each batch \
+             that arrived before the read caught up; a record that arrives later is \
+             printed later (--order offset prints them as read)"
+        );
+    }
     let counts = tokio::task::spawn_blocking(move || {
         let stdout = std::io::stdout();
         let mut lock = stdout.lock();

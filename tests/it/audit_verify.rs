@@ -7,7 +7,8 @@
 //! filters, `--latest`, explain and the HTML report read the topics.
 
 use crate::common::{
-    create_topics, produce_raw, producer, read_raw, test_config, unique, Broker, TestResult,
+    create_topics, produce_raw, producer, read_raw, test_config, unique, BoxError, Broker,
+    TestResult,
 };
 use jidoka::audit::{self, chain, AuditError, Filter, ReplayOptions};
 use jidoka::config::Config;
@@ -324,6 +325,40 @@ async fn replay_filters_explain_and_report_read_the_topics() -> TestResult {
         let lines = replay_lines(&cfg, all.clone())?;
         assert_eq!(lines.len(), 10, "{lines:#?}");
         assert!(lines[0].starts_with("TIME "), "{}", lines[0]);
+        // By default in decision-time order across the topic's 3
+        // partitions (then decision id, then version); `--order offset`
+        // prints the same records as read.
+        let keys = |opts: ReplayOptions| -> Result<Vec<(i64, String, i64)>, BoxError> {
+            replay_lines(&cfg, opts)?
+                .iter()
+                .map(|l| {
+                    let v: serde_json::Value = serde_json::from_str(l)?;
+                    Ok((
+                        v["decided_at"].as_i64().ok_or("no decided_at")?,
+                        v["decision_id"]
+                            .as_str()
+                            .ok_or("no decision_id")?
+                            .to_string(),
+                        v["version"].as_i64().ok_or("no version")?,
+                    ))
+                })
+                .collect()
+        };
+        let json = ReplayOptions {
+            json: true,
+            ..all.clone()
+        };
+        let by_time = keys(json.clone())?;
+        let mut sorted = by_time.clone();
+        sorted.sort();
+        assert_eq!(by_time, sorted);
+        assert_eq!(by_time.len(), 9);
+        let mut as_read = keys(ReplayOptions {
+            order: audit::ReplayOrder::Offset,
+            ..json
+        })?;
+        as_read.sort();
+        assert_eq!(as_read, sorted);
         // Filters: decided by a human (dec-b v2 and v3).
         let human = ReplayOptions {
             filter: Filter {
@@ -368,16 +403,24 @@ async fn replay_filters_explain_and_report_read_the_topics() -> TestResult {
                 ("dec-d".into(), 2, "vetoed".into()),
             ]
         );
-        // --latest cannot follow.
-        let bad = ReplayOptions {
-            latest: true,
-            follow: true,
-            ..ReplayOptions::default()
-        };
-        assert!(matches!(
-            audit::replay(&cfg, &bad, &mut Vec::new()),
-            Err(AuditError::Usage(_))
-        ));
+        // --latest cannot follow, nor print as read.
+        for bad in [
+            ReplayOptions {
+                latest: true,
+                follow: true,
+                ..ReplayOptions::default()
+            },
+            ReplayOptions {
+                latest: true,
+                order: audit::ReplayOrder::Offset,
+                ..ReplayOptions::default()
+            },
+        ] {
+            assert!(matches!(
+                audit::replay(&cfg, &bad, &mut Vec::new()),
+                Err(AuditError::Usage(_))
+            ));
+        }
 
         // Explain: every version of dec-b, with its linked drift event.
         let versions = audit::decision_versions(&cfg, "dec-b")?;
