@@ -55,11 +55,23 @@ fn prefix_class(codec: &Codec, kind: SchemaKind, bytes: Option<&[u8]>) -> Option
         Some(b) => b,
     };
     match b {
-        [0, a, b, c, d, ..] => {
-            (u32::from_be_bytes([*a, *b, *c, *d]) != codec.id(kind)).then_some("unknown-schema")
-        }
+        [0, a, b, c, d, ..] => (!known_ids(codec, kind)
+            .contains(&u32::from_be_bytes([*a, *b, *c, *d])))
+        .then_some("unknown-schema"),
         _ => Some("framing"),
     }
+}
+
+/// The wire ids the codec reads as `kind`: its own, and for audit records
+/// the first audit schema's too (read through schema resolution).
+fn known_ids(codec: &Codec, kind: SchemaKind) -> Vec<u32> {
+    let mut ids = vec![codec.id(kind)];
+    if kind == SchemaKind::AuditRecord {
+        if let Ok(cfg) = Config::defaults() {
+            ids.push(cfg.schemas.ids.audit_record_v1);
+        }
+    }
+    ids
 }
 
 /// Decodes `bytes` as `T`: an error must have the class its prefix implies
