@@ -140,11 +140,15 @@ async fn vetoes_forgeries_and_outcomes_through_kafka() -> TestResult {
         .into_iter()
         .map(|r| r.value)
         .collect();
-    let completed: Vec<&AuditRecord> = audits
+    let mut completed: Vec<&AuditRecord> = audits
         .iter()
         .filter(|a| a.decision_id == commands[0].decision_id && a.version == 2)
         .collect();
-    assert_eq!(completed.len(), 1);
+    // At least once: a record resent after a produce timeout may be on the
+    // topic twice, identical (same hash); there must be one version 2.
+    completed.sort_by(|a, b| a.record_hash.cmp(&b.record_hash));
+    completed.dedup_by(|a, b| a == b);
+    assert_eq!(completed.len(), 1, "{completed:#?}");
     let reward = completed[0].outcome.as_ref().map(|o| o.reward);
     // 1.0 × 0.25 − 0.01 × 5
     assert!(
