@@ -13,7 +13,8 @@ use jidoka::detect::anomaly::ZScoreConfig;
 use jidoka::detect::ks::{statistic_brute_force, Alternative};
 use jidoka::detect::Tag;
 use jidoka::detect::{
-    CategoricalWindow, CategoryEntry, DriftDetector, Due, FeatureState, WindowEntry, Windows,
+    CategoricalWindow, CategoryEntry, DriftDetector, Due, FeatureState, WindowEntry, WindowValue,
+    Windows,
 };
 use jidoka::pipeline::{Output, Processor, SourcePos};
 use jidoka::schema::Label;
@@ -544,7 +545,7 @@ fn store_reads_of_corrupt_values_never_panic() -> TestResult {
 }
 
 /// A window's entries as one stored segment (reference entries tagged so).
-fn numeric_segment(w: &Windows<f64>) -> Vec<u8> {
+fn segment_of<V: WindowValue + Clone>(w: &Windows<V>) -> Vec<u8> {
     let r = w.reference().iter().map(|e| (Tag::Reference, e.clone()));
     let c = w
         .current()
@@ -554,16 +555,14 @@ fn numeric_segment(w: &Windows<f64>) -> Vec<u8> {
     encode_segment(&r.chain(c).collect::<Vec<_>>())
 }
 
+/// A numeric window's entries as one stored segment.
+fn numeric_segment(w: &Windows<f64>) -> Vec<u8> {
+    segment_of(w)
+}
+
 /// A categorical window's entries as one stored segment.
 fn categorical_segment(w: &CategoricalWindow) -> Vec<u8> {
-    let w = w.windows();
-    let r = w.reference().iter().map(|e| (Tag::Reference, e.clone()));
-    let c = w
-        .current()
-        .iter()
-        .chain(w.pending())
-        .map(|e| (Tag::Window, e.clone()));
-    encode_segment(&r.chain(c).collect::<Vec<_>>())
+    segment_of(w.windows())
 }
 
 #[test]
