@@ -121,7 +121,6 @@ impl Detection {
     /// (the model must be tracked in `models`).
     pub fn process(&mut self, models: &mut Models, p: &Prediction) -> Result<Observed, StateError> {
         let plan = *self.detector.plan();
-        models.load(&p.model_id)?;
         let windows = windows_of(&mut self.models, &self.store, &plan, &p.model_id)?;
         let state = models.load(&p.model_id)?;
         state.dirty = true;
@@ -207,15 +206,16 @@ impl Detection {
     ) -> Result<Option<Tested>, StateError> {
         let plan = *self.detector.plan();
         let Observed { record, watermark } = observed;
-        models.load(model_id)?;
-        let windows = windows_of(&mut self.models, &self.store, &plan, model_id)?;
         let state = models.load(model_id)?;
-        match self
+        let due = self
             .detector
-            .due(record, watermark, state.meta.clock.window_end)
-        {
-            Due::No => return Ok(None),
-            Due::Now => {}
+            .due(record, watermark, state.meta.clock.window_end);
+        if matches!(due, Due::No) {
+            return Ok(None);
+        }
+        let windows = windows_of(&mut self.models, &self.store, &plan, model_id)?;
+        match due {
+            Due::No | Due::Now => {}
             Due::AtWindowEnd(end) => {
                 for (feature, w) in &mut windows.numeric {
                     w.advance(end, &plan);

@@ -96,18 +96,19 @@ impl Processor {
         *entry = (*entry).max(next);
     }
 
-    /// Drops the cached state of every model read from `topic`/`partition`
-    /// (called when the partition is revoked). Call it between batches, after
+    /// Drops the cached state of every model of input `partition` and the
+    /// cached offsets of that partition of every input topic (called when
+    /// the partition is revoked or restored). Call it between batches, after
     /// a checkpoint: what is dropped is then exactly what RocksDB holds, and
     /// it is reloaded from there if the partition comes back.
-    pub fn forget_partition(&mut self, topic: &str, partition: i32) {
+    pub fn forget_partition(&mut self, partition: i32) {
         let (models, operators) = self.operators();
         let gone = models.forget_partition(partition);
         for op in operators {
             op.on_revoke(partition, &gone);
         }
-        self.applied.remove(&(topic.to_string(), partition));
-        self.pending_offsets.remove(&(topic.to_string(), partition));
+        self.applied.retain(|(_, p), _| *p != partition);
+        self.pending_offsets.retain(|(_, p), _| *p != partition);
     }
 
     /// The models' bookkeeping and the operators, in checkpoint order.

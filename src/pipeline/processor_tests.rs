@@ -160,7 +160,7 @@ fn forgetting_a_partition_reloads_its_models_from_the_store() -> TestResult {
         got.extend(p.process(&pos(i as i64), rec)?);
         if i == 4500 {
             p.checkpoint()?;
-            p.forget_partition("predictions", 0);
+            p.forget_partition(0);
             assert_eq!(p.cached_models(), 0);
         }
     }
@@ -307,5 +307,25 @@ fn counters_at_their_limit_in_the_store_do_not_overflow() -> TestResult {
         _ => None,
     });
     assert_eq!(audit.map(|a| a.sequence), Some(i64::MAX));
+    Ok(())
+}
+
+#[test]
+fn forgetting_a_partition_drops_its_offsets_of_every_input_topic() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let mut p = Processor::new(&config()?, "v1", Store::open(dir.path(), false)?);
+    for topic in ["predictions", "labels", "outcomes", "operator"] {
+        for partition in [0, 1] {
+            p.applied.insert((topic.to_string(), partition), 7);
+            p.pending_offsets.insert((topic.to_string(), partition), 8);
+        }
+    }
+    p.forget_partition(0);
+    assert!(p.applied.keys().all(|(_, partition)| *partition == 1));
+    assert!(p
+        .pending_offsets
+        .keys()
+        .all(|(_, partition)| *partition == 1));
+    assert_eq!((p.applied.len(), p.pending_offsets.len()), (4, 4));
     Ok(())
 }

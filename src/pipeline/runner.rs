@@ -233,8 +233,11 @@ impl<'a> Pipeline<'a> {
             }
         }
         self.commit().await?;
+        let partitions: std::collections::BTreeSet<i32> = revoked.iter().map(|(_, p)| *p).collect();
+        for partition in partitions {
+            self.processor.forget_partition(partition);
+        }
         for (topic, partition) in &revoked {
-            self.processor.forget_partition(topic, *partition);
             self.positions.forget(topic, *partition);
         }
         // Records fetched before a revoke belong to the partition's new
@@ -285,8 +288,7 @@ impl<'a> Pipeline<'a> {
                 Err(join) => return Err(PipelineError::Blocking(join.to_string())),
             };
             if let Some(done) = done {
-                self.processor
-                    .forget_partition(&self.cfg.topics.predictions, partition);
+                self.processor.forget_partition(partition);
                 StateRestored {
                     partition,
                     records: done.records,
