@@ -59,6 +59,22 @@ pub fn drift_event_id(model: &str, feature: &str, at: InputRef<'_>) -> String {
     )
 }
 
+/// Id of the evaluation record of `key` (an alert key: a feature or a
+/// metric) at the evaluation the input record `at` triggered.
+pub fn evaluation_id(model: &str, key: &str, at: InputRef<'_>) -> String {
+    format!(
+        "eval-{}",
+        hash(&[
+            b"evaluation",
+            model.as_bytes(),
+            key.as_bytes(),
+            at.topic.as_bytes(),
+            &at.partition.to_be_bytes(),
+            &at.offset.to_be_bytes(),
+        ])
+    )
+}
+
 /// Id of the command a decision issues.
 pub fn command_id(decision_id: &str, action: &str) -> String {
     format!(

@@ -395,6 +395,12 @@ impl Config {
             }
             seen.push((key, name));
         }
+        if self.evaluations.retention.is_zero() {
+            return Err(fail(
+                "evaluations.retention",
+                "must be more than 0s (a topic that keeps nothing)".into(),
+            ));
+        }
         let t = &self.telemetry;
         if let Some(address) = t.http_address() {
             check_http_address(address).map_err(|m| fail("telemetry.http-address", m))?;

@@ -36,6 +36,23 @@ pub struct Config {
     /// Signed operator commands (`jidoka operator …`).
     #[serde(default)]
     pub operator: OperatorConfig,
+    /// The evaluations stream: every test's result, drifted or not.
+    pub evaluations: EvaluationsConfig,
+}
+
+/// The evaluations topic (`topics.evaluations`): one record per feature
+/// and per metric at every evaluation, the history the report draws.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct EvaluationsConfig {
+    /// Publish the evaluations (off: the topic gets nothing; the
+    /// per-feature gauges of `/metrics` are kept either way).
+    pub enabled: bool,
+    /// `retention.ms` of the topic when `jidoka topics create` makes it
+    /// (humantime, e.g. `"7d"`; delete retention, not compaction: every
+    /// evaluation has its own id and none replaces another).
+    #[serde(with = "humantime_serde")]
+    pub retention: Duration,
 }
 
 /// Kafka connection settings.
@@ -108,6 +125,9 @@ pub struct TopicsConfig {
     pub audit: String,
     /// Output: records that could not be processed, with the reason.
     pub dead_letter: String,
+    /// Output: every test of every feature and metric at every evaluation
+    /// (`evaluations.enabled`), keyed by model id, delete retention.
+    pub evaluations: String,
     /// Partitions for topics created by `jidoka topics create`.
     pub partitions: i32,
     /// Replication factor for topics created by `jidoka topics create`.
@@ -345,6 +365,8 @@ pub struct SchemaIds {
     pub audit_record_v1: u32,
     /// Id of `schemas/dead_letter.avsc`.
     pub dead_letter: u32,
+    /// Id of `schemas/evaluation.avsc`.
+    pub evaluation: u32,
 }
 
 /// Logging, metrics and the operators' HTTP endpoint.
@@ -405,7 +427,7 @@ pub enum LogFormat {
 
 impl TopicsConfig {
     /// Every topic with its config key, in a fixed order.
-    pub fn named(&self) -> [(&'static str, &str); 8] {
+    pub fn named(&self) -> [(&'static str, &str); 9] {
         [
             ("predictions", &self.predictions),
             ("labels", &self.labels),
@@ -415,6 +437,7 @@ impl TopicsConfig {
             ("operator", &self.operator),
             ("audit", &self.audit),
             ("dead-letter", &self.dead_letter),
+            ("evaluations", &self.evaluations),
         ]
     }
 }
@@ -447,7 +470,7 @@ impl Config {
 
 impl SchemaIds {
     /// Every schema id with its config key, in a fixed order.
-    pub fn named(&self) -> [(&'static str, u32); 9] {
+    pub fn named(&self) -> [(&'static str, u32); 10] {
         [
             ("prediction", self.prediction),
             ("label", self.label),
@@ -458,6 +481,7 @@ impl SchemaIds {
             ("audit-record", self.audit_record),
             ("audit-record-v1", self.audit_record_v1),
             ("dead-letter", self.dead_letter),
+            ("evaluation", self.evaluation),
         ]
     }
 }

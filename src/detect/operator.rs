@@ -8,8 +8,9 @@
 //!   in memory, and on a checkpoint each changed window's new entries go
 //!   out as one segment, with the deletes of segments left without a live
 //!   entry (never a whole window).
-//! - Every drift event (covariate, anomaly) is an alert's opening or
-//!   closing, with an id derived from the model, the alert and the record
+//! - Every test of an evaluation gives one evaluation record (drifted or
+//!   not, id derived like the drift event's); every drift event
+//!   (covariate, anomaly) is an alert's opening or closing, with an id derived from the model, the alert and the record
 //!   that triggered it; an evaluation's signals are kept in the model's
 //!   bookkeeping for the decisions.
 //! - It never decides: [`Detection::alerts`] returns the evidence of a
@@ -20,7 +21,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use super::anomaly::ZScoreConfig;
-use super::events::{anomaly_event, concept_evidence, drift_event, status, track_alert};
+use super::events::{
+    anomaly_event, concept_evidence, drift_event, feature_evaluation, metric_evaluation, status,
+    track_alert, AlertAfter,
+};
 use super::metrics::MetricTest;
 use super::reference::ReferenceData;
 use super::{
@@ -75,7 +79,8 @@ pub struct Tested {
 /// What an evaluation's alerts gave.
 #[derive(Debug, Default)]
 pub struct Alerts {
-    /// Drift events of alerts opened or closed.
+    /// Each test's evaluation record (drift event first when its alert
+    /// opened or closed), features then metrics.
     pub outputs: Vec<Output>,
     /// The evidence for a decision, when the model is degraded (any
     /// covariate, anomaly or concept alert open).
@@ -278,6 +283,15 @@ impl Detection {
                 track_alert(alert, tr, &id);
                 outputs.push(Output::Drift(e));
             }
+            outputs.push(Output::Evaluation(feature_evaluation(
+                at,
+                t,
+                correction,
+                AlertAfter {
+                    open: alert.state.is_open(),
+                    transition,
+                },
+            )));
             // Decisions see the alert, not one evaluation's rejection.
             t.drifted = alert.state.is_open();
         }
@@ -285,12 +299,23 @@ impl Detection {
             let key = AlertKey::Anomaly(m.metric.clone());
             let id_key = key.to_string();
             let alert = state.meta.alerts.entry(key).or_default();
-            if let Some(tr) = alert.state.observe(m.score.anomalous, persistence) {
+            let transition = alert.state.observe(m.score.anomalous, persistence);
+            if let Some(tr) = transition {
                 let id = ids::drift_event_id(at.model_id, &id_key, at.pos.as_ref());
                 let e = anomaly_event(&id, at, m, &self.zscore, status(tr), late);
                 track_alert(alert, tr, &id);
                 outputs.push(Output::Drift(e));
             }
+            let after = AlertAfter {
+                open: alert.state.is_open(),
+                transition,
+            };
+            outputs.push(Output::Evaluation(metric_evaluation(
+                at,
+                m,
+                &self.zscore,
+                after,
+            )));
         }
         let open_anomalies = metric_tests
             .iter()

@@ -4,7 +4,7 @@
 use super::*;
 use crate::demo::scenario::Scenario;
 use crate::pipeline::Processor;
-use crate::schema::DriftEvent;
+use crate::schema::{DriftEvent, EvaluationRecord};
 use crate::stage::SourcePos;
 use crate::state::{Cf, Checkpoint};
 
@@ -32,6 +32,8 @@ fn pos(offset: usize) -> SourcePos {
 #[derive(Debug, Default)]
 struct Run {
     events: Vec<DriftEvent>,
+    /// Evaluation records, in emission order.
+    records: Vec<EvaluationRecord>,
     /// Offsets of the evaluations that found the model degraded.
     degraded: Vec<usize>,
     evaluations: usize,
@@ -65,6 +67,7 @@ fn detect(
         for out in alerts.outputs {
             match out {
                 Output::Drift(e) => run.events.push(e),
+                Output::Evaluation(e) => run.records.push(e),
                 other => panic!("detection emitted {other:?}"),
             }
         }
@@ -121,6 +124,110 @@ fn a_shift_opens_covariate_alerts_and_degrades_the_model() -> TestResult {
         }
     }
     assert_eq!(wired, run.events);
+    Ok(())
+}
+
+#[test]
+fn every_evaluation_records_each_feature_and_metric_with_its_alert_state() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let store = Arc::new(Store::open(dir.path(), false)?);
+    let cfg = config()?;
+    let mut d = Detection::new(&cfg, store.clone());
+    let mut models = Models::new(store);
+    let preds = Scenario::demo(3000, 1500).predictions();
+    let run = detect(&mut d, &mut models, &preds, 0)?;
+    // One record per tested feature and metric per evaluation: never two
+    // for one (model, record, feature); a feature tested once (its windows
+    // full) is tested at every later evaluation of its model.
+    let mut seen = std::collections::BTreeSet::new();
+    let mut evaluations: std::collections::BTreeMap<&str, Vec<i64>> = Default::default();
+    let mut tested: std::collections::BTreeMap<(&str, &str, &str), Vec<i64>> = Default::default();
+    for r in &run.records {
+        let key = (r.model_id.as_str(), r.kind.as_str(), r.feature.as_str());
+        assert!(seen.insert((key, r.record)), "one record per test: {r:?}");
+        let at = evaluations.entry(key.0).or_default();
+        if at.last() != Some(&r.record) {
+            at.push(r.record);
+        }
+        tested.entry(key).or_default().push(r.record);
+    }
+    // Evaluations before the first full windows test nothing.
+    let recorded = evaluations.values().map(Vec::len).sum::<usize>();
+    assert!(recorded > 0 && recorded <= run.evaluations);
+    for ((model, kind, feature), at) in &tested {
+        if *kind == "covariate" {
+            let all = &evaluations[model];
+            let first = all.iter().position(|r| *r == at[0]).ok_or("known")?;
+            assert_eq!(&all[first..], at.as_slice(), "{model}/{feature}");
+        }
+    }
+    assert!(
+        run.records.iter().any(|r| r.kind == "anomaly"),
+        "metrics are recorded too"
+    );
+    let ids: std::collections::BTreeSet<&str> = run
+        .records
+        .iter()
+        .map(|r| r.evaluation_id.as_str())
+        .collect();
+    assert_eq!(ids.len(), run.records.len(), "ids are unique");
+    // Each record's alert state follows from the one before: it changes
+    // exactly at a transition.
+    let mut open: std::collections::BTreeMap<(String, String, String), bool> = Default::default();
+    for r in &run.records {
+        let key = (r.model_id.clone(), r.kind.clone(), r.feature.clone());
+        let was = open.get(&key).copied().unwrap_or(false);
+        match r.transition.as_str() {
+            "opened" => assert!(!was && r.alert_open, "{r:?}"),
+            "closed" => assert!(was && !r.alert_open, "{r:?}"),
+            _ => assert_eq!(was, r.alert_open, "{r:?}"),
+        }
+        open.insert(key, r.alert_open);
+        assert!(r.window_end_record <= r.record);
+        if r.kind == "covariate" && r.test == crate::schema::TestKind::Ks {
+            assert_eq!(r.effect_size, Some(r.statistic));
+            assert!(r.adjusted_p_value.is_some());
+        }
+    }
+    let transitions: Vec<(&str, i64, &str, &str)> = run
+        .records
+        .iter()
+        .filter(|r| r.transition != "none")
+        .map(|r| {
+            (
+                r.model_id.as_str(),
+                r.event_time,
+                r.feature.as_str(),
+                r.transition.as_str(),
+            )
+        })
+        .collect();
+    let events: Vec<(&str, i64, &str, &str)> = run
+        .events
+        .iter()
+        .map(|e| {
+            (
+                e.model_id.as_str(),
+                e.event_time,
+                e.feature.as_str(),
+                e.status.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(transitions, events, "a transition is exactly a drift event");
+    assert!(
+        run.records
+            .iter()
+            .any(|r| r.kind == "covariate" && r.alert_open),
+        "the shift opens alerts"
+    );
+
+    // A replay gives the same records.
+    let again = tempfile::tempdir()?;
+    let store = Arc::new(Store::open(again.path(), false)?);
+    let mut d = Detection::new(&cfg, store.clone());
+    let mut models = Models::new(store);
+    assert_eq!(detect(&mut d, &mut models, &preds, 0)?.records, run.records);
     Ok(())
 }
 

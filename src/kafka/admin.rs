@@ -2,7 +2,8 @@
 //!
 //! Guarantees: `create_topics` is idempotent (an existing topic is reported,
 //! not an error); the audit topic is created compacted, so each decision's
-//! latest record is kept forever.
+//! latest record is kept forever; the evaluations topic is created with
+//! `evaluations.retention` (delete retention).
 
 use std::time::Duration;
 
@@ -67,6 +68,10 @@ pub fn topic_specs(cfg: &Config) -> Vec<TopicSpec> {
                     ("min.compaction.lag.ms", "60000".to_string()),
                 ],
                 "dead-letter" => vec![("retention.ms", (30u64 * 24 * 3600 * 1000).to_string())],
+                "evaluations" => vec![(
+                    "retention.ms",
+                    cfg.evaluations.retention.as_millis().to_string(),
+                )],
                 _ => Vec::new(),
             };
             TopicSpec {

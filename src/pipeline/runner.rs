@@ -173,6 +173,7 @@ impl<'a> Pipeline<'a> {
             producer,
             codec.clone(),
             cfg.topics.clone(),
+            cfg.evaluations.enabled,
             cfg.kafka.produce_timeout,
         );
         Ok(Pipeline {
@@ -328,7 +329,7 @@ impl<'a> Pipeline<'a> {
                     let outs = outs?;
                     observe_latency(&self.metrics, started.elapsed(), &outs);
                     for out in outs {
-                        encoded.push(self.sink.encode(&out)?);
+                        encoded.extend(self.sink.encode(&out)?);
                         outputs.push(out);
                     }
                     self.processed += 1;
@@ -572,7 +573,7 @@ fn emit_output(out: &Output, metrics: &Metrics) {
             source: &a.decided_by,
         }
         .emit(metrics),
-        Output::Audit(_) => {}
+        Output::Audit(_) | Output::Evaluation(_) => {}
     }
 }
 

@@ -44,6 +44,7 @@ pub struct Sink {
     producer: OutputProducer,
     codec: Codec,
     topics: TopicsConfig,
+    evaluations: bool,
     queue_timeout: Duration,
 }
 
@@ -64,17 +65,20 @@ pub struct NotAcknowledged {
 }
 
 impl Sink {
-    /// A sink over `producer`.
+    /// A sink over `producer`; evaluation records are published only when
+    /// `evaluations` is on.
     pub fn new(
         producer: OutputProducer,
         codec: Codec,
         topics: TopicsConfig,
+        evaluations: bool,
         queue_timeout: Duration,
     ) -> Self {
         Sink {
             producer,
             codec,
             topics,
+            evaluations,
             queue_timeout,
         }
     }
@@ -89,9 +93,10 @@ impl Sink {
         &self.producer
     }
 
-    /// Encodes a processor output for its topic, keyed as documented.
-    pub fn encode(&self, output: &Output) -> Result<Encoded, SchemaError> {
-        Ok(match output {
+    /// Encodes a processor output for its topic, keyed as documented;
+    /// `None` for an evaluation record when the evaluations topic is off.
+    pub fn encode(&self, output: &Output) -> Result<Option<Encoded>, SchemaError> {
+        Ok(Some(match output {
             Output::Drift(e) => Encoded {
                 topic: self.topics.drift_events.clone(),
                 key: Some(e.model_id.as_bytes().to_vec()),
@@ -113,7 +118,15 @@ impl Sink {
                 id: a.decision_id.clone(),
                 partition: None,
             },
-        })
+            Output::Evaluation(_) if !self.evaluations => return Ok(None),
+            Output::Evaluation(e) => Encoded {
+                topic: self.topics.evaluations.clone(),
+                key: Some(e.model_id.as_bytes().to_vec()),
+                payload: Some(self.codec.encode(e)?),
+                id: e.evaluation_id.clone(),
+                partition: None,
+            },
+        }))
     }
 
     /// Encodes a dead-letter record, keyed like the original record.

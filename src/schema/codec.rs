@@ -12,8 +12,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::records::{
-    Action, AuditRecord, DeadLetter, DriftEvent, HealCommand, HealOutcome, Label, OperatorCommand,
-    OperatorKind, Prediction,
+    Action, AuditRecord, DeadLetter, DriftEvent, EvaluationRecord, HealCommand, HealOutcome, Label,
+    OperatorCommand, OperatorKind, Prediction,
 };
 use super::wire::{frame, unframe, FramingError};
 use crate::config::SchemaIds;
@@ -37,11 +37,13 @@ pub enum SchemaKind {
     AuditRecord,
     /// `dead_letter.avsc`
     DeadLetter,
+    /// `evaluation.avsc`
+    Evaluation,
 }
 
 impl SchemaKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [SchemaKind; 8] = [
+    pub const ALL: [SchemaKind; 9] = [
         SchemaKind::Prediction,
         SchemaKind::Label,
         SchemaKind::DriftEvent,
@@ -50,6 +52,7 @@ impl SchemaKind {
         SchemaKind::OperatorCommand,
         SchemaKind::AuditRecord,
         SchemaKind::DeadLetter,
+        SchemaKind::Evaluation,
     ];
 
     /// File name in `schemas/`.
@@ -63,6 +66,7 @@ impl SchemaKind {
             SchemaKind::OperatorCommand => "operator_command.avsc",
             SchemaKind::AuditRecord => "audit_record.avsc",
             SchemaKind::DeadLetter => "dead_letter.avsc",
+            SchemaKind::Evaluation => "evaluation.avsc",
         }
     }
 
@@ -77,6 +81,7 @@ impl SchemaKind {
             SchemaKind::OperatorCommand => "dev.jidoka.OperatorCommand",
             SchemaKind::AuditRecord => "dev.jidoka.AuditRecord",
             SchemaKind::DeadLetter => "dev.jidoka.DeadLetter",
+            SchemaKind::Evaluation => "dev.jidoka.Evaluation",
         }
     }
 
@@ -90,6 +95,7 @@ impl SchemaKind {
             SchemaKind::OperatorCommand => include_str!("../../schemas/operator_command.avsc"),
             SchemaKind::AuditRecord => include_str!("../../schemas/audit_record.avsc"),
             SchemaKind::DeadLetter => include_str!("../../schemas/dead_letter.avsc"),
+            SchemaKind::Evaluation => include_str!("../../schemas/evaluation.avsc"),
         }
     }
 
@@ -103,6 +109,7 @@ impl SchemaKind {
             SchemaKind::OperatorCommand => ids.operator_command,
             SchemaKind::AuditRecord => ids.audit_record,
             SchemaKind::DeadLetter => ids.dead_letter,
+            SchemaKind::Evaluation => ids.evaluation,
         }
     }
 }
@@ -395,6 +402,10 @@ impl AvroRecord for Label {
 
 impl AvroRecord for DriftEvent {
     const KIND: SchemaKind = SchemaKind::DriftEvent;
+}
+
+impl AvroRecord for EvaluationRecord {
+    const KIND: SchemaKind = SchemaKind::Evaluation;
 }
 
 impl AvroRecord for HealCommand {

@@ -21,6 +21,7 @@ fn ids() -> SchemaIds {
         audit_record: 9,
         audit_record_v1: 7,
         dead_letter: 8,
+        evaluation: 10,
     }
 }
 
@@ -99,6 +100,33 @@ fn every_record_round_trips() {
         adjusted_p_value: Some(3e-9),
         correction: "benjamini-hochberg".into(),
         late_records: 2,
+    });
+    round_trip(EvaluationRecord {
+        evaluation_id: "eval-1".into(),
+        model_id: "m".into(),
+        model_version: "3".into(),
+        kind: "anomaly".into(),
+        feature: "latency_mean".into(),
+        test: TestKind::ZScore,
+        statistic: f64::INFINITY,
+        p_value: 0.0,
+        adjusted_p_value: None,
+        threshold: 0.0027,
+        correction: "none".into(),
+        effect_size: Some(f64::INFINITY),
+        rejected: true,
+        alert_open: false,
+        transition: "none".into(),
+        reference_size: 30,
+        reference_start_time: 0,
+        reference_end_time: 0,
+        window_size: 250,
+        window_start_record: 751,
+        window_end_record: 1000,
+        window_start_time: 9,
+        window_end_time: 9,
+        record: 1000,
+        event_time: 9,
     });
     round_trip(HealCommand {
         command_id: "c".into(),

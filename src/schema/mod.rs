@@ -15,8 +15,8 @@ mod wire_enum;
 pub use codec::{AvroRecord, Codec, DecodeError, SchemaError, SchemaKind, MAX_AVRO_ALLOCATION};
 pub use records::{
     Action, ArmView, AuditInputs, AuditOutcome, AuditRecord, AuditStatus, BanditView,
-    CooldownCheck, DeadLetter, DriftEvent, FeatureEvidence, GateCheck, HealCommand, HealOutcome,
-    Label, OperatorCommand, OperatorKind, OutcomeStatus, Prediction, RuleEvaluation, Superseded,
-    TestKind,
+    CooldownCheck, DeadLetter, DriftEvent, EvaluationRecord, FeatureEvidence, GateCheck,
+    HealCommand, HealOutcome, Label, OperatorCommand, OperatorKind, OutcomeStatus, Prediction,
+    RuleEvaluation, Superseded, TestKind,
 };
 pub use wire::{frame, unframe, FramingError, MAGIC_BYTE};

@@ -95,6 +95,62 @@ pub struct DriftEvent {
     pub late_records: i64,
 }
 
+/// One test of one feature or metric at one evaluation
+/// (`schemas/evaluation.avsc`), drifted or not.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvaluationRecord {
+    /// Deterministic id.
+    pub evaluation_id: String,
+    /// Model evaluated.
+    pub model_id: String,
+    /// Model version serving.
+    pub model_version: String,
+    /// `covariate` or `anomaly`.
+    pub kind: String,
+    /// Feature or metric.
+    pub feature: String,
+    /// Test.
+    pub test: TestKind,
+    /// Test statistic.
+    pub statistic: f64,
+    /// p-value.
+    pub p_value: f64,
+    /// Covariate: p-value after the correction.
+    pub adjusted_p_value: Option<f64>,
+    /// Raw p-value cutoff at this evaluation.
+    pub threshold: f64,
+    /// Correction across features (`none` for anomaly).
+    pub correction: String,
+    /// Effect size, where the test has one (KS D, |Z|).
+    pub effect_size: Option<f64>,
+    /// This evaluation rejected the null hypothesis.
+    pub rejected: bool,
+    /// The alert is open after it.
+    pub alert_open: bool,
+    /// `opened`, `closed` or `none`.
+    pub transition: String,
+    /// Values in the reference window (the baseline's, for zscore).
+    pub reference_size: i64,
+    /// Event time of the first reference value.
+    pub reference_start_time: i64,
+    /// Event time of the last reference value.
+    pub reference_end_time: i64,
+    /// Values in the current window.
+    pub window_size: i64,
+    /// Model record index of the first value in the current window.
+    pub window_start_record: i64,
+    /// Model record index of the last value in the current window.
+    pub window_end_record: i64,
+    /// Event time of the first value in the current window.
+    pub window_start_time: i64,
+    /// Event time of the last value in the current window.
+    pub window_end_time: i64,
+    /// The model's record count at the evaluation.
+    pub record: i64,
+    /// Event time of the evaluation.
+    pub event_time: i64,
+}
+
 /// A command for downstream executors (`schemas/heal_command.avsc`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HealCommand {

@@ -18,7 +18,7 @@ mod models;
 pub use models::{ModelEntry, Models};
 
 use crate::ids;
-use crate::schema::{AuditRecord, DriftEvent, HealCommand};
+use crate::schema::{AuditRecord, DriftEvent, EvaluationRecord, HealCommand};
 use crate::state::{StateBatch, StateError};
 
 /// Where an input record came from.
@@ -55,6 +55,9 @@ pub enum Output {
     Command(HealCommand),
     /// To the audit topic, keyed by decision id.
     Audit(AuditRecord),
+    /// To the evaluations topic (when enabled), keyed by model id; also
+    /// the source of the per-feature gauges.
+    Evaluation(EvaluationRecord),
 }
 
 /// Where and when an evaluation happened.

@@ -32,8 +32,8 @@ use jidoka::config::Config;
 use jidoka::ingest::{self, MAX_DEAD_LETTER_PAYLOAD};
 use jidoka::pipeline::{Output, Processor, SourcePos};
 use jidoka::schema::{
-    frame, AuditRecord, AvroRecord, Codec, DeadLetter, DriftEvent, HealCommand, HealOutcome, Label,
-    OperatorCommand, Prediction, SchemaKind,
+    frame, AuditRecord, AvroRecord, Codec, DeadLetter, DriftEvent, EvaluationRecord, HealCommand,
+    HealOutcome, Label, OperatorCommand, Prediction, SchemaKind,
 };
 use jidoka::state::Store;
 use mutate::{cases, fail, fuzz, Ran};
@@ -115,6 +115,7 @@ fn check_kind(
         SchemaKind::OperatorCommand => check::<OperatorCommand>(codec, bytes),
         SchemaKind::AuditRecord => check::<AuditRecord>(codec, bytes),
         SchemaKind::DeadLetter => check::<DeadLetter>(codec, bytes),
+        SchemaKind::Evaluation => check::<EvaluationRecord>(codec, bytes),
     }
 }
 
@@ -340,6 +341,7 @@ fn publish(codec: &Codec, out: &Output) -> Result<(), TestCaseError> {
         Output::Drift(e) => codec.encode(e).map(drop),
         Output::Command(c) => codec.encode(c).map(drop),
         Output::Audit(a) => codec.encode(a).map(drop),
+        Output::Evaluation(e) => codec.encode(e).map(drop),
     }
     .map_err(fail)
 }

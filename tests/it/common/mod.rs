@@ -749,7 +749,7 @@ pub fn reference_run(
             match out {
                 Output::Command(c) => commands.push(c),
                 Output::Audit(a) => audits.push(a.decision_id),
-                Output::Drift(_) => {}
+                Output::Drift(_) | Output::Evaluation(_) => {}
             }
         }
     }

@@ -528,6 +528,7 @@ fn store_reads_of_corrupt_values_never_panic() -> TestResult {
                                         Output::Drift(e) => codec.encode(e).map(drop),
                                         Output::Command(c) => codec.encode(c).map(drop),
                                         Output::Audit(a) => codec.encode(a).map(drop),
+                                        Output::Evaluation(e) => codec.encode(e).map(drop),
                                     }
                                     .map_err(fail)?;
                                 }
