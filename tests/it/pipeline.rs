@@ -1,11 +1,14 @@
 //! End to end on a real broker process: a shifted stream yields the exact
-//! heal command and audit record; a stream without shift yields nothing.
+//! heal command and audit record; a stream without shift yields nothing; every
+//! evaluation is on the evaluations topic, equal to a recomputation.
 
 use crate::common::*;
 use jidoka::demo::scenario::Scenario;
 use jidoka::detect::ks::{ks_2samp, Alternative, Method};
 use jidoka::ids;
-use jidoka::schema::{Action, AuditRecord, DriftEvent, HealCommand, Prediction};
+use jidoka::schema::{
+    Action, AuditRecord, DriftEvent, EvaluationRecord, HealCommand, Prediction, TestKind,
+};
 
 /// Independently of the pipeline: the first evaluation point (model record
 /// index) at which a drift alert of `model` opens, recomputing every window
@@ -217,5 +220,116 @@ async fn stream_without_shift_gives_no_command() -> TestResult {
     assert!(read_all::<HealCommand>(cfg, codec, &cfg.topics.actions)?.is_empty());
     assert!(read_all::<AuditRecord>(cfg, codec, &cfg.topics.audit)?.is_empty());
     assert!(read_all::<DriftEvent>(cfg, codec, &cfg.topics.drift_events)?.is_empty());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_evaluation_is_on_the_evaluations_topic_and_equals_a_recomputation() -> TestResult {
+    let env = TestEnv::start().await?;
+    let (cfg, codec) = (env.cfg(), &env.codec);
+    let preds = Scenario::demo(3000, 1500).predictions();
+    let d = &cfg.detect;
+    let (opened_at, _) = first_drift(&preds, "churn-v7", d).ok_or("no drift in the reference")?;
+    env.run(&encode_predictions(codec, &preds)?).await?;
+    let on_topic = read_all::<Prediction>(cfg, codec, &cfg.topics.predictions)?;
+    let records = read_all::<EvaluationRecord>(cfg, codec, &cfg.topics.evaluations)?;
+
+    let (reference, window, every) = (d.reference_size, d.window_size, d.evaluate_every as usize);
+    for model in ["churn-v7", "fraud-v3", "ranker-v2"] {
+        let rows: Vec<&Prediction> = preds.iter().filter(|p| p.model_id == model).collect();
+        let features: Vec<&String> = rows[0].features.keys().collect();
+        // Every feature at every evaluation with full windows, nothing else.
+        let mut expected: Vec<(i64, String)> = (1..=rows.len())
+            .filter(|r| r % every == 0 && *r >= reference + window)
+            .flat_map(|r| features.iter().map(move |f| (r as i64, f.to_string())))
+            .collect();
+        expected.sort();
+        let mut got: Vec<&EvaluationRecord> = records
+            .iter()
+            .map(|r| &r.value)
+            .filter(|r| r.model_id == model && r.kind == "covariate")
+            .collect();
+        got.sort_by(|a, b| (a.record, &a.feature).cmp(&(b.record, &b.feature)));
+        let keys: Vec<(i64, String)> = got.iter().map(|r| (r.record, r.feature.clone())).collect();
+        assert_eq!(
+            keys, expected,
+            "{model}: one record per feature per evaluation"
+        );
+        for r in &got {
+            let n = r.record as usize;
+            let col = |range: std::ops::Range<usize>| -> Vec<f64> {
+                rows[range]
+                    .iter()
+                    .filter_map(|p| p.features.get(&r.feature).copied())
+                    .collect()
+            };
+            let ks = ks_2samp(
+                &col(0..reference),
+                &col(n - window..n),
+                Alternative::TwoSided,
+                Method::Auto,
+            )
+            .ok_or("samples of the evaluation")?;
+            assert!(
+                (r.statistic - ks.statistic).abs() < 1e-12,
+                "{r:?} vs {ks:?}"
+            );
+            assert!(
+                (r.p_value - ks.p_value).abs() <= 1e-9 * ks.p_value.max(1e-300),
+                "{r:?} vs {ks:?}"
+            );
+            assert_eq!(r.effect_size, Some(r.statistic));
+            assert_eq!(
+                (r.window_size, r.reference_size),
+                (window as i64, reference as i64)
+            );
+            assert_eq!(r.window_end_record, r.record);
+            // The id names the prediction that triggered the evaluation.
+            let trigger = on_topic
+                .iter()
+                .find(|p| p.value.prediction_id == format!("{model}-{n}"))
+                .ok_or("trigger not on the topic")?;
+            let at = ids::InputRef {
+                topic: &cfg.topics.predictions,
+                partition: trigger.partition,
+                offset: trigger.offset,
+            };
+            let key = format!("feature:{}", r.feature);
+            assert_eq!(r.evaluation_id, ids::evaluation_id(model, &key, at));
+            assert_eq!(r.event_time, trigger.value.event_time);
+            // The alert: open on tenure_days from the reference's opening on.
+            let open = model == "churn-v7" && r.feature == "tenure_days" && n >= opened_at;
+            assert_eq!(r.alert_open, open, "{r:?}");
+            let transition = if open && n == opened_at {
+                "opened"
+            } else {
+                "none"
+            };
+            assert_eq!(r.transition, transition, "{r:?}");
+        }
+    }
+    // Metrics are recorded too, keyed by model like the rest.
+    assert!(records
+        .iter()
+        .any(|r| r.value.kind == "anomaly" && r.value.test == TestKind::ZScore));
+    assert!(records
+        .iter()
+        .all(|r| r.key.as_deref() == Some(r.value.model_id.as_str())));
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evaluations_off_publish_nothing_there_and_change_nothing_else() -> TestResult {
+    let mut env = TestEnv::start().await?;
+    env.loaded.config.evaluations.enabled = false;
+    let (cfg, codec) = (env.cfg(), &env.codec);
+    let preds = Scenario::demo(3000, 1500).predictions();
+    env.run(&encode_predictions(codec, &preds)?).await?;
+    assert!(read_all::<EvaluationRecord>(cfg, codec, &cfg.topics.evaluations)?.is_empty());
+    let drifts = read_all::<DriftEvent>(cfg, codec, &cfg.topics.drift_events)?;
+    assert!(
+        drifts.iter().any(|e| e.value.kind == "covariate"),
+        "detection runs as before"
+    );
     Ok(())
 }

@@ -308,6 +308,7 @@ pub fn test_config(
     t.operator = unique("operator");
     t.audit = unique("audit");
     t.dead_letter = unique("dead-letter");
+    t.evaluations = unique("evaluations");
     t.partitions = 3;
     c.state.data_dir = data_dir.to_path_buf();
     c.state.sync_writes = false;
@@ -493,6 +494,7 @@ pub fn jidoka_command(cfg: &Config, cwd: &std::path::Path) -> Command {
         .env("JIDOKA__TOPICS__OPERATOR", &t.operator)
         .env("JIDOKA__TOPICS__AUDIT", &t.audit)
         .env("JIDOKA__TOPICS__DEAD_LETTER", &t.dead_letter)
+        .env("JIDOKA__TOPICS__EVALUATIONS", &t.evaluations)
         .env("JIDOKA__STATE__DATA_DIR", &cfg.state.data_dir)
         .env(
             "JIDOKA__DETECT__REFERENCE_SIZE",
