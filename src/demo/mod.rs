@@ -64,6 +64,8 @@ pub struct DemoSummary {
     pub dead_lettered: u64,
     /// Decisions audited.
     pub decisions: u64,
+    /// Evaluation records published (one per feature and metric tested).
+    pub evaluations: u64,
     /// Model record of the first drift event of the shifted feature.
     pub first_drift_record: Option<i64>,
     /// Commands per model (every demo model listed).
@@ -207,6 +209,7 @@ pub async fn run(opts: &DemoOptions) -> Result<DemoSummary, DemoError> {
         processed: Metrics::get(&metrics.records_processed_total),
         dead_lettered: Metrics::get(&metrics.records_dead_lettered_total),
         decisions: Metrics::get(&metrics.decisions_total),
+        evaluations: metrics.records_out(&cfg.topics.evaluations),
         ..DemoSummary::default()
     };
     for m in &scenario.models {
@@ -271,9 +274,10 @@ pub fn summary_line(s: &DemoSummary, opts: &DemoOptions) -> String {
         })
         .collect();
     format!(
-        "summary: {} records processed, {} dead-lettered, {} decisions audited; {drift}; commands: {}",
+        "summary: {} records processed, {} dead-lettered, {} evaluations recorded, {} decisions audited; {drift}; commands: {}",
         s.processed,
         s.dead_lettered,
+        s.evaluations,
         s.decisions,
         commands.join(", ")
     )

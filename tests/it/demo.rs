@@ -41,6 +41,12 @@ fn demo_runs_and_finds_the_shift() -> Result<(), Box<dyn std::error::Error>> {
         "{summary}"
     );
     assert!(summary.contains("churn-v7 1 (retrain)"), "{summary}");
+    let evaluations: u64 = summary
+        .split(", ")
+        .find_map(|part| part.strip_suffix(" evaluations recorded"))
+        .ok_or("no evaluations in the summary")?
+        .parse()?;
+    assert!(evaluations > 0, "{summary}");
     assert!(
         summary.contains("fraud-v3 0") && summary.contains("ranker-v2 0"),
         "{summary}"
