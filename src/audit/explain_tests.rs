@@ -229,6 +229,8 @@ fn linked_drift_events_are_described() {
         adjusted_p_value: Some(4.2e-9),
         correction: "benjamini-hochberg".into(),
         late_records: 0,
+        effect_size: None,
+        min_effect: None,
     };
     let text = explain_with_events(&[escalation()], &[event]);
     assert!(

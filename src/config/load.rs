@@ -260,6 +260,14 @@ impl Config {
                 format!("must be in (0, 1), got {}", l.accuracy_drop),
             ));
         }
+        for (key, value) in [("ks", d.min_effect.ks), ("chi2", d.min_effect.chi2)] {
+            if !(value.is_finite() && value >= 0.0) {
+                return Err(fail(
+                    &format!("detect.min-effect.{key}"),
+                    format!("must be a finite number >= 0, got {value}"),
+                ));
+            }
+        }
         if !(d.ks_alpha > 0.0 && d.ks_alpha < 1.0) {
             return Err(fail(
                 "detect.ks-alpha",

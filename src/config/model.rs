@@ -211,6 +211,22 @@ pub struct DetectConfig {
     pub persistence: u32,
     /// Z-score anomalies of windowed model metrics.
     pub anomaly: AnomalyConfig,
+    /// The effect-size gate: a feature's test counts toward its alert only
+    /// when its effect size is at least this, however small its p-value.
+    pub min_effect: MinEffect,
+}
+
+/// Least effect size per test kind for a rejection to count toward an
+/// alert (0 turns the gate off for that test).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct MinEffect {
+    /// Numeric features (KS): the Wasserstein-1 distance between window
+    /// and reference in reference standard deviations.
+    pub ks: f64,
+    /// Categorical features (chi-square): the Jensen–Shannon distance
+    /// (base 2, in `[0, 1]`) between the category frequencies.
+    pub chi2: f64,
 }
 
 /// Kind of current window.
@@ -350,8 +366,11 @@ pub struct SchemaIds {
     pub prediction: u32,
     /// Id of `schemas/label.avsc`.
     pub label: u32,
-    /// Id of `schemas/drift_event.avsc`.
+    /// Id of `schemas/drift_event.avsc` (version 2, written).
     pub drift_event: u32,
+    /// Id of `schemas/history/drift_event.v1.avsc`: drift events written
+    /// with it are still read, through Avro schema resolution.
+    pub drift_event_v1: u32,
     /// Id of `schemas/heal_command.avsc`.
     pub heal_command: u32,
     /// Id of `schemas/heal_outcome.avsc`.
@@ -470,11 +489,12 @@ impl Config {
 
 impl SchemaIds {
     /// Every schema id with its config key, in a fixed order.
-    pub fn named(&self) -> [(&'static str, u32); 10] {
+    pub fn named(&self) -> [(&'static str, u32); 11] {
         [
             ("prediction", self.prediction),
             ("label", self.label),
             ("drift-event", self.drift_event),
+            ("drift-event-v1", self.drift_event_v1),
             ("heal-command", self.heal_command),
             ("heal-outcome", self.heal_outcome),
             ("operator-command", self.operator_command),

@@ -15,11 +15,12 @@
 
 use super::categorical::CategoricalWindow;
 use super::chisq::chi2_homogeneity;
+use super::effect::jensen_shannon;
 use super::feature::FeatureState;
 use super::ks::{p_value, Alternative, Method};
 use super::multiple::{adjust, Correction};
 use super::window::{Entry, ReferenceKind, WindowKind, WindowPlan, Windows};
-use crate::config::{DetectConfig, ReferenceMode, WindowKindName};
+use crate::config::{DetectConfig, MinEffect, ReferenceMode, WindowKindName};
 use crate::schema::TestKind;
 
 /// The result of testing one feature at one evaluation.
@@ -36,8 +37,18 @@ pub struct FeatureTest {
     /// p-value after the multiple-testing correction.
     pub adjusted_p_value: f64,
     /// The correction rejected this feature's null hypothesis (its windows
-    /// differ) at this evaluation; see the alert for persistence.
+    /// differ) and the effect size passed the gate at this evaluation; see
+    /// the alert for persistence.
     pub drifted: bool,
+    /// The correction rejected the null hypothesis (significance alone).
+    pub significant: bool,
+    /// Effect size: for `ks` the Wasserstein-1 distance in reference
+    /// standard deviations, for `chi2` the Jensen–Shannon distance; `None`
+    /// where the test has none.
+    pub effect_size: Option<f64>,
+    /// The effect-size gate applied (`detect.min-effect` of the test; 0:
+    /// off).
+    pub min_effect: f64,
     /// The raw p-value cutoff the correction applied at this evaluation.
     pub threshold: f64,
     /// Reference sample size.
@@ -77,6 +88,7 @@ pub struct DriftDetector {
     lateness_ms: i64,
     alpha: f64,
     correction: Correction,
+    min_effect: MinEffect,
 }
 
 fn millis(d: std::time::Duration) -> i64 {
@@ -113,6 +125,7 @@ impl DriftDetector {
             lateness_ms: millis(cfg.allowed_lateness),
             alpha: cfg.ks_alpha,
             correction: cfg.correction,
+            min_effect: cfg.min_effect,
         }
     }
 
@@ -183,7 +196,9 @@ impl DriftDetector {
         for (i, t) in tests.iter_mut().enumerate() {
             t.threshold = adjusted.threshold;
             t.adjusted_p_value = adjusted.adjusted.get(i).copied().unwrap_or(1.0);
-            t.drifted = adjusted.rejected.get(i).copied().unwrap_or(false);
+            t.significant = adjusted.rejected.get(i).copied().unwrap_or(false);
+            // A test without an effect size is not gated.
+            t.drifted = t.significant && t.effect_size.is_none_or(|e| e >= t.min_effect);
         }
         tests
     }
@@ -191,16 +206,20 @@ impl DriftDetector {
     fn test_categorical(&self, feature: &str, w: &CategoricalWindow) -> Option<FeatureTest> {
         let counts = w.counts();
         let result = chi2_homogeneity(&counts.reference, &counts.current)?;
-        Some(self.result(
+        let mut t = self.result(
             feature,
             TestKind::Chi2,
             (result.statistic, result.p_value),
             w.windows(),
-        ))
+        );
+        t.effect_size = jensen_shannon(&counts.reference, &counts.current);
+        t.min_effect = self.min_effect.chi2;
+        Some(t)
     }
 
     fn test(&self, feature: &str, state: &mut FeatureState) -> Option<FeatureTest> {
-        let statistic = state.statistic();
+        let comparison = state.compare();
+        let statistic = comparison.statistic();
         let w = state.windows();
         let (p, _) = p_value(
             statistic,
@@ -209,7 +228,10 @@ impl DriftDetector {
             Alternative::TwoSided,
             Method::Auto,
         );
-        Some(self.result(feature, TestKind::Ks, (statistic, p), w))
+        let mut t = self.result(feature, TestKind::Ks, (statistic, p), w);
+        t.effect_size = comparison.normed_wasserstein();
+        t.min_effect = self.min_effect.ks;
+        Some(t)
     }
 
     /// A result before the multiple-testing correction sets `drifted`.
@@ -235,6 +257,9 @@ impl DriftDetector {
             p_value,
             adjusted_p_value: p_value,
             drifted: false,
+            significant: false,
+            effect_size: None,
+            min_effect: 0.0,
             threshold: self.alpha,
             reference_size: w.reference().len(),
             reference_start_time,
@@ -321,6 +346,27 @@ mod tests {
         assert_eq!((t.window_start_record, t.window_end_record), (201, 300));
         assert_eq!((t.reference_start_time, t.reference_end_time), (1, 200));
         assert_eq!((t.window_start_time, t.window_end_time), (201, 300));
+    }
+
+    #[test]
+    fn the_effect_gate_keeps_small_significant_differences_from_counting() {
+        // A shift of 0.3 (about one standard deviation of the uniform
+        // [0, 1) spread): significant with these sample sizes, a normed
+        // Wasserstein distance of about 1.
+        let shifted = |d: &DriftDetector| fill(d, spread(200, 0.0).chain(spread(100, 0.3)));
+        let mut gated = detector(Correction::BenjaminiHochberg);
+        let mut w = shifted(&gated);
+        let open = gated.evaluate_all([("x", &mut w)], [], 300);
+        assert!(open[0].significant && open[0].drifted, "{:?}", open[0]);
+        let effect = open[0].effect_size.unwrap_or(f64::NAN);
+        assert!((0.8..1.2).contains(&effect), "{effect}");
+        assert_eq!(open[0].min_effect, 0.0);
+        for (gate, drifted) in [(effect * 0.99, true), (effect * 1.01, false)] {
+            gated.min_effect.ks = gate;
+            let t = &gated.evaluate_all([("x", &mut w)], [], 300)[0];
+            assert!(t.significant, "{t:?}");
+            assert_eq!((t.drifted, t.min_effect), (drifted, gate), "{t:?}");
+        }
     }
 
     #[test]

@@ -38,6 +38,9 @@ pub(crate) fn concept_evidence(alert: &Alert) -> FeatureTest {
         p_value: 0.0,
         adjusted_p_value: 0.0,
         drifted: alert.state.is_open(),
+        significant: alert.state.is_open(),
+        effect_size: None,
+        min_effect: 0.0,
         threshold: 0.0,
         reference_size: 0,
         reference_start_time: 0,
@@ -82,6 +85,8 @@ pub(crate) fn drift_event(
         adjusted_p_value: Some(t.adjusted_p_value),
         correction: "none".into(),
         late_records: 0,
+        effect_size: t.effect_size,
+        min_effect: Some(t.min_effect),
     }
 }
 
@@ -115,6 +120,8 @@ pub(crate) fn anomaly_event(
         adjusted_p_value: None,
         correction: "none".into(),
         late_records,
+        effect_size: Some(m.score.z.abs()),
+        min_effect: None,
     }
 }
 
@@ -150,6 +157,8 @@ pub(crate) fn concept_event(
         adjusted_p_value: None,
         correction: "none".into(),
         late_records,
+        effect_size: None,
+        min_effect: None,
     }
 }
 
@@ -188,8 +197,10 @@ pub(crate) fn feature_evaluation(
         adjusted_p_value: Some(t.adjusted_p_value),
         threshold: t.threshold,
         correction: correction.into(),
-        effect_size: (t.test == TestKind::Ks).then_some(t.statistic),
-        rejected: t.drifted,
+        effect_size: t.effect_size,
+        min_effect: t.min_effect,
+        significant: t.significant,
+        drifted: t.drifted,
         alert_open: alert.open,
         transition: alert.transition(),
         reference_size: long(t.reference_size as u64),
@@ -226,7 +237,9 @@ pub(crate) fn metric_evaluation(
         threshold: two_sided_p(cfg.threshold),
         correction: "none".into(),
         effect_size: Some(m.score.z.abs()),
-        rejected: m.score.anomalous,
+        min_effect: 0.0,
+        significant: m.score.anomalous,
+        drifted: m.score.anomalous,
         alert_open: alert.open,
         transition: alert.transition(),
         reference_size: long(m.score.samples),

@@ -8,7 +8,7 @@
 //! block of sorted keys; reading D is one O(n) merge (see
 //! [`IncrementalKs`]).
 
-use super::ks::IncrementalKs;
+use super::ks::{Comparison, IncrementalKs};
 use super::window::{Journal, Placement, Side, Sides, Tag, WindowEntry, WindowPlan, Windows};
 
 struct Ks<'a>(&'a mut IncrementalKs);
@@ -94,6 +94,11 @@ impl FeatureState {
     /// Two-sided KS statistic D of the current window against the reference.
     pub fn statistic(&mut self) -> f64 {
         self.ks.statistic()
+    }
+
+    /// KS, Wasserstein distance and the reference's spread (one merge).
+    pub fn compare(&self) -> Comparison {
+        self.ks.compare()
     }
 }
 

@@ -23,6 +23,7 @@ pub mod anomaly;
 pub mod categorical;
 pub mod chisq;
 pub mod drift;
+pub mod effect;
 pub(crate) mod events;
 mod feature;
 pub mod hysteresis;

@@ -184,9 +184,11 @@ fn every_evaluation_records_each_feature_and_metric_with_its_alert_state() -> Te
         }
         open.insert(key, r.alert_open);
         assert!(r.window_end_record <= r.record);
-        if r.kind == "covariate" && r.test == crate::schema::TestKind::Ks {
-            assert_eq!(r.effect_size, Some(r.statistic));
+        if r.kind == "covariate" {
+            assert!(r.effect_size.is_some_and(|e| e >= 0.0), "{r:?}");
             assert!(r.adjusted_p_value.is_some());
+            // The gate is off by default: drifted is significance alone.
+            assert_eq!((r.min_effect, r.drifted), (0.0, r.significant), "{r:?}");
         }
     }
     let transitions: Vec<(&str, i64, &str, &str)> = run

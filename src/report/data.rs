@@ -394,6 +394,8 @@ pub(crate) mod tests {
             adjusted_p_value: Some(p * 2.0),
             correction: "benjamini-hochberg".into(),
             late_records: 0,
+            effect_size: None,
+            min_effect: None,
         }
     }
 

@@ -212,11 +212,18 @@ pub struct Codec {
 }
 
 /// Earlier versions of the schemas, still readable: (kind, file, source).
-const HISTORY: [(SchemaKind, &str, &str); 1] = [(
-    SchemaKind::AuditRecord,
-    "history/audit_record.v1.avsc",
-    include_str!("../../schemas/history/audit_record.v1.avsc"),
-)];
+const HISTORY: [(SchemaKind, &str, &str); 2] = [
+    (
+        SchemaKind::AuditRecord,
+        "history/audit_record.v1.avsc",
+        include_str!("../../schemas/history/audit_record.v1.avsc"),
+    ),
+    (
+        SchemaKind::DriftEvent,
+        "history/drift_event.v1.avsc",
+        include_str!("../../schemas/history/drift_event.v1.avsc"),
+    ),
+];
 
 /// Largest single allocation (string, bytes, array or map length) the Avro
 /// decoder may make for one value. A record claiming more is a decode error,
@@ -259,6 +266,7 @@ impl Codec {
             })?;
             let id = match kind {
                 SchemaKind::AuditRecord => ids.audit_record_v1,
+                SchemaKind::DriftEvent => ids.drift_event_v1,
                 other => other.id(&ids),
             };
             history.push((id, kind, schema));

@@ -14,7 +14,8 @@ fn ids() -> SchemaIds {
     SchemaIds {
         prediction: 1,
         label: 2,
-        drift_event: 3,
+        drift_event: 11,
+        drift_event_v1: 3,
         heal_command: 4,
         heal_outcome: 5,
         operator_command: 6,
@@ -100,6 +101,8 @@ fn every_record_round_trips() {
         adjusted_p_value: Some(3e-9),
         correction: "benjamini-hochberg".into(),
         late_records: 2,
+        effect_size: None,
+        min_effect: None,
     });
     round_trip(EvaluationRecord {
         evaluation_id: "eval-1".into(),
@@ -114,7 +117,9 @@ fn every_record_round_trips() {
         threshold: 0.0027,
         correction: "none".into(),
         effect_size: Some(f64::INFINITY),
-        rejected: true,
+        min_effect: 0.0,
+        significant: true,
+        drifted: true,
         alert_open: false,
         transition: "none".into(),
         reference_size: 30,
@@ -549,6 +554,42 @@ proptest! {
         let back = c.decode::<Prediction>(Some(&bytes)).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(back, p);
     }
+}
+
+/// A drift event written with version 1 of its schema (id 3) decodes with
+/// the current reader: the effect size and its gate are null.
+#[test]
+fn drift_event_v1_is_read_through_schema_resolution() {
+    let c = codec();
+    let v1 = match Schema::parse_str(include_str!("../../schemas/history/drift_event.v1.avsc")) {
+        Ok(s) => s,
+        Err(e) => panic!("v1 schema: {e}"),
+    };
+    let old = serde_json::json!({
+        "event_id": "e", "model_id": "m", "feature": "f", "test": "ks",
+        "statistic": 0.4, "p_value": 1e-9, "alpha": 0.001, "reference_size": 100,
+        "reference_start_time": 1, "reference_end_time": 2, "window_size": 50,
+        "window_start_record": 151, "window_end_record": 200, "window_start_time": 3,
+        "window_end_time": 4, "event_time": 4, "kind": "covariate", "status": "opened",
+        "adjusted_p_value": 3e-9, "correction": "bonferroni", "late_records": 0
+    });
+    let value = match apache_avro::to_value(old).and_then(|v| v.resolve(&v1)) {
+        Ok(v) => v,
+        Err(e) => panic!("v1 value: {e}"),
+    };
+    let datum = match apache_avro::to_avro_datum(&v1, value) {
+        Ok(d) => d,
+        Err(e) => panic!("v1 datum: {e}"),
+    };
+    let back: DriftEvent = match c.decode(Some(&frame(3, &datum))) {
+        Ok(r) => r,
+        Err(e) => panic!("v1 drift event must decode: {e}"),
+    };
+    assert_eq!((back.event_id.as_str(), back.statistic), ("e", 0.4));
+    assert_eq!((back.effect_size, back.min_effect), (None, None));
+    // The current schema's datum under the old id is refused as truncated
+    // or malformed, never silently misread: the ids differ.
+    assert_ne!(c.id(SchemaKind::DriftEvent), 3);
 }
 
 /// A record written with version 1 of the audit schema (id 7) decodes with

@@ -93,6 +93,10 @@ pub struct DriftEvent {
     pub correction: String,
     /// The model's late predictions so far.
     pub late_records: i64,
+    /// Effect size (normed Wasserstein, Jensen–Shannon, |Z|).
+    pub effect_size: Option<f64>,
+    /// The effect-size gate applied.
+    pub min_effect: Option<f64>,
 }
 
 /// One test of one feature or metric at one evaluation
@@ -121,10 +125,15 @@ pub struct EvaluationRecord {
     pub threshold: f64,
     /// Correction across features (`none` for anomaly).
     pub correction: String,
-    /// Effect size, where the test has one (KS D, |Z|).
+    /// Effect size (normed Wasserstein for ks, Jensen–Shannon for chi2,
+    /// |Z| for zscore).
     pub effect_size: Option<f64>,
-    /// This evaluation rejected the null hypothesis.
-    pub rejected: bool,
+    /// The effect-size gate applied (0: off).
+    pub min_effect: f64,
+    /// The test rejected the null hypothesis (after the correction).
+    pub significant: bool,
+    /// Significant and past the effect gate: counts toward the alert.
+    pub drifted: bool,
     /// The alert is open after it.
     pub alert_open: bool,
     /// `opened`, `closed` or `none`.

@@ -280,6 +280,8 @@ fn drift_event(id: &str, minute: i64, status: &str) -> DriftEvent {
         adjusted_p_value: Some(2e-7),
         correction: "benjamini-hochberg".into(),
         late_records: 0,
+        effect_size: None,
+        min_effect: None,
     }
 }
 

@@ -63,12 +63,15 @@ fn prefix_class(codec: &Codec, kind: SchemaKind, bytes: Option<&[u8]>) -> Option
 }
 
 /// The wire ids the codec reads as `kind`: its own, and for audit records
-/// the first audit schema's too (read through schema resolution).
+/// and drift events their first schema's too (read through schema
+/// resolution).
 fn known_ids(codec: &Codec, kind: SchemaKind) -> Vec<u32> {
     let mut ids = vec![codec.id(kind)];
-    if kind == SchemaKind::AuditRecord {
-        if let Ok(cfg) = Config::defaults() {
-            ids.push(cfg.schemas.ids.audit_record_v1);
+    if let Ok(cfg) = Config::defaults() {
+        match kind {
+            SchemaKind::AuditRecord => ids.push(cfg.schemas.ids.audit_record_v1),
+            SchemaKind::DriftEvent => ids.push(cfg.schemas.ids.drift_event_v1),
+            _ => {}
         }
     }
     ids

@@ -21,6 +21,7 @@ mod crash;
 mod dead_letter;
 mod decisions;
 mod demo;
+mod effect_golden;
 mod failover;
 mod fuzz_inputs;
 mod ks_golden;

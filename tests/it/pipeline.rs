@@ -4,6 +4,7 @@
 
 use crate::common::*;
 use jidoka::demo::scenario::Scenario;
+use jidoka::detect::effect::wasserstein_distance;
 use jidoka::detect::ks::{ks_2samp, Alternative, Method};
 use jidoka::ids;
 use jidoka::schema::{
@@ -278,7 +279,24 @@ async fn every_evaluation_is_on_the_evaluations_topic_and_equals_a_recomputation
                 (r.p_value - ks.p_value).abs() <= 1e-9 * ks.p_value.max(1e-300),
                 "{r:?} vs {ks:?}"
             );
-            assert_eq!(r.effect_size, Some(r.statistic));
+            // The effect size: Wasserstein-1 over the reference's
+            // (population) standard deviation, recomputed in batch.
+            let (reference_values, window_values) = (col(0..reference), col(n - window..n));
+            let w = wasserstein_distance(&reference_values, &window_values)
+                .ok_or("samples of the evaluation")?;
+            let mean = reference_values.iter().sum::<f64>() / reference_values.len() as f64;
+            let sd = (reference_values
+                .iter()
+                .map(|x| (x - mean).powi(2))
+                .sum::<f64>()
+                / reference_values.len() as f64)
+                .sqrt();
+            let effect = r.effect_size.ok_or("no effect size")?;
+            assert!(
+                (effect - w / sd).abs() <= 1e-9 * (w / sd).max(1.0),
+                "{r:?} vs {}",
+                w / sd
+            );
             assert_eq!(
                 (r.window_size, r.reference_size),
                 (window as i64, reference as i64)

@@ -64,6 +64,8 @@ fn event(model: &str, feature: &str, minute: i64, status: &str, d: f64, p: f64) 
         adjusted_p_value: Some((p * 3.0).min(1.0)),
         correction: "benjamini-hochberg".into(),
         late_records: 0,
+        effect_size: None,
+        min_effect: None,
     }
 }
 

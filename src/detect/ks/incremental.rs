@@ -71,6 +71,54 @@ pub fn order_key(v: f64) -> u64 {
     }
 }
 
+/// The value of an order key (the inverse of [`order_key`]).
+pub fn key_value(key: u64) -> f64 {
+    if key >> 63 == 1 {
+        f64::from_bits(key & !(1 << 63))
+    } else {
+        f64::from_bits(!key)
+    }
+}
+
+/// One full comparison of the two samples: the KS numerators, the
+/// Wasserstein-1 distance and the reference's spread, from one merge.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Comparison {
+    /// KS statistics as exact numerators.
+    pub exact: KsExact,
+    /// Wasserstein-1 (earth mover's) distance between the two empirical
+    /// distributions, `∫ |F_ref(x) - F_cur(x)| dx` (scipy's
+    /// `wasserstein_distance`); 0.0 if either sample is empty.
+    pub wasserstein: f64,
+    /// Population standard deviation of the reference sample (numpy's
+    /// `std`, `ddof = 0`); 0.0 if it is empty.
+    pub reference_sd: f64,
+}
+
+impl Comparison {
+    /// Two-sided KS `D`; 0.0 if either sample is empty.
+    pub fn statistic(&self) -> f64 {
+        ratio(self.exact.two_sided(), self.exact.denominator)
+    }
+
+    /// The Wasserstein distance in units of the reference's standard
+    /// deviation (Evidently's normed Wasserstein distance): `None` if a
+    /// sample is empty or a value is not finite; `+inf` for any difference
+    /// from a constant reference, 0.0 for none.
+    pub fn normed_wasserstein(&self) -> Option<f64> {
+        if self.exact.denominator == 0 || !self.wasserstein.is_finite() {
+            return None;
+        }
+        if self.wasserstein == 0.0 {
+            Some(0.0)
+        } else if self.reference_sd > 0.0 && self.reference_sd.is_finite() {
+            Some(self.wasserstein / self.reference_sd)
+        } else {
+            Some(f64::INFINITY)
+        }
+    }
+}
+
 fn ratio(num: u128, den: u128) -> f64 {
     if den == 0 {
         0.0
@@ -168,7 +216,7 @@ impl IncrementalKs {
         let (a, b) = (n_ref as i128, n_cur as i128);
         let (mut max, mut min) = (0i128, 0i128);
         let mut pooled = merge(&self.reference, &self.current);
-        while let Some((i, j)) = pooled.next_distinct() {
+        while let Some((_, i, j)) = pooled.next_distinct() {
             let d = i as i128 * b - j as i128 * a;
             max = max.max(d);
             min = min.min(d);
@@ -180,6 +228,58 @@ impl IncrementalKs {
             greater: max.unsigned_abs(),
             less: min.unsigned_abs(),
             denominator: (a * b).unsigned_abs(),
+        }
+    }
+}
+
+impl IncrementalKs {
+    /// The KS numerators (as [`IncrementalKs::exact`]), the Wasserstein-1
+    /// distance and the reference's standard deviation: one merge over
+    /// both samples to their ends.
+    pub fn compare(&self) -> Comparison {
+        if self.reference.is_empty() || self.current.is_empty() {
+            return Comparison::default();
+        }
+        let (n_ref, n_cur) = (self.reference.len(), self.current.len());
+        let (a, b) = (n_ref as i128, n_cur as i128);
+        let denominator = (a * b) as f64;
+        let (mut max, mut min) = (0i128, 0i128);
+        let (mut wasserstein, mut previous) = (0.0f64, None::<(f64, i128)>);
+        // Welford over the reference's distinct values with their counts.
+        let (mut n, mut mean, mut m2, mut seen) = (0.0f64, 0.0f64, 0.0f64, 0usize);
+        let mut pooled = merge(&self.reference, &self.current);
+        while let Some((key, i, j)) = pooled.next_distinct() {
+            let x = key_value(key);
+            let d = i as i128 * b - j as i128 * a;
+            max = max.max(d);
+            min = min.min(d);
+            if let Some((before, d_before)) = previous {
+                // Between two pooled values the ECDFs are flat.
+                wasserstein += (x - before) * (d_before.unsigned_abs() as f64 / denominator);
+            }
+            previous = Some((x, d));
+            if i > seen {
+                let count = (i - seen) as f64;
+                seen = i;
+                let total = n + count;
+                let delta = x - mean;
+                mean += delta * count / total;
+                m2 += delta * (x - mean) * count;
+                n = total;
+            }
+        }
+        Comparison {
+            exact: KsExact {
+                greater: max.unsigned_abs(),
+                less: min.unsigned_abs(),
+                denominator: (a * b).unsigned_abs(),
+            },
+            wasserstein,
+            reference_sd: if n > 0.0 {
+                (m2 / n).max(0.0).sqrt()
+            } else {
+                0.0
+            },
         }
     }
 }
@@ -205,8 +305,8 @@ fn merge<'a>(
 
 impl<R: Iterator<Item = u64>, C: Iterator<Item = u64>> Merge<R, C> {
     /// Consumes every key equal to the next distinct pooled value; returns
-    /// how many reference and current keys are at or below it.
-    fn next_distinct(&mut self) -> Option<(usize, usize)> {
+    /// it with how many reference and current keys are at or below it.
+    fn next_distinct(&mut self) -> Option<(u64, usize, usize)> {
         let x = match (self.reference.peek(), self.current.peek()) {
             (Some(&r), Some(&c)) => r.min(c),
             (Some(&r), None) => r,
@@ -219,7 +319,7 @@ impl<R: Iterator<Item = u64>, C: Iterator<Item = u64>> Merge<R, C> {
         while self.current.next_if_eq(&x).is_some() {
             self.counts.1 += 1;
         }
-        Some(self.counts)
+        Some((x, self.counts.0, self.counts.1))
     }
 }
 

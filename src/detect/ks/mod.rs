@@ -10,5 +10,5 @@ pub mod incremental;
 mod sorted;
 mod two_sample;
 
-pub use incremental::{IncrementalKs, KsExact, SlidingKs};
+pub use incremental::{Comparison, IncrementalKs, KsExact, SlidingKs};
 pub use two_sample::{ks_2samp, p_value, statistic_brute_force, Alternative, KsResult, Method};

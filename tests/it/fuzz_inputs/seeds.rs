@@ -177,6 +177,8 @@ pub fn encoded_records(codec: &Codec) -> Result<Vec<(SchemaKind, Vec<u8>)>, BoxE
                 adjusted_p_value: adjusted,
                 correction: correction.into(),
                 late_records: 3,
+                effect_size: None,
+                min_effect: None,
             })?,
         ));
     }
