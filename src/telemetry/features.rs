@@ -14,8 +14,9 @@
 //! - the refused series of one (kind, test) are shown as one aggregated
 //!   series labelled `model="_other", feature="_other"`: the latest values
 //!   of the refused series whose latest p-value is smallest (a NaN p-value
-//!   counts as the largest; ties go to the larger |statistic|), i.e. the
-//!   most significant result hidden behind the cap;
+//!   counts as the largest; ties go to the larger |statistic|, then to the
+//!   first model and feature by name), i.e. the most significant result
+//!   hidden behind the cap;
 //! - when an input partition is revoked, the series last evaluated from it
 //!   (own and refused) are removed, freeing their places: the model's next
 //!   owner reports them. A refused series that comes back and is refused
@@ -173,8 +174,8 @@ impl FeatureGauges {
     /// The series to export, sorted.
     pub fn snapshot(&self) -> Snapshot {
         let mut series = Vec::new();
-        // (kind, test) → most significant refused series.
-        let mut worst: Vec<SeriesValue> = Vec::new();
+        // Per (kind, test): the most significant refused series.
+        let mut worst: Vec<Ranked<'_>> = Vec::new();
         let table = self.lock();
         for (model, features) in &table.models {
             for (feature, list) in features {
@@ -183,24 +184,27 @@ impl FeatureGauges {
                         series.push(s.value(model, feature));
                         continue;
                     }
+                    let r = Ranked { model, feature, s };
                     match worst
                         .iter_mut()
-                        .find(|w| w.kind == s.kind && w.test == s.test)
+                        .find(|w| w.s.kind == s.kind && w.s.test == s.test)
                     {
-                        Some(w) if more_significant(s, w) => *w = s.value(OTHER, OTHER),
+                        Some(w) if r.before(w) => *w = r,
                         Some(_) => {}
-                        None => worst.push(s.value(OTHER, OTHER)),
+                        None => worst.push(r),
                     }
                 }
             }
         }
+        let mut aggregated: Vec<SeriesValue> =
+            worst.iter().map(|w| w.s.value(OTHER, OTHER)).collect();
         let dropped_total = table.dropped_total;
         drop(table);
         series.sort_by(|a, b| labels(a).cmp(&labels(b)));
-        worst.sort_by(|a, b| labels(a).cmp(&labels(b)));
+        aggregated.sort_by(|a, b| labels(a).cmp(&labels(b)));
         Snapshot {
             series,
-            aggregated: worst,
+            aggregated,
             dropped_total,
         }
     }
@@ -268,12 +272,40 @@ fn labels(v: &SeriesValue) -> (&str, &str, &str, &str) {
     (&v.model, &v.feature, &v.kind, v.test.as_str())
 }
 
-/// `s` has a smaller p-value than `w` (NaN counts as the largest), or the
-/// same one and a larger |statistic|.
-fn more_significant(s: &Series, w: &SeriesValue) -> bool {
-    let p = |p: f64| if p.is_nan() { f64::INFINITY } else { p };
-    let (ps, pw) = (p(s.p_value), p(w.p_value));
-    ps < pw || (ps == pw && s.statistic.abs() > w.statistic.abs())
+/// A refused series with its labels, ranked by significance.
+struct Ranked<'a> {
+    model: &'a str,
+    feature: &'a str,
+    s: &'a Series,
+}
+
+impl Ranked<'_> {
+    /// More significant than `other`: a smaller p-value (NaN counts as
+    /// the largest), then a larger |statistic| (NaN as the smallest), then
+    /// the first model and feature by name, so the choice does not depend
+    /// on the table's order.
+    fn before(&self, other: &Ranked<'_>) -> bool {
+        let p = |s: &Series| {
+            if s.p_value.is_nan() {
+                f64::INFINITY
+            } else {
+                s.p_value
+            }
+        };
+        let size = |s: &Series| {
+            let a = s.statistic.abs();
+            if a.is_nan() {
+                -1.0
+            } else {
+                a
+            }
+        };
+        p(self.s)
+            .total_cmp(&p(other.s))
+            .then(size(other.s).total_cmp(&size(self.s)))
+            .then((self.model, self.feature).cmp(&(other.model, other.feature)))
+            .is_lt()
+    }
 }
 
 #[cfg(test)]

@@ -175,3 +175,31 @@ fn a_new_limit_applies_to_later_series() {
     assert_eq!(own(&g), vec![s("m", "a", 0.2), s("m", "c", 0.4)]);
     assert_eq!(FeatureGauges::default().lock().limit, 10_000);
 }
+
+#[test]
+fn full_ties_go_to_the_first_series_by_name_whatever_the_order() {
+    let z = |model, feature, statistic| Latest {
+        kind: "anomaly",
+        test: TestKind::ZScore,
+        statistic,
+        p_value: 0.0,
+        ..latest(0, model, feature, 0.0)
+    };
+    let values = [
+        z("m", "latency", f64::INFINITY),
+        z("c", "latency", f64::NEG_INFINITY),
+        z("a", "z", f64::NAN),
+        z("b", "score_mean", f64::INFINITY),
+        z("a", "y", 3.0),
+    ];
+    for rotation in 0..values.len() {
+        let g = FeatureGauges::new(0);
+        let mut order = values.to_vec();
+        order.rotate_left(rotation);
+        g.update(order);
+        let agg = g.snapshot().aggregated;
+        assert_eq!(agg.len(), 1);
+        // |Z| = inf three times: b/score_mean, first by name, not c's -inf.
+        assert_eq!(agg[0].statistic, f64::INFINITY, "rotation {rotation}");
+    }
+}
