@@ -229,6 +229,33 @@ fn telemetry_endpoint_from_env_and_checked() {
 }
 
 #[test]
+fn feature_series_limit_defaults_and_zero_is_allowed() {
+    Jail::expect_with(|jail| {
+        let cfg = Config::load(None).map_err(|e| e.to_string())?.config;
+        assert_eq!(cfg.telemetry.feature_series_limit, 10_000);
+        for (value, want) in [("3", 3), ("0", 0)] {
+            jail.set_env("JIDOKA__TELEMETRY__FEATURE_SERIES_LIMIT", value);
+            let cfg = Config::load(None).map_err(|e| e.to_string())?.config;
+            assert_eq!(cfg.telemetry.feature_series_limit, want);
+        }
+        for bad in ["-1", "many"] {
+            jail.set_env("JIDOKA__TELEMETRY__FEATURE_SERIES_LIMIT", bad);
+            let err = Config::load(None)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            // figment names a key from the environment in capitals.
+            assert!(
+                err.to_lowercase()
+                    .contains("telemetry.feature-series-limit"),
+                "{bad}: {err}"
+            );
+        }
+        Ok(())
+    });
+}
+
+#[test]
 fn version_changes_with_values() {
     Jail::expect_with(|jail| {
         let a = Config::load(None).map_err(|e| e.to_string())?.version;

@@ -16,6 +16,6 @@ pub use model::{
     AnomalyConfig, BanditConfig, BaselineKind, Config, Correction, DecideConfig, DetectConfig,
     EvaluationsConfig, KafkaConfig, LabelsConfig, LogFormat, MinEffect, OperatorConfig,
     PipelineConfig, ReferenceMode, SchemaIds, SchemasConfig, StateConfig, TelemetryConfig,
-    TopicsConfig, WindowKindName,
+    TopicsConfig, WindowKindName, DEFAULT_FEATURE_SERIES_LIMIT,
 };
 pub use secret::{Secret, SecretError, REDACTED};

@@ -409,6 +409,24 @@ pub struct TelemetryConfig {
     /// (humantime, at most 24h); `"0s"` turns them off.
     #[serde(with = "humantime_serde", default = "default_statistics_interval")]
     pub statistics_interval: Duration,
+    /// Most per-feature series on `/metrics` (`jidoka_feature_statistic`
+    /// and `jidoka_feature_p_value`, one per model, feature or metric, kind
+    /// and test; two samples each). Series are admitted first come; the
+    /// values of later ones go to the aggregated `_other` series of their
+    /// test and `jidoka_feature_series_dropped_total` counts them. `0`:
+    /// no per-feature series, only the aggregated ones.
+    #[serde(default = "default_feature_series_limit")]
+    pub feature_series_limit: usize,
+}
+
+/// Default of `telemetry.feature-series-limit`: 10,000 series are 20,000
+/// samples (about 2 MB of exposition per scrape), what one Prometheus
+/// target carries comfortably, and cover e.g. 100 models of 100 features.
+pub const DEFAULT_FEATURE_SERIES_LIMIT: usize = 10_000;
+
+/// Default of `telemetry.feature-series-limit`.
+pub fn default_feature_series_limit() -> usize {
+    DEFAULT_FEATURE_SERIES_LIMIT
 }
 
 /// Default of `telemetry.statistics-interval`.
@@ -425,6 +443,7 @@ impl TelemetryConfig {
             log_filter: log_filter.to_string(),
             http_address: String::new(),
             statistics_interval: default_statistics_interval(),
+            feature_series_limit: default_feature_series_limit(),
         }
     }
 

@@ -17,8 +17,9 @@
 //!
 //! Revoked partitions: the interval is committed first (state, changelog,
 //! stored offsets; the Kafka offset commit may be refused mid-rebalance),
-//! then their cached state is dropped; records replayed after the
-//! rebalance are recognised as applied by the stored offsets.
+//! then their cached state and the per-feature gauges of their models are
+//! dropped; records replayed after the rebalance are recognised as applied
+//! by the stored offsets.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -40,12 +41,15 @@ use crate::detect::join::expiry_index;
 use crate::detect::reference::{ReferenceData, ReferenceError};
 use crate::ingest;
 use crate::kafka::{consumer_config, producer_config, KafkaError};
-use crate::schema::{Codec, HealOutcome, Label, OperatorCommand, Prediction, SchemaError};
+use crate::schema::{
+    Codec, EvaluationRecord, HealOutcome, Label, OperatorCommand, Prediction, SchemaError,
+};
 use crate::state::changelog::{self, RestoreError};
 use crate::state::{Checkpoint, StateError, Store};
 use crate::telemetry::{
-    BatchCommitted, DecisionTaken, DriftDetected, HealCommandPublished, HttpEndpoint, HttpError,
-    Metrics, OffsetCommitFailed, RecordDeadLettered, RecordSkipped, StateRestored,
+    BatchCommitted, DecisionTaken, DriftDetected, FeatureSeriesRevoked, FeaturesEvaluated,
+    HealCommandPublished, HttpEndpoint, HttpError, Metrics, OffsetCommitFailed, RecordDeadLettered,
+    RecordSkipped, StateRestored,
 };
 
 /// Why the pipeline stopped with an error.
@@ -100,6 +104,9 @@ pub async fn run(
     shutdown: watch::Receiver<bool>,
 ) -> Result<(), PipelineError> {
     let cfg: &Config = &loaded.config;
+    metrics
+        .features
+        .set_limit(cfg.telemetry.feature_series_limit);
     // Served until this function returns.
     let _http = HttpEndpoint::start_if(&cfg.telemetry.http_address, metrics.clone()).await?;
     let mut pipeline = Pipeline::start(loaded, metrics, shutdown)?;
@@ -237,6 +244,8 @@ impl<'a> Pipeline<'a> {
         let partitions: std::collections::BTreeSet<i32> = revoked.iter().map(|(_, p)| *p).collect();
         for partition in partitions {
             self.processor.forget_partition(partition);
+            // Its models are served elsewhere now: their gauges too.
+            FeatureSeriesRevoked { partition }.emit(&self.metrics);
         }
         for (topic, partition) in &revoked {
             self.positions.forget(topic, *partition);
@@ -307,6 +316,8 @@ impl<'a> Pipeline<'a> {
         Metrics::set(&self.metrics.broker_reachable, true);
         self.metrics.count_in(batch.iter().map(|m| m.topic()));
         let mut outputs: Vec<Output> = Vec::new();
+        // Evaluations apart, with their input partition, for the gauges.
+        let mut evaluations: Vec<(i32, EvaluationRecord)> = Vec::new();
         let mut encoded: Vec<Encoded> = Vec::new();
         for msg in batch {
             let pos = SourcePos {
@@ -330,7 +341,10 @@ impl<'a> Pipeline<'a> {
                     observe_latency(&self.metrics, started.elapsed(), &outs);
                     for out in outs {
                         encoded.extend(self.sink.encode(&out)?);
-                        outputs.push(out);
+                        match out {
+                            Output::Evaluation(e) => evaluations.push((pos.partition, e)),
+                            out => outputs.push(out),
+                        }
                     }
                     self.processed += 1;
                 }
@@ -350,15 +364,21 @@ impl<'a> Pipeline<'a> {
         }
         self.positions.advance(batch);
         self.publish(&encoded).await?;
-        Metrics::add(
-            &self.metrics.records_processed_total,
-            std::mem::take(&mut self.processed),
-        );
         self.metrics
             .count_out(encoded.iter().map(|e| e.topic.as_str()));
         for out in &outputs {
             emit_output(out, &self.metrics);
         }
+        FeaturesEvaluated {
+            evaluations: &evaluations,
+        }
+        .emit(&self.metrics);
+        // Counted last: a reader that sees the records processed sees
+        // their telemetry too.
+        Metrics::add(
+            &self.metrics.records_processed_total,
+            std::mem::take(&mut self.processed),
+        );
         BatchCommitted {
             records: batch.len(),
             outputs: encoded.len(),
@@ -573,6 +593,8 @@ fn emit_output(out: &Output, metrics: &Metrics) {
             source: &a.decided_by,
         }
         .emit(metrics),
+        // Evaluations go to the gauges, a batch at a time
+        // ([`FeaturesEvaluated`]).
         Output::Audit(_) | Output::Evaluation(_) => {}
     }
 }

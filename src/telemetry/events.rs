@@ -1,6 +1,8 @@
 //! Notable events: one struct each, one `emit` that logs and counts.
 
+use super::features::Latest;
 use super::metrics::Metrics;
+use crate::schema::EvaluationRecord;
 
 /// An input record could not be processed and was dead-lettered.
 pub struct RecordDeadLettered<'a> {
@@ -216,5 +218,60 @@ impl ProduceRetried<'_> {
         tracing::warn!(failed = self.failed, error = %self.error, attempt = self.attempt,
             "outputs not acknowledged, retrying");
         Metrics::add(&m.produce_retries_total, 1);
+    }
+}
+
+/// A batch's evaluations (one per tested feature and scored metric) were
+/// acknowledged: the per-feature gauges take their values.
+pub struct FeaturesEvaluated<'a> {
+    /// (input partition of the triggering record, evaluation), in
+    /// processing order.
+    pub evaluations: &'a [(i32, EvaluationRecord)],
+}
+
+impl FeaturesEvaluated<'_> {
+    /// Sets the gauges (one lock for the batch); logs the series refused
+    /// by `telemetry.feature-series-limit`, if any.
+    pub fn emit(&self, m: &Metrics) {
+        if self.evaluations.is_empty() {
+            return;
+        }
+        let refused = m
+            .features
+            .update(self.evaluations.iter().map(|(partition, e)| Latest {
+                partition: *partition,
+                model: &e.model_id,
+                kind: &e.kind,
+                feature: &e.feature,
+                test: e.test,
+                statistic: e.statistic,
+                p_value: e.p_value,
+            }));
+        if refused > 0 {
+            tracing::warn!(
+                refused,
+                "per-feature series over telemetry.feature-series-limit, aggregated into model=\"_other\""
+            );
+        }
+        tracing::trace!(evaluations = self.evaluations.len(), "feature gauges set");
+    }
+}
+
+/// An input partition was revoked: the per-feature series of the models
+/// last evaluated from it leave with them.
+pub struct FeatureSeriesRevoked {
+    /// Input partition.
+    pub partition: i32,
+}
+
+impl FeatureSeriesRevoked {
+    /// Removes the series and logs how many.
+    pub fn emit(&self, m: &Metrics) {
+        let removed = m.features.forget_partition(self.partition);
+        tracing::debug!(
+            partition = self.partition,
+            removed,
+            "per-feature series of a revoked partition removed"
+        );
     }
 }

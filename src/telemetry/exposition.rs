@@ -5,6 +5,13 @@
 //! summary-style gauge families in seconds with a `quantile` label (0.5,
 //! 0.9, 0.99, and 1 for the maximum) over every observation since start,
 //! plus an `_observations_total` counter.
+//!
+//! Per-feature gauges (`feature_statistic`, `feature_p_value`) carry
+//! `model`, `feature`, `kind` and `test` labels; their cap and the
+//! aggregated `_other` series are [`super::features`]'. The encoder writes
+//! an infinite value as `inf`, which OpenMetrics does not allow, so an
+//! infinite statistic (a Z-score against a constant baseline) is exported
+//! as the largest finite float of its sign; NaN stays `NaN`.
 
 use std::sync::Arc;
 
@@ -15,6 +22,7 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
+use super::features::{SeriesValue, Snapshot};
 use super::latency::Latency;
 use super::metrics::Metrics;
 
@@ -119,6 +127,8 @@ impl Collector for MetricsCollector {
             ConstGauge::new(lag.lag).encode(family.encode_family(&labels)?)?;
         }
 
+        encode_features(&mut encoder, &m.features.snapshot())?;
+
         encode_latency(
             &mut encoder,
             "detect_latency_seconds",
@@ -132,6 +142,56 @@ impl Collector for MetricsCollector {
             m.decision_latency(),
         )?;
         Ok(())
+    }
+}
+
+/// What a per-feature gauge family shows of a series.
+type Value = fn(&SeriesValue) -> f64;
+
+/// The per-feature gauge families and the dropped-series counter.
+fn encode_features(
+    encoder: &mut DescriptorEncoder,
+    snapshot: &Snapshot,
+) -> Result<(), std::fmt::Error> {
+    let families: [(&str, &str, Value); 2] = [
+        (
+            "feature_statistic",
+            "Latest test statistic per model and feature or metric (KS D, chi-square, Z-score; infinity as the largest float); model=\"_other\": the most significant series over telemetry.feature-series-limit.",
+            |s| finite(s.statistic),
+        ),
+        (
+            "feature_p_value",
+            "Latest p-value per model and feature or metric; model=\"_other\": the smallest of the series over telemetry.feature-series-limit.",
+            |s| s.p_value,
+        ),
+    ];
+    for (name, help, value) in families {
+        let mut family = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+        for s in snapshot.series.iter().chain(&snapshot.aggregated) {
+            let labels = [
+                ("model", s.model.as_str()),
+                ("feature", s.feature.as_str()),
+                ("kind", s.kind.as_str()),
+                ("test", s.test.as_str()),
+            ];
+            ConstGauge::new(value(s)).encode(family.encode_family(&labels)?)?;
+        }
+    }
+    ConstCounter::new(snapshot.dropped_total).encode(encoder.encode_descriptor(
+        "feature_series_dropped",
+        "Per-feature series refused by telemetry.feature-series-limit (shown in the model=\"_other\" series).",
+        None,
+        MetricType::Counter,
+    )?)?;
+    Ok(())
+}
+
+/// `v`, with ±infinity as the largest finite float of its sign.
+fn finite(v: f64) -> f64 {
+    if v.is_infinite() {
+        f64::MAX.copysign(v)
+    } else {
+        v
     }
 }
 
@@ -219,6 +279,128 @@ mod tests {
         ];
         for (series, want) in checks {
             assert_eq!(sample(&text, series), Some(want), "{series}: {text}");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn feature_gauges_under_the_cap() -> Result<(), std::fmt::Error> {
+        use crate::schema::TestKind;
+        use crate::telemetry::features::Latest;
+
+        let m = Arc::new(Metrics::default());
+        m.features.set_limit(2);
+        let ks = |model, feature, statistic, p_value| Latest {
+            partition: 0,
+            model,
+            kind: "covariate",
+            feature,
+            test: TestKind::Ks,
+            statistic,
+            p_value,
+        };
+        let z = |model, feature, statistic, p_value| Latest {
+            kind: "anomaly",
+            test: TestKind::ZScore,
+            ..ks(model, feature, statistic, p_value)
+        };
+        m.features.update([
+            ks("churn-v7", "tenure \"days\"", 0.125, 0.0003),
+            z("churn-v7", "score_mean", f64::INFINITY, 0.0),
+            ks("fraud-v3", "amount", 0.0625, 0.5),
+            ks("fraud-v3", "hour", 0.25, f64::NAN),
+            z("fraud-v3", "latency", f64::NEG_INFINITY, 0.0),
+        ]);
+        let text = encode(&registry(m))?;
+        assert!(
+            text.contains("# TYPE jidoka_feature_statistic gauge"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# TYPE jidoka_feature_p_value gauge"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# TYPE jidoka_feature_series_dropped counter"),
+            "{text}"
+        );
+        let series = |name: &str, model: &str, feature: &str, kind: &str, test: &str| {
+            format!(
+                "jidoka_{name}{{model=\"{model}\",feature=\"{feature}\",kind=\"{kind}\",test=\"{test}\"}}"
+            )
+        };
+        let checks = [
+            (
+                series(
+                    "feature_statistic",
+                    "churn-v7",
+                    "tenure \\\"days\\\"",
+                    "covariate",
+                    "ks",
+                ),
+                0.125,
+            ),
+            (
+                series(
+                    "feature_p_value",
+                    "churn-v7",
+                    "tenure \\\"days\\\"",
+                    "covariate",
+                    "ks",
+                ),
+                0.0003,
+            ),
+            (
+                series(
+                    "feature_statistic",
+                    "churn-v7",
+                    "score_mean",
+                    "anomaly",
+                    "zscore",
+                ),
+                f64::MAX,
+            ),
+            (
+                series(
+                    "feature_p_value",
+                    "churn-v7",
+                    "score_mean",
+                    "anomaly",
+                    "zscore",
+                ),
+                0.0,
+            ),
+            // Over the cap: the most significant refused series per test.
+            (
+                series("feature_statistic", "_other", "_other", "covariate", "ks"),
+                0.0625,
+            ),
+            (
+                series("feature_p_value", "_other", "_other", "covariate", "ks"),
+                0.5,
+            ),
+            (
+                series("feature_statistic", "_other", "_other", "anomaly", "zscore"),
+                f64::MIN,
+            ),
+            ("jidoka_feature_series_dropped_total".to_string(), 3.0),
+        ];
+        for (series, want) in checks {
+            assert_eq!(sample(&text, &series), Some(want), "{series}: {text}");
+        }
+        let samples: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("jidoka_feature_statistic{"))
+            .collect();
+        assert_eq!(samples.len(), 4, "2 own + 2 aggregated: {text}");
+        assert!(!text.contains("fraud-v3"), "{text}");
+        // Every sample value is one OpenMetrics accepts.
+        for line in text.lines().filter(|l| l.starts_with("jidoka_feature_")) {
+            let value = line.rsplit(' ').next().unwrap_or_default();
+            assert!(
+                !value.contains("inf") && value.parse::<f64>().is_ok(),
+                "{line}"
+            );
         }
         Ok(())
     }

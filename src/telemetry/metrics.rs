@@ -7,13 +7,15 @@
 //! Labelled counters (per topic, per decision action and source) and the
 //! consumer lag per partition have small fixed label sets: the configured
 //! topics, the five actions plus `none`, the decision sources, the
-//! assigned partitions.
+//! assigned partitions. The per-feature gauges ([`FeatureGauges`]) grow
+//! with the models and features, up to `telemetry.feature-series-limit`.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
+use super::features::FeatureGauges;
 use super::kafka_stats::PartitionLag;
 use super::latency::Latency;
 use super::readiness::{NotReady, Readiness};
@@ -59,6 +61,8 @@ pub struct Metrics {
     pub restored_records_total: AtomicU64,
     /// Assignment and restore progress (the `/health` answer).
     pub readiness: Readiness,
+    /// Latest statistic and p-value per model and feature (capped).
+    pub features: FeatureGauges,
     /// Input records read, per topic.
     records_in_by_topic: Labelled<String>,
     /// Output records acknowledged (outputs, dead letters, changelog), per topic.

@@ -6,6 +6,8 @@
 //!
 //! - `events.rs`: the notable events.
 //! - `metrics.rs`: counters, gauges, labelled counters, latencies, lag.
+//! - `features.rs`: per-feature gauges (latest statistic and p-value) under
+//!   a cardinality cap.
 //! - `latency.rs`: hdrhistogram latencies and their quantiles.
 //! - `readiness.rs`: assignment and restore progress (`/health`).
 //! - `kafka_stats.rs`: consumer lag from librdkafka statistics.
@@ -14,6 +16,7 @@
 
 mod events;
 pub mod exposition;
+pub mod features;
 pub mod http;
 pub mod kafka_stats;
 pub mod latency;
@@ -21,8 +24,9 @@ mod metrics;
 pub mod readiness;
 
 pub use events::{
-    BatchCommitted, DecisionTaken, DriftDetected, HealCommandPublished, OffsetCommitFailed,
-    ProduceRetried, RecordDeadLettered, RecordSkipped, StateRestored,
+    BatchCommitted, DecisionTaken, DriftDetected, FeatureSeriesRevoked, FeaturesEvaluated,
+    HealCommandPublished, OffsetCommitFailed, ProduceRetried, RecordDeadLettered, RecordSkipped,
+    StateRestored,
 };
 pub use http::{HttpEndpoint, HttpError};
 pub use metrics::Metrics;

@@ -27,6 +27,7 @@ mod fuzz_inputs;
 mod ks_golden;
 mod ks_incremental;
 mod ks_props;
+mod metrics_features;
 mod metrics_http;
 mod operator_cli;
 mod pipeline;
