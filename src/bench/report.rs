@@ -327,7 +327,8 @@ pub fn run_report_bench(
         (history.points() * std::mem::size_of::<crate::report::HistoryPoint>()) as u64;
     let (drift_events, decisions) = (events.len() as u64, audits.len() as u64);
     let started = Instant::now();
-    let data = ReportData::build_with(events, audits, history, &selection, 0);
+    let end = workload.start + i64::from(opts.days) * 86_400_000;
+    let data = ReportData::build_with(events, audits, history, &selection, end);
     let build = started.elapsed();
     let started = Instant::now();
     let html = render(&data);

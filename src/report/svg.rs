@@ -264,45 +264,60 @@ fn num(v: f64) -> String {
     }
 }
 
-/// `v` in tenths, rounded (0 when not finite).
-fn tenths(v: f64) -> i64 {
+/// `v` rounded to a whole pixel (0 when not finite).
+fn pixel(v: f64) -> i64 {
     if v.is_finite() {
-        (v * 10.0).round() as i64
+        v.round() as i64
     } else {
         0
     }
 }
 
-/// `q` tenths as a short decimal: `-23` is `-2.3`, `40` is `4`.
-fn from_tenths(q: i64) -> String {
-    let sign = if q < 0 { "-" } else { "" };
-    let (whole, frac) = (q.unsigned_abs() / 10, q.unsigned_abs() % 10);
-    if frac == 0 {
-        format!("{sign}{whole}")
-    } else {
-        format!("{sign}{whole}.{frac}")
-    }
+/// One step of a relative path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Move {
+    /// To an absolute position.
+    To(i64, i64),
+    /// Right (or left) only.
+    H(i64),
+    /// Up or down only.
+    V(i64),
+    /// Both.
+    L(i64, i64),
 }
 
-/// A path through `vertices` (pixel positions in tenths): the first
-/// absolute, each next one relative to the one before (`v` when only y
-/// moves), so rounding never accumulates and a column costs a few bytes.
+/// A path through `vertices` (whole pixels): the first absolute, each next
+/// one relative to the one before, as `v` when only y moves and `h` when
+/// only x does (a run of them merged into one), so rounding never
+/// accumulates and a flat stretch costs a few bytes whatever its length.
 fn relative_path(vertices: &[(i64, i64)]) -> String {
-    let mut d = String::with_capacity(vertices.len() * 7);
+    let mut moves: Vec<Move> = Vec::with_capacity(vertices.len());
     let mut prev: Option<(i64, i64)> = None;
     for &(x, y) in vertices {
-        match prev {
-            None => {
-                let _ = write!(d, "M{},{}", from_tenths(x), from_tenths(y));
-            }
-            Some((px, py)) if px == x => {
-                let _ = write!(d, "v{}", from_tenths(y - py));
-            }
-            Some((px, py)) => {
-                let _ = write!(d, "l{},{}", from_tenths(x - px), from_tenths(y - py));
-            }
-        }
+        let next = match prev {
+            None => Move::To(x, y),
+            Some((px, py)) => match (x - px, y - py) {
+                (0, 0) => continue,
+                (0, dy) => Move::V(dy),
+                (dx, 0) => Move::H(dx),
+                (dx, dy) => Move::L(dx, dy),
+            },
+        };
         prev = Some((x, y));
+        match (moves.last_mut(), next) {
+            (Some(Move::H(a)), Move::H(b)) if (*a > 0) == (b > 0) => *a += b,
+            (Some(Move::V(a)), Move::V(b)) if (*a > 0) == (b > 0) => *a += b,
+            _ => moves.push(next),
+        }
+    }
+    let mut d = String::with_capacity(moves.len() * 6);
+    for m in moves {
+        let _ = match m {
+            Move::To(x, y) => write!(d, "M{x},{y}"),
+            Move::H(dx) => write!(d, "h{dx}"),
+            Move::V(dy) => write!(d, "v{dy}"),
+            Move::L(dx, dy) => write!(d, "l{dx},{dy}"),
+        };
     }
     d
 }
@@ -440,8 +455,9 @@ impl Chart {
     /// A series' history, `points` as `(time, value)` in time order: a
     /// path through every finite point when they are no more than the
     /// plot's pixel columns, else through each column's lowest and highest
-    /// point (at the column's centre; see [`super::envelope`]). `data-t`
-    /// holds the times (ms) of the first and last finite point.
+    /// point (at the column's centre, rounded to whole pixels; see
+    /// [`super::envelope`]). `data-t` holds the times (ms) of the first and
+    /// last finite point.
     pub fn history<I>(&mut self, points: I, color: &str, dashed: bool, class: &str)
     where
         I: IntoIterator<Item = (f64, f64)>,
@@ -458,7 +474,6 @@ impl Chart {
         if count == 0 {
             return;
         }
-        self.empty = false;
         let columns = self.columns();
         let path = if count <= columns {
             let mut d = String::with_capacity(count * 12);
@@ -485,11 +500,12 @@ impl Chart {
                 .into_iter()
                 .map(|(c, v)| {
                     let x = self.left + (c as f64 + 0.5) * step;
-                    (tenths(x), tenths(self.y.map(v)))
+                    (pixel(x), pixel(self.y.map(v)))
                 })
                 .collect();
             relative_path(&vs)
         };
+        self.empty = false;
         let dash = if dashed {
             r#" stroke-dasharray="6 4""#
         } else {
