@@ -12,10 +12,10 @@
 //! - [`stage`]: what the stage operators share: input position, output, the models' bookkeeping, the lifecycle hooks.
 //! - [`detect`]: feature windows and the drift tests (pure code), the detection and label-join operators.
 //! - [`decide`]: the rule engine and cooldown, the policy-rule language and the Thompson bandit (pure code), the decisions operator.
-//! - [`bench`]: in-binary benchmarks (`jidoka bench ablation`, `jidoka bench throughput`).
+//! - [`bench`]: in-binary benchmarks (`jidoka bench ablation`, `jidoka bench throughput`, `jidoka bench report`).
 //! - [`heal`]: heal commands for downstream executors (built only here), the feedback operator (outcomes, operator commands).
 //! - [`audit`]: the audit hash chain, and reading the trail back: replay with filters, verify across compaction, explain one decision.
-//! - [`report`]: the self-contained HTML report of drift, decisions and outcomes (inline SVG).
+//! - [`report`]: the self-contained HTML report of drift history, decisions and outcomes over a time range (inline SVG, long series downsampled per pixel column).
 //! - [`operator`]: signed operator commands (veto, approve, pause, resume) and their publishing.
 //! - [`ids`]: deterministic ids of every output.
 //! - [`pipeline`]: the only place that wires the stages: the processor routing records to the operators, and the Kafka loop.

@@ -15,6 +15,35 @@ pub enum BenchCommand {
     /// Records/s of the pipeline end to end against a plain consumer, on
     /// an in-process mock broker; restore speed, peak RSS, state bytes.
     Throughput(ThroughputArgs),
+    /// Time and size of the HTML report for many evaluations (decode, fold
+    /// into the history, build, render), without Kafka.
+    Report(ReportBenchArgs),
+}
+
+/// Report benchmark arguments.
+#[derive(Debug, Args)]
+pub struct ReportBenchArgs {
+    /// Evaluation records.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub evaluations: u64,
+    /// Models.
+    #[arg(long, default_value_t = 20)]
+    pub models: u32,
+    /// Features per model.
+    #[arg(long, default_value_t = 10)]
+    pub features: u32,
+    /// Days the evaluations span.
+    #[arg(long, default_value_t = 30)]
+    pub days: u32,
+    /// Seed.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Write the page here too (to look at it).
+    #[arg(long)]
+    pub out: Option<std::path::PathBuf>,
+    /// Print one JSON object instead of the lines.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Throughput arguments.
@@ -79,6 +108,36 @@ pub async fn main(command: &BenchCommand) -> ExitCode {
             ExitCode::SUCCESS
         }
         BenchCommand::Throughput(args) => throughput(args).await,
+        BenchCommand::Report(args) => report(args),
+    }
+}
+
+fn report(args: &ReportBenchArgs) -> ExitCode {
+    use crate::bench::report::{self as rb, ReportBenchError, ReportBenchOptions};
+    let opts = ReportBenchOptions {
+        evaluations: args.evaluations,
+        models: args.models,
+        features: args.features,
+        days: args.days,
+        seed: args.seed,
+    };
+    match rb::run_report_bench(opts, args.out.as_deref()) {
+        Ok(r) => {
+            if args.json {
+                println!("{}", rb::to_json(&r));
+            } else {
+                print!("{}", rb::to_table(&r));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e @ ReportBenchError::Usage(_)) => {
+            eprintln!("jidoka bench report: {e}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("jidoka bench report: {e}");
+            ExitCode::from(1)
+        }
     }
 }
 

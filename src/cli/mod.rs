@@ -13,7 +13,7 @@ use clap::{Args, Parser, Subcommand};
 mod bench;
 mod operator;
 mod signals;
-pub use bench::{AblationArgs, BenchCommand, ThroughputArgs};
+pub use bench::{AblationArgs, BenchCommand, ReportBenchArgs, ThroughputArgs};
 pub use operator::{ApproveArgs, IssuerArgs, OperatorSubcommand, ScopeArgs, VetoArgs};
 use tokio::sync::watch;
 
@@ -56,8 +56,9 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
-    /// Write a self-contained HTML report (drift, decisions, action mix,
-    /// bandit confidence, outcomes) from the drift-events and audit topics.
+    /// Write a self-contained HTML report (drift history, decisions, action
+    /// mix, bandit confidence, outcomes) from the drift-events, audit and
+    /// evaluations topics.
     Report(ReportArgs),
     /// Issue a signed operator command (veto, approve, pause, resume).
     Operator {
@@ -176,6 +177,15 @@ pub struct ReportArgs {
     /// Only this model.
     #[arg(long)]
     pub model: Option<String>,
+    /// Show only what happened at or after this event time: RFC 3339
+    /// (2024-06-01T12:00:00Z, 2024-06-01T14:00:00+02:00, 2024-06-01) or
+    /// epoch milliseconds. Default: from the earliest record.
+    #[arg(long, value_parser = parse_time_arg)]
+    pub from: Option<i64>,
+    /// Show only what happened at or before this event time (as --from).
+    /// Default: to the latest record.
+    #[arg(long, value_parser = parse_time_arg)]
+    pub to: Option<i64>,
 }
 
 /// Runs a parsed command line.
@@ -187,6 +197,12 @@ pub async fn main(cli: Cli) -> ExitCode {
     }
     if let Command::Bench { command } = &cli.command {
         return bench::main(command).await;
+    }
+    if let Command::Report(args) = &cli.command {
+        if let Err(e) = crate::report::Selection::new(None, args.from, args.to) {
+            eprintln!("jidoka report: {e}");
+            return ExitCode::from(2);
+        }
     }
     let loaded = match Config::load(cli.config.as_deref()) {
         Ok(l) => l,
@@ -349,17 +365,20 @@ async fn report(cfg: &Config, args: ReportArgs) -> Result<(), BoxError> {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
     let out = args.out.clone();
+    let selection = crate::report::Selection::new(args.model.as_deref(), args.from, args.to)?;
     let data = tokio::task::spawn_blocking(move || {
-        crate::report::write_report(&cfg, &out, args.model.as_deref(), now)
+        crate::report::write_report(&cfg, &out, &selection, now)
     })
     .await??;
     let decisions: usize = data.models.iter().map(|m| m.decisions.len()).sum();
+    let shown: u64 = data.models.iter().map(|m| m.evaluations).sum();
     println!(
-        "wrote {}: {} models, {decisions} decisions, {} drift events, {} audit records",
+        "wrote {}: {} models, {decisions} decisions, {} drift events, {} audit records, {} evaluation records ({shown} in range)",
         args.out.display(),
         data.models.len(),
         data.drift_events,
-        data.audit_records
+        data.audit_records,
+        data.evaluations
     );
     Ok(())
 }
@@ -479,9 +498,24 @@ mod tests {
             panic!("not a report");
         };
         assert_eq!(
-            (r.out, r.model.as_deref()),
-            (PathBuf::from("/tmp/r.html"), Some("m"))
+            (r.out, r.model.as_deref(), r.from, r.to),
+            (PathBuf::from("/tmp/r.html"), Some("m"), None, None)
         );
+        let cli = parse(&[
+            "report",
+            "--from",
+            "2024-06-01T02:00:00+02:00",
+            "--to",
+            "1717286400000",
+        ])?;
+        let Command::Report(r) = cli.command else {
+            panic!("not a report");
+        };
+        assert_eq!(
+            (r.from, r.to),
+            (Some(1_717_200_000_000), Some(1_717_286_400_000))
+        );
+        assert!(parse(&["report", "--from", "last tuesday"]).is_err());
         Ok(())
     }
 

@@ -1,17 +1,27 @@
-//! What the HTML report shows, gathered from the drift-events and audit
-//! topics: per model, each alert's drift statistic and p-value over event
-//! time (from drift events, and from the evidence of every decision), the
-//! decisions, the action mix, the bandit's confidence and the outcomes.
+//! What the HTML report shows, gathered from the drift-events, audit and
+//! evaluations topics: per model, each feature's (or metric's) drift
+//! statistic and p-value over event time (its evaluation history when the
+//! evaluations topic has it; otherwise the drift events and the evidence
+//! of every decision), the decisions, the action mix, the bandit's
+//! confidence and the outcomes, all within the selected time range.
 //!
-//! Guarantees: [`ReportData::build`] is pure (records in, data out; the
+//! Guarantees: [`ReportData::build_with`] is pure (records in, data out; the
 //! report's time is a parameter) and keeps for each decision the version
 //! compaction keeps (its latest), so a compacted and an uncompacted topic
 //! give the same report; operator-command records are listed apart, not
-//! counted as decisions; non-finite numbers are dropped from the series.
-//! [`gather`] reads both topics to their end.
+//! counted as decisions; non-finite numbers are dropped from the events
+//! and decision series; everything shown lies in the [`Selection`]'s range
+//! (drift events and evaluations by event time, decisions and operator
+//! commands by decision time, outcomes by report time), and a model's
+//! common time axis ([`ModelReport::span`]) runs from the range's start
+//! (else its earliest datum) to its end (else its latest). [`gather`]
+//! reads the three topics to their end; a missing or empty evaluations
+//! topic leaves the report as it was without it.
 
 use std::collections::BTreeMap;
 
+use super::history::{EvaluationHistory, HistoryPoint};
+use super::select::Selection;
 use crate::audit::{latest, read_topic, AuditError, ReadMode};
 use crate::config::Config;
 use crate::schema::{AuditRecord, AuditStatus, DriftEvent, OutcomeStatus, TestKind};
@@ -48,7 +58,8 @@ pub struct Evaluation {
     pub drifted: bool,
 }
 
-/// A model's alert on one feature (or metric): its events and evaluations.
+/// A model's feature (or metric): its evaluation history, its alert's
+/// events and its evaluations at decisions.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct DriftSeries {
     /// `covariate`, `anomaly` or `concept`.
@@ -61,6 +72,9 @@ pub struct DriftSeries {
     pub events: Vec<DriftPoint>,
     /// Evaluations at decisions, in time order.
     pub evaluations: Vec<Evaluation>,
+    /// Every evaluation from the evaluations topic, in time order (empty
+    /// when the topic had none).
+    pub history: Vec<HistoryPoint>,
 }
 
 /// One decision, at its latest version.
@@ -120,6 +134,8 @@ pub struct ModelReport {
     pub outcomes: Vec<OutcomePoint>,
     /// Decision records on the topic, every version.
     pub audit_records: u64,
+    /// Evaluations shown (history points of every series).
+    pub evaluations: u64,
 }
 
 /// An operator command's audit record.
@@ -152,7 +168,9 @@ pub struct ReportData {
     pub drift_events: u64,
     /// Audit records read.
     pub audit_records: u64,
-    /// Records that did not decode (both topics).
+    /// Evaluation records read.
+    pub evaluations: u64,
+    /// Records that did not decode (every topic).
     pub undecodable: u64,
 }
 
@@ -172,23 +190,65 @@ fn kind_of_test(test: TestKind) -> &'static str {
 
 impl ReportData {
     /// The report of `events` and `audits` (every version; any order),
-    /// only for `model` if given.
+    /// only for `model` if given, over all time, without evaluation
+    /// history.
     pub fn build(
         events: Vec<DriftEvent>,
         audits: Vec<AuditRecord>,
         model: Option<&str>,
         generated_at: i64,
     ) -> ReportData {
-        let wanted = |m: &str| model.is_none_or(|w| w == m);
+        let selection = Selection {
+            model: model.map(str::to_string),
+            ..Selection::all()
+        };
+        ReportData::build_with(
+            events,
+            audits,
+            EvaluationHistory::default(),
+            &selection,
+            generated_at,
+        )
+    }
+
+    /// The report of `events`, `audits` (every version; any order) and the
+    /// evaluation `history` (folded with the same `selection`), for what
+    /// `selection` wants.
+    pub fn build_with(
+        events: Vec<DriftEvent>,
+        audits: Vec<AuditRecord>,
+        history: EvaluationHistory,
+        selection: &Selection,
+        generated_at: i64,
+    ) -> ReportData {
         let mut data = ReportData {
             generated_at,
             drift_events: events.len() as u64,
             audit_records: audits.len() as u64,
+            evaluations: history.read(),
             ..ReportData::default()
         };
         let mut models: BTreeMap<String, ModelReport> = BTreeMap::new();
         let mut series: BTreeMap<(String, String, String), DriftSeries> = BTreeMap::new();
-        for e in events.into_iter().filter(|e| wanted(&e.model_id)) {
+        for h in history.into_series() {
+            if h.points.is_empty() {
+                continue;
+            }
+            series.insert(
+                (h.model_id, h.kind.clone(), h.feature.clone()),
+                DriftSeries {
+                    kind: h.kind,
+                    feature: h.feature,
+                    test: h.test.to_string(),
+                    history: h.points,
+                    ..DriftSeries::default()
+                },
+            );
+        }
+        for e in events
+            .into_iter()
+            .filter(|e| selection.wants(&e.model_id, e.event_time))
+        {
             let s = series
                 .entry((e.model_id.clone(), e.kind.clone(), e.feature.clone()))
                 .or_insert_with(|| DriftSeries {
@@ -215,7 +275,7 @@ impl ReportData {
         let mut counts: BTreeMap<String, u64> = BTreeMap::new();
         let audits: Vec<AuditRecord> = audits
             .into_iter()
-            .filter(|r| wanted(&r.model_id))
+            .filter(|r| selection.wants(&r.model_id, r.decided_at))
             .filter(|r| {
                 if is_operator_record(r) {
                     return true;
@@ -260,7 +320,11 @@ impl ReportData {
             *m.mix
                 .entry((r.action.clone(), r.decided_by.clone()))
                 .or_default() += 1;
-            if let Some(o) = &r.outcome {
+            if let Some(o) = r
+                .outcome
+                .as_ref()
+                .filter(|o| selection.contains(o.reported_at))
+            {
                 m.outcomes.push(OutcomePoint {
                     time: o.reported_at,
                     decision_id: r.decision_id.clone(),
@@ -298,7 +362,8 @@ impl ReportData {
                 s.events.sort_by_key(|p| p.time);
                 s.evaluations.sort_by_key(|p| p.time);
             }
-            m.span = span(&m);
+            m.evaluations = m.series.iter().map(|s| s.history.len() as u64).sum();
+            m.span = span(&m, selection);
             data.models.push(m);
         }
         data.operator.sort_by_key(|o| o.time);
@@ -306,8 +371,10 @@ impl ReportData {
     }
 }
 
-/// The event-time span of everything in `m` (0..0 when empty).
-fn span(m: &ModelReport) -> (i64, i64) {
+/// The event-time span of `m`: the selection's bounds where it has them,
+/// else the earliest and latest time of everything in `m` (0..0 when
+/// empty).
+fn span(m: &ModelReport, selection: &Selection) -> (i64, i64) {
     let times = m
         .series
         .iter()
@@ -316,21 +383,27 @@ fn span(m: &ModelReport) -> (i64, i64) {
                 .iter()
                 .map(|p| p.time)
                 .chain(s.evaluations.iter().map(|p| p.time))
+                // In time order: the ends are enough.
+                .chain(s.history.first().map(|p| p.time))
+                .chain(s.history.last().map(|p| p.time))
         })
         .chain(m.decisions.iter().map(|d| d.time))
         .chain(m.outcomes.iter().map(|o| o.time));
-    times
+    let (lo, hi) = times
         .fold(None, |acc: Option<(i64, i64)>, t| {
             Some(acc.map_or((t, t), |(a, b)| (a.min(t), b.max(t))))
         })
-        .unwrap_or((0, 0))
+        .unwrap_or((0, 0));
+    (selection.from.unwrap_or(lo), selection.to.unwrap_or(hi))
 }
 
-/// Reads the drift-events and audit topics to their end and builds the
-/// report of `model` (every model when `None`).
+/// Reads the drift-events, audit and evaluations topics to their end and
+/// builds the report of what `selection` wants. Evaluation records are
+/// folded in as they are read, never held; a missing evaluations topic is
+/// no history.
 pub fn gather(
     cfg: &Config,
-    model: Option<&str>,
+    selection: &Selection,
     generated_at: i64,
 ) -> Result<ReportData, AuditError> {
     let mut events = Vec::new();
@@ -348,11 +421,21 @@ pub fn gather(
         audits.push(r);
         Ok(())
     })?;
-    let mut data = ReportData::build(events, audits, model, generated_at);
+    let mut history = EvaluationHistory::default();
+    let topic = &cfg.topics.evaluations;
+    match read_topic(cfg, topic, ReadMode::to_end(), &mut |r| {
+        history.add(r, selection);
+        Ok(())
+    }) {
+        Ok(n) => undecodable += n,
+        Err(AuditError::NoTopic(_)) => {}
+        Err(e) => return Err(e),
+    }
+    let mut data = ReportData::build_with(events, audits, history, selection, generated_at);
     data.undecodable = undecodable;
     data.source = format!(
-        "topics {} and {} at {}",
-        cfg.topics.drift_events, cfg.topics.audit, cfg.kafka.bootstrap_servers
+        "topics {}, {} and {} at {}",
+        cfg.topics.drift_events, cfg.topics.audit, topic, cfg.kafka.bootstrap_servers
     );
     Ok(data)
 }
@@ -360,7 +443,9 @@ pub fn gather(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::schema::{AuditOutcome, BanditView, FeatureEvidence, Superseded};
+    use crate::report::history::tests::evaluation;
+    use crate::report::history::Transition;
+    use crate::schema::{AuditOutcome, BanditView, EvaluationRecord, FeatureEvidence, Superseded};
 
     const T0: i64 = 1_717_200_000_000;
     const MIN: i64 = 60_000;
@@ -527,5 +612,99 @@ pub(crate) mod tests {
         events.push(event("churn", "tenure_days", 60, "opened", f64::NAN));
         let data = ReportData::build(events, audits, Some("churn"), T0);
         assert_eq!(data.models[0].series[0].events.len(), 2);
+    }
+
+    /// churn's tenure_days evaluated every minute from minute 1 to 80: flat
+    /// until minute 40, then drifting (alert open from 42 to 70), plus a
+    /// metric of fraud.
+    pub(crate) fn history(selection: &Selection) -> EvaluationHistory {
+        let mut records: Vec<EvaluationRecord> = (1..=80)
+            .map(|minute| {
+                let drifting = (40..70).contains(&minute);
+                let open = (42..70).contains(&minute);
+                let transition = match minute {
+                    42 => "opened",
+                    70 => "closed",
+                    _ => "none",
+                };
+                let d = if drifting { 0.3 } else { 0.05 };
+                evaluation("churn", "tenure_days", T0, minute, d, open, transition)
+            })
+            .collect();
+        let mut metric = evaluation("fraud", "score_mean", T0, 30, 2.5, false, "none");
+        metric.kind = "anomaly".into();
+        metric.test = TestKind::ZScore;
+        records.push(metric);
+        EvaluationHistory::from_records(records, selection)
+    }
+
+    #[test]
+    fn evaluation_history_joins_the_alerts_series_and_widens_the_span() {
+        let (events, audits) = sample();
+        let all = Selection::all();
+        let data = ReportData::build_with(events, audits, history(&all), &all, T0);
+        assert_eq!(data.evaluations, 81);
+        let churn = &data.models[0];
+        assert_eq!(churn.series.len(), 1);
+        let s = &churn.series[0];
+        assert_eq!(
+            (s.events.len(), s.evaluations.len(), s.history.len()),
+            (2, 4, 80)
+        );
+        assert_eq!(churn.evaluations, 80);
+        // The history starts before the first alert and the first decision.
+        assert_eq!(s.history[0].time, T0 + MIN);
+        assert!(s.history[0].time < s.events[0].time);
+        assert_eq!(churn.span, (T0 + MIN, T0 + 80 * MIN));
+        let opened: Vec<i64> = s
+            .history
+            .iter()
+            .filter(|p| p.transition == Transition::Opened)
+            .map(|p| p.record)
+            .collect();
+        assert_eq!(opened, [42]);
+        // fraud: its event's alert and its metric's history.
+        let fraud = &data.models[1];
+        let kinds: Vec<(&str, &str, usize)> = fraud
+            .series
+            .iter()
+            .map(|s| (s.kind.as_str(), s.feature.as_str(), s.history.len()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [("anomaly", "score_mean", 1), ("covariate", "amount", 0)]
+        );
+    }
+
+    #[test]
+    fn a_time_range_applies_to_everything_shown() -> Result<(), super::super::select::RangeError> {
+        let (events, audits) = sample();
+        // Minutes 10 to 45: the history from 10, decisions 1 to 4 are at
+        // minutes 10, 20, 30, 40; the events at 5 and 55 and the outcome
+        // at 70 are outside, and so is the pause (at 30, but not churn's).
+        let sel = Selection::new(Some("churn"), Some(T0 + 10 * MIN), Some(T0 + 45 * MIN))?;
+        let data = ReportData::build_with(events, audits, history(&sel), &sel, T0);
+        assert_eq!(data.models.len(), 1);
+        let churn = &data.models[0];
+        assert_eq!(churn.span, (T0 + 10 * MIN, T0 + 45 * MIN));
+        let s = &churn.series[0];
+        assert!(s.events.is_empty());
+        assert_eq!(s.history.len(), 36);
+        assert_eq!(s.history.first().map(|p| p.record), Some(10));
+        assert_eq!(s.history.last().map(|p| p.record), Some(45));
+        assert_eq!(churn.decisions.len(), 4);
+        assert!(churn.outcomes.is_empty());
+        assert!(data.operator.is_empty());
+        // A range that excludes the later decisions drops them and their
+        // mix, and the span is the range even where data is sparse.
+        let (events, audits) = sample();
+        let sel = Selection::new(None, Some(T0), Some(T0 + 15 * MIN))?;
+        let data = ReportData::build_with(events, audits, EvaluationHistory::default(), &sel, T0);
+        let churn = &data.models[0];
+        assert_eq!(churn.decisions.len(), 1);
+        assert_eq!(churn.mix.values().sum::<u64>(), 1);
+        assert_eq!(churn.span, (T0, T0 + 15 * MIN));
+        assert_eq!(churn.series[0].events.len(), 1);
+        Ok(())
     }
 }

@@ -5,8 +5,10 @@
 //! script, no `src` or `href` to anything but its own anchors, no external
 //! URL, font or style sheet, so it opens offline and can be archived or
 //! mailed as it is; every text from the topics is escaped. Per model:
-//! drift (statistic, and p-value against alpha, per alert, on the model's
-//! common event-time axis with the decisions ticked along the bottom),
+//! drift (statistic, and p-value against the threshold, per feature or
+//! metric, every evaluation when the history has them, with the alerts'
+//! open spans shaded, on the model's common event-time axis with the
+//! decisions ticked along the bottom: see `drift`),
 //! decisions over time (coloured by action, one lane per decided-by), the
 //! action mix (bars by action, stacked by decided-by), the bandit's
 //! confidence against the gate, and outcomes (reward per completed
@@ -14,12 +16,12 @@
 
 use std::fmt::Write as _;
 
-use super::data::{DecisionPoint, DriftSeries, ModelReport, OperatorRow, ReportData};
+use super::data::{DecisionPoint, ModelReport, OperatorRow, ReportData};
+use super::drift::{kind_color, p_value_chart, statistic_chart};
 use super::svg::{escape, Chart};
 use crate::audit::{format_time, truncate};
 
 const WIDE: (f64, f64) = (1140.0, 230.0);
-const HALF: (f64, f64) = (560.0, 230.0);
 
 /// Actions in display order.
 const ACTIONS: [&str; 6] = [
@@ -49,15 +51,6 @@ pub fn source_color(source: &str) -> &'static str {
         "human" => "#e15759",
         "escalation" => "#f28e2b",
         _ => "#bab0ac",
-    }
-}
-
-fn kind_color(kind: &str) -> &'static str {
-    match kind {
-        "covariate" => "#1f77b4",
-        "anomaly" => "#9467bd",
-        "concept" => "#d62728",
-        _ => "#555555",
     }
 }
 
@@ -102,7 +95,7 @@ pub fn render(data: &ReportData) -> String {
     header(&mut page, data);
     if data.models.is_empty() {
         page.push_str(
-            "<section><p class=\"empty\">No drift event and no decision on the topics.</p></section>\n",
+            "<section><p class=\"empty\">No drift event, evaluation or decision on the topics.</p></section>\n",
         );
     }
     for (i, m) in data.models.iter().enumerate() {
@@ -120,11 +113,12 @@ pub fn render(data: &ReportData) -> String {
 fn header(page: &mut String, data: &ReportData) {
     let _ = write!(
         page,
-        "<header>\n<h1>jidoka audit report</h1>\n<p>Generated at {} from {}: {} drift events, {} audit records",
+        "<header>\n<h1>jidoka audit report</h1>\n<p>Generated at {} from {}: {} drift events, {} audit records, {} evaluation records",
         escape(&format_time(data.generated_at)),
         escape(if data.source.is_empty() { "the given records" } else { &data.source }),
         data.drift_events,
-        data.audit_records
+        data.audit_records,
+        data.evaluations
     );
     if data.undecodable > 0 {
         let _ = write!(page, ", {} undecodable records skipped", data.undecodable);
@@ -178,10 +172,11 @@ fn model_section(page: &mut String, i: usize, m: &ModelReport) {
     let events: usize = m.series.iter().map(|s| s.events.len()).sum();
     let _ = write!(
         page,
-        "<section class=\"model\" id=\"model-{i}\">\n<h2>Model {id}</h2>\n<p>{} decisions ({} audit records, every version on the topic), {} drift events, {} features and metrics charted, from {} to {}.</p>\n",
+        "<section class=\"model\" id=\"model-{i}\">\n<h2>Model {id}</h2>\n<p>{} decisions ({} audit records, every version on the topic), {} drift events, {} evaluations, {} features and metrics charted, from {} to {}.</p>\n",
         m.decisions.len(),
         m.audit_records,
         events,
+        m.evaluations,
         m.series.len(),
         escape(&format_time(m.span.0)),
         escape(&format_time(m.span.1)),
@@ -193,16 +188,22 @@ fn model_section(page: &mut String, i: usize, m: &ModelReport) {
             "<p class=\"empty\">No drift event or feature evaluation for this model.</p>\n",
         );
     } else {
-        legend(
-            page,
-            "markers",
-            &[
-                ("alert opened (filled)", "#444444"),
-                ("alert closed (hollow)", "#bbbbbb"),
-                ("evaluation at a decision (line)", "#9aa5b1"),
-                ("decision (tick, coloured by action)", "#1f77b4"),
-            ],
-        );
+        let mut items = vec![
+            ("alert opened (filled)", "#444444"),
+            ("alert closed (hollow)", "#bbbbbb"),
+            ("alert open (shaded)", "#c6dbef"),
+        ];
+        if m.series.iter().any(|s| !s.history.is_empty()) {
+            items.push((
+                "every evaluation (line; min/max per pixel column when dense)",
+                kind_color("covariate"),
+            ));
+        }
+        if m.series.iter().any(|s| s.history.is_empty()) {
+            items.push(("evaluation at a decision (line)", "#9aa5b1"));
+        }
+        items.push(("decision (tick, coloured by action)", "#1f77b4"));
+        legend(page, "markers", &items);
     }
     for s in &m.series {
         page.push_str("<div class=\"pair\">");
@@ -250,125 +251,6 @@ fn model_section(page: &mut String, i: usize, m: &ModelReport) {
     let _ = writeln!(page, "<figure>{}</figure>", outcomes_chart(m, time));
     outcomes_table(page, m);
     page.push_str("</section>\n");
-}
-
-fn tick_decisions(chart: &mut Chart, m: &ModelReport) {
-    for d in &m.decisions {
-        chart.tick(
-            d.time as f64,
-            action_color(&d.action),
-            &format!("{} {} ({})", d.decision_id, d.action, d.decided_by),
-        );
-    }
-}
-
-fn series_name(m: &ModelReport, s: &DriftSeries) -> String {
-    format!("{} · {} ({}, {})", m.model_id, s.feature, s.kind, s.test)
-}
-
-fn statistic_chart(m: &ModelReport, s: &DriftSeries, time: (f64, f64)) -> String {
-    let values = s
-        .events
-        .iter()
-        .map(|p| p.statistic)
-        .chain(s.evaluations.iter().map(|e| e.statistic));
-    let (lo, hi) = values.fold((0.0f64, 0.0f64), |(a, b), v| (a.min(v), b.max(v)));
-    let mut chart = Chart::time(
-        &format!("{}: statistic", series_name(m, s)),
-        HALF,
-        time,
-        (lo, hi * 1.1),
-        false,
-    )
-    .y_label("statistic");
-    let evals: Vec<(f64, f64)> = s
-        .evaluations
-        .iter()
-        .map(|e| (e.time as f64, e.statistic))
-        .collect();
-    chart.line(&evals, "#9aa5b1", false);
-    let color = kind_color(&s.kind);
-    for p in &s.events {
-        chart.marker(
-            p.time as f64,
-            p.statistic,
-            color,
-            p.status == "opened",
-            &format!(
-                "{} {} at {}: statistic {:.4}",
-                p.event_id,
-                p.status,
-                format_time(p.time),
-                p.statistic
-            ),
-        );
-    }
-    tick_decisions(&mut chart, m);
-    chart.finish()
-}
-
-fn p_value_chart(m: &ModelReport, s: &DriftSeries, time: (f64, f64)) -> String {
-    let values: Vec<f64> = s
-        .events
-        .iter()
-        .flat_map(|p| [p.p_value, p.alpha])
-        .chain(s.evaluations.iter().map(|e| e.p_value))
-        .filter(|v| *v > 0.0 && v.is_finite())
-        .collect();
-    let lo = values.iter().copied().fold(1.0f64, f64::min);
-    let mut chart = Chart::time(
-        &format!("{}: p-value vs alpha", series_name(m, s)),
-        HALF,
-        time,
-        (lo, 1.0),
-        true,
-    )
-    .y_label("p-value (log)");
-    let evals: Vec<(f64, f64)> = s
-        .evaluations
-        .iter()
-        .map(|e| (e.time as f64, e.p_value))
-        .collect();
-    chart.line(&evals, "#9aa5b1", false);
-    let alphas: Vec<f64> = s
-        .events
-        .iter()
-        .map(|p| p.alpha)
-        .filter(|a| a.is_finite())
-        .collect();
-    match alphas.as_slice() {
-        [] => {}
-        [first, rest @ ..] if rest.iter().all(|a| a == first) => {
-            chart.threshold(*first, "#d62728", &format!("alpha {first:.1e}"));
-        }
-        _ => {
-            let steps: Vec<(f64, f64)> =
-                s.events.iter().map(|p| (p.time as f64, p.alpha)).collect();
-            chart.line(&steps, "#d62728", true);
-        }
-    }
-    let color = kind_color(&s.kind);
-    for p in &s.events {
-        let adjusted = p
-            .adjusted_p_value
-            .map_or_else(String::new, |a| format!(", adjusted {a:.3e}"));
-        chart.marker(
-            p.time as f64,
-            p.p_value,
-            color,
-            p.status == "opened",
-            &format!(
-                "{} {} at {}: p-value {:.3e}{adjusted}, alpha {:.3e}",
-                p.event_id,
-                p.status,
-                format_time(p.time),
-                p.p_value,
-                p.alpha
-            ),
-        );
-    }
-    tick_decisions(&mut chart, m);
-    chart.finish()
 }
 
 fn decisions_chart(m: &ModelReport, time: (f64, f64)) -> String {

@@ -1,10 +1,15 @@
 //! The HTML report (`jidoka report`): one self-contained page per run,
-//! built from the drift-events and audit topics, that shows per model how
-//! drift developed, what was decided, by whom, how sure the bandit was and
-//! what the actions achieved.
+//! built from the drift-events, audit and evaluations topics, that shows
+//! per model how drift developed (every evaluation, baseline included),
+//! what was decided, by whom, how sure the bandit was and what the actions
+//! achieved, over a selected time range.
 //!
+//! - `select`: which model and time range a report covers.
+//! - `history`: evaluation records folded into compact per-series points.
 //! - `data`: gathering and shaping the records (pure, but for [`gather`]).
-//! - `svg`: a small chart kit (scales, axes, lines, markers, bars).
+//! - `envelope`: downsampling a series to pixel columns (min/max envelope).
+//! - `svg`: a small chart kit (scales, axes, lines, envelopes, markers, bars).
+//! - `drift`: the drift charts of one series.
 //! - `html`: the page.
 //!
 //! Guarantees: the file written is complete or not written at all (a
@@ -12,7 +17,11 @@
 //! itself.
 
 mod data;
+mod drift;
+pub mod envelope;
+mod history;
 mod html;
+mod select;
 pub mod svg;
 
 use std::path::Path;
@@ -21,7 +30,9 @@ pub use data::{
     gather, DecisionPoint, DriftPoint, DriftSeries, Evaluation, ModelReport, OperatorRow,
     OutcomePoint, ReportData,
 };
+pub use history::{alert_spans, EvaluationHistory, HistoryPoint, SeriesHistory, Transition};
 pub use html::{action_color, render, source_color};
+pub use select::{RangeError, Selection};
 
 use crate::audit::AuditError;
 use crate::config::Config;
@@ -68,15 +79,15 @@ pub fn write_atomically(out: &Path, html: &str) -> Result<(), ReportError> {
     Ok(())
 }
 
-/// Reads both topics, renders the report of `model` (every model when
-/// `None`) as of `generated_at` (ms) and writes it to `out`.
+/// Reads the topics, renders the report of what `selection` wants as of
+/// `generated_at` (ms) and writes it to `out`.
 pub fn write_report(
     cfg: &Config,
     out: &Path,
-    model: Option<&str>,
+    selection: &Selection,
     generated_at: i64,
 ) -> Result<ReportData, ReportError> {
-    let data = gather(cfg, model, generated_at)?;
+    let data = gather(cfg, selection, generated_at)?;
     write_atomically(out, &render(&data))?;
     Ok(data)
 }

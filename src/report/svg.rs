@@ -1,14 +1,20 @@
 //! A small SVG chart kit for the HTML report: scales (linear, log, time),
-//! axes with ticks, polylines, markers, bars and threshold lines.
+//! axes with ticks, polylines, long series drawn as min/max envelopes,
+//! shaded time spans, markers, bars and threshold lines.
 //!
 //! Guarantees: output is inline SVG for an HTML5 page (no `xmlns`, no
 //! `href`, no script, no external reference); every text is escaped; any
 //! input is drawable (non-finite values are skipped, zero or negative
 //! values on a log scale sit at its floor, an empty or one-point domain is
 //! widened), so rendering never panics and never emits `NaN` coordinates.
+//! A history path ([`Chart::history`]) has at most two vertices per pixel
+//! column of the plot area however many points it draws, and names in
+//! `data-t` the times (ms) of its first and last point; markers and spans
+//! name their times in `data-t` too.
 
 use std::fmt::Write as _;
 
+use super::envelope::{envelope, vertices};
 use crate::audit::format_time;
 
 /// `s` with `&`, `<`, `>`, `"` and `'` escaped, for HTML text and
@@ -258,6 +264,64 @@ fn num(v: f64) -> String {
     }
 }
 
+/// `v` rounded to a whole pixel (0 when not finite).
+fn pixel(v: f64) -> i64 {
+    if v.is_finite() {
+        v.round() as i64
+    } else {
+        0
+    }
+}
+
+/// One step of a relative path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Move {
+    /// To an absolute position.
+    To(i64, i64),
+    /// Right (or left) only.
+    H(i64),
+    /// Up or down only.
+    V(i64),
+    /// Both.
+    L(i64, i64),
+}
+
+/// A path through `vertices` (whole pixels): the first absolute, each next
+/// one relative to the one before, as `v` when only y moves and `h` when
+/// only x does (a run of them merged into one), so rounding never
+/// accumulates and a flat stretch costs a few bytes whatever its length.
+fn relative_path(vertices: &[(i64, i64)]) -> String {
+    let mut moves: Vec<Move> = Vec::with_capacity(vertices.len());
+    let mut prev: Option<(i64, i64)> = None;
+    for &(x, y) in vertices {
+        let next = match prev {
+            None => Move::To(x, y),
+            Some((px, py)) => match (x - px, y - py) {
+                (0, 0) => continue,
+                (0, dy) => Move::V(dy),
+                (dx, 0) => Move::H(dx),
+                (dx, dy) => Move::L(dx, dy),
+            },
+        };
+        prev = Some((x, y));
+        match (moves.last_mut(), next) {
+            (Some(Move::H(a)), Move::H(b)) if (*a > 0) == (b > 0) => *a += b,
+            (Some(Move::V(a)), Move::V(b)) if (*a > 0) == (b > 0) => *a += b,
+            _ => moves.push(next),
+        }
+    }
+    let mut d = String::with_capacity(moves.len() * 6);
+    for m in moves {
+        let _ = match m {
+            Move::To(x, y) => write!(d, "M{x},{y}"),
+            Move::H(dx) => write!(d, "h{dx}"),
+            Move::V(dy) => write!(d, "v{dy}"),
+            Move::L(dx, dy) => write!(d, "l{dx},{dy}"),
+        };
+    }
+    d
+}
+
 /// A tick label for a y value.
 fn y_label_of(v: f64, log: bool) -> String {
     if log {
@@ -383,6 +447,101 @@ impl Chart {
         );
     }
 
+    /// Pixel columns of the plot area (one per whole pixel).
+    pub fn columns(&self) -> usize {
+        (self.width - self.left - self.right).floor().max(1.0) as usize
+    }
+
+    /// A series' history, `points` as `(time, value)` in time order: a
+    /// path through every finite point when they are no more than the
+    /// plot's pixel columns, else through each column's lowest and highest
+    /// point (at the column's centre, rounded to whole pixels; see
+    /// [`super::envelope`]). `data-t` holds the times (ms) of the first and
+    /// last finite point.
+    pub fn history<I>(&mut self, points: I, color: &str, dashed: bool, class: &str)
+    where
+        I: IntoIterator<Item = (f64, f64)>,
+        I::IntoIter: Clone,
+    {
+        let points = points.into_iter();
+        let finite = points
+            .clone()
+            .filter(|(t, v)| t.is_finite() && v.is_finite());
+        let (count, first, last) = finite.fold(
+            (0usize, f64::INFINITY, f64::NEG_INFINITY),
+            |(n, a, b), (t, _)| (n + 1, a.min(t), b.max(t)),
+        );
+        if count == 0 {
+            return;
+        }
+        let columns = self.columns();
+        let path = if count <= columns {
+            let mut d = String::with_capacity(count * 12);
+            for (i, (t, v)) in points
+                .filter(|(t, v)| t.is_finite() && v.is_finite())
+                .enumerate()
+            {
+                let _ = write!(
+                    d,
+                    "{}{},{}",
+                    if i == 0 { "M" } else { " " },
+                    num(self.px(t)),
+                    num(self.y.map(v))
+                );
+            }
+            d
+        } else {
+            let XAxis::Time(scale) = &self.x else {
+                return;
+            };
+            let cols = envelope(points, scale.domain(), columns);
+            let step = (self.width - self.left - self.right) / columns as f64;
+            let vs: Vec<(i64, i64)> = vertices(&cols)
+                .into_iter()
+                .map(|(c, v)| {
+                    let x = self.left + (c as f64 + 0.5) * step;
+                    (pixel(x), pixel(self.y.map(v)))
+                })
+                .collect();
+            relative_path(&vs)
+        };
+        self.empty = false;
+        let dash = if dashed {
+            r#" stroke-dasharray="6 4""#
+        } else {
+            ""
+        };
+        let _ = write!(
+            self.marks,
+            r#"<path class="{}" data-t="{} {}" fill="none" stroke="{}" stroke-width="1.2"{dash} d="{path}"/>"#,
+            escape(class),
+            first.round() as i64,
+            last.round() as i64,
+            escape(color),
+        );
+    }
+
+    /// A shaded span of time from `t0` to `t1` over the plot's height (an
+    /// open alert), with a hover title.
+    pub fn span(&mut self, t0: f64, t1: f64, color: &str, tip: &str) {
+        if !(t0.is_finite() && t1.is_finite()) {
+            return;
+        }
+        let (a, b) = (self.px(t0.min(t1)), self.px(t0.max(t1)));
+        let _ = write!(
+            self.marks,
+            r#"<rect class="alert-open" data-t="{} {}" x="{}" y="{}" width="{}" height="{}" fill="{}" fill-opacity="0.13"><title>{}</title></rect>"#,
+            t0.min(t1).round() as i64,
+            t0.max(t1).round() as i64,
+            num(a),
+            num(self.top),
+            num((b - a).max(1.0)),
+            num(self.height - self.bottom - self.top),
+            escape(color),
+            escape(tip)
+        );
+    }
+
     /// A horizontal threshold line at `value`, labelled at its right end.
     pub fn threshold(&mut self, value: f64, color: &str, label: &str) {
         if !value.is_finite() {
@@ -413,7 +572,8 @@ impl Chart {
         };
         let _ = write!(
             self.marks,
-            r#"<circle class="marker" cx="{}" cy="{}" r="4" fill="{fill}" stroke="{}" stroke-width="1.5"><title>{}</title></circle>"#,
+            r#"<circle class="marker" data-t="{}" cx="{}" cy="{}" r="4" fill="{fill}" stroke="{}" stroke-width="1.5"><title>{}</title></circle>"#,
+            t.round() as i64,
             num(self.px(t)),
             num(self.y.map(value)),
             escape(color),

@@ -458,7 +458,12 @@ async fn replay_filters_explain_and_report_read_the_topics() -> TestResult {
 
         // The report of both topics.
         let out = dir_path.join("report.html");
-        let data = jidoka::report::write_report(&cfg, &out, None, T0 + 60 * MIN)?;
+        let data = jidoka::report::write_report(
+            &cfg,
+            &out,
+            &jidoka::report::Selection::all(),
+            T0 + 60 * MIN,
+        )?;
         assert_eq!((data.drift_events, data.audit_records), (2, 9));
         assert_eq!(data.models.len(), 1);
         assert_eq!(data.models[0].decisions.len(), 5);

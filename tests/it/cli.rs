@@ -40,9 +40,9 @@ async fn topics_create_is_idempotent_and_audit_is_compacted() -> TestResult {
         String::from_utf8_lossy(&first.stderr)
     );
     let out = stdout(&first);
-    // The 8 named topics and one changelog topic per mirrored store.
+    // The 9 named topics and one changelog topic per mirrored store.
     let expected = jidoka::kafka::topic_specs(&cfg).len();
-    assert_eq!(expected, 14);
+    assert_eq!(expected, 15);
     assert_eq!(
         out.lines().filter(|l| l.ends_with(": created")).count(),
         expected,

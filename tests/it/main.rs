@@ -34,6 +34,7 @@ mod pipeline;
 mod policy_load;
 mod policy_parse_errors;
 mod policy_props;
+mod report_history;
 mod report_html;
 mod restart;
 mod shutdown;

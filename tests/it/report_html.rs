@@ -1,17 +1,19 @@
 //! The HTML report in a real browser: a report of two models built from
-//! constructed drift events and audit records is rendered by headless
-//! Chromium; the DOM it builds has every chart, and its screenshot is
-//! written and not blank. Chromium is part of the test set-up
+//! constructed drift events, audit records and evaluation history (5,000
+//! evaluations of one feature, more than its chart has pixel columns) is
+//! rendered by headless Chromium; the DOM it builds has every chart, the
+//! history's first plotted point predates the first alert, and its
+//! screenshot is written and not blank. Chromium is part of the test set-up
 //! (`tests/run.sh` installs the Debian package `chromium`); without it this
 //! test fails, naming what to install.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use jidoka::report::{render, ReportData};
+use jidoka::report::{render, EvaluationHistory, ReportData, Selection};
 use jidoka::schema::{
-    AuditOutcome, AuditRecord, AuditStatus, BanditView, DriftEvent, FeatureEvidence, OutcomeStatus,
-    Superseded, TestKind,
+    AuditOutcome, AuditRecord, AuditStatus, BanditView, DriftEvent, EvaluationRecord,
+    FeatureEvidence, OutcomeStatus, Superseded, TestKind,
 };
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -104,6 +106,66 @@ fn decision(model: &str, n: i64, action: &str, by: &str, confidence: f64) -> Aud
     }
 }
 
+/// `n` evaluations of churn-v7's `feature` from an hour before T0 to 200
+/// minutes after: a low, noisy KS D until `drift_from` minutes, high until
+/// `drift_to`, the alert open from the second drifting evaluation to the
+/// second after it, one evaluation closing it.
+fn history_of(feature: &str, n: i64, drift: (i64, i64)) -> Vec<EvaluationRecord> {
+    let (from, to) = (T0 - 60 * MIN, T0 + 200 * MIN);
+    let step = (to - from) / n;
+    let mut open = false;
+    let mut run = 0;
+    (0..n)
+        .map(|k| {
+            let t = from + k * step;
+            let drifting = t >= T0 + drift.0 * MIN && t < T0 + drift.1 * MIN;
+            let d = if drifting { 0.21 } else { 0.03 } + 0.02 * ((k * 7919 % 13) as f64 / 13.0);
+            let p = (2.0 * (-2.0 * 166.7 * d * d).exp()).min(1.0);
+            run = if drifting == open { 0 } else { run + 1 };
+            let transition = if run >= 2 {
+                open = !open;
+                run = 0;
+                if open {
+                    "opened"
+                } else {
+                    "closed"
+                }
+            } else {
+                "none"
+            };
+            EvaluationRecord {
+                evaluation_id: format!("eval-{feature}-{k}"),
+                model_id: "churn-v7".into(),
+                model_version: "7".into(),
+                kind: "covariate".into(),
+                feature: feature.into(),
+                test: TestKind::Ks,
+                statistic: d,
+                p_value: p,
+                adjusted_p_value: Some((p * 2.0).min(1.0)),
+                threshold: 0.0005,
+                correction: "benjamini-hochberg".into(),
+                effect_size: Some(d),
+                min_effect: 0.0,
+                significant: drifting,
+                drifted: drifting,
+                alert_open: open,
+                transition: transition.into(),
+                reference_size: 500,
+                reference_start_time: from,
+                reference_end_time: from,
+                window_size: 250,
+                window_start_record: k * 10 + 1,
+                window_end_record: k * 10 + 250,
+                window_start_time: t,
+                window_end_time: t,
+                record: k * 10 + 750,
+                event_time: t,
+            }
+        })
+        .collect()
+}
+
 fn report() -> ReportData {
     let events = vec![
         event("churn-v7", "tenure_days", 20, "opened", 0.21, 2e-6),
@@ -165,9 +227,36 @@ fn report() -> ReportData {
         action: "none".into(),
         ..AuditRecord::default()
     });
-    let mut data = ReportData::build(events, audits, None, T0 + 200 * MIN);
+    let mut evaluations = history_of("tenure_days", 5_000, (18, 88));
+    evaluations.extend(history_of("monthly_charges", 300, (33, 200)));
+    let all = Selection::all();
+    let history = EvaluationHistory::from_records(evaluations, &all);
+    let mut data = ReportData::build_with(events, audits, history, &all, T0 + 200 * MIN);
     data.source = "constructed records".into();
     data
+}
+
+/// The `data-t` times of the first element of `class` in `svg`.
+fn times(svg: &str, class: &str) -> Result<Vec<i64>, String> {
+    let at = svg
+        .find(&format!("class=\"{class}\""))
+        .ok_or_else(|| format!("no `{class}` in the chart"))?;
+    let start = at + svg[at..].find("data-t=\"").ok_or("no data-t")? + 8;
+    let len = svg[start..].find('"').ok_or("unterminated data-t")?;
+    svg[start..start + len]
+        .split(' ')
+        .map(|t| t.parse().map_err(|e| format!("data-t {t}: {e}")))
+        .collect()
+}
+
+/// The SVG of the chart titled `title`.
+fn chart<'a>(html: &'a str, title: &str) -> Result<&'a str, String> {
+    let at = html
+        .find(&format!("aria-label=\"{title}\""))
+        .ok_or_else(|| format!("no chart `{title}`"))?;
+    let start = html[..at].rfind("<svg").ok_or("no <svg")?;
+    let len = html[start..].find("</svg>").ok_or("no </svg>")?;
+    Ok(&html[start..start + len])
 }
 
 fn run(chromium: &Path, args: &[&str]) -> Result<std::process::Output, String> {
@@ -225,7 +314,24 @@ fn the_report_renders_in_headless_chromium() -> TestResult {
     // The operator's text stayed text: no script element was created.
     assert!(!dom.contains("<script"), "a script element in the DOM");
     assert!(dom.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
-    assert!(dom.matches("<polyline").count() >= 5);
+    assert!(dom.matches("<polyline").count() >= 3);
+    // The history: both charts of both churn-v7 features, the first
+    // plotted point an hour before the first alert's opening (its shaded
+    // span and its marker), the 5,000 evaluations drawn within the chart's
+    // pixel columns.
+    assert_eq!(dom.matches("class=\"history\"").count(), 4, "{dom}");
+    let svg = chart(&dom, "churn-v7 · tenure_days (covariate, ks): statistic")?;
+    let plotted = times(svg, "history")?;
+    // Evaluations every 260 min / 5,000 = 3.12 s.
+    assert_eq!(plotted, [T0 - 60 * MIN, T0 + 200 * MIN - 3_120]);
+    let opened = times(svg, "alert-open")?;
+    assert!(plotted[0] < opened[0], "{plotted:?} {opened:?}");
+    assert!(plotted[0] < times(svg, "marker")?[0]);
+    assert!(
+        svg.len() < 20_000,
+        "tenure_days chart of {} bytes",
+        svg.len()
+    );
     assert!(dom.matches("class=\"bar\"").count() >= 6);
 
     // The screenshot: written, and not a blank page.

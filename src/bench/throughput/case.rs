@@ -109,6 +109,7 @@ impl CaseSettings<'_> {
             "operator",
             "audit",
             "dead-letter",
+            "evaluations",
         ] {
             topics.insert(key.into(), format!("{group}-{key}").into());
         }
