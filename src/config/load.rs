@@ -268,6 +268,18 @@ impl Config {
                 ));
             }
         }
+        if !(d.reference_quantile > 0.0 && d.reference_quantile <= 1.0) {
+            return Err(fail(
+                "detect.reference-quantile",
+                format!("must be in (0, 1], got {}", d.reference_quantile),
+            ));
+        }
+        if !(2..=1000).contains(&d.reference_chunks) {
+            return Err(fail(
+                "detect.reference-chunks",
+                format!("must be from 2 to 1000, got {}", d.reference_chunks),
+            ));
+        }
         if !(d.ks_alpha > 0.0 && d.ks_alpha < 1.0) {
             return Err(fail(
                 "detect.ks-alpha",

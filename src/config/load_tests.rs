@@ -265,3 +265,40 @@ fn version_changes_with_values() {
         Ok(())
     });
 }
+
+#[test]
+fn reference_thresholds_load_and_are_checked() {
+    Jail::expect_with(|jail| {
+        let loaded = Config::load(None).map_err(|e| e.to_string())?;
+        let d = &loaded.config.detect;
+        assert_eq!(
+            (d.effect_threshold, d.reference_quantile, d.reference_chunks),
+            (crate::config::EffectThreshold::Fixed, 1.0, 20)
+        );
+        jail.create_file(
+            "ok.toml",
+            "[detect]\neffect-threshold = \"reference\"\nreference-quantile = 0.9\nreference-chunks = 50\n",
+        )?;
+        let loaded = Config::load(Some(Path::new("ok.toml"))).map_err(|e| e.to_string())?;
+        let d = &loaded.config.detect;
+        assert_eq!(
+            (d.effect_threshold, d.reference_quantile, d.reference_chunks),
+            (crate::config::EffectThreshold::Reference, 0.9, 50)
+        );
+        for (body, key) in [
+            ("reference-quantile = 0.0", "detect.reference-quantile"),
+            ("reference-quantile = 1.5", "detect.reference-quantile"),
+            ("reference-chunks = 1", "detect.reference-chunks"),
+            ("reference-chunks = 1001", "detect.reference-chunks"),
+            ("effect-threshold = \"learned\"", "effect-threshold"),
+        ] {
+            jail.create_file("bad.toml", &format!("[detect]\n{body}\n"))?;
+            let err = Config::load(Some(Path::new("bad.toml")))
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.contains(key), "{body}: {err}");
+        }
+        Ok(())
+    });
+}

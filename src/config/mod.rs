@@ -14,8 +14,8 @@ mod secret;
 pub use load::{ConfigError, LoadedConfig, DEFAULT_CONFIG_FILE, ENV_PREFIX, MIN_HMAC_KEY_BYTES};
 pub use model::{
     AnomalyConfig, BanditConfig, BaselineKind, Config, Correction, DecideConfig, DetectConfig,
-    EvaluationsConfig, KafkaConfig, LabelsConfig, LogFormat, MinEffect, OperatorConfig,
-    PipelineConfig, ReferenceMode, SchemaIds, SchemasConfig, StateConfig, TelemetryConfig,
-    TopicsConfig, WindowKindName, DEFAULT_FEATURE_SERIES_LIMIT,
+    EffectThreshold, EvaluationsConfig, KafkaConfig, LabelsConfig, LogFormat, MinEffect,
+    OperatorConfig, PipelineConfig, ReferenceMode, SchemaIds, SchemasConfig, StateConfig,
+    TelemetryConfig, TopicsConfig, WindowKindName, DEFAULT_FEATURE_SERIES_LIMIT,
 };
 pub use secret::{Secret, SecretError, REDACTED};

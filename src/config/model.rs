@@ -214,6 +214,32 @@ pub struct DetectConfig {
     /// The effect-size gate: a feature's test counts toward its alert only
     /// when its effect size is at least this, however small its p-value.
     pub min_effect: MinEffect,
+    /// Where the effect-size gate comes from: `fixed` (`min-effect`
+    /// alone) or `reference` (per feature, the larger of `min-effect` and
+    /// a threshold learned from the reference: the `reference-quantile` of
+    /// the effect sizes of `reference-chunks` window-sized stretches of the
+    /// reference against the rest of it; see `detect::null`).
+    pub effect_threshold: EffectThreshold,
+    /// `effect-threshold = "reference"`: the quantile of the chunks'
+    /// effect sizes that is the learned threshold, in (0, 1]; 1 is the
+    /// largest, the biggest move seen inside the reference.
+    pub reference_quantile: f64,
+    /// `effect-threshold = "reference"`: how many window-sized chunks of
+    /// the reference (overlapping when the reference is shorter than
+    /// chunks × window) give the null distribution, 2 to 1000; the cost of
+    /// learning a threshold grows linearly with it.
+    pub reference_chunks: usize,
+}
+
+/// Where a feature's effect-size gate comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EffectThreshold {
+    /// `detect.min-effect`, the same for every feature.
+    Fixed,
+    /// The larger of `detect.min-effect` and the threshold learned from
+    /// the feature's own reference.
+    Reference,
 }
 
 /// Least effect size per test kind for a rejection to count toward an

@@ -4,9 +4,13 @@
 //! the stored entries of each side (they are updated by the same call, and
 //! rebuilt from the entries after decoding); categories seen on one side only
 //! are kept with a zero on the other, which the chi-square test handles.
+//! Like [`super::FeatureState`], it counts its reference's changes (in
+//! memory) so a threshold learned from the reference is computed once per
+//! reference state.
 
 use std::collections::BTreeMap;
 
+use super::null::{self, NullCache, NullPlan};
 use super::window::{CategoryEntry, Journal, Placement, Side, Sides, Tag, WindowPlan, Windows};
 
 /// Category counts of the two sides.
@@ -45,11 +49,40 @@ impl Sides<String> for Counts {
     }
 }
 
+/// The counts and the reference's change count, fed by the windows.
+struct Tracked<'a>(&'a mut Counts, &'a mut u64);
+
+impl Sides<String> for Tracked<'_> {
+    fn add(&mut self, side: Side, value: &String) {
+        if side == Side::Reference {
+            *self.1 = self.1.wrapping_add(1);
+        }
+        self.0.add(side, value);
+    }
+    fn remove(&mut self, side: Side, value: &String) {
+        if side == Side::Reference {
+            *self.1 = self.1.wrapping_add(1);
+        }
+        self.0.remove(side, value);
+    }
+}
+
 /// Windows of one categorical (model, feature) and their counts.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct CategoricalWindow {
     windows: Windows<String>,
     counts: Counts,
+    /// Values that joined or left the reference so far (in memory).
+    reference_changes: u64,
+    /// The threshold learned from the reference.
+    null: NullCache,
+}
+
+impl PartialEq for CategoricalWindow {
+    /// Same windows and counts (the in-memory bookkeeping aside).
+    fn eq(&self, other: &Self) -> bool {
+        self.windows == other.windows && self.counts == other.counts
+    }
 }
 
 impl CategoricalWindow {
@@ -68,8 +101,19 @@ impl CategoricalWindow {
         plan: &WindowPlan,
     ) -> Self {
         let mut counts = Counts::default();
-        let windows = Windows::rebuild(entries, window_end, plan, &mut counts);
-        CategoricalWindow { windows, counts }
+        let mut reference_changes = 0;
+        let windows = Windows::rebuild(
+            entries,
+            window_end,
+            plan,
+            &mut Tracked(&mut counts, &mut reference_changes),
+        );
+        CategoricalWindow {
+            windows,
+            counts,
+            reference_changes,
+            null: NullCache::default(),
+        }
     }
 
     /// The changes since the last call.
@@ -79,17 +123,20 @@ impl CategoricalWindow {
 
     /// Places a value (see [`Windows::push`]).
     pub fn push(&mut self, entry: CategoryEntry, watermark: i64, plan: &WindowPlan) -> Placement {
-        self.windows.push(entry, watermark, plan, &mut self.counts)
+        let mut sides = Tracked(&mut self.counts, &mut self.reference_changes);
+        self.windows.push(entry, watermark, plan, &mut sides)
     }
 
     /// Adds preloaded reference values.
     pub fn preload(&mut self, values: impl IntoIterator<Item = String>) {
-        self.windows.preload(values, &mut self.counts);
+        let mut sides = Tracked(&mut self.counts, &mut self.reference_changes);
+        self.windows.preload(values, &mut sides);
     }
 
     /// Moves a time window's end (see [`Windows::advance`]).
     pub fn advance(&mut self, end: i64, plan: &WindowPlan) {
-        self.windows.advance(end, plan, &mut self.counts);
+        let mut sides = Tracked(&mut self.counts, &mut self.reference_changes);
+        self.windows.advance(end, plan, &mut sides);
     }
 
     /// The stored windows.
@@ -100,6 +147,22 @@ impl CategoricalWindow {
     /// Category counts of both sides.
     pub fn counts(&self) -> &Counts {
         &self.counts
+    }
+
+    /// The effect-size threshold learned from the reference for a window
+    /// of the current window's size (see [`null`]); computed only when the
+    /// reference or the window size changed since the last call.
+    pub fn learned_threshold(&mut self, plan: NullPlan) -> Option<f64> {
+        let window = self.windows.current().len();
+        let key = (self.reference_changes, window);
+        let reference = self.windows.reference();
+        self.null.get(key, || {
+            let values: Vec<&str> = reference.iter().map(|e| e.value.as_str()).collect();
+            null::threshold(
+                null::categorical_effects(&values, window, plan.chunks),
+                plan,
+            )
+        })
     }
 }
 

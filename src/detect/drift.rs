@@ -12,6 +12,11 @@
 //! discovery (or family-wise error) rate of a model's evaluation rather than
 //! of each feature; results come out numeric first, each group in
 //! feature-name order, so the same state gives the same output.
+//!
+//! The effect-size gate of a feature is `detect.min-effect` of its test,
+//! or with `effect-threshold = "reference"` the larger of that and the
+//! threshold learned from the feature's reference ([`super::null`]); the
+//! gate applied is in the result's `min_effect`.
 
 use super::categorical::CategoricalWindow;
 use super::chisq::chi2_homogeneity;
@@ -19,8 +24,9 @@ use super::effect::jensen_shannon;
 use super::feature::FeatureState;
 use super::ks::{p_value, Alternative, Method};
 use super::multiple::{adjust, Correction};
+use super::null::NullPlan;
 use super::window::{Entry, ReferenceKind, WindowKind, WindowPlan, Windows};
-use crate::config::{DetectConfig, MinEffect, ReferenceMode, WindowKindName};
+use crate::config::{DetectConfig, EffectThreshold, MinEffect, ReferenceMode, WindowKindName};
 use crate::schema::TestKind;
 
 /// The result of testing one feature at one evaluation.
@@ -46,8 +52,9 @@ pub struct FeatureTest {
     /// standard deviations, for `chi2` the Jensen–Shannon distance; `None`
     /// where the test has none.
     pub effect_size: Option<f64>,
-    /// The effect-size gate applied (`detect.min-effect` of the test; 0:
-    /// off).
+    /// The effect-size gate applied: `detect.min-effect` of the test (0:
+    /// off), or with `effect-threshold = "reference"` the larger of that
+    /// and the threshold learned from the feature's reference.
     pub min_effect: f64,
     /// The raw p-value cutoff the correction applied at this evaluation.
     pub threshold: f64,
@@ -89,6 +96,8 @@ pub struct DriftDetector {
     alpha: f64,
     correction: Correction,
     min_effect: MinEffect,
+    /// How thresholds are learned from the reference (`reference` mode).
+    null: Option<NullPlan>,
 }
 
 fn millis(d: std::time::Duration) -> i64 {
@@ -126,6 +135,10 @@ impl DriftDetector {
             alpha: cfg.ks_alpha,
             correction: cfg.correction,
             min_effect: cfg.min_effect,
+            null: (cfg.effect_threshold == EffectThreshold::Reference).then_some(NullPlan {
+                chunks: cfg.reference_chunks,
+                quantile: cfg.reference_quantile,
+            }),
         }
     }
 
@@ -176,7 +189,7 @@ impl DriftDetector {
     pub fn evaluate_all<'a>(
         &self,
         numeric: impl IntoIterator<Item = (&'a str, &'a mut FeatureState)>,
-        categorical: impl IntoIterator<Item = (&'a str, &'a CategoricalWindow)>,
+        categorical: impl IntoIterator<Item = (&'a str, &'a mut CategoricalWindow)>,
         watermark: i64,
     ) -> Vec<FeatureTest> {
         let plan = self.plan;
@@ -203,7 +216,14 @@ impl DriftDetector {
         tests
     }
 
-    fn test_categorical(&self, feature: &str, w: &CategoricalWindow) -> Option<FeatureTest> {
+    /// The gate of a test whose fixed gate is `fixed`, given the learned
+    /// threshold (reference mode).
+    fn gate(fixed: f64, learned: Option<f64>) -> f64 {
+        learned.map_or(fixed, |l| fixed.max(l))
+    }
+
+    fn test_categorical(&self, feature: &str, w: &mut CategoricalWindow) -> Option<FeatureTest> {
+        let learned = self.null.and_then(|plan| w.learned_threshold(plan));
         let counts = w.counts();
         let result = chi2_homogeneity(&counts.reference, &counts.current)?;
         let mut t = self.result(
@@ -213,11 +233,12 @@ impl DriftDetector {
             w.windows(),
         );
         t.effect_size = jensen_shannon(&counts.reference, &counts.current);
-        t.min_effect = self.min_effect.chi2;
+        t.min_effect = Self::gate(self.min_effect.chi2, learned);
         Some(t)
     }
 
     fn test(&self, feature: &str, state: &mut FeatureState) -> Option<FeatureTest> {
+        let learned = self.null.and_then(|plan| state.learned_threshold(plan));
         let comparison = state.compare();
         let statistic = comparison.statistic();
         let w = state.windows();
@@ -230,7 +251,7 @@ impl DriftDetector {
         );
         let mut t = self.result(feature, TestKind::Ks, (statistic, p), w);
         t.effect_size = comparison.normed_wasserstein();
-        t.min_effect = self.min_effect.ks;
+        t.min_effect = Self::gate(self.min_effect.ks, learned);
         Some(t)
     }
 
@@ -393,7 +414,7 @@ mod tests {
             let mut numeric = fill(&d, spread(300, 0.0));
             let tests = d.evaluate_all(
                 [("x", &mut numeric)],
-                [("s", &stable), ("t", &shifted)],
+                [("s", &mut stable), ("t", &mut shifted)],
                 300,
             );
             let by: Vec<(&str, &str, bool)> = tests

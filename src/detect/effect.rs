@@ -42,16 +42,16 @@ pub fn wasserstein_distance(u: &[f64], v: &[f64]) -> Option<f64> {
 /// Jensen–Shannon distance (base 2: the square root of the divergence, in
 /// `[0, 1]`) between the category frequencies of two samples; categories
 /// missing from one side count 0 there. `None` if either side is empty.
-pub fn jensen_shannon(
-    reference: &BTreeMap<String, u64>,
-    current: &BTreeMap<String, u64>,
+pub fn jensen_shannon<K: Ord>(
+    reference: &BTreeMap<K, u64>,
+    current: &BTreeMap<K, u64>,
 ) -> Option<f64> {
-    let total = |m: &BTreeMap<String, u64>| m.values().map(|c| *c as f64).sum::<f64>();
+    let total = |m: &BTreeMap<K, u64>| m.values().map(|c| *c as f64).sum::<f64>();
     let (n_ref, n_cur) = (total(reference), total(current));
     if n_ref <= 0.0 || n_cur <= 0.0 {
         return None;
     }
-    let mut categories: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
+    let mut categories: BTreeMap<&K, (f64, f64)> = BTreeMap::new();
     for (k, c) in reference {
         categories.entry(k).or_default().0 = *c as f64 / n_ref;
     }

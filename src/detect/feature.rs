@@ -7,23 +7,39 @@
 //! A push or an eviction costs a binary search and a move of at most one
 //! block of sorted keys; reading D is one O(n) merge (see
 //! [`IncrementalKs`]).
+//!
+//! It also counts the changes of its reference (every value that joins or
+//! leaves it), so a threshold learned from the reference ([`super::null`])
+//! is computed once per reference state: once for a reference that is
+//! fixed when complete (first N, time range, file), at most once per
+//! evaluation for a rolling one. The count and the learned threshold live
+//! in memory only: a rebuilt state starts them afresh and learns the
+//! threshold again from the same reference (nothing new is stored).
 
 use super::ks::{Comparison, IncrementalKs};
+use super::null::{self, NullCache, NullPlan};
 use super::window::{Journal, Placement, Side, Sides, Tag, WindowEntry, WindowPlan, Windows};
 
-struct Ks<'a>(&'a mut IncrementalKs);
+/// The KS tree and the reference's change count, fed by the windows.
+struct Ks<'a>(&'a mut IncrementalKs, &'a mut u64);
 
 impl Sides<f64> for Ks<'_> {
     fn add(&mut self, side: Side, value: &f64) {
         match side {
-            Side::Reference => self.0.insert_reference(*value),
+            Side::Reference => {
+                *self.1 = self.1.wrapping_add(1);
+                self.0.insert_reference(*value);
+            }
             Side::Current => self.0.insert_current(*value),
         }
     }
     fn remove(&mut self, side: Side, value: &f64) {
         // Always present: every stored value was inserted on its side.
         let _ = match side {
-            Side::Reference => self.0.remove_reference(*value),
+            Side::Reference => {
+                *self.1 = self.1.wrapping_add(1);
+                self.0.remove_reference(*value)
+            }
             Side::Current => self.0.remove_current(*value),
         };
     }
@@ -34,6 +50,10 @@ impl Sides<f64> for Ks<'_> {
 pub struct FeatureState {
     windows: Windows<f64>,
     ks: IncrementalKs,
+    /// Values that joined or left the reference so far (in memory).
+    reference_changes: u64,
+    /// The threshold learned from the reference.
+    null: NullCache,
 }
 
 impl Default for FeatureState {
@@ -41,6 +61,8 @@ impl Default for FeatureState {
         FeatureState {
             windows: Windows::default(),
             ks: IncrementalKs::new(),
+            reference_changes: 0,
+            null: NullCache::default(),
         }
     }
 }
@@ -61,8 +83,19 @@ impl FeatureState {
         plan: &WindowPlan,
     ) -> Self {
         let mut ks = IncrementalKs::new();
-        let windows = Windows::rebuild(entries, window_end, plan, &mut Ks(&mut ks));
-        FeatureState { windows, ks }
+        let mut reference_changes = 0;
+        let windows = Windows::rebuild(
+            entries,
+            window_end,
+            plan,
+            &mut Ks(&mut ks, &mut reference_changes),
+        );
+        FeatureState {
+            windows,
+            ks,
+            reference_changes,
+            null: NullCache::default(),
+        }
     }
 
     /// The changes since the last call.
@@ -72,18 +105,20 @@ impl FeatureState {
 
     /// Places a value (see [`Windows::push`]).
     pub fn push(&mut self, entry: WindowEntry, watermark: i64, plan: &WindowPlan) -> Placement {
-        self.windows
-            .push(entry, watermark, plan, &mut Ks(&mut self.ks))
+        let mut sides = Ks(&mut self.ks, &mut self.reference_changes);
+        self.windows.push(entry, watermark, plan, &mut sides)
     }
 
     /// Adds preloaded reference values.
     pub fn preload(&mut self, values: impl IntoIterator<Item = f64>) {
-        self.windows.preload(values, &mut Ks(&mut self.ks));
+        let mut sides = Ks(&mut self.ks, &mut self.reference_changes);
+        self.windows.preload(values, &mut sides);
     }
 
     /// Moves a time window's end (see [`Windows::advance`]).
     pub fn advance(&mut self, end: i64, plan: &WindowPlan) {
-        self.windows.advance(end, plan, &mut Ks(&mut self.ks));
+        let mut sides = Ks(&mut self.ks, &mut self.reference_changes);
+        self.windows.advance(end, plan, &mut sides);
     }
 
     /// The stored windows.
@@ -99,6 +134,24 @@ impl FeatureState {
     /// KS, Wasserstein distance and the reference's spread (one merge).
     pub fn compare(&self) -> Comparison {
         self.ks.compare()
+    }
+
+    /// The effect-size threshold learned from the reference for a window
+    /// of the current window's size (see [`null`]); computed only when the
+    /// reference or the window size changed since the last call.
+    pub fn learned_threshold(&mut self, plan: NullPlan) -> Option<f64> {
+        let window = self.windows.current().len();
+        let key = (self.reference_changes, window);
+        let reference = self.windows.reference();
+        self.null.get(key, || {
+            let values: Vec<f64> = reference.iter().map(|e| e.value).collect();
+            null::threshold(null::numeric_effects(&values, window, plan.chunks), plan)
+        })
+    }
+
+    /// How many times a threshold was learned since this state was built.
+    pub fn thresholds_learned(&self) -> u64 {
+        self.null.computed()
     }
 }
 

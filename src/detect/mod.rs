@@ -31,6 +31,7 @@ pub mod join;
 pub mod ks;
 pub mod metrics;
 pub mod multiple;
+pub mod null;
 pub mod operator;
 pub mod reference;
 pub mod window;

@@ -239,7 +239,7 @@ impl Detection {
         }
         let tests = self.detector.evaluate_all(
             windows.numeric.iter_mut().map(|(f, w)| (f.as_str(), w)),
-            windows.categorical.iter().map(|(f, w)| (f.as_str(), w)),
+            windows.categorical.iter_mut().map(|(f, w)| (f.as_str(), w)),
             watermark,
         );
         let metric_tests = state.meta.metrics.evaluate(&self.zscore);

@@ -160,7 +160,7 @@ fn exercise_categorical(
                     last_end = Some(end);
                 }
             }
-            let _ = detector.evaluate_all(std::iter::empty(), [("c", &w)], watermark);
+            let _ = detector.evaluate_all(std::iter::empty(), [("c", &mut w)], watermark);
             check_counts(&w)?;
         }
     }
