@@ -214,6 +214,32 @@ impl Config {
                     ));
                 }
             }
+            ReferenceMode::Seasonal => {
+                let Some(season) = d.season else {
+                    return Err(fail(
+                        "detect.season",
+                        "is required when detect.reference-mode = \"seasonal\" (e.g. \"365d\")"
+                            .into(),
+                    ));
+                };
+                if d.window_kind != WindowKindName::Time {
+                    return Err(fail(
+                        "detect.reference-mode",
+                        "\"seasonal\" compares event-time phases: it needs detect.window-kind = \"time\""
+                            .into(),
+                    ));
+                }
+                if season < d.window_duration {
+                    return Err(fail(
+                        "detect.season",
+                        format!(
+                            "must be at least detect.window-duration ({}), got {}",
+                            humantime::format_duration(d.window_duration),
+                            humantime::format_duration(season)
+                        ),
+                    ));
+                }
+            }
             ReferenceMode::File if d.reference_file.is_none() => {
                 return Err(fail(
                     "detect.reference-file",
