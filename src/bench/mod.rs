@@ -1,4 +1,5 @@
 //! Benchmarks that run inside the binary (`jidoka bench …`).
 
 pub mod ablation;
+pub mod alerts;
 pub mod throughput;

@@ -13,7 +13,7 @@ use clap::{Args, Parser, Subcommand};
 mod bench;
 mod operator;
 mod signals;
-pub use bench::{AblationArgs, BenchCommand, ThroughputArgs};
+pub use bench::{AblationArgs, AlertsArgs, BenchCommand, ThroughputArgs};
 pub use operator::{ApproveArgs, IssuerArgs, OperatorSubcommand, ScopeArgs, VetoArgs};
 use tokio::sync::watch;
 
