@@ -114,6 +114,7 @@ fn the_daily_seasonal_stream_opens_alerts_under_the_defaults() {
     let bound = binomial_bound(r.null_evaluations, r.ks_alpha, BOUND_TAIL);
     assert!(r.rejecting_evaluations > bound, "{r:?}");
     assert!(r.alerts_per_10k > 0.0);
+    assert!(r.alert_open_share.is_some_and(|s| s > 0.0), "{r:?}");
 }
 
 #[test]
@@ -167,6 +168,7 @@ fn the_command_prints_a_json_report_with_its_fields() -> TestResult {
             "rejecting_evaluations",
             "rejecting_share",
             "rejecting_share_ci95",
+            "alert_open_share",
             "alerts_opened",
             "alerts_per_10k",
             "false_alarms",

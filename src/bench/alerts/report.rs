@@ -107,11 +107,12 @@ pub fn to_table(report: &AlertsReport) -> String {
         s,
         "alpha = detect.ks-alpha, the level of one evaluation across a model's features \
          under the correction;\nrejecting/null = evaluations with any feature rejected / \
-         evaluations where nothing changed (share, < upper end of its 95% CI);\nfalse = alert openings where nothing changed"
+         evaluations where nothing changed (share, < upper end of its 95% CI);\nopen = share of those after which an \
+         alert is open; false = alert openings where nothing changed"
     );
     let _ = writeln!(
         s,
-        "{:<16} {:<9} {:>4} {:>9} {:>6} {:>32} {:>7} {:>6} {:>7} {:>6} {:>7} {:>13} {:>8}",
+        "{:<16} {:<9} {:>4} {:>9} {:>6} {:>32} {:>7} {:>6} {:>6} {:>7} {:>6} {:>7} {:>13} {:>8}",
         "stream",
         "setting",
         "runs",
@@ -119,6 +120,7 @@ pub fn to_table(report: &AlertsReport) -> String {
         "evals",
         "rejecting/null (share)",
         "alpha",
+        "open",
         "alerts",
         "/10k",
         "false",
@@ -138,7 +140,7 @@ pub fn to_table(report: &AlertsReport) -> String {
         let _ =
             writeln!(
             s,
-            "{:<16} {:<9} {:>4} {:>9} {:>6} {:>32} {:>7} {:>6} {:>7.2} {:>6} {:>7.2} {:>13} {:>8}",
+            "{:<16} {:<9} {:>4} {:>9} {:>6} {:>32} {:>7} {:>6} {:>6} {:>7.2} {:>6} {:>7.2} {:>13} {:>8}",
             r.stream,
             r.setting,
             r.runs,
@@ -146,6 +148,8 @@ pub fn to_table(report: &AlertsReport) -> String {
             r.evaluations,
             format!("{}/{} ({share})", r.rejecting_evaluations, r.null_evaluations),
             r.ks_alpha,
+            r.alert_open_share
+                .map_or("-".into(), |x| format!("{:.0}%", 100.0 * x)),
             r.alerts_opened,
             r.alerts_per_10k,
             r.false_alarms,

@@ -73,6 +73,10 @@ pub struct StreamResult {
     /// independent (they are not quite: consecutive windows overlap and a
     /// first-n reference is shared), so a guide, not a test.
     pub rejecting_share_ci95: Option<[f64; 2]>,
+    /// Share of the evaluations where nothing changed after which a
+    /// covariate alert is open (`null`: none): how much of the time an
+    /// operator sees a false alert.
+    pub alert_open_share: Option<f64>,
     /// Covariate alerts opened, all runs.
     pub alerts_opened: u64,
     /// Per 10,000 records.
@@ -138,6 +142,7 @@ pub fn summarize(
         .filter(|e| stream.is_null_evaluation(e.record))
         .collect();
     let rejecting = null.iter().filter(|e| e.rejected).count() as u64;
+    let open = null.iter().filter(|e| e.alert_open).count();
     let openings = runs.iter().flat_map(|t| &t.openings);
     let alerts_opened = openings.clone().count() as u64;
     let false_alarms = openings
@@ -181,6 +186,7 @@ pub fn summarize(
         rejecting_evaluations: rejecting,
         rejecting_share: (!null.is_empty()).then(|| rejecting as f64 / null.len() as f64),
         rejecting_share_ci95: clopper_pearson(rejecting, null.len() as u64),
+        alert_open_share: (!null.is_empty()).then(|| open as f64 / null.len() as f64),
         alerts_opened,
         alerts_per_10k: per_10k(alerts_opened, records),
         false_alarms,
@@ -210,7 +216,11 @@ mod tests {
             feature: feature.into(),
             record,
         };
-        let tested = |record, rejected| Tested { record, rejected };
+        let tested = |record, rejected| Tested {
+            record,
+            rejected,
+            alert_open: rejected,
+        };
         let runs = vec![
             Tally {
                 records: 10_000,
@@ -233,6 +243,7 @@ mod tests {
         assert_eq!((r.null_evaluations, r.rejecting_evaluations), (3, 1));
         assert_eq!(r.rejecting_share, Some(1.0 / 3.0));
         assert_eq!(r.rejecting_share_ci95, clopper_pearson(1, 3));
+        assert_eq!(r.alert_open_share, Some(1.0 / 3.0));
         assert_eq!((r.alerts_opened, r.false_alarms), (4, 1));
         assert!((r.alerts_per_10k - 4.0 / 3.0).abs() < 1e-12);
         let s = r.shift.unwrap_or_else(|| panic!("a shift stream"));

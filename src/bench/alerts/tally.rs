@@ -3,7 +3,8 @@
 //!
 //! Guarantees: an evaluation is one processed record whose outputs hold at
 //! least one covariate evaluation record (the processor tests every ready
-//! feature of the model at once); it rejects when any of them rejected; an
+//! feature of the model at once); it rejects when any of them rejected, and
+//! has an alert open when any of their alerts is open after it; an
 //! alert opening is a covariate drift event with status `opened`, placed at
 //! its window's last record. Anomaly (Z-score) and concept alerts are not
 //! counted: the benchmark is about the covariate tests.
@@ -11,14 +12,16 @@
 use crate::schema::DriftEvent;
 use crate::stage::Output;
 
-/// One evaluation: the model's record count and whether any feature's
-/// test rejected.
+/// One evaluation: the model's record count, whether any feature's test
+/// rejected, and whether any feature's covariate alert is open after it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tested {
     /// The model's record count at the evaluation.
     pub record: u64,
     /// Any feature rejected.
     pub rejected: bool,
+    /// Any covariate alert open after the evaluation.
+    pub alert_open: bool,
 }
 
 /// One covariate alert opening.
@@ -60,8 +63,10 @@ impl Tally {
                     let t = tested.get_or_insert(Tested {
                         record: record_of(e.record),
                         rejected: false,
+                        alert_open: false,
                     });
                     t.rejected |= e.rejected;
+                    t.alert_open |= e.alert_open;
                 }
                 Output::Drift(d) if is_opening(d) => self.openings.push(Opening {
                     feature: d.feature.clone(),
@@ -115,6 +120,9 @@ mod tests {
         assert_eq!(records, (300..=600).step_by(50).collect::<Vec<u64>>());
         assert!(!tally.evaluations[0].rejected);
         assert!(tally.evaluations.iter().skip(2).all(|t| t.rejected));
+        // Persistence 2: open from the second rejection in a row.
+        assert!(!tally.evaluations[1].alert_open);
+        assert!(tally.evaluations.iter().skip(3).all(|t| t.alert_open));
         assert_eq!(
             tally.openings.first().map(|o| o.feature.as_str()),
             Some("n0")
