@@ -84,7 +84,7 @@ pub fn exported(
 pub fn run_export(dir: &Path, python: &str) -> Result<(), AlertsError> {
     let hint = "the real series are exported from the statsmodels package \
                 (pip install statsmodels); leave them out with \
-                --streams stationary,seasonal,shift";
+                --streams synthetic";
     let mut child = Command::new(python)
         .arg("-")
         .arg(dir)
