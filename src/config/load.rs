@@ -100,6 +100,19 @@ impl Config {
         Ok(Self::from_figment(&Figment::from(Toml::string(DEFAULTS)))?.config)
     }
 
+    /// The embedded defaults with TOML snippets merged over them in order
+    /// (a later snippet wins; no file, no environment), validated like any
+    /// configuration. A snippet may use dotted keys
+    /// (`detect.reference-mode = "rolling"`).
+    pub fn defaults_with(snippets: &[&str]) -> Result<Config, ConfigError> {
+        let figment = snippets
+            .iter()
+            .fold(Figment::from(Toml::string(DEFAULTS)), |f, s| {
+                f.merge(Toml::string(s))
+            });
+        Ok(Self::from_figment(&figment)?.config)
+    }
+
     /// Loads and validates the configuration from all layers.
     pub fn load(file: Option<&Path>) -> Result<LoadedConfig, ConfigError> {
         Self::from_figment(&Self::figment(file)?)
