@@ -23,6 +23,15 @@ use crate::config::Config;
 pub const SETTINGS: &[(&str, &str)] = &[
     ("default", ""),
     ("rolling", "detect.reference-mode = \"rolling\""),
+    ("effect-0.1", "detect.min-effect.ks = 0.1"),
+    ("effect-0.2", "detect.min-effect.ks = 0.2"),
+    ("effect-0.3", "detect.min-effect.ks = 0.3"),
+    (
+        "seasonal",
+        "detect.reference-mode = \"seasonal\"\ndetect.season = \"{period}\"\n\
+         detect.window-kind = \"time\"\ndetect.window-duration = \"{period/2}\"\n\
+         detect.window-slide = \"{period/24}\"\ndetect.min-window-size = {period-records/4}",
+    ),
 ];
 
 /// A detection setting under test.
@@ -63,17 +72,37 @@ impl Setting {
             .collect()
     }
 
-    /// The snippet with the stream's `{period}` and `{period-records}`.
+    /// The snippet with the stream's `{period}` and `{period-records}`,
+    /// and their fractions `{period/N}` and `{period-records/N}` (integer
+    /// division, at least 1 ms and 2 records).
     pub fn toml_for(&self, stream: &Stream) -> String {
-        let ms = stream.period.ms;
-        let period = if ms % DAY_MS == 0 {
-            format!("{}days", ms / DAY_MS)
-        } else {
-            format!("{ms}ms")
+        let duration = |ms: i64| {
+            if ms % DAY_MS == 0 {
+                format!("{}days", ms / DAY_MS)
+            } else {
+                format!("{ms}ms")
+            }
         };
-        self.toml
-            .replace("{period}", &period)
-            .replace("{period-records}", &stream.period.records.to_string())
+        let (ms, records) = (stream.period.ms, stream.period.records as i64);
+        let mut out = self
+            .toml
+            .replace("{period}", &duration(ms))
+            .replace("{period-records}", &records.to_string());
+        for (name, whole, floor) in [("{period/", ms, 1), ("{period-records/", records, 2)] {
+            while let Some(start) = out.find(name) {
+                let rest = &out[start + name.len()..];
+                let Some(end) = rest.find('}') else { break };
+                let divisor: i64 = rest[..end].trim().parse().unwrap_or(1).max(1);
+                let part = (whole / divisor).max(floor);
+                let text = if name == "{period/" {
+                    duration(part)
+                } else {
+                    part.to_string()
+                };
+                out.replace_range(start..start + name.len() + end + 1, &text);
+            }
+        }
+        out
     }
 
     /// The configuration of this setting on `stream`.
@@ -130,6 +159,18 @@ mod tests {
         assert_eq!(
             s.toml_for(daily),
             "detect.window-duration = \"365days\"\ndetect.window-size = 365"
+        );
+        let fractions = Setting::new(
+            "f",
+            "a = \"{period/2}\" b = \"{period/24}\" c = {period-records/4} d = {period-records/1000}",
+        );
+        assert_eq!(
+            fractions.toml_for(daily),
+            format!(
+                "a = \"{}ms\" b = \"{}ms\" c = 91 d = 2",
+                365 * DAY_MS / 2,
+                365 * DAY_MS / 24
+            )
         );
         let cfg = s.config(daily).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(cfg.detect.window_duration.as_secs(), 365 * 86_400);
