@@ -12,7 +12,7 @@
 //! - [`stage`]: what the stage operators share: input position, output, the models' bookkeeping, the lifecycle hooks.
 //! - [`detect`]: feature windows and the drift tests (pure code), the detection and label-join operators.
 //! - [`decide`]: the rule engine and cooldown, the policy-rule language and the Thompson bandit (pure code), the decisions operator.
-//! - [`bench`]: in-binary benchmarks (`jidoka bench ablation`, `jidoka bench throughput`, `jidoka bench report`).
+//! - [`bench`]: in-binary benchmarks (`jidoka bench ablation`, `jidoka bench alerts`, `jidoka bench report`, `jidoka bench throughput`).
 //! - [`heal`]: heal commands for downstream executors (built only here), the feedback operator (outcomes, operator commands).
 //! - [`audit`]: the audit hash chain, and reading the trail back: replay with filters, verify across compaction, explain one decision.
 //! - [`report`]: the self-contained HTML report of drift history, decisions and outcomes over a time range (inline SVG, long series downsampled per pixel column).

@@ -12,6 +12,10 @@ use clap::{Args, Subcommand};
 pub enum BenchCommand {
     /// The seed system's ablation (rules, bandit, hybrid, oracle) and jidoka's engine.
     Ablation(AblationArgs),
+    /// Covariate alerts per 10,000 records where nothing changed, per
+    /// detection setting, on stationary, seasonal and real seasonal
+    /// streams; detection delay after planted shifts.
+    Alerts(AlertsArgs),
     /// Records/s of the pipeline end to end against a plain consumer, on
     /// an in-process mock broker; restore speed, peak RSS, state bytes.
     Throughput(ThroughputArgs),
@@ -95,6 +99,49 @@ pub struct AblationArgs {
     pub json: bool,
 }
 
+/// Alerts arguments.
+#[derive(Debug, Args)]
+pub struct AlertsArgs {
+    /// Settings to compare, comma-separated (built in: default, rolling).
+    #[arg(long, value_delimiter = ',', default_value = "default,rolling")]
+    pub settings: Vec<String>,
+    /// Runs (seeds) per synthetic stream.
+    #[arg(long, default_value_t = 10)]
+    pub seeds: u64,
+    /// Seed of the first run.
+    #[arg(long, default_value_t = 15)]
+    pub base_seed: u64,
+    /// Records of the stationary, hourly seasonal and shift streams (the
+    /// shift comes after half of them).
+    #[arg(long, default_value_t = 50_000)]
+    pub records: u64,
+    /// Years (one record a day) of the daily seasonal stream.
+    #[arg(long, default_value_t = 30)]
+    pub years: u64,
+    /// Planted shifts in standard deviations, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "0.25,0.5,1")]
+    pub shifts: Vec<f64>,
+    /// Streams to run, comma-separated: names (stationary, seasonal-daily,
+    /// seasonal-hourly, shift-<sd>, co2, elnino, sunspots) or families
+    /// (stationary, seasonal, shift, real, synthetic); default all.
+    #[arg(long, value_delimiter = ',')]
+    pub streams: Vec<String>,
+    /// Directory of the real series: read when it holds them all, else
+    /// exported into it with Python (needs `pip install statsmodels`);
+    /// default a temporary directory.
+    #[arg(long)]
+    pub data_dir: Option<std::path::PathBuf>,
+    /// Python interpreter that exports the real series.
+    #[arg(long, default_value = "python3")]
+    pub python: String,
+    /// Worker threads (the report does not depend on it).
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// Runs a benchmark and prints its report.
 pub async fn main(command: &BenchCommand) -> ExitCode {
     match command {
@@ -107,6 +154,7 @@ pub async fn main(command: &BenchCommand) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        BenchCommand::Alerts(args) => alerts(args).await,
         BenchCommand::Throughput(args) => throughput(args).await,
         BenchCommand::Report(args) => report(args),
     }
@@ -136,6 +184,57 @@ fn report(args: &ReportBenchArgs) -> ExitCode {
         }
         Err(e) => {
             eprintln!("jidoka bench report: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn alerts(args: &AlertsArgs) -> ExitCode {
+    use crate::bench::alerts::{self as al, AlertsError};
+    let settings = match al::Setting::named(&args.settings) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("jidoka bench alerts: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let opts = al::AlertsOptions {
+        settings,
+        seeds: args.seeds,
+        base_seed: args.base_seed,
+        plan: al::SyntheticPlan {
+            records: args.records,
+            years: args.years,
+            shifts: args.shifts.clone(),
+        },
+        streams: args.streams.clone(),
+        data_dir: args.data_dir.clone(),
+        python: args.python.clone(),
+        threads: args.threads,
+    };
+    let ran = tokio::task::spawn_blocking(move || {
+        al::run_alerts(&opts, &mut |line: &str| eprintln!("jidoka bench: {line}"))
+    })
+    .await;
+    match ran {
+        Ok(Ok(report)) => {
+            if args.json {
+                println!("{}", al::to_json(&report));
+            } else {
+                print!("{}", al::to_table(&report));
+            }
+            ExitCode::SUCCESS
+        }
+        Ok(Err(e @ AlertsError::Usage(_))) => {
+            eprintln!("jidoka bench alerts: {e}");
+            ExitCode::from(2)
+        }
+        Ok(Err(e)) => {
+            eprintln!("jidoka bench alerts: {e}");
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("jidoka bench alerts: {e}");
             ExitCode::from(1)
         }
     }

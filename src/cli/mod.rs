@@ -13,7 +13,7 @@ use clap::{Args, Parser, Subcommand};
 mod bench;
 mod operator;
 mod signals;
-pub use bench::{AblationArgs, BenchCommand, ReportBenchArgs, ThroughputArgs};
+pub use bench::{AblationArgs, AlertsArgs, BenchCommand, ReportBenchArgs, ThroughputArgs};
 pub use operator::{ApproveArgs, IssuerArgs, OperatorSubcommand, ScopeArgs, VetoArgs};
 use tokio::sync::watch;
 

@@ -100,6 +100,19 @@ impl Config {
         Ok(Self::from_figment(&Figment::from(Toml::string(DEFAULTS)))?.config)
     }
 
+    /// The embedded defaults with TOML snippets merged over them in order
+    /// (a later snippet wins; no file, no environment), validated like any
+    /// configuration. A snippet may use dotted keys
+    /// (`detect.reference-mode = "rolling"`).
+    pub fn defaults_with(snippets: &[&str]) -> Result<Config, ConfigError> {
+        let figment = snippets
+            .iter()
+            .fold(Figment::from(Toml::string(DEFAULTS)), |f, s| {
+                f.merge(Toml::string(s))
+            });
+        Ok(Self::from_figment(&figment)?.config)
+    }
+
     /// Loads and validates the configuration from all layers.
     pub fn load(file: Option<&Path>) -> Result<LoadedConfig, ConfigError> {
         Self::from_figment(&Self::figment(file)?)
@@ -211,6 +224,32 @@ impl Config {
                     return Err(fail(
                         "detect.reference-end",
                         "must be later than detect.reference-start".into(),
+                    ));
+                }
+            }
+            ReferenceMode::Seasonal => {
+                let Some(season) = d.season else {
+                    return Err(fail(
+                        "detect.season",
+                        "is required when detect.reference-mode = \"seasonal\" (e.g. \"365d\")"
+                            .into(),
+                    ));
+                };
+                if d.window_kind != WindowKindName::Time {
+                    return Err(fail(
+                        "detect.reference-mode",
+                        "\"seasonal\" compares event-time phases: it needs detect.window-kind = \"time\""
+                            .into(),
+                    ));
+                }
+                if season < d.window_duration {
+                    return Err(fail(
+                        "detect.season",
+                        format!(
+                            "must be at least detect.window-duration ({}), got {}",
+                            humantime::format_duration(d.window_duration),
+                            humantime::format_duration(season)
+                        ),
                     ));
                 }
             }

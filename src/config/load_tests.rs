@@ -302,3 +302,32 @@ fn reference_thresholds_load_and_are_checked() {
         Ok(())
     });
 }
+
+#[test]
+fn snippets_merge_over_the_defaults_in_order_and_are_validated() {
+    let cfg = Config::defaults_with(&[
+        "detect.window-size = 100\ndetect.ks-alpha = 0.01",
+        "[detect]\nwindow-size = 50\nreference-mode = \"rolling\"",
+    ])
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(cfg.detect.window_size, 50);
+    assert_eq!(cfg.detect.ks_alpha, 0.01);
+    assert_eq!(cfg.detect.reference_mode, ReferenceMode::Rolling);
+    assert_eq!(
+        cfg.detect.reference_size,
+        Config::defaults()
+            .unwrap_or_else(|e| panic!("{e}"))
+            .detect
+            .reference_size
+    );
+    let bad = Config::defaults_with(&["detect.ks-alpha = 2.0"]).map(|_| ());
+    assert!(
+        matches!(&bad, Err(ConfigError::Rule { key, .. }) if key == "detect.ks-alpha"),
+        "{bad:?}"
+    );
+    let unknown = Config::defaults_with(&["detect.no-such-key = 1"]).map(|_| ());
+    assert!(
+        matches!(unknown, Err(ConfigError::Invalid(_))),
+        "{unknown:?}"
+    );
+}

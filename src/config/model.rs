@@ -188,8 +188,17 @@ pub struct DetectConfig {
     /// Where the reference comes from: `first-n` (a feature's first
     /// `reference-size` values), `time-range` (values with event time in
     /// [`reference-start`, `reference-end`)), `rolling` (the `reference-size`
-    /// values before the current window) or `file` (`reference-file`).
+    /// values before the current window), `file` (`reference-file`) or
+    /// `seasonal` (the values of the same phase one `season` earlier: for
+    /// the time window `[end - window-duration, end)`, those with event
+    /// time in `[end - window-duration - season, end - season)`; needs
+    /// `window-kind = "time"`).
     pub reference_mode: ReferenceMode,
+    /// The period of `reference-mode = "seasonal"` in event time
+    /// (humantime, e.g. `"1d"`, `"7d"`, `"365d"`), at least
+    /// `window-duration`. Each feature keeps about one period of values.
+    #[serde(default, with = "humantime_serde")]
+    pub season: Option<Duration>,
     /// Values in the reference (`first-n` and `rolling`).
     pub reference_size: usize,
     /// Start of the reference time range, RFC 3339 (`time-range`).
@@ -277,6 +286,8 @@ pub enum ReferenceMode {
     Rolling,
     /// A reference file.
     File,
+    /// The same phase of the previous `season` (time windows).
+    Seasonal,
 }
 
 /// Z-score anomaly detection on windowed metrics (prediction score mean,

@@ -127,6 +127,9 @@ impl DriftDetector {
             // Validation requires the range; without it nothing is a reference.
             (ReferenceMode::TimeRange, None) => ReferenceKind::TimeRange { start: 0, end: 0 },
             (ReferenceMode::File, _) => ReferenceKind::Preloaded,
+            (ReferenceMode::Seasonal, _) => ReferenceKind::Seasonal {
+                period_ms: millis(cfg.season.unwrap_or_default()).max(1),
+            },
         };
         DriftDetector {
             plan: WindowPlan { window, reference },

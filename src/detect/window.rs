@@ -99,6 +99,13 @@ pub enum ReferenceKind {
     Rolling(usize),
     /// Loaded before the stream (from a reference file), then fixed.
     Preloaded,
+    /// The same phase of the previous period: for a time window
+    /// `[end - size, end)`, the values with event time in
+    /// `[end - size - period, end - period)` (time windows only).
+    Seasonal {
+        /// The period (ms), at least the window's length.
+        period_ms: i64,
+    },
 }
 
 /// The window and reference plan of a deployment.
@@ -132,6 +139,9 @@ pub struct Windows<V> {
     reference: VecDeque<Entry<V>>,
     current: VecDeque<Entry<V>>,
     pending: VecDeque<Entry<V>>,
+    /// Seasonal references: values that left the current window and wait,
+    /// in time order, for the seasonal range to reach them.
+    history: VecDeque<Entry<V>>,
     /// Exclusive end of the current time window (`i64::MIN` before the first).
     window_end: i64,
     /// What changed since the last [`Windows::take_journal`], when
@@ -144,6 +154,7 @@ impl<V: PartialEq> PartialEq for Windows<V> {
         self.reference == other.reference
             && self.current == other.current
             && self.pending == other.pending
+            && self.history == other.history
             && self.window_end == other.window_end
     }
 }
@@ -154,6 +165,7 @@ impl<V> Default for Windows<V> {
             reference: VecDeque::new(),
             current: VecDeque::new(),
             pending: VecDeque::new(),
+            history: VecDeque::new(),
             window_end: i64::MIN,
             journal: None,
         }
@@ -260,6 +272,46 @@ impl<V: Clone> Windows<V> {
         while self.current.front().is_some_and(|e| e.time < start) {
             self.evict(plan, sides);
         }
+        self.align_seasonal(plan, sides);
+    }
+
+    /// Seasonal references: the values of `[start - period, end - period)`
+    /// for the current time window `[start, end)` form the reference;
+    /// earlier ones die, later ones wait in the history. The range only
+    /// moves forward (the window's end does), so values enter and leave in
+    /// time order.
+    fn align_seasonal(&mut self, plan: &WindowPlan, sides: &mut impl Sides<V>) {
+        let (ReferenceKind::Seasonal { period_ms }, WindowKind::Time { size_ms, .. }) =
+            (plan.reference, plan.window)
+        else {
+            return;
+        };
+        if self.window_end == i64::MIN {
+            return;
+        }
+        let hi = self.window_end.saturating_sub(period_ms);
+        let lo = hi.saturating_sub(size_ms);
+        while self.history.front().is_some_and(|e| e.time < hi) {
+            let Some(e) = self.history.pop_front() else {
+                break;
+            };
+            if e.time < lo {
+                if let Some(j) = &mut self.journal {
+                    j.died.push(e.record);
+                }
+            } else {
+                sides.add(Side::Reference, &e.value);
+                self.reference.push_back(e);
+            }
+        }
+        while self.reference.front().is_some_and(|e| e.time < lo) {
+            if let Some(gone) = self.reference.pop_front() {
+                sides.remove(Side::Reference, &gone.value);
+                if let Some(j) = &mut self.journal {
+                    j.died.push(gone.record);
+                }
+            }
+        }
     }
 
     /// The oldest current value leaves; a rolling reference takes it.
@@ -268,7 +320,14 @@ impl<V: Clone> Windows<V> {
             return;
         };
         sides.remove(Side::Current, &old.value);
-        if let ReferenceKind::Rolling(n) = plan.reference {
+        if let ReferenceKind::Seasonal { .. } = plan.reference {
+            // Evicted in time order (time windows): it waits for the
+            // seasonal range (see `align_seasonal`).
+            let at = self
+                .history
+                .partition_point(|e| (e.time, e.record) <= (old.time, old.record));
+            self.history.insert(at, old);
+        } else if let ReferenceKind::Rolling(n) = plan.reference {
             sides.add(Side::Reference, &old.value);
             self.reference.push_back(old);
             while self.reference.len() > n {
@@ -290,6 +349,7 @@ impl<V: Clone> Windows<V> {
             ReferenceKind::FirstN(n) | ReferenceKind::Rolling(n) => self.reference.len() >= n,
             ReferenceKind::TimeRange { end, .. } => watermark >= end && !self.reference.is_empty(),
             ReferenceKind::Preloaded => !self.reference.is_empty(),
+            ReferenceKind::Seasonal { period_ms } => self.seasonal_covered(plan, period_ms),
         };
         let current = match plan.window {
             WindowKind::Count { size } => self.current.len() >= size,
@@ -298,6 +358,38 @@ impl<V: Clone> Windows<V> {
             }
         };
         reference && current
+    }
+
+    /// Whether the seasonal reference reaches back to the start of its
+    /// range: its first value lies within a tenth of a window of the same
+    /// phase one period ago (so a stream's first period, with no history,
+    /// and a partly covered range are not tested), and it holds at least
+    /// the window's `min-values`.
+    fn seasonal_covered(&self, plan: &WindowPlan, period_ms: i64) -> bool {
+        let WindowKind::Time {
+            size_ms,
+            min_values,
+            ..
+        } = plan.window
+        else {
+            return false;
+        };
+        if self.window_end == i64::MIN || self.reference.len() < min_values.max(1) {
+            return false;
+        }
+        let lo = self
+            .window_end
+            .saturating_sub(period_ms)
+            .saturating_sub(size_ms);
+        self.reference
+            .front()
+            .is_some_and(|e| e.time.saturating_sub(lo) <= size_ms / 10)
+    }
+
+    /// Seasonal references: values waiting for the seasonal range, in time
+    /// order.
+    pub fn history(&self) -> &VecDeque<Entry<V>> {
+        &self.history
     }
 
     /// The reference entries, oldest first.

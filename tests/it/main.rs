@@ -12,6 +12,7 @@ mod common;
 mod ablation;
 mod audit_verify;
 mod bandit;
+mod bench_alerts;
 mod bench_throughput;
 mod broker_restart;
 mod car_loan;

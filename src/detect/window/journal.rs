@@ -4,10 +4,12 @@
 //! Guarantees:
 //! - With journaling on, every accepted value is reported once in
 //!   [`Journal::added`] with the side it arrived on, and every value that
-//!   left both sides (evicted without a rolling reference, or dropped from
-//!   a rolling reference) once in [`Journal::died`], by its record; a move
-//!   from the current window into a rolling reference is not a change of
-//!   the log, since where an entry sits is derived from the plan.
+//!   left both sides (evicted without a rolling or seasonal reference, or
+//!   dropped from one) once in [`Journal::died`], by its record; a move
+//!   from the current window into a rolling reference, or into a seasonal
+//!   reference's history and from there into the reference, is not a
+//!   change of the log, since where an entry sits is derived from the plan
+//!   and the window's end.
 //! - [`Windows::rebuild`] from the entries still alive (reference entries in
 //!   arrival order, window entries in arrival order, extra dead entries
 //!   allowed) and the window end gives windows equal to the ones journaled,
@@ -95,9 +97,13 @@ impl<V: Clone> Windows<V> {
     /// Records of the entries alive on any side (window entries only:
     /// reference-tagged entries live for good).
     pub fn live_window_records(&self, plan: &WindowPlan) -> Vec<u64> {
-        let rolling = matches!(plan.reference, ReferenceKind::Rolling(_));
-        let reference = self.reference.iter().filter(|_| rolling);
+        let derived = matches!(
+            plan.reference,
+            ReferenceKind::Rolling(_) | ReferenceKind::Seasonal { .. }
+        );
+        let reference = self.reference.iter().filter(|_| derived);
         reference
+            .chain(&self.history)
             .chain(&self.current)
             .chain(&self.pending)
             .map(|e| e.record)
@@ -142,9 +148,28 @@ impl<V: Clone> Windows<V> {
                 }
             }
         };
-        if let ReferenceKind::Rolling(n) = plan.reference {
-            let keep = evicted.len().saturating_sub(n);
-            reference.extend(evicted.into_iter().skip(keep));
+        let mut history = VecDeque::new();
+        match (plan.reference, plan.window) {
+            (ReferenceKind::Rolling(n), _) => {
+                let keep = evicted.len().saturating_sub(n);
+                reference.extend(evicted.into_iter().skip(keep));
+            }
+            (ReferenceKind::Seasonal { period_ms }, WindowKind::Time { size_ms, .. })
+                if window_end.is_some() =>
+            {
+                // Evicted entries are in time order; those before the
+                // seasonal range are dead ones not yet deleted.
+                let hi = end.saturating_sub(period_ms);
+                let lo = hi.saturating_sub(size_ms);
+                for e in evicted {
+                    if e.time >= hi {
+                        history.push_back(e);
+                    } else if e.time >= lo {
+                        reference.push_back(e);
+                    }
+                }
+            }
+            _ => {}
         }
         for e in &reference {
             sides.add(Side::Reference, &e.value);
@@ -156,6 +181,7 @@ impl<V: Clone> Windows<V> {
             reference,
             current,
             pending,
+            history,
             window_end: end,
             journal: Some(Journal::default()),
         }
@@ -189,7 +215,7 @@ mod tests {
     }
 
     fn plans() -> impl Strategy<Value = WindowPlan> {
-        (1usize..30, 0usize..30, 0u8..4, any::<bool>()).prop_map(|(w, r, reference, time)| {
+        (1usize..30, 0usize..30, 0u8..5, any::<bool>()).prop_map(|(w, r, reference, time)| {
             WindowPlan {
                 window: if time {
                     WindowKind::Time {
@@ -206,6 +232,10 @@ mod tests {
                     2 => ReferenceKind::TimeRange {
                         start: 5,
                         end: 5 + r as i64,
+                    },
+                    // Seasonal references need time windows.
+                    4 if time => ReferenceKind::Seasonal {
+                        period_ms: (w + r) as i64,
                     },
                     _ => ReferenceKind::Preloaded,
                 },
@@ -266,6 +296,23 @@ mod tests {
                         .collect();
                     want.sort_unstable();
                     prop_assert_eq!(live, want);
+                    // A seasonal reference is exactly the accepted values
+                    // of the current window's span one period earlier.
+                    if let (ReferenceKind::Seasonal { period_ms }, WindowKind::Time { size_ms, .. }, Some(end)) =
+                        (plan.reference, plan.window, w.window_end())
+                    {
+                        let (lo, hi) = (end - size_ms - period_ms, end - period_ms);
+                        let mut brute: Vec<u64> = log
+                            .iter()
+                            .filter(|(tag, e)| *tag == Tag::Window && e.time >= lo && e.time < hi)
+                            .map(|(_, e)| e.record)
+                            .collect();
+                        brute.sort_unstable();
+                        let mut got: Vec<u64> = w.reference().iter().map(|e| e.record).collect();
+                        got.sort_unstable();
+                        prop_assert_eq!(got, brute);
+                        prop_assert!(w.history().iter().all(|e| e.time >= hi));
+                    }
                 }
             }
         }
