@@ -52,6 +52,8 @@ fn signals(i: u32) -> Signals {
         latency_shift: f(11) - 0.5,
         minutes_since_action: 90.0,
         recent_actions: 1.0,
+        effect: f(13),
+        effect_gate: 0.1,
     }
 }
 

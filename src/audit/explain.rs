@@ -181,8 +181,13 @@ fn event_words(id: &str, events: &[DriftEvent]) -> String {
             let adjusted = e
                 .adjusted_p_value
                 .map_or_else(String::new, |p| format!(", adjusted p-value {p:.3e}"));
+            let effect = match (e.effect_size, e.min_effect.filter(|g| *g > 0.0)) {
+                (Some(x), Some(gate)) => format!(", effect size {x:.4} (gate {gate:.4})"),
+                (Some(x), None) => format!(", effect size {x:.4} (no gate)"),
+                (None, _) => String::new(),
+            };
             format!(
-                "drift event {id}: {} alert {} at {}, {} statistic {:.4}, p-value {:.3e}{adjusted}, alpha {:.3e}",
+                "drift event {id}: {} alert {} at {}, {} statistic {:.4}, p-value {:.3e}{adjusted}, alpha {:.3e}{effect}",
                 e.kind,
                 e.status,
                 format_time(e.event_time),

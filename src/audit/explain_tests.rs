@@ -229,12 +229,12 @@ fn linked_drift_events_are_described() {
         adjusted_p_value: Some(4.2e-9),
         correction: "benjamini-hochberg".into(),
         late_records: 0,
-        effect_size: None,
-        min_effect: None,
+        effect_size: Some(0.8123),
+        min_effect: Some(0.1),
     };
     let text = explain_with_events(&[escalation()], &[event]);
     assert!(
-        text.contains("drift event drift-1: covariate alert opened at 2024-05-31T23:43:20.000Z, ks statistic 0.3125, p-value 2.100e-9, adjusted p-value 4.200e-9, alpha 1.000e-3"),
+        text.contains("drift event drift-1: covariate alert opened at 2024-05-31T23:43:20.000Z, ks statistic 0.3125, p-value 2.100e-9, adjusted p-value 4.200e-9, alpha 1.000e-3, effect size 0.8123 (gate 0.1000)"),
         "{text}"
     );
     assert!(

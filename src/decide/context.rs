@@ -101,7 +101,8 @@ mod tests {
         ) {
             let Ok(policy) = Policy::seed() else { return Err(TestCaseError::fail("seed")) };
             let s = Signals { drift: d, drifted_share: d, accuracy_drop: a, anomaly_rate: r,
-                latency_shift: l, minutes_since_action: m, recent_actions: n };
+                latency_shift: l, minutes_since_action: m, recent_actions: n, effect: d,
+                effect_gate: a };
             let x = features(&s, &policy.evaluate(&s));
             prop_assert_eq!(x.len(), dim(policy.rules().len()));
             prop_assert_eq!(x[0], 1.0);

@@ -34,6 +34,24 @@ use crate::schema::{
 use crate::stage::{Evaluation, ModelEntry, Models, Operator, Output, SourcePos};
 use crate::state::{decision_key, AlertKey, Cf, StateBatch, StateError, Store, Table};
 
+/// The `effect` signal's ceiling: an infinite effect size (a constant
+/// reference that moved) counts as this, so the audit's JSON stays finite.
+const MAX_EFFECT: f64 = 1e6;
+
+/// The `effect` and `effect_gate` signals: the largest effect size among
+/// the tests in drift (capped at [`MAX_EFFECT`]) and the gate its test
+/// applied; `(0, 0)` when none has an effect size.
+fn largest_effect(tests: &[FeatureTest]) -> (f64, f64) {
+    tests
+        .iter()
+        .filter(|t| t.drifted)
+        .filter_map(|t| {
+            let effect = t.effect_size.filter(|x| !x.is_nan())?;
+            Some((effect.min(MAX_EFFECT), t.min_effect.min(MAX_EFFECT)))
+        })
+        .fold((0.0, 0.0), |best, e| if e.0 > best.0 { e } else { best })
+}
+
 const DAY_MS: i64 = 86_400_000;
 
 /// A command waiting for its outcome (or, for an escalation, an approval).
@@ -211,6 +229,7 @@ impl Decisions {
         meta.command_times
             .retain(|t| *t <= now && now.saturating_sub(*t) < DAY_MS);
         let snap = meta.signals;
+        let (effect, effect_gate) = largest_effect(tests);
         let signals = Signals {
             drift: snap.drift,
             drifted_share: snap.drifted_share,
@@ -221,6 +240,8 @@ impl Decisions {
                 (now.saturating_sub(t).max(0) as f64 / 60_000.0).min(NEVER_MINUTES)
             }),
             recent_actions: meta.command_times.len() as f64,
+            effect,
+            effect_gate,
         };
         let request = DecisionRequest {
             decision_id: &decision_id,

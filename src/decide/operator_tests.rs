@@ -106,6 +106,40 @@ fn split(out: &[Output]) -> (Vec<&HealCommand>, Vec<&AuditRecord>) {
     (commands, audits)
 }
 
+/// The shipped policy ignores drift below the effect gate: the same
+/// significant drift is retrained with a large effect and answered `none`
+/// (rule `negligible-drift`) with a small one; the audit record's context
+/// shows the effect size and the gate either way.
+#[test]
+fn the_shipped_policy_ignores_drift_below_the_effect_gate() -> TestResult {
+    for (effect, gate, action, rule) in [
+        (1.2, 0.1, "retrain", "covariate-drift"),
+        (0.04, 0.0, "none", "negligible-drift"),
+    ] {
+        let mut f = fixture()?;
+        let mut test = degrade(&mut f.models)?;
+        test.effect_size = Some(effect);
+        test.min_effect = gate;
+        let out = decide(&mut f, 7, 1_000, &test)?;
+        let (commands, audits) = split(&out);
+        let a = audits[0];
+        assert_eq!(a.action, action, "{a:?}");
+        assert_eq!(commands.len(), usize::from(action != "none"));
+        let first_matched = a
+            .rules
+            .iter()
+            .filter(|r| r.matched)
+            .max_by_key(|r| r.priority)
+            .map(|r| r.name.as_str());
+        assert_eq!(first_matched, Some(rule), "{:?}", a.rules);
+        assert_eq!(
+            (a.context.get("effect"), a.context.get("effect_gate")),
+            (Some(&effect), Some(&gate))
+        );
+    }
+    Ok(())
+}
+
 #[test]
 fn a_degraded_model_gets_a_command_a_sealed_audit_and_a_remembered_record() -> TestResult {
     let mut f = fixture()?;

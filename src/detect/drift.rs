@@ -394,6 +394,63 @@ mod tests {
     }
 
     #[test]
+    fn a_threshold_learned_from_the_reference_needs_a_restless_feature_to_move_more() {
+        // Both features' windows move by 0.3. "calm" has one spread of
+        // values in its reference; "restless" has regimes of 100 values
+        // alternately around 0.5 and 1.5, so a stretch of its reference
+        // already moves far from the rest, and the same shift is within
+        // what it does anyway.
+        let mut cfg = crate::config::Config::defaults()
+            .map(|c| c.detect)
+            .unwrap_or_else(|e| panic!("{e}"));
+        cfg.reference_size = 200;
+        cfg.window_size = 100;
+        cfg.evaluate_every = 50;
+        cfg.effect_threshold = EffectThreshold::Reference;
+        let d = DriftDetector::new(&cfg, None);
+        let regime = |i: usize| if (i / 100) % 2 == 0 { 0.0 } else { 1.0 };
+        let restless_values = spread(200, 0.0)
+            .enumerate()
+            .map(|(i, v)| v + regime(i))
+            .chain(spread(100, 0.3));
+        let mut calm = fill(&d, spread(200, 0.0).chain(spread(100, 0.3)));
+        let mut restless = fill(&d, restless_values);
+        let tests = d.evaluate_all([("calm", &mut calm), ("restless", &mut restless)], [], 300);
+        let plan = NullPlan {
+            chunks: cfg.reference_chunks,
+            quantile: cfg.reference_quantile,
+        };
+        for (t, state) in tests.iter().zip([&calm, &restless]) {
+            assert!(t.significant, "{t:?}");
+            let reference: Vec<f64> = state
+                .windows()
+                .reference()
+                .iter()
+                .map(|e| e.value)
+                .collect();
+            let learned = super::super::null::threshold(
+                super::super::null::numeric_effects(&reference, 100, cfg.reference_chunks),
+                plan,
+            );
+            assert_eq!(Some(t.min_effect), learned, "{t:?}");
+        }
+        let effect = |t: &FeatureTest| t.effect_size.unwrap_or(f64::NAN);
+        let (c, r) = (&tests[0], &tests[1]);
+        assert!(c.min_effect < 0.3 && effect(c) > 0.8 && c.drifted, "{c:?}");
+        assert!(r.min_effect > effect(r) && !r.drifted, "{r:?}");
+        // Learned once per reference state: a second evaluation of the same
+        // windows reuses it.
+        let again = d.evaluate_all([("calm", &mut calm)], [], 300);
+        assert_eq!(again[0].min_effect, c.min_effect);
+        assert_eq!(calm.thresholds_learned(), 1);
+        // A fixed gate above the learned one wins.
+        let mut fixed = cfg.clone();
+        fixed.min_effect.ks = 5.0;
+        let t = &DriftDetector::new(&fixed, None).evaluate_all([("calm", &mut calm)], [], 300)[0];
+        assert_eq!((t.min_effect, t.drifted), (5.0, false), "{t:?}");
+    }
+
+    #[test]
     fn categorical_shift_drifts_and_shares_the_correction() {
         for correction in [Correction::Bonferroni, Correction::BenjaminiHochberg] {
             let d = detector(correction);

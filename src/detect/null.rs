@@ -251,7 +251,10 @@ mod tests {
         assert!((q(0.9) - 3.7).abs() < 1e-12);
         assert_eq!(q(1.0), 4.0);
         assert_eq!(quantile(&mut [], 0.5), None);
-        assert_eq!(quantile(&mut [1.0, f64::INFINITY], 0.5), Some(f64::INFINITY));
+        assert_eq!(
+            quantile(&mut [1.0, f64::INFINITY], 0.5),
+            Some(f64::INFINITY)
+        );
     }
 
     #[test]

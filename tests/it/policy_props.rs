@@ -35,7 +35,7 @@ fn arb_signal_value() -> impl Strategy<Value = f64> {
 }
 
 fn arb_signals() -> impl Strategy<Value = Signals> {
-    prop::array::uniform7(arb_signal_value()).prop_map(|v| Signals {
+    prop::array::uniform9(arb_signal_value()).prop_map(|v| Signals {
         drift: v[0],
         drifted_share: v[1],
         accuracy_drop: v[2],
@@ -43,6 +43,8 @@ fn arb_signals() -> impl Strategy<Value = Signals> {
         latency_shift: v[4],
         minutes_since_action: v[5],
         recent_actions: v[6],
+        effect: v[7],
+        effect_gate: v[8],
     })
 }
 

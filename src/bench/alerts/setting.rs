@@ -26,7 +26,10 @@ pub const SETTINGS: &[(&str, &str)] = &[
     ("effect-0.1", "detect.min-effect.ks = 0.1"),
     ("effect-0.2", "detect.min-effect.ks = 0.2"),
     ("effect-0.3", "detect.min-effect.ks = 0.3"),
-    ("reference-threshold", "detect.effect-threshold = \"reference\""),
+    (
+        "reference-threshold",
+        "detect.effect-threshold = \"reference\"",
+    ),
     (
         "seasonal",
         "detect.reference-mode = \"seasonal\"\ndetect.season = \"{period}\"\n\

@@ -24,11 +24,22 @@ pub enum Signal {
     MinutesSinceAction,
     /// `recent_actions`: number of healing commands issued in the last 24 hours (a count).
     RecentActions,
+    /// `effect`: largest effect size among the features in drift at the
+    /// evaluation that led to the decision (numeric features: Wasserstein-1
+    /// distance in reference standard deviations; categorical ones: the
+    /// Jensen–Shannon distance, in [0, 1]); >= 0, 0 when no feature is in
+    /// drift (a decision on an accuracy or anomaly alert alone).
+    Effect,
+    /// `effect_gate`: the effect-size gate (`detect.min-effect`, or the
+    /// threshold learned from the reference) applied to the feature whose
+    /// effect size is `effect`; same unit, >= 0, 0 when the gate is off or
+    /// no feature is in drift.
+    EffectGate,
 }
 
 impl Signal {
     /// Every signal, in declaration order.
-    pub const ALL: [Signal; 7] = [
+    pub const ALL: [Signal; 9] = [
         Signal::Drift,
         Signal::DriftedShare,
         Signal::AccuracyDrop,
@@ -36,6 +47,8 @@ impl Signal {
         Signal::LatencyShift,
         Signal::MinutesSinceAction,
         Signal::RecentActions,
+        Signal::Effect,
+        Signal::EffectGate,
     ];
 
     /// The name used for this signal in policy conditions.
@@ -48,6 +61,8 @@ impl Signal {
             Signal::LatencyShift => "latency_shift",
             Signal::MinutesSinceAction => "minutes_since_action",
             Signal::RecentActions => "recent_actions",
+            Signal::Effect => "effect",
+            Signal::EffectGate => "effect_gate",
         }
     }
 
@@ -80,6 +95,10 @@ pub struct Signals {
     pub minutes_since_action: f64,
     /// Count of commands in the last 24 h.
     pub recent_actions: f64,
+    /// Largest effect size among the features in drift, >= 0.
+    pub effect: f64,
+    /// The gate applied to that feature, >= 0.
+    pub effect_gate: f64,
 }
 
 impl Default for Signals {
@@ -93,6 +112,8 @@ impl Default for Signals {
             latency_shift: 0.0,
             minutes_since_action: f64::INFINITY,
             recent_actions: 0.0,
+            effect: 0.0,
+            effect_gate: 0.0,
         }
     }
 }
@@ -108,6 +129,8 @@ impl Signals {
             Signal::LatencyShift => self.latency_shift,
             Signal::MinutesSinceAction => self.minutes_since_action,
             Signal::RecentActions => self.recent_actions,
+            Signal::Effect => self.effect,
+            Signal::EffectGate => self.effect_gate,
         }
     }
 }
@@ -139,9 +162,11 @@ mod tests {
             latency_shift: 5.0,
             minutes_since_action: 6.0,
             recent_actions: 7.0,
+            effect: 8.0,
+            effect_gate: 9.0,
         };
         let got: Vec<f64> = Signal::ALL.iter().map(|&x| s.get(x)).collect();
-        assert_eq!(got, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]);
+        assert_eq!(got, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]);
         assert_eq!(Signals::default().minutes_since_action, f64::INFINITY);
     }
 }

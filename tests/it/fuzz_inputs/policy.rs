@@ -14,7 +14,7 @@ use crate::common::TestResult;
 /// Arbitrary signal values, including NaN and infinities.
 fn signals() -> impl Strategy<Value = Signals> {
     let v = prop_oneof![3 => 0.0f64..1.0, 1 => any::<f64>()];
-    prop::array::uniform7(v).prop_map(|v| Signals {
+    prop::array::uniform9(v).prop_map(|v| Signals {
         drift: v[0],
         drifted_share: v[1],
         accuracy_drop: v[2],
@@ -22,6 +22,8 @@ fn signals() -> impl Strategy<Value = Signals> {
         latency_shift: v[4],
         minutes_since_action: v[5],
         recent_actions: v[6],
+        effect: v[7],
+        effect_gate: v[8],
     })
 }
 
