@@ -273,7 +273,7 @@ fn reference_thresholds_load_and_are_checked() {
         let d = &loaded.config.detect;
         assert_eq!(
             (d.effect_threshold, d.reference_quantile, d.reference_chunks),
-            (crate::config::EffectThreshold::Fixed, 1.0, 20)
+            (crate::config::EffectThreshold::Reference, 1.0, 20)
         );
         jail.create_file(
             "ok.toml",

@@ -311,6 +311,9 @@ mod tests {
         cfg.evaluate_every = 50;
         cfg.ks_alpha = 0.001;
         cfg.correction = correction;
+        // No effect gate: the gates have tests of their own.
+        cfg.effect_threshold = EffectThreshold::Fixed;
+        cfg.min_effect = MinEffect { ks: 0.0, chi2: 0.0 };
         DriftDetector::new(&cfg, None)
     }
 
@@ -407,6 +410,8 @@ mod tests {
         cfg.window_size = 100;
         cfg.evaluate_every = 50;
         cfg.effect_threshold = EffectThreshold::Reference;
+        // No floor: the gate is the learned threshold alone.
+        cfg.min_effect = MinEffect { ks: 0.0, chi2: 0.0 };
         let d = DriftDetector::new(&cfg, None);
         let regime = |i: usize| if (i / 100) % 2 == 0 { 0.0 } else { 1.0 };
         let restless_values = spread(200, 0.0)

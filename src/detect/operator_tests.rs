@@ -187,8 +187,19 @@ fn every_evaluation_records_each_feature_and_metric_with_its_alert_state() -> Te
         if r.kind == "covariate" {
             assert!(r.effect_size.is_some_and(|e| e >= 0.0), "{r:?}");
             assert!(r.adjusted_p_value.is_some());
-            // The gate is off by default: drifted is significance alone.
-            assert_eq!((r.min_effect, r.drifted), (0.0, r.significant), "{r:?}");
+            // The default gate: learned from the reference, never below
+            // the floor; drifted is significance and an effect at the gate.
+            let floor = Config::defaults()
+                .map(|c| c.detect.min_effect)
+                .unwrap_or_else(|e| panic!("{e}"));
+            let floor = if r.test == TestKind::Ks {
+                floor.ks
+            } else {
+                floor.chi2
+            };
+            assert!(r.min_effect >= floor && floor > 0.0, "{r:?}");
+            let effect = r.effect_size.unwrap_or(f64::NAN);
+            assert_eq!(r.drifted, r.significant && effect >= r.min_effect, "{r:?}");
         }
     }
     let transitions: Vec<(&str, i64, &str, &str)> = run

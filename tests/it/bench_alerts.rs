@@ -1,9 +1,10 @@
 //! `jidoka bench alerts` on small synthetic streams (no Python): a large
 //! planted shift is found within a window and an evaluation, a stationary
 //! stream's rejecting evaluations stay within a binomial bound of the
-//! configured level, the daily seasonal stream opens alerts under the
-//! shipped defaults (issue 15's problem, documented), and the command's
-//! JSON report parses with its fields. Timings are never asserted.
+//! configured level, the daily seasonal stream opens alerts without an
+//! effect gate (issue 15's problem) and at least ten times fewer with the
+//! shipped defaults (the learned gate) or a seasonal reference, and the
+//! command's JSON report parses with its fields. Timings are never asserted.
 
 use std::process::Command;
 use std::sync::OnceLock;
@@ -22,16 +23,22 @@ const LARGE_SHIFT: f64 = 3.0;
 /// Chance, under independence, that the bound on rejections is exceeded.
 const BOUND_TAIL: f64 = 1e-6;
 
-/// The harness once for all tests: the shipped defaults, and the defaults
-/// at a level of 0.05 (a setting is a name and a TOML snippet).
+/// The harness once for all tests: the shipped defaults, the defaults at a
+/// level of 0.05 (a setting is a name and a TOML snippet), and the built-in
+/// `no-gate` (the defaults before the effect gate) and `seasonal`.
 fn report() -> &'static AlertsReport {
     static REPORT: OnceLock<AlertsReport> = OnceLock::new();
     REPORT.get_or_init(|| {
         let opts = AlertsOptions {
-            settings: vec![
-                Setting::new("default", ""),
-                Setting::new("alpha-0.05", "detect.ks-alpha = 0.05"),
-            ],
+            settings: [
+                vec![
+                    Setting::new("default", ""),
+                    Setting::new("alpha-0.05", "detect.ks-alpha = 0.05"),
+                ],
+                Setting::named(&["no-gate".into(), "seasonal".into()])
+                    .unwrap_or_else(|e| panic!("{e}")),
+            ]
+            .concat(),
             seeds: SEEDS,
             base_seed: 7,
             plan: SyntheticPlan {
@@ -104,11 +111,11 @@ fn stationary_rejections_stay_within_a_binomial_bound_of_alpha() {
 }
 
 #[test]
-fn the_daily_seasonal_stream_opens_alerts_under_the_defaults() {
-    // Issue 15: with nothing but a yearly cycle, the shipped defaults
-    // reject far more evaluations than their level allows and open alerts,
-    // every one of them a false alarm.
-    let r = result("default", "seasonal-daily");
+fn the_daily_seasonal_stream_opens_alerts_without_an_effect_gate() {
+    // Issue 15: with nothing but a yearly cycle, the p-values reject far
+    // more evaluations than their level allows, and without an effect gate
+    // that opens alerts, every one of them a false alarm.
+    let r = result("no-gate", "seasonal-daily");
     assert!(r.alerts_opened > 0, "{r:?}");
     assert_eq!(r.false_alarms, r.alerts_opened);
     let bound = binomial_bound(r.null_evaluations, r.ks_alpha, BOUND_TAIL);
@@ -118,13 +125,39 @@ fn the_daily_seasonal_stream_opens_alerts_under_the_defaults() {
 }
 
 #[test]
+fn the_effect_gate_and_a_seasonal_reference_cut_the_seasonal_false_alarms() {
+    let before = result("no-gate", "seasonal-daily");
+    let gated = result("default", "seasonal-daily");
+    // The same p-values: the gate only decides what counts toward an alert.
+    assert_eq!(gated.rejecting_evaluations, before.rejecting_evaluations);
+    // Issue 15's targets: ten times fewer with the gate alone, at most one
+    // false alert per 10,000 records with a seasonal reference.
+    assert!(
+        gated.false_alarms * 10 <= before.false_alarms,
+        "{gated:?} vs {before:?}"
+    );
+    let seasonal = result("seasonal", "seasonal-daily");
+    assert!(seasonal.false_alarms_per_10k <= 1.0, "{seasonal:?}");
+    // Neither gives up the large shift.
+    for setting in ["default", "seasonal"] {
+        let r = result(setting, &format!("shift-{LARGE_SHIFT}"));
+        let shift = r.shift.as_ref().unwrap_or_else(|| panic!("{r:?}"));
+        assert_eq!(
+            (shift.detected, shift.missed),
+            (SEEDS, 0),
+            "{setting}: {shift:?}"
+        );
+    }
+}
+
+#[test]
 fn every_setting_ran_every_synthetic_stream_on_the_same_records() {
     let names: Vec<&str> = report().streams.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(
         names,
         ["stationary", "seasonal-daily", "seasonal-hourly", "shift-3"]
     );
-    assert_eq!(report().results.len(), 2 * names.len());
+    assert_eq!(report().results.len(), 4 * names.len());
     for s in &report().streams {
         let a = result("default", &s.name);
         let b = result("alpha-0.05", &s.name);

@@ -22,13 +22,19 @@ use crate::config::Config;
 /// The built-in settings: name, TOML merged over the defaults.
 pub const SETTINGS: &[(&str, &str)] = &[
     ("default", ""),
-    ("rolling", "detect.reference-mode = \"rolling\""),
-    ("effect-0.1", "detect.min-effect.ks = 0.1"),
-    ("effect-0.2", "detect.min-effect.ks = 0.2"),
-    ("effect-0.3", "detect.min-effect.ks = 0.3"),
     (
-        "reference-threshold",
-        "detect.effect-threshold = \"reference\"",
+        "no-gate",
+        "detect.effect-threshold = \"fixed\"\ndetect.min-effect.ks = 0.0\n\
+         detect.min-effect.chi2 = 0.0",
+    ),
+    ("rolling", "detect.reference-mode = \"rolling\""),
+    (
+        "fixed-0.2",
+        "detect.effect-threshold = \"fixed\"\ndetect.min-effect.ks = 0.2",
+    ),
+    (
+        "fixed-0.3",
+        "detect.effect-threshold = \"fixed\"\ndetect.min-effect.ks = 0.3",
     ),
     (
         "seasonal",
@@ -145,7 +151,10 @@ mod tests {
                 s.config(&stream).unwrap_or_else(|e| panic!("{e}"));
             }
         }
-        let rolling = settings[1]
+        let rolling = settings
+            .iter()
+            .find(|s| s.name == "rolling")
+            .unwrap_or_else(|| panic!("no rolling setting"))
             .config(&streams()[0])
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(rolling.detect.reference_mode, ReferenceMode::Rolling);
