@@ -12,9 +12,11 @@ use clap::{Args, Parser, Subcommand};
 
 mod bench;
 mod operator;
+mod outcome;
 mod signals;
 pub use bench::{AblationArgs, AlertsArgs, BenchCommand, ReportBenchArgs, ThroughputArgs};
 pub use operator::{ApproveArgs, IssuerArgs, OperatorSubcommand, ScopeArgs, VetoArgs};
+pub use outcome::{OutcomeSubcommand, ReportOutcomeArgs, StatusArg};
 use tokio::sync::watch;
 
 use crate::audit::{self, Filter, ReplayOptions};
@@ -65,6 +67,12 @@ pub enum Command {
         /// Operator command.
         #[command(subcommand)]
         command: OperatorSubcommand,
+    },
+    /// Report how a heal command ended (an executor's last step).
+    Outcome {
+        /// Outcome command.
+        #[command(subcommand)]
+        command: OutcomeSubcommand,
     },
     /// In-binary benchmarks.
     Bench {
@@ -215,6 +223,9 @@ pub async fn main(cli: Cli) -> ExitCode {
     if let Command::Operator { command } = cli.command {
         return operator::main(&loaded.config, command).await;
     }
+    if let Command::Outcome { command } = cli.command {
+        return outcome::main(&loaded.config, command).await;
+    }
     let result = match cli.command {
         Command::Run => run(&loaded).await,
         Command::Topics {
@@ -231,7 +242,7 @@ pub async fn main(cli: Cli) -> ExitCode {
         } => explain(&loaded.config, args).await,
         Command::Report(args) => report(&loaded.config, args).await,
         Command::Demo(args) => demo_produce(&loaded.config, &args).await,
-        Command::Bench { .. } | Command::Operator { .. } => Ok(()),
+        Command::Bench { .. } | Command::Operator { .. } | Command::Outcome { .. } => Ok(()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,10 +5,12 @@
 //! a decision's command, the hold after a veto of a dispatched command, and
 //! the action an operator approved; no command carries
 //! [`crate::schema::Action::None`] (the Avro enum has no such symbol).
-//! [`feedback`] is the stage's operator.
+//! [`feedback`] is the stage's operator; [`report`] is the executor's side
+//! of an outcome (`jidoka outcome report`).
 
 mod command;
 pub mod feedback;
+pub mod report;
 
 pub use command::{approved, command, hold, CommandSpec, OperatorReply};
 pub use feedback::Feedback;

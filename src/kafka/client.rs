@@ -73,8 +73,16 @@ pub fn producer_config(cfg: &Config) -> ClientConfig {
 /// would fence the running instance), and never auto-creating the operator
 /// topic (a broker-default topic would break the partition layout).
 pub fn operator_producer_config(cfg: &Config) -> ClientConfig {
+    tool_producer_config(cfg, "operator")
+}
+
+/// The producer of a one-shot command (`jidoka operator`, `jidoka outcome
+/// report`), client id `<kafka.client-id>-<tool>`: idempotent, acknowledged
+/// by all in-sync replicas, never transactional and never auto-creating a
+/// topic (see [`operator_producer_config`]).
+pub fn tool_producer_config(cfg: &Config, tool: &str) -> ClientConfig {
     let mut c = base(cfg);
-    c.set("client.id", format!("{}-operator", cfg.kafka.client_id))
+    c.set("client.id", format!("{}-{tool}", cfg.kafka.client_id))
         .set("allow.auto.create.topics", "false")
         .set("acks", "all")
         .set("enable.idempotence", "true")

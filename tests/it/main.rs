@@ -31,6 +31,7 @@ mod ks_props;
 mod metrics_features;
 mod metrics_http;
 mod operator_cli;
+mod outcome_cli;
 mod pipeline;
 mod policy_load;
 mod policy_parse_errors;

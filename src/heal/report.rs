@@ -1,0 +1,172 @@
+//! `jidoka outcome report`: the last step of an executor's job reports how
+//! a heal command ended. The command is looked up on the actions topic
+//! (read from its beginning to its end), so the outcome names the model
+//! the command was for and lands on that model's partition of the outcomes
+//! topic: keyed by the model id and placed by the producer's partitioner,
+//! like the model's predictions (the instance that owns the model's state
+//! reads it there; set `kafka.options.partitioner` to match the platform's
+//! producers).
+//!
+//! Guarantees: nothing is produced for a command id that is not on the
+//! actions topic (the error names it and the topic), nor for a recovery or
+//! cost that is not finite; the outcome is produced idempotently,
+//! acknowledged by all in-sync replicas, never transactionally (the
+//! processor's transactional id would fence the running instance), and
+//! never to a topic the broker would create on the fly.
+
+use std::time::Duration;
+
+use rdkafka::error::KafkaError;
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::util::Timeout;
+
+use crate::audit::{read_topic, AuditError, ReadMode};
+use crate::config::Config;
+use crate::kafka::tool_producer_config;
+use crate::schema::{Codec, HealCommand, HealOutcome, OutcomeStatus, SchemaError};
+
+/// What an executor reports about one command.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutcomeReport {
+    /// The command answered (its `command_id`).
+    pub command_id: String,
+    /// How it ended.
+    pub status: OutcomeStatus,
+    /// Measured improvement (the bandit's benefit), finite.
+    pub recovery: f64,
+    /// What the action cost, finite.
+    pub cost: f64,
+    /// When reported (ms since the epoch).
+    pub reported_at: i64,
+}
+
+/// An outcome written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reported {
+    /// The record produced.
+    pub outcome: HealOutcome,
+    /// Its partition of the outcomes topic.
+    pub partition: i32,
+    /// Its offset there.
+    pub offset: i64,
+}
+
+/// Why no outcome was written.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// The command id is not on the actions topic.
+    #[error("unknown command `{command_id}`: no heal command with that id on topic `{topic}` ({scanned} commands read); nothing was written")]
+    UnknownCommand {
+        /// The id asked for.
+        command_id: String,
+        /// The actions topic read.
+        topic: String,
+        /// Commands read there.
+        scanned: u64,
+    },
+    /// A value the outcome cannot carry.
+    #[error("{0}")]
+    Invalid(String),
+    /// Reading the actions topic failed.
+    #[error("reading the actions topic: {0}")]
+    Read(#[from] AuditError),
+    /// Producing the outcome failed.
+    #[error("producing the outcome: {0}")]
+    Kafka(#[from] KafkaError),
+    /// The outcome did not encode.
+    #[error("encoding the outcome: {0}")]
+    Schema(#[from] SchemaError),
+    /// The read of the actions topic did not finish.
+    #[error("reading the actions topic did not finish: {0}")]
+    Join(#[from] tokio::task::JoinError),
+}
+
+impl ReportError {
+    /// Whether the caller asked for something that cannot be (an unknown
+    /// command, a bad value), as opposed to a failure of Kafka.
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            ReportError::UnknownCommand { .. } | ReportError::Invalid(_)
+        )
+    }
+}
+
+/// The command with id `command_id` on the actions topic (its last copy:
+/// a command resent after a timeout is on the topic twice, identical), and
+/// how many commands were read.
+pub fn find_command(
+    cfg: &Config,
+    command_id: &str,
+    progress: bool,
+) -> Result<(Option<HealCommand>, u64), AuditError> {
+    let mut found = None;
+    let mut scanned = 0u64;
+    let mode = ReadMode {
+        from_beginning: true,
+        follow: false,
+        progress,
+    };
+    read_topic(cfg, &cfg.topics.actions, mode, &mut |c: HealCommand| {
+        scanned += 1;
+        if c.command_id == command_id {
+            found = Some(c);
+        }
+        Ok(())
+    })?;
+    Ok((found, scanned))
+}
+
+/// Looks the command up and produces its outcome.
+pub async fn report(
+    cfg: &Config,
+    request: &OutcomeReport,
+    progress: bool,
+) -> Result<Reported, ReportError> {
+    for (name, value) in [("recovery", request.recovery), ("cost", request.cost)] {
+        if !value.is_finite() {
+            return Err(ReportError::Invalid(format!(
+                "{name} must be a finite number, got {value}"
+            )));
+        }
+    }
+    if request.command_id.trim().is_empty() {
+        return Err(ReportError::Invalid("the command id is empty".into()));
+    }
+    let (lookup_cfg, id) = (cfg.clone(), request.command_id.clone());
+    let (found, scanned) =
+        tokio::task::spawn_blocking(move || find_command(&lookup_cfg, &id, progress)).await??;
+    let Some(command) = found else {
+        return Err(ReportError::UnknownCommand {
+            command_id: request.command_id.clone(),
+            topic: cfg.topics.actions.clone(),
+            scanned,
+        });
+    };
+    let outcome = HealOutcome {
+        command_id: command.command_id,
+        model_id: command.model_id,
+        status: request.status,
+        recovery: request.recovery,
+        cost: request.cost,
+        reported_at: request.reported_at,
+    };
+    let payload = Codec::new(cfg.schemas.ids)?.encode(&outcome)?;
+    let producer: FutureProducer = tool_producer_config(cfg, "outcome").create()?;
+    let headers = OwnedHeaders::new().insert(Header {
+        key: "jidoka-id",
+        value: Some(outcome.command_id.as_bytes()),
+    });
+    let record: FutureRecord<'_, str, [u8]> = FutureRecord::to(&cfg.topics.outcomes)
+        .key(outcome.model_id.as_str())
+        .payload(&payload[..])
+        .headers(headers);
+    let timeout = Timeout::After(cfg.kafka.produce_timeout.max(Duration::from_millis(1)));
+    let delivery = producer.send(record, timeout).await.map_err(|(e, _)| e)?;
+    Ok(Reported {
+        outcome,
+        partition: delivery.partition,
+        offset: delivery.offset,
+    })
+}
