@@ -255,6 +255,15 @@ pub async fn main(cli: Cli) -> ExitCode {
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// Wall-clock time in ms since the epoch (0 before it), for the commands
+/// that stamp what they issue.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
 async fn run(loaded: &LoadedConfig) -> Result<(), BoxError> {
     let (tx, rx) = watch::channel(false);
     tokio::spawn(signals::drain_on_signal(
@@ -372,9 +381,7 @@ async fn explain(cfg: &Config, args: ExplainArgs) -> Result<(), BoxError> {
 
 async fn report(cfg: &Config, args: ReportArgs) -> Result<(), BoxError> {
     let cfg = cfg.clone();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    let now = now_ms();
     let out = args.out.clone();
     let selection = crate::report::Selection::new(args.model.as_deref(), args.from, args.to)?;
     let data = tokio::task::spawn_blocking(move || {

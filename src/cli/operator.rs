@@ -4,7 +4,6 @@
 //! Exit codes: 0 written, 1 Kafka failure, 2 no key or a bad command.
 
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::builder::PossibleValuesParser;
 use clap::{Args, Subcommand};
@@ -140,14 +139,10 @@ pub async fn main(cfg: &Config, args: OperatorSubcommand) -> ExitCode {
         Ok(key) => key,
         Err(e) => return fail(e, 2),
     };
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0);
     let mut cmd = build(
         &args,
         operator::new_command_id(),
-        now_ms,
+        super::now_ms(),
         std::env::var("USER").ok(),
     );
     if cmd.issued_by.trim().is_empty() {

@@ -6,7 +6,6 @@
 //! id is not on the actions topic (nothing written).
 
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Subcommand, ValueEnum};
 
@@ -65,16 +64,12 @@ pub struct ReportOutcomeArgs {
 /// Runs `outcome report`.
 pub async fn main(cfg: &Config, command: OutcomeSubcommand) -> ExitCode {
     let OutcomeSubcommand::Report(args) = command;
-    let reported_at = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0);
     let request = OutcomeReport {
         command_id: args.command,
         status: args.status.into(),
         recovery: args.recovery,
         cost: args.cost,
-        reported_at,
+        reported_at: super::now_ms(),
     };
     match report::report(cfg, &request, true).await {
         Ok(r) => {

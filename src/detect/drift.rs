@@ -302,13 +302,19 @@ mod tests {
     use super::*;
     use crate::detect::window::{CategoryEntry, WindowEntry};
 
-    fn detector(correction: Correction) -> DriftDetector {
+    /// The defaults with small windows: reference 200, window 100.
+    fn small() -> DetectConfig {
         let mut cfg = crate::config::Config::defaults()
             .map(|c| c.detect)
             .unwrap_or_else(|e| panic!("{e}"));
         cfg.reference_size = 200;
         cfg.window_size = 100;
         cfg.evaluate_every = 50;
+        cfg
+    }
+
+    fn detector(correction: Correction) -> DriftDetector {
+        let mut cfg = small();
         cfg.ks_alpha = 0.001;
         cfg.correction = correction;
         // No effect gate: the gates have tests of their own.
@@ -403,12 +409,7 @@ mod tests {
         // alternately around 0.5 and 1.5, so a stretch of its reference
         // already moves far from the rest, and the same shift is within
         // what it does anyway.
-        let mut cfg = crate::config::Config::defaults()
-            .map(|c| c.detect)
-            .unwrap_or_else(|e| panic!("{e}"));
-        cfg.reference_size = 200;
-        cfg.window_size = 100;
-        cfg.evaluate_every = 50;
+        let mut cfg = small();
         cfg.effect_threshold = EffectThreshold::Reference;
         // No floor: the gate is the learned threshold alone.
         cfg.min_effect = MinEffect { ks: 0.0, chi2: 0.0 };
