@@ -4,9 +4,8 @@
 //! the stored entries of each side (they are updated by the same call, and
 //! rebuilt from the entries after decoding); categories seen on one side only
 //! are kept with a zero on the other, which the chi-square test handles.
-//! Like [`super::FeatureState`], it counts its reference's changes (in
-//! memory) so a threshold learned from the reference is computed once per
-//! reference state.
+//! Like [`super::FeatureState`], it learns a threshold from the reference
+//! once per reference state (the windows' reference version).
 
 use std::collections::BTreeMap;
 
@@ -49,31 +48,11 @@ impl Sides<String> for Counts {
     }
 }
 
-/// The counts and the reference's change count, fed by the windows.
-struct Tracked<'a>(&'a mut Counts, &'a mut u64);
-
-impl Sides<String> for Tracked<'_> {
-    fn add(&mut self, side: Side, value: &String) {
-        if side == Side::Reference {
-            *self.1 = self.1.wrapping_add(1);
-        }
-        self.0.add(side, value);
-    }
-    fn remove(&mut self, side: Side, value: &String) {
-        if side == Side::Reference {
-            *self.1 = self.1.wrapping_add(1);
-        }
-        self.0.remove(side, value);
-    }
-}
-
 /// Windows of one categorical (model, feature) and their counts.
 #[derive(Debug, Clone, Default)]
 pub struct CategoricalWindow {
     windows: Windows<String>,
     counts: Counts,
-    /// Values that joined or left the reference so far (in memory).
-    reference_changes: u64,
     /// The threshold learned from the reference.
     null: NullCache,
 }
@@ -101,17 +80,10 @@ impl CategoricalWindow {
         plan: &WindowPlan,
     ) -> Self {
         let mut counts = Counts::default();
-        let mut reference_changes = 0;
-        let windows = Windows::rebuild(
-            entries,
-            window_end,
-            plan,
-            &mut Tracked(&mut counts, &mut reference_changes),
-        );
+        let windows = Windows::rebuild(entries, window_end, plan, &mut counts);
         CategoricalWindow {
             windows,
             counts,
-            reference_changes,
             null: NullCache::default(),
         }
     }
@@ -123,20 +95,17 @@ impl CategoricalWindow {
 
     /// Places a value (see [`Windows::push`]).
     pub fn push(&mut self, entry: CategoryEntry, watermark: i64, plan: &WindowPlan) -> Placement {
-        let mut sides = Tracked(&mut self.counts, &mut self.reference_changes);
-        self.windows.push(entry, watermark, plan, &mut sides)
+        self.windows.push(entry, watermark, plan, &mut self.counts)
     }
 
     /// Adds preloaded reference values.
     pub fn preload(&mut self, values: impl IntoIterator<Item = String>) {
-        let mut sides = Tracked(&mut self.counts, &mut self.reference_changes);
-        self.windows.preload(values, &mut sides);
+        self.windows.preload(values, &mut self.counts);
     }
 
     /// Moves a time window's end (see [`Windows::advance`]).
     pub fn advance(&mut self, end: i64, plan: &WindowPlan) {
-        let mut sides = Tracked(&mut self.counts, &mut self.reference_changes);
-        self.windows.advance(end, plan, &mut sides);
+        self.windows.advance(end, plan, &mut self.counts);
     }
 
     /// The stored windows.
@@ -154,7 +123,7 @@ impl CategoricalWindow {
     /// reference or the window size changed since the last call.
     pub fn learned_threshold(&mut self, plan: NullPlan) -> Option<f64> {
         let window = self.windows.current().len();
-        let key = (self.reference_changes, window);
+        let key = (self.windows.reference_version(), window);
         let reference = self.windows.reference();
         self.null.get(key, || {
             let values: Vec<&str> = reference.iter().map(|e| e.value.as_str()).collect();

@@ -8,38 +8,30 @@
 //! block of sorted keys; reading D is one O(n) merge (see
 //! [`IncrementalKs`]).
 //!
-//! It also counts the changes of its reference (every value that joins or
-//! leaves it), so a threshold learned from the reference ([`super::null`])
-//! is computed once per reference state: once for a reference that is
-//! fixed when complete (first N, time range, file), at most once per
-//! evaluation for a rolling one. The count and the learned threshold live
-//! in memory only: a rebuilt state starts them afresh and learns the
-//! threshold again from the same reference (nothing new is stored).
+//! A threshold learned from the reference ([`super::null`]) is computed
+//! once per reference state (the windows' reference version) and window
+//! size: once for a reference that is fixed when complete (first N, time
+//! range, file) and count windows, at most once per evaluation otherwise.
+//! It lives in memory only: a rebuilt state learns it again from the same
+//! reference (nothing new is stored).
 
 use super::ks::{Comparison, IncrementalKs};
 use super::null::{self, NullCache, NullPlan};
 use super::window::{Journal, Placement, Side, Sides, Tag, WindowEntry, WindowPlan, Windows};
 
-/// The KS tree and the reference's change count, fed by the windows.
-struct Ks<'a>(&'a mut IncrementalKs, &'a mut u64);
+struct Ks<'a>(&'a mut IncrementalKs);
 
 impl Sides<f64> for Ks<'_> {
     fn add(&mut self, side: Side, value: &f64) {
         match side {
-            Side::Reference => {
-                *self.1 = self.1.wrapping_add(1);
-                self.0.insert_reference(*value);
-            }
+            Side::Reference => self.0.insert_reference(*value),
             Side::Current => self.0.insert_current(*value),
         }
     }
     fn remove(&mut self, side: Side, value: &f64) {
         // Always present: every stored value was inserted on its side.
         let _ = match side {
-            Side::Reference => {
-                *self.1 = self.1.wrapping_add(1);
-                self.0.remove_reference(*value)
-            }
+            Side::Reference => self.0.remove_reference(*value),
             Side::Current => self.0.remove_current(*value),
         };
     }
@@ -50,8 +42,6 @@ impl Sides<f64> for Ks<'_> {
 pub struct FeatureState {
     windows: Windows<f64>,
     ks: IncrementalKs,
-    /// Values that joined or left the reference so far (in memory).
-    reference_changes: u64,
     /// The threshold learned from the reference.
     null: NullCache,
 }
@@ -61,7 +51,6 @@ impl Default for FeatureState {
         FeatureState {
             windows: Windows::default(),
             ks: IncrementalKs::new(),
-            reference_changes: 0,
             null: NullCache::default(),
         }
     }
@@ -83,17 +72,10 @@ impl FeatureState {
         plan: &WindowPlan,
     ) -> Self {
         let mut ks = IncrementalKs::new();
-        let mut reference_changes = 0;
-        let windows = Windows::rebuild(
-            entries,
-            window_end,
-            plan,
-            &mut Ks(&mut ks, &mut reference_changes),
-        );
+        let windows = Windows::rebuild(entries, window_end, plan, &mut Ks(&mut ks));
         FeatureState {
             windows,
             ks,
-            reference_changes,
             null: NullCache::default(),
         }
     }
@@ -105,20 +87,18 @@ impl FeatureState {
 
     /// Places a value (see [`Windows::push`]).
     pub fn push(&mut self, entry: WindowEntry, watermark: i64, plan: &WindowPlan) -> Placement {
-        let mut sides = Ks(&mut self.ks, &mut self.reference_changes);
-        self.windows.push(entry, watermark, plan, &mut sides)
+        self.windows
+            .push(entry, watermark, plan, &mut Ks(&mut self.ks))
     }
 
     /// Adds preloaded reference values.
     pub fn preload(&mut self, values: impl IntoIterator<Item = f64>) {
-        let mut sides = Ks(&mut self.ks, &mut self.reference_changes);
-        self.windows.preload(values, &mut sides);
+        self.windows.preload(values, &mut Ks(&mut self.ks));
     }
 
     /// Moves a time window's end (see [`Windows::advance`]).
     pub fn advance(&mut self, end: i64, plan: &WindowPlan) {
-        let mut sides = Ks(&mut self.ks, &mut self.reference_changes);
-        self.windows.advance(end, plan, &mut sides);
+        self.windows.advance(end, plan, &mut Ks(&mut self.ks));
     }
 
     /// The stored windows.
@@ -141,7 +121,7 @@ impl FeatureState {
     /// reference or the window size changed since the last call.
     pub fn learned_threshold(&mut self, plan: NullPlan) -> Option<f64> {
         let window = self.windows.current().len();
-        let key = (self.reference_changes, window);
+        let key = (self.windows.reference_version(), window);
         let reference = self.windows.reference();
         self.null.get(key, || {
             let values: Vec<f64> = reference.iter().map(|e| e.value).collect();

@@ -147,6 +147,11 @@ pub struct Windows<V> {
     /// What changed since the last [`Windows::take_journal`], when
     /// journaling is on (the state layer writes it as entries).
     journal: Option<Journal<V>>,
+    /// Values that joined or left the reference since these windows were
+    /// made or rebuilt (in memory, not compared): what is derived from the
+    /// reference alone (a learned effect threshold) is recomputed only when
+    /// it changed.
+    reference_version: u64,
 }
 
 impl<V: PartialEq> PartialEq for Windows<V> {
@@ -168,6 +173,7 @@ impl<V> Default for Windows<V> {
             history: VecDeque::new(),
             window_end: i64::MIN,
             journal: None,
+            reference_version: 0,
         }
     }
 }
@@ -231,6 +237,7 @@ impl<V: Clone> Windows<V> {
             j.added.push((Tag::Reference, entry.clone()));
         }
         self.reference.push_back(entry);
+        self.reference_version += 1;
         Placement::Reference
     }
 
@@ -302,10 +309,12 @@ impl<V: Clone> Windows<V> {
             } else {
                 sides.add(Side::Reference, &e.value);
                 self.reference.push_back(e);
+                self.reference_version += 1;
             }
         }
         while self.reference.front().is_some_and(|e| e.time < lo) {
             if let Some(gone) = self.reference.pop_front() {
+                self.reference_version += 1;
                 sides.remove(Side::Reference, &gone.value);
                 if let Some(j) = &mut self.journal {
                     j.died.push(gone.record);
@@ -330,8 +339,10 @@ impl<V: Clone> Windows<V> {
         } else if let ReferenceKind::Rolling(n) = plan.reference {
             sides.add(Side::Reference, &old.value);
             self.reference.push_back(old);
+            self.reference_version += 1;
             while self.reference.len() > n {
                 if let Some(gone) = self.reference.pop_front() {
+                    self.reference_version += 1;
                     sides.remove(Side::Reference, &gone.value);
                     if let Some(j) = &mut self.journal {
                         j.died.push(gone.record);
@@ -405,6 +416,12 @@ impl<V: Clone> Windows<V> {
     /// Accepted values after the current time window's end.
     pub fn pending(&self) -> &VecDeque<Entry<V>> {
         &self.pending
+    }
+
+    /// How many values joined or left the reference since these windows
+    /// were made or rebuilt: equal counts mean the same reference.
+    pub fn reference_version(&self) -> u64 {
+        self.reference_version
     }
 
     /// Exclusive end of the current time window, if one was set.

@@ -144,10 +144,21 @@ proptest! {
             let record = i as u64 + 1;
             max_time = max_time.max(*t);
             let watermark = max_time - lateness;
+            let before = (w.reference_version(), values(w.reference()));
             let p = w.push(entry(record, *t), watermark, &plan, &mut tally);
             placed.push((record, *t, p));
             if let WindowKind::Time { slide_ms, .. } = plan.window {
                 w.advance(watermark.div_euclid(slide_ms) * slide_ms, &plan, &mut tally);
+            }
+            // The reference version moves whenever the reference does (what
+            // is learned from it is recomputed then); a reference that only
+            // fills up (first N, a time range) keeps it still otherwise. A
+            // rolling one may take a value and drop it in one push.
+            let after = (w.reference_version(), values(w.reference()));
+            if before.1 != after.1 {
+                prop_assert_ne!(before.0, after.0);
+            } else if !matches!(plan.reference, ReferenceKind::Rolling(_)) {
+                prop_assert_eq!(before.0, after.0);
             }
         }
         let live: BTreeMap<_, _> = tally.0.iter().filter(|(_, c)| **c != 0).map(|(k, c)| (*k, *c)).collect();

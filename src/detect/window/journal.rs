@@ -184,6 +184,7 @@ impl<V: Clone> Windows<V> {
             history,
             window_end: end,
             journal: Some(Journal::default()),
+            reference_version: 0,
         }
     }
 }
