@@ -59,6 +59,10 @@ pub struct ReportOutcomeArgs {
     /// finite.
     #[arg(long, allow_negative_numbers = true)]
     pub cost: f64,
+    /// Free text for people reading the outcome (a CI run's URL, why it
+    /// failed), at most 4,096 bytes; not part of the reward.
+    #[arg(long)]
+    pub note: Option<String>,
 }
 
 /// Runs `outcome report`.
@@ -70,6 +74,7 @@ pub async fn main(cfg: &Config, command: OutcomeSubcommand) -> ExitCode {
         recovery: args.recovery,
         cost: args.cost,
         reported_at: super::now_ms(),
+        note: args.note,
     };
     match report::report(cfg, &request, true).await {
         Ok(r) => {
@@ -123,7 +128,10 @@ mod tests {
             "-0.5",
             "--cost",
             "12",
+            "--note",
+            "https://ci.example/runs/7",
         ])?;
+        assert_eq!(a.note.as_deref(), Some("https://ci.example/runs/7"));
         assert_eq!(
             (a.command.as_str(), a.recovery, a.cost),
             ("cmd-1", -0.5, 12.0)

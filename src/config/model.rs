@@ -408,10 +408,16 @@ pub struct SchemaIds {
     /// Id of `schemas/history/drift_event.v1.avsc`: drift events written
     /// with it are still read, through Avro schema resolution.
     pub drift_event_v1: u32,
-    /// Id of `schemas/heal_command.avsc`.
+    /// Id of `schemas/heal_command.avsc` (version 2, written).
     pub heal_command: u32,
-    /// Id of `schemas/heal_outcome.avsc`.
+    /// Id of `schemas/history/heal_command.v1.avsc`: commands written with
+    /// it are still read, through Avro schema resolution.
+    pub heal_command_v1: u32,
+    /// Id of `schemas/heal_outcome.avsc` (version 2, written).
     pub heal_outcome: u32,
+    /// Id of `schemas/history/heal_outcome.v1.avsc`: outcomes written with
+    /// it (by executors built against version 1) are still read.
+    pub heal_outcome_v1: u32,
     /// Id of `schemas/operator_command.avsc`.
     pub operator_command: u32,
     /// Id of `schemas/audit_record.avsc` (version 2, written).
@@ -545,14 +551,16 @@ impl Config {
 
 impl SchemaIds {
     /// Every schema id with its config key, in a fixed order.
-    pub fn named(&self) -> [(&'static str, u32); 11] {
+    pub fn named(&self) -> [(&'static str, u32); 13] {
         [
             ("prediction", self.prediction),
             ("label", self.label),
             ("drift-event", self.drift_event),
             ("drift-event-v1", self.drift_event_v1),
             ("heal-command", self.heal_command),
+            ("heal-command-v1", self.heal_command_v1),
             ("heal-outcome", self.heal_outcome),
+            ("heal-outcome-v1", self.heal_outcome_v1),
             ("operator-command", self.operator_command),
             ("audit-record", self.audit_record),
             ("audit-record-v1", self.audit_record_v1),

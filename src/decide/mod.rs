@@ -18,6 +18,7 @@ mod cooldown;
 mod engine;
 pub mod operator;
 pub mod rules;
+mod stored_v1;
 
 pub use control::{Control, Pause, Veto};
 pub use cooldown::Cooldown;

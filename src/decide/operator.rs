@@ -32,7 +32,7 @@ use crate::schema::{
     TestKind,
 };
 use crate::stage::{Evaluation, ModelEntry, Models, Operator, Output, SourcePos};
-use crate::state::{decision_key, AlertKey, Cf, StateBatch, StateError, Store, Table};
+use crate::state::{decision_key, AlertKey, Cf, Legacy, StateBatch, StateError, Store, Table};
 
 /// The `effect` signal's ceiling: an infinite effect size (a constant
 /// reference that moved) counts as this, so the audit's JSON stays finite.
@@ -82,8 +82,13 @@ const BANDIT: u8 = b'b';
 const COMMAND: u8 = b'c';
 const CONTROL: u8 = b'p';
 
-/// Commands waiting for their outcome or approval.
-const COMMANDS: Table<CommandRecord> = Table::new(Cf::Decisions, "decisions", 1);
+/// Commands waiting for their outcome or approval. Version 2: heal
+/// commands name the command they act on (`target_command_id`); version 1
+/// is still read ([`super::stored_v1`]).
+const COMMANDS: Table<CommandRecord> = Table::new(Cf::Decisions, "decisions", 2).reading(Legacy {
+    version: 1,
+    decode: super::stored_v1::decode,
+});
 /// Partition-wide controls.
 const CONTROLS: Table<PartitionControl> = Table::new(Cf::Decisions, "decisions", 1);
 

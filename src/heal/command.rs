@@ -44,6 +44,7 @@ pub fn command(spec: CommandSpec<'_>) -> Option<HealCommand> {
         evidence: spec.evidence.to_vec(),
         issued_at: spec.issued_at,
         config_version: spec.config_version.to_string(),
+        target_command_id: None,
     })
 }
 
@@ -78,6 +79,7 @@ pub fn hold(reply: OperatorReply<'_>, vetoed: &HealCommand) -> HealCommand {
         evidence: vec![reply.target.to_string()],
         issued_at: reply.issued_at,
         config_version: reply.config_version.to_string(),
+        target_command_id: Some(reply.target.to_string()),
     }
 }
 
@@ -95,6 +97,7 @@ pub fn approved(reply: OperatorReply<'_>, escalation: &HealCommand, action: Acti
         evidence: escalation.evidence.clone(),
         issued_at: reply.issued_at,
         config_version: reply.config_version.to_string(),
+        target_command_id: Some(reply.target.to_string()),
     }
 }
 
@@ -143,6 +146,7 @@ mod tests {
         );
         assert_eq!(c, dispatched(), "a replay yields the same command");
         assert_eq!((c.model_id.as_str(), c.issued_at), ("m", 10));
+        assert_eq!(c.target_command_id, None, "a decision's own command");
     }
 
     #[test]
@@ -162,6 +166,7 @@ mod tests {
         assert_eq!(h.decision_id, "d1");
         assert_eq!(h.model_version, "v3");
         assert_eq!(h.evidence, vec![target.command_id.clone()]);
+        assert_eq!(h.target_command_id.as_ref(), Some(&target.command_id));
         assert_eq!(
             h.reason,
             format!(
@@ -186,6 +191,7 @@ mod tests {
         );
         assert_eq!(a.decision_id, "d1");
         assert_eq!(a.evidence, target.evidence);
+        assert_eq!(a.target_command_id.as_ref(), Some(&target.command_id));
         assert_eq!(
             a.reason,
             format!(

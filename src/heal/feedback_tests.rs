@@ -144,6 +144,7 @@ fn an_outcome_is_learned_once() -> TestResult {
         recovery: 0.8,
         cost: 1.0,
         reported_at: 3_000,
+        note: None,
     };
     let out = f
         .feedback

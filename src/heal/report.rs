@@ -9,7 +9,7 @@
 //!
 //! Guarantees: nothing is produced for a command id that is not on the
 //! actions topic (the error names it and the topic), nor for a recovery or
-//! cost that is not finite; the outcome is produced idempotently,
+//! cost that is not finite, nor for a note over [`MAX_NOTE_BYTES`]; the outcome is produced idempotently,
 //! acknowledged by all in-sync replicas, never transactionally (the
 //! processor's transactional id would fence the running instance), and
 //! never to a topic the broker would create on the fly.
@@ -39,7 +39,13 @@ pub struct OutcomeReport {
     pub cost: f64,
     /// When reported (ms since the epoch).
     pub reported_at: i64,
+    /// Free text for people (a CI run's URL), at most [`MAX_NOTE_BYTES`].
+    pub note: Option<String>,
 }
+
+/// Longest note an outcome carries (UTF-8 bytes): a link and a sentence,
+/// not a build log.
+pub const MAX_NOTE_BYTES: usize = 4096;
 
 /// An outcome written.
 #[derive(Debug, Clone, PartialEq)]
@@ -131,6 +137,14 @@ pub async fn report(
             )));
         }
     }
+    if let Some(note) = &request.note {
+        if note.len() > MAX_NOTE_BYTES {
+            return Err(ReportError::Invalid(format!(
+                "the note is {} bytes, at most {MAX_NOTE_BYTES} are carried",
+                note.len()
+            )));
+        }
+    }
     if request.command_id.trim().is_empty() {
         return Err(ReportError::Invalid("the command id is empty".into()));
     }
@@ -151,6 +165,7 @@ pub async fn report(
         recovery: request.recovery,
         cost: request.cost,
         reported_at: request.reported_at,
+        note: request.note.clone(),
     };
     let payload = Codec::new(cfg.schemas.ids)?.encode(&outcome)?;
     let producer: FutureProducer = tool_producer_config(cfg, "outcome").create()?;

@@ -53,6 +53,7 @@ fn an_outcome_teaches_the_bandit_once_and_completes_the_audit() -> TestResult {
         recovery: 0.2,
         cost: 10.0,
         reported_at: 99,
+        note: None,
     };
     let back = p.process_outcome(&at("outcomes", 0), &outcome)?;
     let done = audits(&back);
@@ -107,6 +108,7 @@ fn a_rejected_outcome_teaches_nothing() -> TestResult {
             recovery: 5.0,
             cost: 0.0,
             reported_at: 9,
+            note: None,
         },
     )?;
     assert_eq!(
@@ -279,6 +281,7 @@ fn an_escalation_waits_for_approval_and_the_approval_is_a_human_decision() -> Te
             recovery: 0.3,
             cost: 5.0,
             reported_at: 50,
+            note: None,
         },
     )?;
     assert_eq!(arm_observations(&p, "churn-v7", Action::Rollback)?, 1);
@@ -339,6 +342,7 @@ fn a_bandit_that_no_longer_fits_the_arms_starts_afresh() -> TestResult {
             recovery: 0.2,
             cost: 1.0,
             reported_at: 9,
+            note: None,
         },
     )?;
     p.checkpoint()?;

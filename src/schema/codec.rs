@@ -212,7 +212,7 @@ pub struct Codec {
 }
 
 /// Earlier versions of the schemas, still readable: (kind, file, source).
-const HISTORY: [(SchemaKind, &str, &str); 2] = [
+const HISTORY: [(SchemaKind, &str, &str); 4] = [
     (
         SchemaKind::AuditRecord,
         "history/audit_record.v1.avsc",
@@ -222,6 +222,16 @@ const HISTORY: [(SchemaKind, &str, &str); 2] = [
         SchemaKind::DriftEvent,
         "history/drift_event.v1.avsc",
         include_str!("../../schemas/history/drift_event.v1.avsc"),
+    ),
+    (
+        SchemaKind::HealCommand,
+        "history/heal_command.v1.avsc",
+        include_str!("../../schemas/history/heal_command.v1.avsc"),
+    ),
+    (
+        SchemaKind::HealOutcome,
+        "history/heal_outcome.v1.avsc",
+        include_str!("../../schemas/history/heal_outcome.v1.avsc"),
     ),
 ];
 
@@ -267,6 +277,8 @@ impl Codec {
             let id = match kind {
                 SchemaKind::AuditRecord => ids.audit_record_v1,
                 SchemaKind::DriftEvent => ids.drift_event_v1,
+                SchemaKind::HealCommand => ids.heal_command_v1,
+                SchemaKind::HealOutcome => ids.heal_outcome_v1,
                 other => other.id(&ids),
             };
             history.push((id, kind, schema));
@@ -473,3 +485,7 @@ mod tests;
 #[cfg(test)]
 #[path = "codec_operator_tests.rs"]
 mod operator_tests;
+
+#[cfg(test)]
+#[path = "codec_heal_tests.rs"]
+mod heal_tests;

@@ -16,8 +16,10 @@ fn ids() -> SchemaIds {
         label: 2,
         drift_event: 11,
         drift_event_v1: 3,
-        heal_command: 4,
-        heal_outcome: 5,
+        heal_command: 12,
+        heal_command_v1: 4,
+        heal_outcome: 13,
+        heal_outcome_v1: 5,
         operator_command: 6,
         audit_record: 9,
         audit_record_v1: 7,
@@ -143,6 +145,7 @@ fn every_record_round_trips() {
         evidence: vec!["e1".into(), "e2".into()],
         issued_at: 9,
         config_version: "abc".into(),
+        target_command_id: None,
     });
     round_trip(HealOutcome {
         command_id: "c".into(),
@@ -151,6 +154,7 @@ fn every_record_round_trips() {
         recovery: 0.1,
         cost: 100.0,
         reported_at: 10,
+        note: None,
     });
     round_trip(OperatorCommand {
         command_id: "o".into(),
@@ -365,6 +369,7 @@ fn every_cut_of_every_record_is_an_error() {
                 recovery: 0.5,
                 cost: 1.0,
                 reported_at: 0,
+                note: None,
             }),
         ),
         with_options(

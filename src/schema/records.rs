@@ -181,6 +181,10 @@ pub struct HealCommand {
     pub issued_at: i64,
     /// Config hash.
     pub config_version: String,
+    /// The earlier command this one acts on: the dispatched command a
+    /// `hold` stops, the escalation an approved command answers; `None` for
+    /// a decision's own command.
+    pub target_command_id: Option<String>,
 }
 
 wire_enum! {
@@ -211,6 +215,9 @@ pub struct HealOutcome {
     pub cost: f64,
     /// When reported, ms.
     pub reported_at: i64,
+    /// Free text for people (a CI run's URL, why it failed); not part of
+    /// the reward.
+    pub note: Option<String>,
 }
 
 /// What an operator asks.

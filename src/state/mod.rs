@@ -27,7 +27,7 @@ pub use model::{Alert, EventClock, LabelCounts, ModelMeta, SignalSnapshot};
 pub use store::{
     decision_key, offset_key, window_key, Checkpoint, KeyValues, StateError, Store, Write,
 };
-pub use table::Table;
+pub use table::{Legacy, Table};
 pub use version::Opened;
 
 /// The models table: per-model bookkeeping, keyed by model id.

@@ -5,7 +5,10 @@
 //! type bumps the table's version, and the store's format version in
 //! [`super::version`]); a value of another version, or bytes that do not
 //! decode, are [`StateError::Corrupt`] naming the table and key, never a
-//! panic and never a silent misread. Reads and writes go through the
+//! panic and never a silent misread. A table may also read one earlier
+//! version ([`Legacy`]: the value is converted when read and written back
+//! in the current version with its next change), so a stored type can gain
+//! a field without clearing the store or its changelog. Reads and writes go through the
 //! interval's [`StateBatch`], so the state layer owns every write.
 
 use std::marker::PhantomData;
@@ -23,8 +26,27 @@ pub struct Table<V> {
     cf: Cf,
     name: &'static str,
     version: u8,
+    legacy: Option<Legacy<V>>,
     value: PhantomData<fn() -> V>,
 }
+
+/// An earlier version of a table's values that is still read.
+#[derive(Debug)]
+pub struct Legacy<V> {
+    /// Its version byte.
+    pub version: u8,
+    /// Decodes its postcard bytes (after the version byte) into the
+    /// current type.
+    pub decode: fn(&[u8]) -> Result<V, postcard::Error>,
+}
+
+impl<V> Clone for Legacy<V> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<V> Copy for Legacy<V> {}
 
 impl<V> Clone for Table<V> {
     fn clone(&self) -> Self {
@@ -41,7 +63,16 @@ impl<V: Serialize + DeserializeOwned> Table<V> {
             cf,
             name,
             version,
+            legacy: None,
             value: PhantomData,
+        }
+    }
+
+    /// The same table, also reading values of an earlier version.
+    pub const fn reading(self, legacy: Legacy<V>) -> Self {
+        Table {
+            legacy: Some(legacy),
+            ..self
         }
     }
 
@@ -70,6 +101,10 @@ impl<V: Serialize + DeserializeOwned> Table<V> {
             Some((v, rest)) if *v == self.version => {
                 postcard::from_bytes(rest).map_err(|e| corrupt(e.to_string()))
             }
+            Some((v, rest)) if self.legacy.is_some_and(|l| l.version == *v) => match self.legacy {
+                Some(l) => (l.decode)(rest).map_err(|e| corrupt(format!("version {v}: {e}"))),
+                None => Err(corrupt(format!("format version {v}"))),
+            },
             Some((v, _)) => Err(corrupt(format!(
                 "format version {v}, expected {}",
                 self.version
@@ -127,6 +162,41 @@ mod tests {
         assert!(t.decode(b"k", &[2, 0xff]).is_err());
         t.put(&mut batch, b"k".to_vec(), None, 0)?;
         assert_eq!(t.get(&batch, &store, b"k")?, None);
+        Ok(())
+    }
+
+    /// Version 1 stored `(u64, String)`; version 2 added an optional field.
+    fn from_v1(bytes: &[u8]) -> Result<(u64, String, Option<f64>), postcard::Error> {
+        let (n, s): (u64, String) = postcard::from_bytes(bytes)?;
+        Ok((n, s, None))
+    }
+
+    #[test]
+    fn reads_its_legacy_version_and_writes_the_current_one(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let v1: Table<(u64, String)> = Table::new(Cf::Decisions, "test", 1);
+        let v2: Table<(u64, String, Option<f64>)> =
+            Table::new(Cf::Decisions, "test", 2).reading(Legacy {
+                version: 1,
+                decode: from_v1,
+            });
+        let old = v1.encode(&(7, "x".to_string()))?;
+        assert_eq!(v2.decode(b"k", &old)?, (7, "x".to_string(), None));
+        let new = v2.encode(&(7, "x".to_string(), Some(1.5)))?;
+        assert_eq!(new[0], 2, "written in the current version");
+        assert_eq!(v2.decode(b"k", &new)?, (7, "x".to_string(), Some(1.5)));
+        // A version neither current nor legacy, or legacy bytes that do not
+        // decode, stay corrupt.
+        let mut v3 = new.clone();
+        v3[0] = 3;
+        assert!(matches!(
+            v2.decode(b"k", &v3),
+            Err(StateError::Corrupt { .. })
+        ));
+        assert!(matches!(
+            v2.decode(b"k", &[1, 0xff]),
+            Err(StateError::Corrupt { .. })
+        ));
         Ok(())
     }
 }

@@ -129,6 +129,7 @@ async fn vetoes_forgeries_and_outcomes_through_kafka() -> TestResult {
         recovery: 0.25,
         cost: 5.0,
         reported_at: 1_700_000_100_000,
+        note: None,
     };
     let raw = vec![("churn-v7".to_string(), Some(env.codec.encode(&outcome)?))];
     produce_raw(&producer(&cfg)?, &cfg.topics.outcomes, &raw).await?;

@@ -62,8 +62,8 @@ fn prefix_class(codec: &Codec, kind: SchemaKind, bytes: Option<&[u8]>) -> Option
     }
 }
 
-/// The wire ids the codec reads as `kind`: its own, and for audit records
-/// and drift events their first schema's too (read through schema
+/// The wire ids the codec reads as `kind`: its own, and for audit records,
+/// drift events, heal commands and outcomes their first schema's too (read through schema
 /// resolution).
 fn known_ids(codec: &Codec, kind: SchemaKind) -> Vec<u32> {
     let mut ids = vec![codec.id(kind)];
@@ -71,6 +71,8 @@ fn known_ids(codec: &Codec, kind: SchemaKind) -> Vec<u32> {
         match kind {
             SchemaKind::AuditRecord => ids.push(cfg.schemas.ids.audit_record_v1),
             SchemaKind::DriftEvent => ids.push(cfg.schemas.ids.drift_event_v1),
+            SchemaKind::HealCommand => ids.push(cfg.schemas.ids.heal_command_v1),
+            SchemaKind::HealOutcome => ids.push(cfg.schemas.ids.heal_outcome_v1),
             _ => {}
         }
     }

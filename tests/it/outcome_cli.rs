@@ -20,6 +20,7 @@ fn command(id: &str, model: &str) -> HealCommand {
         evidence: vec!["drift-1".into()],
         issued_at: 1_700_000_000_000,
         config_version: "cfg".into(),
+        target_command_id: None,
     }
 }
 
@@ -61,6 +62,7 @@ async fn an_outcome_lands_on_its_models_partition_and_unknown_commands_write_not
         recovery: 0.25,
         cost: -1.5,
         reported_at: 1_700_000_100_000,
+        note: Some("https://ci.example/runs/7".into()),
     };
     let written = report::report(&cfg, &request, false).await?;
     let expected = HealOutcome {
@@ -70,6 +72,7 @@ async fn an_outcome_lands_on_its_models_partition_and_unknown_commands_write_not
         recovery: 0.25,
         cost: -1.5,
         reported_at: 1_700_000_100_000,
+        note: Some("https://ci.example/runs/7".into()),
     };
     assert_eq!(written.outcome, expected);
     assert_eq!(written.partition, model_partition);
@@ -98,6 +101,14 @@ async fn an_outcome_lands_on_its_models_partition_and_unknown_commands_write_not
     };
     assert!(matches!(
         report::report(&cfg, &nan, false).await,
+        Err(ReportError::Invalid(_))
+    ));
+    let long_note = OutcomeReport {
+        note: Some("x".repeat(report::MAX_NOTE_BYTES + 1)),
+        ..request.clone()
+    };
+    assert!(matches!(
+        report::report(&cfg, &long_note, false).await,
         Err(ReportError::Invalid(_))
     ));
 

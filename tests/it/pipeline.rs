@@ -128,6 +128,7 @@ async fn shifted_stream_gives_exact_command_and_audit() -> TestResult {
                 .map(|p| p.event_time)
                 .ok_or("no record")?,
             config_version: loaded.version.clone(),
+            target_command_id: None,
         }
     );
 

@@ -201,6 +201,7 @@ pub fn encoded_records(codec: &Codec) -> Result<Vec<(SchemaKind, Vec<u8>)>, BoxE
                 evidence,
                 issued_at: 9,
                 config_version: "abc".into(),
+                target_command_id: None,
             })?,
         ));
     }
@@ -213,6 +214,7 @@ pub fn encoded_records(codec: &Codec) -> Result<Vec<(SchemaKind, Vec<u8>)>, BoxE
             recovery: 0.1,
             cost: 100.0,
             reported_at: 10,
+            note: None,
         })?,
     ));
     for with in [false, true] {
