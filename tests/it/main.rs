@@ -17,6 +17,7 @@ mod bench_throughput;
 mod broker_restart;
 mod car_loan;
 mod cli;
+mod contract;
 mod corrupt_mix;
 mod crash;
 mod dead_letter;
