@@ -39,6 +39,9 @@ if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
 dpkg -s chromium >/dev/null 2>&1 || apt_install --no-install-recommends chromium
 # promtool ships in Debian's prometheus package (its service is not started).
 command -v promtool >/dev/null 2>&1 || apt_install --no-install-recommends prometheus
+# The Kubernetes JSON schemas (offline) the Helm chart's manifests are
+# validated against in tests/deploy/helm.rs.
+python3 -c "import kubernetes_validate" 2>/dev/null || python3 -m pip install --quiet kubernetes-validate
 echo "ok"
 
 step "rust components"
