@@ -41,7 +41,8 @@ dpkg -s chromium >/dev/null 2>&1 || apt_install --no-install-recommends chromium
 command -v promtool >/dev/null 2>&1 || apt_install --no-install-recommends prometheus
 # The Kubernetes JSON schemas (offline) the Helm chart's manifests are
 # validated against in tests/deploy/helm.rs.
-python3 -c "import kubernetes_validate" 2>/dev/null || python3 -m pip install --quiet kubernetes-validate
+python3 -c "import kubernetes_validate" 2>/dev/null || python3 -m pip install --quiet kubernetes-validate \
+  || python3 -m pip install --quiet --break-system-packages kubernetes-validate
 echo "ok"
 
 step "rust components"
