@@ -2,13 +2,19 @@
 //! `docker-compose.yml` and the `Dockerfile` parses with the real CLI, every
 //! `JIDOKA__…` variable they set is a config key that takes the value given,
 //! the config file they mount exists, and the demo producer's command
-//! (`jidoka demo --produce`) writes the demo stream to a real broker.
+//! (`jidoka demo --produce`) writes the demo stream to a real broker. The
+//! monitoring files (`monitoring.rs`) and the Helm chart (`helm.rs`) are
+//! checked beside them.
 
 // Its own test binary, not a module of `it/`: figment::Jail sets
 // environment variables and the working directory of the whole process,
 // which would leak into the tests running beside it.
 #[path = "it/common/mod.rs"]
 mod common;
+#[path = "deploy/helm.rs"]
+mod helm;
+#[path = "deploy/monitoring.rs"]
+mod monitoring;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

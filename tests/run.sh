@@ -2,7 +2,9 @@
 # Runs every check and test of jidoka, doing all set-up a fresh machine needs:
 # system packages (libclang for RocksDB's bindgen, OpenSSL headers for
 # librdkafka's TLS and SCRAM, headless Chromium that renders the HTML report
-# in tests/it/report_html.rs), the tansu broker the integration tests start
+# in tests/it/report_html.rs, Prometheus for the `promtool` that checks
+# deploy/prometheus and the dashboard's queries in tests/deploy.rs), the
+# Python schema validator of the Helm chart's manifests, the tansu broker the integration tests start
 # (built once, cached under ~/.cache/jidoka, in the background while the
 # checks and the test build run), the formatting and lint checks, the build,
 # then the whole test suite. Every step prints the time since the start.
@@ -35,6 +37,12 @@ if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
 # Chromium without its recommends (printing, mDNS, desktop tools: ~400 MB
 # a headless test never uses).
 dpkg -s chromium >/dev/null 2>&1 || apt_install --no-install-recommends chromium
+# promtool ships in Debian's prometheus package (its service is not started).
+command -v promtool >/dev/null 2>&1 || apt_install --no-install-recommends prometheus
+# The Kubernetes JSON schemas (offline) the Helm chart's manifests are
+# validated against in tests/deploy/helm.rs.
+python3 -c "import kubernetes_validate" 2>/dev/null || python3 -m pip install --quiet kubernetes-validate \
+  || python3 -m pip install --quiet --break-system-packages kubernetes-validate
 echo "ok"
 
 step "rust components"

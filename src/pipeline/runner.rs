@@ -315,7 +315,8 @@ impl<'a> Pipeline<'a> {
     async fn process(&mut self, batch: &[OwnedMessage]) -> Result<(), PipelineError> {
         Metrics::set(&self.metrics.broker_reachable, true);
         self.metrics.count_in(batch.iter().map(|m| m.topic()));
-        let mut outputs: Vec<Output> = Vec::new();
+        // Outputs with their input partition (the per-model gauges').
+        let mut outputs: Vec<(i32, Output)> = Vec::new();
         // Evaluations apart, with their input partition, for the gauges.
         let mut evaluations: Vec<(i32, EvaluationRecord)> = Vec::new();
         let mut encoded: Vec<Encoded> = Vec::new();
@@ -343,7 +344,7 @@ impl<'a> Pipeline<'a> {
                         encoded.extend(self.sink.encode(&out)?);
                         match out {
                             Output::Evaluation(e) => evaluations.push((pos.partition, e)),
-                            out => outputs.push(out),
+                            out => outputs.push((pos.partition, out)),
                         }
                     }
                     self.processed += 1;
@@ -366,8 +367,8 @@ impl<'a> Pipeline<'a> {
         self.publish(&encoded).await?;
         self.metrics
             .count_out(encoded.iter().map(|e| e.topic.as_str()));
-        for out in &outputs {
-            emit_output(out, &self.metrics);
+        for (partition, out) in &outputs {
+            emit_output(*partition, out, &self.metrics);
         }
         FeaturesEvaluated {
             evaluations: &evaluations,
@@ -567,10 +568,13 @@ impl<'a> Pipeline<'a> {
     }
 }
 
-fn emit_output(out: &Output, metrics: &Metrics) {
+fn emit_output(partition: i32, out: &Output, metrics: &Metrics) {
     match out {
         Output::Drift(e) => DriftDetected {
+            partition,
             model_id: &e.model_id,
+            kind: &e.kind,
+            status: &e.status,
             feature: &e.feature,
             statistic: e.statistic,
             p_value: e.p_value,
@@ -578,6 +582,7 @@ fn emit_output(out: &Output, metrics: &Metrics) {
         }
         .emit(metrics),
         Output::Command(c) => HealCommandPublished {
+            partition,
             model_id: &c.model_id,
             command_id: &c.command_id,
             action: c.action.as_str(),

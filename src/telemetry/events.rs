@@ -1,7 +1,10 @@
 //! Notable events: one struct each, one `emit` that logs and counts.
 
+use std::time::Instant;
+
 use super::features::Latest;
 use super::metrics::Metrics;
+use super::models::AlertState;
 use crate::schema::EvaluationRecord;
 
 /// An input record could not be processed and was dead-lettered.
@@ -56,10 +59,17 @@ impl RecordSkipped<'_> {
     }
 }
 
-/// A feature drifted.
+/// A drift event was published (an alert opened, or for anomaly and
+/// concept drift also closed).
 pub struct DriftDetected<'a> {
+    /// Input partition of the record behind it.
+    pub partition: i32,
     /// Model.
     pub model_id: &'a str,
+    /// `covariate`, `anomaly` or `concept`.
+    pub kind: &'a str,
+    /// `opened` or `closed`.
+    pub status: &'a str,
     /// Feature.
     pub feature: &'a str,
     /// KS statistic.
@@ -71,10 +81,12 @@ pub struct DriftDetected<'a> {
 }
 
 impl DriftDetected<'_> {
-    /// Logs and counts.
+    /// Logs, counts and sets the alert's state in the per-model gauges.
     pub fn emit(&self, m: &Metrics) {
         tracing::info!(
             model = self.model_id,
+            kind = self.kind,
+            status = self.status,
             feature = self.feature,
             statistic = self.statistic,
             p_value = self.p_value,
@@ -82,6 +94,13 @@ impl DriftDetected<'_> {
             "drift detected"
         );
         Metrics::add(&m.drift_events_total, 1);
+        m.models.set_alerts([AlertState {
+            partition: self.partition,
+            model: self.model_id,
+            kind: self.kind,
+            name: self.feature,
+            open: self.status != "closed",
+        }]);
     }
 }
 
@@ -96,7 +115,7 @@ pub struct DecisionTaken<'a> {
     /// Gate reason.
     pub reason: &'a str,
     /// What made the decision (`rules`, …): the `source` label of
-    /// `jidoka_decisions_by_action_total`.
+    /// `jidoka_decisions_total`.
     pub source: &'a str,
 }
 
@@ -118,6 +137,8 @@ impl DecisionTaken<'_> {
 
 /// A heal command was published.
 pub struct HealCommandPublished<'a> {
+    /// Input partition of the record behind it.
+    pub partition: i32,
     /// Model.
     pub model_id: &'a str,
     /// Command id.
@@ -127,7 +148,8 @@ pub struct HealCommandPublished<'a> {
 }
 
 impl HealCommandPublished<'_> {
-    /// Logs and counts.
+    /// Logs, counts, and counts it in the model's commands of the last
+    /// hour (from now: its publication was just acknowledged).
     pub fn emit(&self, m: &Metrics) {
         tracing::info!(
             model = self.model_id,
@@ -136,6 +158,8 @@ impl HealCommandPublished<'_> {
             "heal command published"
         );
         Metrics::add(&m.heal_commands_total, 1);
+        m.models
+            .record_command(self.model_id, self.partition, Instant::now());
     }
 }
 
@@ -222,7 +246,8 @@ impl ProduceRetried<'_> {
 }
 
 /// A batch's evaluations (one per tested feature and scored metric) were
-/// acknowledged: the per-feature gauges take their values.
+/// acknowledged: the per-feature gauges take their values, the per-model
+/// gauges their alerts' states.
 pub struct FeaturesEvaluated<'a> {
     /// (input partition of the triggering record, evaluation), in
     /// processing order.
@@ -247,6 +272,14 @@ impl FeaturesEvaluated<'_> {
                 statistic: e.statistic,
                 p_value: e.p_value,
             }));
+        m.models
+            .set_alerts(self.evaluations.iter().map(|(partition, e)| AlertState {
+                partition: *partition,
+                model: &e.model_id,
+                kind: &e.kind,
+                name: &e.feature,
+                open: e.alert_open,
+            }));
         if refused > 0 {
             tracing::warn!(
                 refused,
@@ -257,8 +290,8 @@ impl FeaturesEvaluated<'_> {
     }
 }
 
-/// An input partition was revoked: the per-feature series of the models
-/// last evaluated from it leave with them.
+/// An input partition was revoked: the per-feature and per-model series
+/// of the models last evaluated from it leave with them.
 pub struct FeatureSeriesRevoked {
     /// Input partition.
     pub partition: i32,
@@ -268,9 +301,11 @@ impl FeatureSeriesRevoked {
     /// Removes the series and logs how many.
     pub fn emit(&self, m: &Metrics) {
         let removed = m.features.forget_partition(self.partition);
+        let models = m.models.forget_partition(self.partition);
         tracing::debug!(
             partition = self.partition,
             removed,
+            models,
             "per-feature series of a revoked partition removed"
         );
     }

@@ -1,10 +1,14 @@
 //! The metrics in Prometheus' OpenMetrics text format, encoded by the
 //! `prometheus-client` crate from [`Metrics`] at every scrape.
 //!
-//! Every name starts with `jidoka_`. Counters end in `_total`. Latencies are
-//! summary-style gauge families in seconds with a `quantile` label (0.5,
-//! 0.9, 0.99, and 1 for the maximum) over every observation since start,
-//! plus an `_observations_total` counter.
+//! Every name starts with `jidoka_` and names its unit where it has one
+//! (`_seconds`, `_records`). Counters end in `_total`. What varies (topic,
+//! action, model, kind) is a label of one family, never part of a name.
+//! Latencies are histograms in seconds (`_bucket{le}`, `_sum`, `_count`,
+//! buckets of [`super::latency`]) over every observation since start.
+//!
+//! Per-model gauges (`model_open_alerts{model,kind}`,
+//! `model_commands_last_hour{model}`) are [`super::models`]'.
 //!
 //! Per-feature gauges (`feature_statistic`, `feature_p_value`) carry
 //! `model`, `feature`, `kind` and `test` labels; their cap and the
@@ -14,17 +18,19 @@
 //! as the largest finite float of its sign; NaN stays `NaN`.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
-use prometheus_client::registry::Registry;
+use prometheus_client::registry::{Registry, Unit};
 
 use super::features::{SeriesValue, Snapshot};
 use super::latency::Latency;
 use super::metrics::Metrics;
+use super::models::ModelValues;
 
 /// Prefix of every metric name.
 pub const PREFIX: &str = "jidoka";
@@ -84,12 +90,12 @@ impl Collector for MetricsCollector {
 
         let by_topic = [
             (
-                "records_in_by_topic",
-                "Input records read, per topic.",
+                "records_in",
+                "Input records read from Kafka, per topic.",
                 m.records_in_by_topic(),
             ),
             (
-                "records_out_by_topic",
+                "records_out",
                 "Output records acknowledged by the broker (outputs, dead letters, changelog), per topic.",
                 m.records_out_by_topic(),
             ),
@@ -103,8 +109,8 @@ impl Collector for MetricsCollector {
         }
 
         let mut family = encoder.encode_descriptor(
-            "decisions_by_action",
-            "Decisions taken, per final action and decision source.",
+            "decisions",
+            "Decisions taken (audit records published), per final action and decision source.",
             None,
             MetricType::Counter,
         )?;
@@ -114,7 +120,7 @@ impl Collector for MetricsCollector {
         }
 
         let mut family = encoder.encode_descriptor(
-            "consumer_lag",
+            "consumer_lag_records",
             "Records between the high watermark and the committed offset, per assigned partition (librdkafka statistics).",
             None,
             MetricType::Gauge,
@@ -127,17 +133,18 @@ impl Collector for MetricsCollector {
             ConstGauge::new(lag.lag).encode(family.encode_family(&labels)?)?;
         }
 
+        encode_models(&mut encoder, &m.models.snapshot(Instant::now()))?;
         encode_features(&mut encoder, &m.features.snapshot())?;
 
         encode_latency(
             &mut encoder,
-            "detect_latency_seconds",
+            "detect_latency",
             "Time to process one input record (windows, and the drift tests when an evaluation is due).",
             m.detect_latency(),
         )?;
         encode_latency(
             &mut encoder,
-            "decision_latency_seconds",
+            "decision_latency",
             "Time to process an input record that led to a decision (evaluation and decision).",
             m.decision_latency(),
         )?;
@@ -195,28 +202,52 @@ fn finite(v: f64) -> f64 {
     }
 }
 
-/// A quantile gauge family and its observation counter.
+/// The per-model gauge families.
+fn encode_models(
+    encoder: &mut DescriptorEncoder,
+    models: &[ModelValues],
+) -> Result<(), std::fmt::Error> {
+    let mut family = encoder.encode_descriptor(
+        "model_open_alerts",
+        "Alerts open per model and kind (covariate: one per drifted feature; anomaly: one per metric; concept: accuracy), as of the latest evaluation this instance acknowledged.",
+        None,
+        MetricType::Gauge,
+    )?;
+    for m in models {
+        for (kind, open) in &m.open_alerts {
+            let labels = [("model", m.model.as_str()), ("kind", kind.as_str())];
+            let open = i64::try_from(*open).unwrap_or(i64::MAX);
+            ConstGauge::new(open).encode(family.encode_family(&labels)?)?;
+        }
+    }
+    let mut family = encoder.encode_descriptor(
+        "model_commands_last_hour",
+        "Heal commands published per model in the last hour (wall clock, from their acknowledgement).",
+        None,
+        MetricType::Gauge,
+    )?;
+    for m in models {
+        let labels = [("model", m.model.as_str())];
+        let n = i64::try_from(m.commands_last_hour).unwrap_or(i64::MAX);
+        ConstGauge::new(n).encode(family.encode_family(&labels)?)?;
+    }
+    Ok(())
+}
+
+/// A latency histogram family `<name>_seconds`.
 fn encode_latency(
     encoder: &mut DescriptorEncoder,
     name: &str,
     help: &str,
     latency: &Latency,
 ) -> Result<(), std::fmt::Error> {
-    let q = latency.quantiles();
-    let mut family = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
-    for (quantile, seconds) in q.values {
-        let labels = [("quantile", quantile.to_string())];
-        ConstGauge::new(seconds).encode(family.encode_family(&labels)?)?;
-    }
-    let count_name = format!("{}_observations", name.trim_end_matches("_seconds"));
-    let help = format!("Observations in {PREFIX}_{name}.");
-    ConstCounter::new(q.count).encode(encoder.encode_descriptor(
-        &count_name,
-        &help,
-        None,
-        MetricType::Counter,
-    )?)?;
-    Ok(())
+    let unit = Unit::Seconds;
+    latency.histogram().encode(encoder.encode_descriptor(
+        name,
+        help,
+        Some(&unit),
+        MetricType::Histogram,
+    )?)
 }
 
 #[cfg(test)]
@@ -256,26 +287,94 @@ mod tests {
             );
         }
         let checks = [
-            ("jidoka_records_in_total", 3.0),
             ("jidoka_drift_events_total", 2.0),
             ("jidoka_records_dead_lettered_total", 1.0),
+            ("jidoka_records_in_total{topic=\"predictions\"}", 2.0),
+            ("jidoka_records_in_total{topic=\"labels\"}", 1.0),
+            ("jidoka_records_out_total{topic=\"audit\"}", 1.0),
             (
-                "jidoka_records_in_by_topic_total{topic=\"predictions\"}",
-                2.0,
-            ),
-            ("jidoka_records_in_by_topic_total{topic=\"labels\"}", 1.0),
-            ("jidoka_records_out_by_topic_total{topic=\"audit\"}", 1.0),
-            (
-                "jidoka_decisions_by_action_total{action=\"retrain\",source=\"rules\"}",
+                "jidoka_decisions_total{action=\"retrain\",source=\"rules\"}",
                 1.0,
             ),
             (
-                "jidoka_consumer_lag{topic=\"predictions\",partition=\"2\"}",
+                "jidoka_consumer_lag_records{topic=\"predictions\",partition=\"2\"}",
                 17.0,
             ),
             ("jidoka_broker_reachable", 0.0),
             ("jidoka_ready", 0.0),
-            ("jidoka_detect_latency_observations_total", 0.0),
+            ("jidoka_detect_latency_seconds_count", 0.0),
+            ("jidoka_detect_latency_seconds_sum", 0.0),
+        ];
+        for (series, want) in checks {
+            assert_eq!(sample(&text, series), Some(want), "{series}: {text}");
+        }
+        // One family per name: the labelled ones have no unlabelled twin.
+        for name in ["records_in", "decisions"] {
+            assert_eq!(
+                sample(&text, &format!("jidoka_{name}_total")),
+                None,
+                "{text}"
+            );
+        }
+        let mut types: Vec<&str> = text.lines().filter(|l| l.starts_with("# TYPE ")).collect();
+        let n = types.len();
+        types.sort_unstable();
+        types.dedup();
+        assert_eq!(types.len(), n, "a family declared twice: {text}");
+        assert!(
+            !text.contains("_by_topic") && !text.contains("_by_action"),
+            "{text}"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn per_model_gauges() -> Result<(), std::fmt::Error> {
+        use crate::telemetry::models::AlertState;
+
+        let m = Arc::new(Metrics::default());
+        let alert = |model, kind, name, open| AlertState {
+            partition: 0,
+            model,
+            kind,
+            name,
+            open,
+        };
+        m.models.set_alerts([
+            alert("churn-v7", "covariate", "tenure", true),
+            alert("churn-v7", "covariate", "income", true),
+            alert("churn-v7", "concept", "accuracy", true),
+            alert("fraud-v3", "anomaly", "score_mean", false),
+        ]);
+        m.models.record_command("churn-v7", 0, Instant::now());
+        let text = encode(&registry(m))?;
+        assert!(
+            text.contains("# TYPE jidoka_model_open_alerts gauge"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# TYPE jidoka_model_commands_last_hour gauge"),
+            "{text}"
+        );
+        let checks = [
+            (
+                "jidoka_model_open_alerts{model=\"churn-v7\",kind=\"covariate\"}",
+                2.0,
+            ),
+            (
+                "jidoka_model_open_alerts{model=\"churn-v7\",kind=\"concept\"}",
+                1.0,
+            ),
+            (
+                "jidoka_model_open_alerts{model=\"churn-v7\",kind=\"anomaly\"}",
+                0.0,
+            ),
+            (
+                "jidoka_model_open_alerts{model=\"fraud-v3\",kind=\"anomaly\"}",
+                0.0,
+            ),
+            ("jidoka_model_commands_last_hour{model=\"churn-v7\"}", 1.0),
+            ("jidoka_model_commands_last_hour{model=\"fraud-v3\"}", 0.0),
         ];
         for (series, want) in checks {
             assert_eq!(sample(&text, series), Some(want), "{series}: {text}");
@@ -406,34 +505,49 @@ mod tests {
     }
 
     #[test]
-    fn latency_quantiles_from_hdrhistogram() -> Result<(), std::fmt::Error> {
+    fn latencies_are_histograms_in_seconds() -> Result<(), std::fmt::Error> {
         let m = Arc::new(Metrics::default());
         for ms in 1..=100u64 {
             m.observe_decision_latency(Duration::from_millis(ms));
         }
         let text = encode(&registry(m))?;
-        assert!(text.contains("# TYPE jidoka_decision_latency_seconds gauge"));
-        let want = [
-            ("0.5", 0.050),
-            ("0.9", 0.090),
-            ("0.99", 0.099),
-            ("1", 0.100),
-        ];
-        for (q, want) in want {
-            let series = format!("jidoka_decision_latency_seconds{{quantile=\"{q}\"}}");
-            let got = sample(&text, &series).unwrap_or(f64::NAN);
+        for name in ["decision", "detect"] {
+            let family = format!("jidoka_{name}_latency_seconds");
             assert!(
-                (got - want).abs() <= want * 1e-3,
-                "{series} = {got}: {text}"
+                text.contains(&format!("# TYPE {family} histogram")),
+                "{text}"
             );
+            assert!(text.contains(&format!("# UNIT {family} seconds")), "{text}");
         }
+        let bucket = |le: &str| {
+            sample(
+                &text,
+                &format!("jidoka_decision_latency_seconds_bucket{{le=\"{le}\"}}"),
+            )
+        };
+        // 10 µs · 2^k: 0.00512 s holds 5 ms, 0.08192 s 81 ms, 0.16384 s all.
+        assert_eq!(bucket("0.00512"), Some(5.0), "{text}");
+        assert_eq!(bucket("0.08192"), Some(81.0), "{text}");
+        assert_eq!(bucket("0.16384"), Some(100.0), "{text}");
+        assert_eq!(bucket("+Inf"), Some(100.0), "{text}");
+        let buckets = text
+            .lines()
+            .filter(|l| l.starts_with("jidoka_decision_latency_seconds_bucket{"))
+            .count();
         assert_eq!(
-            sample(&text, "jidoka_decision_latency_observations_total"),
+            buckets,
+            usize::from(crate::telemetry::latency::BUCKET_COUNT) + 1
+        );
+        assert_eq!(
+            sample(&text, "jidoka_decision_latency_seconds_count"),
             Some(100.0)
         );
-        // No detection observed yet: the quantiles are NaN, not zero.
-        let nan = sample(&text, "jidoka_detect_latency_seconds{quantile=\"0.5\"}");
-        assert!(nan.is_some_and(f64::is_nan), "{text}");
+        let sum = sample(&text, "jidoka_decision_latency_seconds_sum").unwrap_or(f64::NAN);
+        assert!((sum - 5.05).abs() < 1e-9, "{sum}");
+        assert_eq!(
+            sample(&text, "jidoka_detect_latency_seconds_count"),
+            Some(0.0)
+        );
         Ok(())
     }
 }

@@ -1,89 +1,48 @@
-//! Latency histograms (hdrhistogram) and the quantiles exported from them.
+//! Latency histograms: Prometheus histograms in seconds over fixed
+//! exponential buckets, exported as `_bucket{le}`, `_sum` and `_count`.
 //!
-//! Guarantees: every observation from 1 ns to 1 h is kept with 3
-//! significant digits (longer ones count as 1 h); quantiles are over every
-//! observation since the process started; recording never fails and never
-//! panics, even after a thread panicked while holding the lock.
+//! Guarantees: every observation since the process started is counted
+//! once, in the first bucket whose upper bound is at least its value
+//! (observations over the last bound only in `le="+Inf"`); the buckets are
+//! the same for every histogram and every instance ([`buckets`]), so
+//! `histogram_quantile` over `sum by (le)` of several instances is sound;
+//! recording never fails and never panics.
 
-use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use hdrhistogram::Histogram;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 
-/// Longest latency kept exactly, in nanoseconds (1 h).
-const HIGHEST_NS: u64 = 3_600_000_000_000;
-/// Significant digits kept.
-const SIGNIFICANT_DIGITS: u8 = 3;
+/// Upper bound of the first bucket, in seconds (10 µs).
+pub const FIRST_BUCKET_SECONDS: f64 = 1e-5;
+/// Ratio between consecutive bucket bounds.
+pub const BUCKET_FACTOR: f64 = 2.0;
+/// Buckets before `+Inf`: the last bound is 10 µs · 2¹⁹ ≈ 5.24 s.
+pub const BUCKET_COUNT: u16 = 20;
 
-/// The quantiles exported for every latency histogram (1.0 is the maximum).
-pub const QUANTILES: [f64; 4] = [0.5, 0.9, 0.99, 1.0];
+/// The upper bounds of the buckets, in seconds, ascending (`+Inf` apart).
+pub fn buckets() -> impl Iterator<Item = f64> {
+    exponential_buckets(FIRST_BUCKET_SECONDS, BUCKET_FACTOR, BUCKET_COUNT)
+}
 
 /// A latency histogram, safe to share between threads.
-#[derive(Default)]
-pub struct Latency {
-    // `None` until the first observation (creating the histogram with
-    // constant bounds cannot fail, but is not assumed not to).
-    histogram: Mutex<Option<Histogram<u64>>>,
-}
+#[derive(Debug)]
+pub struct Latency(Histogram);
 
-/// A snapshot of a histogram: observation count and quantiles in seconds.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Quantiles {
-    /// Observations so far.
-    pub count: u64,
-    /// `(quantile, seconds)` for each of [`QUANTILES`]; seconds are NaN
-    /// while there is no observation.
-    pub values: [(f64, f64); 4],
-}
-
-impl std::fmt::Debug for Latency {
-    /// The count and quantiles, not the histogram's thousands of buckets.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let q = self.quantiles();
-        f.debug_struct("Latency")
-            .field("count", &q.count)
-            .field("quantiles", &q.values)
-            .finish()
+impl Default for Latency {
+    fn default() -> Self {
+        Latency(Histogram::new(buckets()))
     }
 }
 
 impl Latency {
     /// Records one observation.
     pub fn observe(&self, elapsed: Duration) {
-        let ns = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
-        let mut guard = self
-            .histogram
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if guard.is_none() {
-            *guard = Histogram::new_with_bounds(1, HIGHEST_NS, SIGNIFICANT_DIGITS).ok();
-        }
-        if let Some(h) = guard.as_mut() {
-            h.saturating_record(ns.clamp(1, HIGHEST_NS));
-        }
+        self.0.observe(elapsed.as_secs_f64());
     }
 
-    /// The count and quantiles observed so far.
-    pub fn quantiles(&self) -> Quantiles {
-        let guard = self
-            .histogram
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let h = guard.as_ref().filter(|h| !h.is_empty());
-        Quantiles {
-            count: h.map_or(0, |h| h.len()),
-            values: QUANTILES.map(|q| {
-                let seconds = h.map_or(f64::NAN, |h| {
-                    let ns = if q >= 1.0 {
-                        h.max()
-                    } else {
-                        h.value_at_quantile(q)
-                    };
-                    ns as f64 / 1e9
-                });
-                (q, seconds)
-            }),
-        }
+    /// The histogram, for the exposition.
+    pub fn histogram(&self) -> &Histogram {
+        &self.0
     }
 }
 
@@ -91,43 +50,17 @@ impl Latency {
 mod tests {
     use super::*;
 
-    /// Within hdrhistogram's 3 significant digits.
-    fn close(got: f64, want: f64) -> bool {
-        (got - want).abs() <= want * 1e-3
-    }
-
     #[test]
-    fn empty_histogram_has_no_count_and_nan_quantiles() {
-        let q = Latency::default().quantiles();
-        assert_eq!(q.count, 0);
-        assert!(q.values.iter().all(|(_, s)| s.is_nan()));
-        assert_eq!(q.values.map(|(q, _)| q), QUANTILES);
-    }
-
-    #[test]
-    fn quantiles_of_one_to_a_thousand_microseconds() {
-        let l = Latency::default();
-        // 1..=1000 µs, shuffled order does not matter.
-        for us in (1..=1000u64).rev() {
-            l.observe(Duration::from_micros(us));
+    fn buckets_grow_by_the_factor_from_ten_microseconds() {
+        let b: Vec<f64> = buckets().collect();
+        assert_eq!(b.len(), usize::from(BUCKET_COUNT));
+        assert!((b[0] - 1e-5).abs() < 1e-18);
+        for pair in b.windows(2) {
+            assert!((pair[1] / pair[0] - BUCKET_FACTOR).abs() < 1e-9, "{pair:?}");
         }
-        let q = l.quantiles();
-        assert_eq!(q.count, 1000);
-        let want = [500e-6, 900e-6, 990e-6, 1000e-6];
-        for ((quantile, got), want) in q.values.iter().zip(want) {
-            assert!(close(*got, want), "q{quantile}: {got} vs {want}");
-        }
+        let last = b[b.len() - 1];
+        assert!((last - 5.24288).abs() < 1e-9, "{last}");
     }
-
-    #[test]
-    fn extremes_are_clamped_not_lost() {
-        let l = Latency::default();
-        l.observe(Duration::ZERO);
-        l.observe(Duration::from_secs(7200));
-        let q = l.quantiles();
-        assert_eq!(q.count, 2);
-        let max = q.values[3].1;
-        assert!(close(max, 3600.0), "max {max}");
-        assert!(q.values[0].1 <= 1e-8, "p50 {}", q.values[0].1);
-    }
+    // Counts, sums and the buckets an observation lands in are checked on
+    // the exposition (`exposition.rs`).
 }

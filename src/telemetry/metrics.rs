@@ -7,8 +7,10 @@
 //! Labelled counters (per topic, per decision action and source) and the
 //! consumer lag per partition have small fixed label sets: the configured
 //! topics, the five actions plus `none`, the decision sources, the
-//! assigned partitions. The per-feature gauges ([`FeatureGauges`]) grow
-//! with the models and features, up to `telemetry.feature-series-limit`.
+//! assigned partitions. The per-model gauges ([`ModelGauges`]) grow with
+//! the models this instance holds (a few series each); the per-feature
+//! gauges ([`FeatureGauges`]) with the models and features, up to
+//! `telemetry.feature-series-limit`.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -18,6 +20,7 @@ use std::time::Duration;
 use super::features::FeatureGauges;
 use super::kafka_stats::PartitionLag;
 use super::latency::Latency;
+use super::models::ModelGauges;
 use super::readiness::{NotReady, Readiness};
 
 /// Counters of one pipeline instance.
@@ -63,6 +66,8 @@ pub struct Metrics {
     pub readiness: Readiness,
     /// Latest statistic and p-value per model and feature (capped).
     pub features: FeatureGauges,
+    /// Open alerts per kind and commands of the last hour, per model.
+    pub models: ModelGauges,
     /// Input records read, per topic.
     records_in_by_topic: Labelled<String>,
     /// Output records acknowledged (outputs, dead letters, changelog), per topic.
@@ -218,15 +223,11 @@ impl Metrics {
     }
 
     /// Every unlabelled counter as (name without `_total`, help, value), in
-    /// a fixed order.
-    pub fn counters(&self) -> [(&'static str, &'static str, u64); 16] {
+    /// a fixed order. `records_in_total` and `decisions_total` are exported
+    /// with labels instead (per topic; per action and source), their sums.
+    pub fn counters(&self) -> [(&'static str, &'static str, u64); 14] {
         let c = |name, help, counter: &AtomicU64| (name, help, Metrics::get(counter));
         [
-            c(
-                "records_in",
-                "Input records read from Kafka.",
-                &self.records_in_total,
-            ),
             c(
                 "records_processed",
                 "Input records processed into state.",
@@ -246,11 +247,6 @@ impl Metrics {
                 "drift_events",
                 "Drift events published.",
                 &self.drift_events_total,
-            ),
-            c(
-                "decisions",
-                "Decisions taken (audit records published).",
-                &self.decisions_total,
             ),
             c(
                 "heal_commands",

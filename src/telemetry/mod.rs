@@ -8,7 +8,9 @@
 //! - `metrics.rs`: counters, gauges, labelled counters, latencies, lag.
 //! - `features.rs`: per-feature gauges (latest statistic and p-value) under
 //!   a cardinality cap.
-//! - `latency.rs`: hdrhistogram latencies and their quantiles.
+//! - `models.rs`: per-model gauges (open alerts per kind, heal commands in
+//!   the last hour).
+//! - `latency.rs`: latency histograms in seconds (fixed exponential buckets).
 //! - `readiness.rs`: assignment and restore progress (`/health`).
 //! - `kafka_stats.rs`: consumer lag from librdkafka statistics.
 //! - `exposition.rs`: the metrics in OpenMetrics text (`prometheus-client`).
@@ -21,6 +23,7 @@ pub mod http;
 pub mod kafka_stats;
 pub mod latency;
 mod metrics;
+pub mod models;
 pub mod readiness;
 
 pub use events::{

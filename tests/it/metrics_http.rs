@@ -2,8 +2,10 @@
 //! real broker: `/health` is 503 before the consumer is assigned and 200
 //! once every partition is assigned and restored; `/metrics` counts what
 //! was produced per topic, the decisions by action and source, latency
-//! quantiles and the consumer lag per partition; the endpoint stops with
-//! the pipeline. Without a broker, `/health` stays 503 and liveness 200.
+//! histograms, the consumer lag per partition and the per-model gauges,
+//! and has every metric the shipped dashboard and alert rules query; the
+//! endpoint stops with the pipeline. Without a broker, `/health` stays 503
+//! and liveness 200.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -39,6 +41,32 @@ fn series<'a>(text: &'a str, name: &str) -> Vec<&'a str> {
     text.lines()
         .filter(|l| l.starts_with(&format!("{name}{{")))
         .collect()
+}
+
+/// The sum of the values of `name`'s series whose line contains `filter`.
+fn sum(text: &str, name: &str, filter: &str) -> f64 {
+    series(text, name)
+        .iter()
+        .filter(|l| l.contains(filter))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// Every `jidoka_…` metric name in a file of the repository.
+fn names_in(file: &str) -> Result<std::collections::BTreeSet<String>, BoxError> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{file}: {e}"))?;
+    let mut names = std::collections::BTreeSet::new();
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find("jidoka_") {
+        let name: String = rest[at..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        rest = &rest[at + name.len()..];
+        names.insert(name);
+    }
+    Ok(names)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -96,7 +124,7 @@ async fn metrics_and_health_of_a_running_pipeline() -> TestResult {
     }
 
     // The lag appears with the first statistics after the assignment.
-    let lag_name = "jidoka_consumer_lag";
+    let lag_name = "jidoka_consumer_lag_records";
     let deadline = Instant::now() + Duration::from_secs(20);
     let text = loop {
         let (status, text) = http_get(addr, "/metrics").await?;
@@ -113,15 +141,15 @@ async fn metrics_and_health_of_a_running_pipeline() -> TestResult {
 
     let m = &running.metrics;
     let produced = records.len() as f64;
-    let in_topic = |topic: &str| format!("jidoka_records_in_by_topic_total{{topic=\"{topic}\"}}");
-    let out_topic = |topic: &str| format!("jidoka_records_out_by_topic_total{{topic=\"{topic}\"}}");
+    let in_topic = |topic: &str| format!("jidoka_records_in_total{{topic=\"{topic}\"}}");
+    let out_topic = |topic: &str| format!("jidoka_records_out_total{{topic=\"{topic}\"}}");
     assert_eq!(sample(&text, &in_topic(&t.predictions)), Some(produced));
     assert_eq!(
         sample(&text, &in_topic(&t.labels)),
         None,
         "no labels produced"
     );
-    assert_eq!(sample(&text, "jidoka_records_in_total"), Some(produced));
+    assert_eq!(sum(&text, "jidoka_records_in_total", ""), produced);
     assert_eq!(
         sample(&text, "jidoka_records_dead_lettered_total"),
         Some(corrupt as f64)
@@ -134,19 +162,17 @@ async fn metrics_and_health_of_a_running_pipeline() -> TestResult {
     assert!(decisions >= 1, "the shifted stream gives decisions");
     assert_eq!(
         sample(&text, "jidoka_decisions_total"),
-        Some(decisions as f64)
+        None,
+        "labelled only"
     );
+    assert_eq!(sum(&text, "jidoka_decisions_total", ""), decisions as f64);
     assert_eq!(sample(&text, &out_topic(&t.audit)), Some(decisions as f64));
-    let by_action: f64 = series(&text, "jidoka_decisions_by_action_total")
-        .iter()
-        .filter(|l| l.contains("source=\"rules\""))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum();
-    assert_eq!(by_action, decisions as f64, "{text}");
+    let by_rules = sum(&text, "jidoka_decisions_total", "source=\"rules\"");
+    assert_eq!(by_rules, decisions as f64, "{text}");
     assert!(
         sample(
             &text,
-            "jidoka_decisions_by_action_total{action=\"retrain\",source=\"rules\"}"
+            "jidoka_decisions_total{action=\"retrain\",source=\"rules\"}"
         )
         .is_some_and(|n| n >= 1.0),
         "{text}"
@@ -162,19 +188,65 @@ async fn metrics_and_health_of_a_running_pipeline() -> TestResult {
         ("detect", preds.len() as f64..=preds.len() as f64),
         ("decision", 1.0..=decisions as f64),
     ] {
-        let mut previous = 0.0;
-        for q in ["0.5", "0.9", "0.99", "1"] {
-            let name = format!("jidoka_{histogram}_latency_seconds{{quantile=\"{q}\"}}");
-            let v = sample(&text, &name).ok_or_else(|| format!("{name} missing:\n{text}"))?;
-            assert!(v.is_finite() && v > 0.0 && v >= previous, "{name} = {v}");
-            previous = v;
-        }
-        let count = format!("jidoka_{histogram}_latency_observations_total");
-        let n = sample(&text, &count).unwrap_or(-1.0);
+        let name = format!("jidoka_{histogram}_latency_seconds");
+        let n = sample(&text, &format!("{name}_count")).unwrap_or(-1.0);
         assert!(
             observations.contains(&n),
-            "{count} = {n}, want {observations:?}"
+            "{name}_count = {n}, want {observations:?}"
         );
+        let total = sample(&text, &format!("{name}_sum")).unwrap_or(f64::NAN);
+        assert!(total.is_finite() && total > 0.0, "{name}_sum = {total}");
+        let buckets: Vec<f64> = series(&text, &format!("{name}_bucket"))
+            .iter()
+            .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
+            .collect();
+        assert!(
+            buckets.windows(2).all(|w| w[0] <= w[1]),
+            "{name}: {buckets:?}"
+        );
+        assert_eq!(
+            buckets.last(),
+            Some(&n),
+            "{name}: +Inf holds every observation"
+        );
+    }
+
+    // Per-model gauges: the drifting model's alerts and commands.
+    let commands = Metrics::get(&m.heal_commands_total) as f64;
+    assert!(commands >= 1.0, "a retrain decision publishes a command");
+    assert_eq!(
+        sum(&text, "jidoka_model_commands_last_hour", ""),
+        commands,
+        "{text}"
+    );
+    assert!(
+        sum(&text, "jidoka_model_open_alerts", "model=\"churn-v7\"") >= 1.0,
+        "the shifted model keeps an alert open: {text}"
+    );
+    assert_eq!(
+        series(&text, "jidoka_model_open_alerts")
+            .iter()
+            .filter(|l| l.contains("model=\"churn-v7\""))
+            .count(),
+        3,
+        "one series per kind: {text}"
+    );
+
+    // The dashboard and the alert rules query only what is exposed.
+    let exposed: std::collections::BTreeSet<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split(['{', ' ']).next())
+        .collect();
+    for file in ["deploy/grafana/jidoka.json", "deploy/prometheus/alerts.yml"] {
+        let names = names_in(file)?;
+        assert!(names.len() >= 5, "{file}: {names:?}");
+        for name in names {
+            assert!(
+                exposed.contains(name.as_str()),
+                "{file} queries {name}, not exposed:\n{text}"
+            );
+        }
     }
 
     let lags = series(&text, lag_name);
@@ -230,7 +302,7 @@ async fn not_ready_without_a_broker() -> TestResult {
     assert_eq!(status, 200);
     assert_eq!(sample(&text, "jidoka_ready"), Some(0.0));
     assert_eq!(sample(&text, "jidoka_partitions_assigned"), Some(0.0));
-    assert!(series(&text, "jidoka_consumer_lag").is_empty());
+    assert!(series(&text, "jidoka_consumer_lag_records").is_empty());
     assert!(!running.is_finished());
     running.stop().await?;
     Ok(())

@@ -84,7 +84,7 @@ mod tests {
             # TYPE jidoka_records_processed_total counter\n\
             jidoka_records_processed_total 1234\n\
             jidoka_records_dead_lettered_total 2\n\
-            jidoka_records_in_by_topic_total{topic=\"p\"} 99\n\
+            jidoka_records_in_total{topic=\"p\"} 99\n\
             jidoka_drift_events_total 7.0\n\
             jidoka_changelog_records_total 50\n\
             # EOF\n";
