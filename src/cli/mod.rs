@@ -100,6 +100,18 @@ pub struct DemoArgs {
     /// runs (e.g. 127.0.0.1:9464).
     #[arg(long, conflicts_with = "produce")]
     pub http_address: Option<String>,
+    /// Embedded demo: write the HTML report (drift history, decisions,
+    /// outcomes) here at the end.
+    #[arg(
+        long,
+        default_value = "jidoka-demo-report.html",
+        conflicts_with = "produce"
+    )]
+    pub report: PathBuf,
+    /// Embedded demo: how long the simulated executor takes to answer a
+    /// heal command (e.g. 500ms, 2s).
+    #[arg(long, default_value = "500ms", value_parser = humantime::parse_duration, conflicts_with = "produce")]
+    pub executor_delay: std::time::Duration,
 }
 
 /// Topic commands.
@@ -257,7 +269,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Wall-clock time in ms since the epoch (0 before it), for the commands
 /// that stamp what they issue.
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
@@ -424,6 +436,8 @@ async fn run_demo(args: &DemoArgs) -> ExitCode {
         records: args.records,
         shift_at: args.shift_at,
         http_address: args.http_address.clone(),
+        executor_delay: args.executor_delay,
+        report: Some(args.report.clone()),
         ..DemoOptions::default()
     };
     match demo::run(&opts).await {

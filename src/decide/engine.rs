@@ -231,13 +231,7 @@ impl Engine {
         let arms = choice
             .posterior_means
             .iter()
-            .map(|(a, mean)| ArmView {
-                action: a.as_str().to_string(),
-                posterior_mean: if mean.is_finite() { *mean } else { 0.0 },
-                observations: b
-                    .arm(*a)
-                    .map_or(0, |p| i64::try_from(p.observations()).unwrap_or(i64::MAX)),
-            })
+            .map(|(a, mean)| arm_view(b, *a, *mean))
             .collect();
         let view = BanditView {
             chosen: choice.arm.as_str().to_string(),
@@ -247,6 +241,22 @@ impl Engine {
             arms,
         };
         Some((choice, view))
+    }
+
+    /// What `bandit` has learned for the situation `signals` describe:
+    /// every arm's posterior mean reward at their context vector, with the
+    /// outcomes it learned from (no sampling, so no seed).
+    pub fn arm_means(&self, bandit: &LinearThompsonBandit, signals: &Signals) -> Vec<ArmView> {
+        let x = context::features(signals, &self.policy.evaluate(signals));
+        bandit
+            .actions()
+            .into_iter()
+            .filter_map(|a| {
+                let mu = bandit.arm(a)?.mean();
+                let mean = crate::decide::bandit::linalg::dot(&x, mu).ok()?;
+                Some(arm_view(bandit, a, mean))
+            })
+            .collect()
     }
 
     /// Decides for a degraded model.
@@ -434,6 +444,18 @@ fn rule_evaluations(policy: &Policy, evaluation: &Evaluation) -> Vec<RuleEvaluat
             priority: rule.priority,
         })
         .collect()
+}
+
+/// The audit's view of one arm: its posterior mean reward (0 when not
+/// finite) and the outcomes it learned from.
+fn arm_view(b: &LinearThompsonBandit, action: Action, mean: f64) -> ArmView {
+    ArmView {
+        action: action.as_str().to_string(),
+        posterior_mean: if mean.is_finite() { mean } else { 0.0 },
+        observations: b
+            .arm(action)
+            .map_or(0, |p| i64::try_from(p.observations()).unwrap_or(i64::MAX)),
+    }
 }
 
 #[cfg(test)]

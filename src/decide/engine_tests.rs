@@ -118,6 +118,42 @@ fn hard_rule_beats_a_confident_bandit() {
     assert_eq!(d2.action, None);
 }
 
+/// `arm_means` at a decision's signals is what the decision's audit view
+/// showed: the same context vector, the same posterior means, the same
+/// observation counts; and it follows what the bandit learns.
+#[test]
+fn arm_means_equal_the_decisions_view_and_follow_learning() {
+    let engine = engine_with(MIXED);
+    let mut b = match engine.new_bandit() {
+        Ok(b) => b,
+        Err(e) => panic!("{e:?}"),
+    };
+    let s = Signals {
+        drift: 0.35,
+        drifted_share: 0.5,
+        ..Signals::default()
+    };
+    let x = context::features(&s, &engine.policy().evaluate(&s));
+    for _ in 0..5 {
+        if let Err(e) = b.update(Action::Retrain, &x, 0.7) {
+            panic!("{e:?}");
+        }
+    }
+    let d = engine.decide(&request("d1", s, 0, Some(&b)));
+    let Some(view) = d.bandit else {
+        panic!("the bandit was consulted")
+    };
+    let means = engine.arm_means(&b, &s);
+    assert_eq!(means, view.arms);
+    let retrain = means.iter().find(|a| a.action == "retrain");
+    assert!(
+        retrain.is_some_and(|a| a.observations == 5 && (a.posterior_mean - 0.7).abs() < 0.2),
+        "{retrain:?}"
+    );
+    let untried = means.iter().find(|a| a.action == "rollback");
+    assert!(untried.is_some_and(|a| a.observations == 0 && a.posterior_mean == 0.0));
+}
+
 #[test]
 fn nothing_matched_and_no_confidence_escalates() {
     let engine = engine_with(MIXED);

@@ -6,11 +6,16 @@
 //! the topics, runs the pipeline, produces a synthetic stream where one
 //! feature of one model shifts at a known record plus a few corrupt records,
 //! prints the drift events, heal commands and dead letters as they arrive
-//! on their topics, and checks the outcome.
+//! on their topics, answers every command with a simulated executor
+//! ([`executor`]) whose outcomes the bandit learns from, writes the HTML
+//! report, and checks the outcome.
 
+pub mod executor;
 pub mod scenario;
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -22,9 +27,16 @@ use rdkafka::util::Timeout;
 use tokio::sync::watch;
 
 use crate::config::{Config, ConfigError, LoadedConfig};
+use crate::decide::operator::Decisions;
+use crate::decide::rules::Signals;
+use crate::decide::Engine;
 use crate::kafka::producer_config;
 use crate::pipeline::{self, PipelineError};
-use crate::schema::{Codec, DeadLetter, DriftEvent, HealCommand, SchemaError};
+use crate::report::{ReportError, Selection};
+use crate::schema::{
+    ArmView, AuditRecord, AuditStatus, Codec, DeadLetter, DriftEvent, HealCommand, SchemaError,
+};
+use crate::state::{StateError, Store};
 use crate::telemetry::Metrics;
 use scenario::Scenario;
 
@@ -40,6 +52,10 @@ pub struct DemoOptions {
     /// Serve `/metrics` and `/health` here while the demo runs
     /// (`telemetry.http-address`).
     pub http_address: Option<String>,
+    /// How long the simulated executor takes to answer a command.
+    pub executor_delay: Duration,
+    /// Write the HTML report here at the end (`None`: no report).
+    pub report: Option<PathBuf>,
 }
 
 impl Default for DemoOptions {
@@ -49,6 +65,8 @@ impl Default for DemoOptions {
             shift_at: 3_000,
             corrupt: 3,
             http_address: None,
+            executor_delay: Duration::from_millis(500),
+            report: None,
         }
     }
 }
@@ -72,6 +90,16 @@ pub struct DemoSummary {
     pub commands: BTreeMap<String, Vec<String>>,
     /// Drift events per (model, feature).
     pub drift_events: BTreeMap<String, u64>,
+    /// Outcomes the simulated executor reported.
+    pub outcomes: u64,
+    /// Audit records completed by an outcome (their `completed` versions).
+    pub completed: u64,
+    /// What the shifted model's bandit learned: every arm's posterior mean
+    /// reward at the context of the model's last decision, and the
+    /// outcomes it learned from.
+    pub learned: Vec<ArmView>,
+    /// The HTML report written, if any.
+    pub report: Option<PathBuf>,
 }
 
 impl DemoSummary {
@@ -91,7 +119,11 @@ impl DemoSummary {
         let drift_ok = self
             .first_drift_record
             .is_some_and(|r| r >= opts.shift_at as i64);
-        shifted_ok && healthy_ok && drift_ok && self.dead_lettered == opts.corrupt
+        let commands: u64 = self.commands.values().map(|c| c.len() as u64).sum();
+        let loop_ok = self.outcomes == commands
+            && self.completed == commands
+            && self.learned.iter().any(|a| a.observations > 0);
+        shifted_ok && healthy_ok && drift_ok && loop_ok && self.dead_lettered == opts.corrupt
     }
 }
 
@@ -119,6 +151,12 @@ pub enum DemoError {
     /// The pipeline did not finish in time.
     #[error("timed out: {0}")]
     Timeout(String),
+    /// The state store could not be read back after the run.
+    #[error("reading the bandit back: {0}")]
+    State(#[from] StateError),
+    /// The report could not be written.
+    #[error("writing the report: {0}")]
+    Report(#[from] ReportError),
 }
 
 #[derive(Debug, Default)]
@@ -126,6 +164,31 @@ struct Seen {
     drifts: Vec<DriftEvent>,
     commands: Vec<HealCommand>,
     dead: Vec<DeadLetter>,
+    audits: Vec<AuditRecord>,
+}
+
+impl Seen {
+    /// Distinct commands (a command re-published after a timeout is on the
+    /// topic twice).
+    fn distinct_commands(&self) -> u64 {
+        let ids: std::collections::HashSet<&str> = self
+            .commands
+            .iter()
+            .map(|c| c.command_id.as_str())
+            .collect();
+        ids.len() as u64
+    }
+
+    /// Distinct decisions with a `completed` version.
+    fn completed(&self) -> u64 {
+        let ids: std::collections::HashSet<&str> = self
+            .audits
+            .iter()
+            .filter(|a| a.status == AuditStatus::Completed)
+            .map(|a| a.decision_id.as_str())
+            .collect();
+        ids.len() as u64
+    }
 }
 
 /// Runs the demo, printing as it goes, and returns what it saw.
@@ -160,6 +223,7 @@ pub async fn run(opts: &DemoOptions) -> Result<DemoSummary, DemoError> {
     let codec = Codec::new(cfg.schemas.ids)?;
     let seen = Arc::new(Mutex::new(Seen::default()));
     let watcher = spawn_watcher(cfg, codec.clone(), seen.clone(), watch_rx(&stop_tx))?;
+    let executor = executor::spawn(cfg, codec.clone(), opts.executor_delay, watch_rx(&stop_tx))?;
 
     let scenario = Scenario::demo(opts.records, opts.shift_at);
     let produced = produce(cfg, &codec, &scenario, opts.corrupt).await?;
@@ -193,7 +257,48 @@ pub async fn run(opts: &DemoOptions) -> Result<DemoSummary, DemoError> {
         },
     )
     .await?;
+    // The loop: every command answered, every answer learned from and
+    // audited (a `completed` version of its decision).
+    let answered = || executor.answered.load(Ordering::Relaxed);
+    wait_for(
+        Duration::from_secs(60) + opts.executor_delay * 4,
+        "the simulated executor to answer every command",
+        || {
+            seen.lock()
+                .is_ok_and(|s| answered() >= s.distinct_commands())
+        },
+    )
+    .await?;
+    wait_for(
+        Duration::from_secs(60),
+        "the outcomes to complete their decisions' audit records",
+        || {
+            metrics.records_in(&cfg.topics.outcomes) >= answered()
+                && seen.lock().is_ok_and(|s| s.completed() >= answered())
+        },
+    )
+    .await?;
+    let report = match &opts.report {
+        Some(out) => {
+            let selection = Selection::default();
+            let cfg = cfg.clone();
+            let out = out.clone();
+            let written = out.clone();
+            tokio::task::spawn_blocking(move || {
+                crate::report::write_report(&cfg, &out, &selection, crate::cli::now_ms())
+            })
+            .await
+            .map_err(|e| DemoError::Timeout(format!("report task: {e}")))??;
+            println!(
+                "report: {} (drift history, decisions, outcomes)",
+                written.display()
+            );
+            Some(written)
+        }
+        None => None,
+    };
     let _ = stop_tx.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(10), executor.task).await;
     match tokio::time::timeout(Duration::from_secs(30), pipeline_task).await {
         Ok(joined) => joined.map_err(|e| DemoError::Timeout(format!("pipeline task: {e}")))??,
         Err(_) => {
@@ -210,6 +315,8 @@ pub async fn run(opts: &DemoOptions) -> Result<DemoSummary, DemoError> {
         dead_lettered: Metrics::get(&metrics.records_dead_lettered_total),
         decisions: Metrics::get(&metrics.decisions_total),
         evaluations: metrics.records_out(&cfg.topics.evaluations),
+        outcomes: answered(),
+        report,
         ..DemoSummary::default()
     };
     for m in &scenario.models {
@@ -235,9 +342,32 @@ pub async fn run(opts: &DemoOptions) -> Result<DemoSummary, DemoError> {
             .filter(|d| d.model_id == SHIFTED_MODEL && d.feature == SHIFTED_FEATURE)
             .map(|d| d.window_end_record)
             .min();
+        summary.completed = s.completed();
+        let last = s
+            .audits
+            .iter()
+            .filter(|a| a.model_id == SHIFTED_MODEL && a.operator_command_id.is_none())
+            .max_by_key(|a| (a.sequence, a.version));
+        if let Some(last) = last {
+            summary.learned = learned(&loaded, &Signals::from_context(&last.context))?;
+        }
     }
     drop(cluster);
     Ok(summary)
+}
+
+/// The shifted model's bandit as the stopped pipeline left it in its
+/// store: every arm's posterior mean reward in the situation `signals`
+/// describe.
+fn learned(loaded: &LoadedConfig, signals: &Signals) -> Result<Vec<ArmView>, DemoError> {
+    let cfg = &loaded.config;
+    let store = Arc::new(Store::open(&cfg.state.data_dir, false)?);
+    let decisions = Decisions::new(cfg, &loaded.version, store);
+    let engine = Engine::new(&cfg.decide);
+    Ok(match decisions.bandit(SHIFTED_MODEL)? {
+        Some(bandit) => engine.arm_means(&bandit, signals),
+        None => Vec::new(),
+    })
 }
 
 /// Produces the demo stream (and its corrupt records) to the predictions
@@ -273,13 +403,29 @@ pub fn summary_line(s: &DemoSummary, opts: &DemoOptions) -> String {
             }
         })
         .collect();
+    let learned: Vec<String> = s
+        .learned
+        .iter()
+        .map(|a| {
+            format!(
+                "{} {:+.3} ({} outcome{})",
+                a.action,
+                a.posterior_mean,
+                a.observations,
+                if a.observations == 1 { "" } else { "s" }
+            )
+        })
+        .collect();
     format!(
-        "summary: {} records processed, {} dead-lettered, {} evaluations recorded, {} decisions audited; {drift}; commands: {}",
+        "summary: {} records processed, {} dead-lettered, {} evaluations recorded, {} decisions audited; {drift}; commands: {}; outcomes: {} back, decisions completed: {}; {SHIFTED_MODEL}'s bandit learned (posterior mean reward at its last decision): {}",
         s.processed,
         s.dead_lettered,
         s.evaluations,
         s.decisions,
-        commands.join(", ")
+        commands.join(", "),
+        s.outcomes,
+        s.completed,
+        if learned.is_empty() { "nothing".to_string() } else { learned.join(", ") }
     )
 }
 
@@ -362,6 +508,7 @@ fn spawn_watcher(
         topics.drift_events.as_str(),
         topics.actions.as_str(),
         topics.dead_letter.as_str(),
+        topics.audit.as_str(),
     ])?;
     Ok(tokio::spawn(async move {
         loop {
@@ -398,6 +545,18 @@ fn spawn_watcher(
                         c.action, c.model_id, c.command_id, c.reason
                     );
                     seen.commands.push(c);
+                }
+            } else if msg.topic() == topics.audit {
+                if let Ok(a) = codec.decode::<AuditRecord>(payload) {
+                    if a.status == AuditStatus::Completed {
+                        if let Some(o) = &a.outcome {
+                            println!(
+                                "[learned]     {} {} (decision {}): reward {:+.3}",
+                                a.action, a.model_id, a.decision_id, o.reward
+                            );
+                        }
+                    }
+                    seen.audits.push(a);
                 }
             } else if let Ok(d) = codec.decode::<DeadLetter>(payload) {
                 println!(

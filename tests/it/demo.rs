@@ -1,5 +1,7 @@
 //! The README's first command: `jidoka demo` runs the whole loop on the
-//! embedded broker, prints what it sees and succeeds.
+//! embedded broker (a simulated executor answering its commands, the
+//! bandit learning from the outcomes), prints what it sees, writes the
+//! report and succeeds.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -9,7 +11,15 @@ fn demo_runs_and_finds_the_shift() -> Result<(), Box<dyn std::error::Error>> {
     let cwd = tempfile::tempdir()?;
     let mut child = Command::new(env!("CARGO_BIN_EXE_jidoka"))
         .current_dir(cwd.path())
-        .args(["demo", "--records", "3000", "--shift-at", "2000"])
+        .args([
+            "demo",
+            "--records",
+            "3000",
+            "--shift-at",
+            "2000",
+            "--executor-delay",
+            "200ms",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()?;
@@ -32,9 +42,43 @@ fn demo_runs_and_finds_the_shift() -> Result<(), Box<dyn std::error::Error>> {
         .lines()
         .find(|l| l.starts_with("summary:"))
         .ok_or("no summary line")?;
+    // 9,000 predictions and the outcome of churn-v7's one command.
     assert!(
-        summary.contains("9000 records processed, 3 dead-lettered"),
+        summary.contains("9001 records processed, 3 dead-lettered"),
         "{summary}"
+    );
+    assert!(
+        summary.contains("outcomes: 1 back, decisions completed: 1"),
+        "{summary}"
+    );
+    // The retrain arm learned from its one outcome, a positive reward
+    // (simulated recovery 0.12..0.18, cost 3.2..4.8 at cost weight 0.01),
+    // so its posterior mean moved above the untried arms' 0.
+    let learned = summary
+        .split("churn-v7's bandit learned (posterior mean reward at its last decision): ")
+        .nth(1)
+        .ok_or("no bandit summary")?;
+    let retrain = learned
+        .split(", ")
+        .find_map(|arm| arm.strip_prefix("retrain "))
+        .ok_or("no retrain arm")?;
+    let (mean, count) = retrain.split_once(' ').ok_or("retrain arm")?;
+    assert_eq!(count, "(1 outcome)", "{summary}");
+    assert!(mean.parse::<f64>()? > 0.0, "{summary}");
+    assert!(
+        learned.contains("rollback +0.000 (0 outcomes)"),
+        "{summary}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("[outcome]") && l.contains("succeeded retrain churn-v7")),
+        "{stdout}"
+    );
+    let report = std::fs::read_to_string(cwd.path().join("jidoka-demo-report.html"))?;
+    assert!(
+        report.contains("succeeded at ") && report.contains("recovery "),
+        "the report shows the outcome"
     );
     assert!(
         summary.contains("for churn-v7/tenure_days (shift at 2000"),

@@ -133,11 +133,61 @@ impl Signals {
             Signal::EffectGate => self.effect_gate,
         }
     }
+
+    /// Sets one signal.
+    pub fn set(&mut self, signal: Signal, value: f64) {
+        let slot = match signal {
+            Signal::Drift => &mut self.drift,
+            Signal::DriftedShare => &mut self.drifted_share,
+            Signal::AccuracyDrop => &mut self.accuracy_drop,
+            Signal::AnomalyRate => &mut self.anomaly_rate,
+            Signal::LatencyShift => &mut self.latency_shift,
+            Signal::MinutesSinceAction => &mut self.minutes_since_action,
+            Signal::RecentActions => &mut self.recent_actions,
+            Signal::Effect => &mut self.effect,
+            Signal::EffectGate => &mut self.effect_gate,
+        };
+        *slot = value;
+    }
+
+    /// The signals an audit record's `context` names (a signal it does not
+    /// name keeps its [`Default`]): the decision's signals again, so its
+    /// bandit context can be rebuilt.
+    pub fn from_context(context: &std::collections::BTreeMap<String, f64>) -> Signals {
+        let mut s = Signals::default();
+        for signal in Signal::ALL {
+            if let Some(v) = context.get(signal.name()) {
+                s.set(signal, *v);
+            }
+        }
+        s
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_signal_round_trips_through_a_context_map() {
+        let mut s = Signals::default();
+        for (i, signal) in Signal::ALL.iter().enumerate() {
+            s.set(*signal, i as f64 + 0.5);
+        }
+        let map: std::collections::BTreeMap<String, f64> = Signal::ALL
+            .iter()
+            .map(|sig| (sig.name().to_string(), s.get(*sig)))
+            .collect();
+        assert_eq!(Signals::from_context(&map), s);
+        let partial = std::collections::BTreeMap::from([("drift".to_string(), 0.4)]);
+        let back = Signals::from_context(&partial);
+        assert_eq!(back.drift, 0.4);
+        assert_eq!(
+            back.minutes_since_action,
+            f64::INFINITY,
+            "the default stays"
+        );
+    }
 
     #[test]
     fn names_round_trip_and_are_unique() {
