@@ -196,7 +196,7 @@ fn finite(v: f64) -> f64 {
 }
 
 /// A quantile gauge family and its observation counter.
-fn encode_latency(
+pub(crate) fn encode_latency(
     encoder: &mut DescriptorEncoder,
     name: &str,
     help: &str,

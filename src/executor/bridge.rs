@@ -1,0 +1,361 @@
+//! One command through the bridge: choose its target, consult and record
+//! its delivery state, attempt, retry, and produce the outcome the bridge
+//! owes (a final refusal's `rejected`, a program's result).
+//!
+//! Guarantees, per (target, command id):
+//! * at most one attempt can reach the target unanswered: `Sending` is
+//!   recorded (synced) before each attempt, and a command found `Sending`
+//!   is never sent again (it becomes `Unconfirmed`, logged and counted in
+//!   `jidoka_executor_unconfirmed_total`); retries follow only answers that
+//!   say the target did not take it (5xx, no connection);
+//! * a command already taken or refused is not sent again;
+//! * an owed outcome is recorded with the result, then produced, then
+//!   cleared, so a crash in between produces it when the command is read
+//!   again;
+//! * [`Bridge::handle`] returns `Ok` only once the result is durable: only
+//!   then may the command's offset be committed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rdkafka::producer::FutureProducer;
+use tokio::sync::watch;
+
+use super::backoff::Backoff;
+use super::deliver::{self, Attempt, Immediate};
+use super::events::{
+    CommandSkipped, DeliveryFinished, DeliveryRetried, DeliveryUnconfirmed, DuplicateSkipped,
+    OutcomeProduced,
+};
+use super::metrics::ExecutorMetrics;
+use super::request;
+use super::store::{Delivery, DeliveryStore, PendingOutcome, StoreError};
+use crate::config::{Config, TargetKind};
+use crate::heal::report::{self, OutcomeReport, ReportError};
+use crate::schema::{Action, HealCommand, OutcomeStatus};
+
+/// What the bridge and its HTTP endpoint share.
+pub struct Shared {
+    /// The configuration.
+    pub cfg: Config,
+    /// `executor.hmac-key`'s bytes.
+    pub key: Vec<u8>,
+    /// Delivery state.
+    pub store: DeliveryStore,
+    /// The outcome producer (idempotent, not transactional).
+    pub producer: FutureProducer,
+    /// Counters.
+    pub metrics: Arc<ExecutorMetrics>,
+}
+
+/// Why a command is not done.
+#[derive(Debug, thiserror::Error)]
+pub enum BridgeError {
+    /// Shutdown was asked while waiting to retry: the offset stays
+    /// uncommitted and the next run resumes the retries.
+    #[error("stopped while retrying")]
+    Stopped,
+    /// The delivery store failed (disk): the bridge stops.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Producing an owed outcome failed (Kafka): retry the command later.
+    #[error("producing an outcome: {0}")]
+    Outcome(#[from] ReportError),
+}
+
+/// The bridge of one process.
+pub struct Bridge {
+    shared: Arc<Shared>,
+    client: reqwest::Client,
+    backoff: Backoff,
+}
+
+/// Wall-clock ms since the epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+impl Bridge {
+    /// A bridge over `shared`.
+    pub fn new(shared: Arc<Shared>) -> Result<Bridge, reqwest::Error> {
+        let e = &shared.cfg.executor;
+        let client = deliver::client(e.timeout)?;
+        let backoff = Backoff {
+            initial: e.backoff_initial,
+            max: e.backoff_max,
+        };
+        Ok(Bridge {
+            shared,
+            client,
+            backoff,
+        })
+    }
+
+    fn metrics(&self) -> &ExecutorMetrics {
+        &self.shared.metrics
+    }
+
+    /// Handles one command read at `record_ms` (its record timestamp).
+    pub async fn handle(
+        &self,
+        command: &HealCommand,
+        record_ms: Option<i64>,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Result<(), BridgeError> {
+        let e = &self.shared.cfg.executor;
+        let id = command.command_id.as_str();
+        let Some(kind) = e.target_of(command.action) else {
+            let reason = match command.action {
+                Action::Hold | Action::Escalate => "not-opted-in",
+                _ => "no-target",
+            };
+            CommandSkipped {
+                command_id: id,
+                action: command.action.as_str(),
+                reason,
+            }
+            .emit(self.metrics());
+            return Ok(());
+        };
+        let target = kind.as_str();
+        let mut attempts = match self.shared.store.get(kind, id)? {
+            None => 0,
+            Some(Delivery::Retrying { attempts }) => attempts,
+            Some(Delivery::Finished { accepted, pending }) => {
+                if let Some(p) = pending {
+                    self.settle(kind, command, accepted, p, source(accepted))
+                        .await?;
+                }
+                DuplicateSkipped {
+                    command_id: id,
+                    target,
+                }
+                .emit(self.metrics());
+                return Ok(());
+            }
+            Some(Delivery::Unconfirmed) => {
+                DuplicateSkipped {
+                    command_id: id,
+                    target,
+                }
+                .emit(self.metrics());
+                return Ok(());
+            }
+            Some(Delivery::Sending) => {
+                self.put(kind, command, &Delivery::Unconfirmed)?;
+                DeliveryUnconfirmed {
+                    command_id: id,
+                    target,
+                    detail: "an attempt was under way when the bridge stopped",
+                }
+                .emit(self.metrics());
+                return Ok(());
+            }
+        };
+        if attempts == 0 && is_stale(e.max_age, record_ms, now_ms()) {
+            CommandSkipped {
+                command_id: id,
+                action: command.action.as_str(),
+                reason: "stale",
+            }
+            .emit(self.metrics());
+            return Ok(());
+        }
+        let request = match request::build(e, &self.shared.key, kind, command) {
+            Ok(r) => r,
+            Err(err) => {
+                return self
+                    .refused(kind, command, &format!("no request: {err}"))
+                    .await
+            }
+        };
+        loop {
+            self.put(kind, command, &Delivery::Sending)?;
+            let answer = deliver::attempt(&self.client, &request, e.timeout).await;
+            attempts = attempts.saturating_add(1);
+            match answer {
+                Attempt::Accepted { detail, outcome } => {
+                    let pending = outcome.map(|o| pending(o, now_ms()));
+                    self.put(
+                        kind,
+                        command,
+                        &Delivery::Finished {
+                            accepted: true,
+                            pending: pending.clone(),
+                        },
+                    )?;
+                    DeliveryFinished {
+                        command_id: id,
+                        target,
+                        accepted: true,
+                        detail: &detail,
+                        latency: record_ms.map(|t| {
+                            Duration::from_millis(u64::try_from(now_ms() - t).unwrap_or(0))
+                        }),
+                    }
+                    .emit(self.metrics());
+                    if let Some(p) = pending {
+                        self.settle(kind, command, true, p, "command").await?;
+                    }
+                    return Ok(());
+                }
+                Attempt::Refused { detail } => return self.refused(kind, command, &detail).await,
+                Attempt::Unknown { detail } => {
+                    self.put(kind, command, &Delivery::Unconfirmed)?;
+                    DeliveryUnconfirmed {
+                        command_id: id,
+                        target,
+                        detail: &detail,
+                    }
+                    .emit(self.metrics());
+                    return Ok(());
+                }
+                Attempt::Retryable { detail } => {
+                    if attempts >= e.max_attempts {
+                        let detail = format!("gave up after {attempts} attempts; last: {detail}");
+                        return self.refused(kind, command, &detail).await;
+                    }
+                    self.put(kind, command, &Delivery::Retrying { attempts })?;
+                    let delay = self.backoff.delay(attempts, &mut rand::thread_rng());
+                    DeliveryRetried {
+                        command_id: id,
+                        target,
+                        attempts,
+                        delay,
+                        detail: &detail,
+                    }
+                    .emit(self.metrics());
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay) => {}
+                        _ = stop.wait_for(|s| *s) => return Err(BridgeError::Stopped),
+                    }
+                }
+            }
+        }
+    }
+
+    fn put(
+        &self,
+        kind: TargetKind,
+        command: &HealCommand,
+        state: &Delivery,
+    ) -> Result<(), StoreError> {
+        self.shared
+            .store
+            .put(kind, &command.command_id, &command.model_id, state)
+    }
+
+    /// A final refusal: recorded with its `rejected` outcome, which is then
+    /// produced.
+    async fn refused(
+        &self,
+        kind: TargetKind,
+        command: &HealCommand,
+        detail: &str,
+    ) -> Result<(), BridgeError> {
+        let p = PendingOutcome {
+            status: OutcomeStatus::Rejected.as_str().into(),
+            recovery: 0.0,
+            cost: 0.0,
+            reported_at: now_ms(),
+        };
+        self.put(
+            kind,
+            command,
+            &Delivery::Finished {
+                accepted: false,
+                pending: Some(p.clone()),
+            },
+        )?;
+        DeliveryFinished {
+            command_id: &command.command_id,
+            target: kind.as_str(),
+            accepted: false,
+            detail,
+            latency: None,
+        }
+        .emit(self.metrics());
+        self.settle(kind, command, false, p, "rejected").await
+    }
+
+    /// Produces an owed outcome, then clears it.
+    async fn settle(
+        &self,
+        kind: TargetKind,
+        command: &HealCommand,
+        accepted: bool,
+        p: PendingOutcome,
+        source: &'static str,
+    ) -> Result<(), BridgeError> {
+        let request = OutcomeReport {
+            command_id: command.command_id.clone(),
+            status: p.status(),
+            recovery: p.recovery,
+            cost: p.cost,
+            reported_at: p.reported_at,
+        };
+        let written = report::produce(
+            &self.shared.cfg,
+            &self.shared.producer,
+            report::outcome(&command.model_id, &request),
+        )
+        .await?;
+        OutcomeProduced {
+            command_id: &command.command_id,
+            model_id: &command.model_id,
+            status: written.outcome.status.as_str(),
+            source,
+        }
+        .emit(self.metrics());
+        self.put(
+            kind,
+            command,
+            &Delivery::Finished {
+                accepted,
+                pending: None,
+            },
+        )?;
+        Ok(())
+    }
+}
+
+fn source(accepted: bool) -> &'static str {
+    if accepted {
+        "command"
+    } else {
+        "rejected"
+    }
+}
+
+fn pending(o: Immediate, now: i64) -> PendingOutcome {
+    PendingOutcome {
+        status: o.status.as_str().into(),
+        recovery: o.recovery,
+        cost: o.cost,
+        reported_at: now,
+    }
+}
+
+/// Whether a record written at `record_ms` is older than `max_age` at
+/// `now` (`max_age` 0: never; no timestamp: never).
+pub fn is_stale(max_age: Duration, record_ms: Option<i64>, now: i64) -> bool {
+    let limit = i64::try_from(max_age.as_millis()).unwrap_or(i64::MAX);
+    limit > 0 && record_ms.is_some_and(|t| now.saturating_sub(t) > limit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn staleness_follows_the_record_timestamp() {
+        let hour = Duration::from_secs(3600);
+        assert!(!is_stale(hour, Some(1_000), 1_000 + 3_600_000));
+        assert!(is_stale(hour, Some(1_000), 1_001 + 3_600_000));
+        assert!(!is_stale(Duration::ZERO, Some(0), i64::MAX));
+        assert!(!is_stale(hour, None, i64::MAX));
+    }
+}
