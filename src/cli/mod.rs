@@ -289,7 +289,12 @@ async fn executor(loaded: &LoadedConfig) -> Result<(), BoxError> {
         tx,
         loaded.config.pipeline.drain_timeout,
     ));
-    crate::executor::run(loaded, Arc::new(crate::executor::ExecutorMetrics::default()), rx).await?;
+    crate::executor::run(
+        loaded,
+        Arc::new(crate::executor::ExecutorMetrics::default()),
+        rx,
+    )
+    .await?;
     Ok(())
 }
 

@@ -300,8 +300,8 @@ mod tests {
     }
 
     #[test]
-    fn per_action_targets_override_the_default_and_hold_escalate_need_opt_in(
-    ) -> Result<(), String> {
+    fn per_action_targets_override_the_default_and_hold_escalate_need_opt_in() -> Result<(), String>
+    {
         let cfg = with(&["[executor]\ntarget = \"webhook\"\n\
              webhook.url = \"http://127.0.0.1:9/all\"\n\
              webhook.urls.rollback = \"http://127.0.0.1:9/rollback\"\n\
@@ -318,7 +318,10 @@ mod tests {
             e.webhook_url(Action::Rollback),
             Some("http://127.0.0.1:9/rollback")
         );
-        assert_eq!(e.webhook_url(Action::Fallback), Some("http://127.0.0.1:9/all"));
+        assert_eq!(
+            e.webhook_url(Action::Fallback),
+            Some("http://127.0.0.1:9/all")
+        );
         let opted = with(&[
             "[executor]\ntarget = \"webhook\"\nwebhook.url = \"http://x/\"\nsend-hold = true\nsend-escalate = true\nactions.escalate = \"none\"\n",
         ])?;

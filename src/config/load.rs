@@ -433,7 +433,9 @@ impl Config {
             ("operator.hmac-key", &self.operator.hmac_key),
             ("executor.hmac-key", &self.executor.hmac_key),
         ] {
-            let len = key.as_ref().map_or(MIN_HMAC_KEY_BYTES, |k| k.expose().len());
+            let len = key
+                .as_ref()
+                .map_or(MIN_HMAC_KEY_BYTES, |k| k.expose().len());
             if len < MIN_HMAC_KEY_BYTES {
                 return Err(fail(
                     name,

@@ -30,7 +30,11 @@ impl Backoff {
         let d = self.ceiling(retry);
         let half = d / 2;
         let span = d.saturating_sub(half).as_nanos().min(u128::from(u64::MAX)) as u64;
-        half + Duration::from_nanos(if span == 0 { 0 } else { rng.gen_range(0..=span) })
+        half + Duration::from_nanos(if span == 0 {
+            0
+        } else {
+            rng.gen_range(0..=span)
+        })
     }
 }
 

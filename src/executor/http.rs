@@ -140,9 +140,7 @@ async fn outcomes(State(state): State<AppState>, headers: HeaderMap, body: Bytes
 }
 
 async fn answer(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Response {
-    let signature = headers
-        .get(SIGNATURE_HEADER)
-        .and_then(|v| v.to_str().ok());
+    let signature = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
     if let Err(e) = sign::verify(&shared.key, body, signature) {
         tracing::warn!(error = %e, "POST /outcomes refused: bad signature");
         return error(StatusCode::UNAUTHORIZED, e.to_string());

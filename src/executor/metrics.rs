@@ -219,8 +219,7 @@ impl Collector for Exporter {
         for (name, help, labels, counter) in families {
             let mut family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
             for (values, n) in counter.snapshot() {
-                let pairs: Vec<(&str, String)> =
-                    labels.iter().copied().zip(values.into_iter()).collect();
+                let pairs: Vec<(&str, String)> = labels.iter().copied().zip(values).collect();
                 ConstCounter::new(n).encode(family.encode_family(&pairs)?)?;
             }
         }

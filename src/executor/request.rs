@@ -76,7 +76,13 @@ pub fn build(
                 .webhook_url(action)
                 .ok_or_else(|| RequestError::NoUrl(action.to_string()))?;
             let body = serde_json::to_vec(command)?;
-            Ok(http(url.to_string(), key, body, &command.command_id, vec![]))
+            Ok(http(
+                url.to_string(),
+                key,
+                body,
+                &command.command_id,
+                vec![],
+            ))
         }
         TargetKind::Github => {
             let token = cfg.github.token.as_ref().ok_or(RequestError::NoToken)?;
@@ -114,7 +120,10 @@ fn http(
 ) -> Request {
     headers.extend([
         ("content-type".to_string(), "application/json".to_string()),
-        ("user-agent".into(), format!("jidoka/{}", env!("CARGO_PKG_VERSION"))),
+        (
+            "user-agent".into(),
+            format!("jidoka/{}", env!("CARGO_PKG_VERSION")),
+        ),
         (SIGNATURE_HEADER.into(), sign::header_value(key, &body)),
         (COMMAND_ID_HEADER.into(), command_id.to_string()),
         (IDEMPOTENCY_HEADER.into(), command_id.to_string()),
@@ -183,8 +192,12 @@ mod tests {
     ) -> Result<(), Box<dyn std::error::Error>> {
         let cfg = Config::defaults_with(&["[executor]\ntarget = \"webhook\"\n\
              webhook.url = \"http://h/all\"\nwebhook.urls.rollback = \"http://h/rb\"\n"])?;
-        let Request::Http { url, headers, body } =
-            build(&cfg.executor, KEY, TargetKind::Webhook, &command(Action::Rollback))?
+        let Request::Http { url, headers, body } = build(
+            &cfg.executor,
+            KEY,
+            TargetKind::Webhook,
+            &command(Action::Rollback),
+        )?
         else {
             panic!("not http");
         };
@@ -200,8 +213,12 @@ mod tests {
         assert_eq!(header(&headers, COMMAND_ID_HEADER), Some("cmd-1"));
         assert_eq!(header(&headers, IDEMPOTENCY_HEADER), Some("cmd-1"));
         assert_eq!(header(&headers, "authorization"), None);
-        let Request::Http { url, .. } =
-            build(&cfg.executor, KEY, TargetKind::Webhook, &command(Action::Fallback))?
+        let Request::Http { url, .. } = build(
+            &cfg.executor,
+            KEY,
+            TargetKind::Webhook,
+            &command(Action::Fallback),
+        )?
         else {
             panic!("not http");
         };
@@ -216,8 +233,12 @@ mod tests {
         cfg.executor.github.api_url = "http://ghe.local/api/v3/".into();
         cfg.executor.github.repository = "acme/models".into();
         cfg.executor.github.token = Some(Secret::new("ghp_token"));
-        let Request::Http { url, headers, body } =
-            build(&cfg.executor, KEY, TargetKind::Github, &command(Action::Retrain))?
+        let Request::Http { url, headers, body } = build(
+            &cfg.executor,
+            KEY,
+            TargetKind::Github,
+            &command(Action::Retrain),
+        )?
         else {
             panic!("not http");
         };
@@ -238,7 +259,12 @@ mod tests {
         );
         cfg.executor.github.token = None;
         assert!(matches!(
-            build(&cfg.executor, KEY, TargetKind::Github, &command(Action::Retrain)),
+            build(
+                &cfg.executor,
+                KEY,
+                TargetKind::Github,
+                &command(Action::Retrain)
+            ),
             Err(RequestError::NoToken)
         ));
         Ok(())
@@ -250,8 +276,18 @@ mod tests {
         let mut cfg = Config::defaults()?;
         cfg.executor.command.program = "kubectl".into();
         cfg.executor.command.args = vec!["apply".into(), "-f".into(), "-".into()];
-        let r = build(&cfg.executor, KEY, TargetKind::Command, &command(Action::Hold))?;
-        let Request::Program { program, args, stdin } = r else {
+        let r = build(
+            &cfg.executor,
+            KEY,
+            TargetKind::Command,
+            &command(Action::Hold),
+        )?;
+        let Request::Program {
+            program,
+            args,
+            stdin,
+        } = r
+        else {
             panic!("not a program");
         };
         assert_eq!((program.as_str(), args.len()), ("kubectl", 3));

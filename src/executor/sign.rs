@@ -40,7 +40,10 @@ fn mac(key: &[u8], body: &[u8]) -> Hmac<Sha256> {
 
 /// The header value signing `body` with `key`.
 pub fn header_value(key: &[u8], body: &[u8]) -> String {
-    format!("{PREFIX}{}", hex::encode(mac(key, body).finalize().into_bytes()))
+    format!(
+        "{PREFIX}{}",
+        hex::encode(mac(key, body).finalize().into_bytes())
+    )
 }
 
 /// Checks a header value (if any) against `body` and `key`.

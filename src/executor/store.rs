@@ -92,7 +92,13 @@ impl std::fmt::Debug for DeliveryStore {
 }
 
 fn delivery_key(target: TargetKind, command_id: &str) -> Vec<u8> {
-    [b"d\0", target.as_str().as_bytes(), b"\0", command_id.as_bytes()].concat()
+    [
+        b"d\0",
+        target.as_str().as_bytes(),
+        b"\0",
+        command_id.as_bytes(),
+    ]
+    .concat()
 }
 
 fn model_key(command_id: &str) -> Vec<u8> {
@@ -129,9 +135,7 @@ impl DeliveryStore {
             reason,
         };
         match bytes.split_first() {
-            Some((&FORMAT, rest)) => {
-                postcard::from_bytes(rest).map_err(|e| corrupt(e.to_string()))
-            }
+            Some((&FORMAT, rest)) => postcard::from_bytes(rest).map_err(|e| corrupt(e.to_string())),
             Some((v, _)) => Err(corrupt(format!("unknown format {v}"))),
             None => Err(corrupt("empty".into())),
         }

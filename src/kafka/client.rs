@@ -47,7 +47,9 @@ pub fn consumer_config(cfg: &Config) -> ClientConfig {
 /// command's delivery result is durable and committed in the background
 /// every second (only stored offsets are committed); a new group starts at
 /// the earliest offset (`executor.max-age` keeps old commands from being
-/// sent).
+/// sent); fetches wait at most 100 ms for new records (a broker that does
+/// not answer a fetch as soon as records arrive delays each command by up
+/// to this).
 pub fn executor_consumer_config(cfg: &Config) -> ClientConfig {
     let mut c = base(cfg);
     c.set("group.id", &cfg.executor.group_id)
@@ -57,7 +59,8 @@ pub fn executor_consumer_config(cfg: &Config) -> ClientConfig {
         .set("auto.commit.interval.ms", "1000")
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
-        .set("enable.partition.eof", "false");
+        .set("enable.partition.eof", "false")
+        .set("fetch.wait.max.ms", "100");
     with_options(c, cfg)
 }
 

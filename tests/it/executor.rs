@@ -37,7 +37,7 @@ const KEY: &str = "executor-test-hmac-key-0123456789abcdef";
 const HELD: &str = "syn-05";
 /// Synthetic commands produced before the kill, and after it.
 const BEFORE_KILL: usize = 10;
-const AFTER_KILL: usize = 30;
+const AFTER_KILL: usize = 100;
 
 /// One POST the receiver got.
 #[derive(Debug, Clone)]
@@ -69,7 +69,10 @@ fn now_ms() -> i64 {
 fn signature(body: &[u8]) -> Option<String> {
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(KEY.as_bytes()).ok()?;
     mac.update(body);
-    Some(format!("sha256={}", hex::encode(mac.finalize().into_bytes())))
+    Some(format!(
+        "sha256={}",
+        hex::encode(mac.finalize().into_bytes())
+    ))
 }
 
 fn header(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -122,7 +125,12 @@ impl Receiver {
     }
 
     /// Waits (bounded by `limit`) until `done` holds over the posts.
-    async fn wait(&self, what: &str, limit: Duration, done: impl Fn(&[Post]) -> bool) -> TestResult {
+    async fn wait(
+        &self,
+        what: &str,
+        limit: Duration,
+        done: impl Fn(&[Post]) -> bool,
+    ) -> TestResult {
         let deadline = Instant::now() + limit;
         while !done(&self.posts()) {
             if Instant::now() > deadline {
@@ -224,7 +232,10 @@ async fn commands_reach_webhook_and_github_once_across_a_sigkill_and_outcomes_co
     // The receiver: GitHub's dispatches endpoint and the webhooks.
     let receiver = Arc::new(Receiver::default());
     let app = axum::Router::new()
-        .route("/api/repos/acme/models/dispatches", axum::routing::post(receive))
+        .route(
+            "/api/repos/acme/models/dispatches",
+            axum::routing::post(receive),
+        )
         .route("/hooks/{action}", axum::routing::post(receive))
         .with_state(receiver.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -379,7 +390,10 @@ async fn commands_reach_webhook_and_github_once_across_a_sigkill_and_outcomes_co
         .into_iter()
         .find(|p| p.path.ends_with("/dispatches"))
         .ok_or("no dispatch")?;
-    assert_eq!(dispatch.body["event_type"], "jidoka-retrain", "{dispatch:?}");
+    assert_eq!(
+        dispatch.body["event_type"], "jidoka-retrain",
+        "{dispatch:?}"
+    );
     let first_command: HealCommand =
         serde_json::from_value(dispatch.body["client_payload"].clone())?;
     assert_eq!(first_command.command_id, dispatch.command_id);
@@ -442,9 +456,11 @@ async fn commands_reach_webhook_and_github_once_across_a_sigkill_and_outcomes_co
             .collect()
     };
     let second = receiver
-        .wait("a second churn-v7 command", Duration::from_secs(300), |posts| {
-            churn_posts(posts).len() >= 2
-        })
+        .wait(
+            "a second churn-v7 command",
+            Duration::from_secs(300),
+            |posts| churn_posts(posts).len() >= 2,
+        )
         .await;
     if second.is_err() {
         dump_logs();
@@ -578,7 +594,7 @@ async fn commands_reach_webhook_and_github_once_across_a_sigkill_and_outcomes_co
     let before = audits
         .iter()
         .find(|a| a.decision_id == first_command.decision_id)
-        .and_then(|a| retrain_arm(a))
+        .and_then(retrain_arm)
         .ok_or_else(|| format!("no bandit view at the first command's decision: {summary:?}"))?;
     let after = churn
         .iter()
@@ -601,6 +617,19 @@ async fn commands_reach_webhook_and_github_once_across_a_sigkill_and_outcomes_co
     assert_eq!(latencies.len(), AFTER_KILL);
     let (p50, p99) = quantiles(latencies);
     println!("executor test: delivery latency (produced -> POST received) over {AFTER_KILL} commands: p50 {p50} ms, p99 {p99} ms");
+    let quantile = |q: &str| {
+        let series = format!("jidoka_executor_delivery_latency_seconds{{quantile=\"{q}\"}} ");
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(series.as_str()))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .map(|s| (s * 1000.0).round())
+    };
+    println!(
+        "executor test: the restarted executor's jidoka_executor_delivery_latency_seconds (record timestamp -> 2xx): p50 {:?} ms, p99 {:?} ms",
+        quantile("0.5"),
+        quantile("0.99")
+    );
     Ok(())
 }
 
