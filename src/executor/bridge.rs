@@ -348,7 +348,130 @@ pub fn is_stale(max_age: Duration, record_ms: Option<i64>, now: i64) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
     use super::*;
+    use crate::kafka::tool_producer_config;
+
+    /// An HTTP server answering each request with the next of `codes`
+    /// (the last one repeated); counts requests.
+    async fn server(codes: Vec<u16>) -> std::io::Result<(String, Arc<AtomicUsize>)> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}/hook", listener.local_addr()?);
+        let seen = Arc::new(AtomicUsize::new(0));
+        let count = seen.clone();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                let n = count.fetch_add(1, Ordering::SeqCst);
+                let code = codes.get(n).or(codes.last()).copied().unwrap_or(500);
+                let mut buf = vec![0u8; 65536];
+                let _ = s.read(&mut buf).await;
+                let reply =
+                    format!("HTTP/1.1 {code} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+                let _ = s.write_all(reply.as_bytes()).await;
+            }
+        });
+        Ok((url, seen))
+    }
+
+    fn bridge(url: &str, dir: &std::path::Path) -> Result<Bridge, Box<dyn std::error::Error>> {
+        let cfg = Config::defaults_with(&[&format!(
+            "[executor]\ntarget = \"webhook\"\nwebhook.url = \"{url}\"\n\
+             backoff-initial = \"10ms\"\nbackoff-max = \"40ms\"\nmax-attempts = 5\n"
+        )])?;
+        let shared = Shared {
+            producer: tool_producer_config(&cfg, "test").create()?,
+            cfg,
+            key: b"bridge-test-key-0123456789abcdef".to_vec(),
+            store: DeliveryStore::open(dir)?,
+            metrics: Arc::new(ExecutorMetrics::default()),
+        };
+        Ok(Bridge::new(Arc::new(shared))?)
+    }
+
+    fn command(id: &str, action: Action) -> HealCommand {
+        HealCommand {
+            command_id: id.into(),
+            decision_id: "d".into(),
+            model_id: "m".into(),
+            model_version: "1".into(),
+            action,
+            reason: "r".into(),
+            evidence: vec![],
+            issued_at: 0,
+            config_version: "c".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn retries_5xx_until_taken_and_never_sends_a_taken_or_unconfirmed_command_again(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let (url, seen) = server(vec![503, 502, 202]).await?;
+        let dir = tempfile::tempdir()?;
+        let b = bridge(&url, dir.path())?;
+        let (_stop_tx, mut stop) = watch::channel(false);
+        let c = command("c1", Action::Rollback);
+        b.handle(&c, Some(now_ms()), &mut stop).await?;
+        assert_eq!(seen.load(Ordering::SeqCst), 3);
+        let m = &b.shared.metrics;
+        assert_eq!(ExecutorMetrics::get(&m.retries_total), 2);
+        assert_eq!(m.deliveries("webhook", "accepted"), 1);
+        assert_eq!(
+            b.shared.store.get(TargetKind::Webhook, "c1")?,
+            Some(Delivery::Finished {
+                accepted: true,
+                pending: None
+            })
+        );
+        // Read again (a restart before the offset commit): not sent.
+        b.handle(&c, Some(now_ms()), &mut stop).await?;
+        assert_eq!(seen.load(Ordering::SeqCst), 3);
+        assert_eq!(ExecutorMetrics::get(&m.duplicates_total), 1);
+        // An attempt under way when the bridge died: never sent again.
+        let d = command("c2", Action::Fallback);
+        b.put(TargetKind::Webhook, &d, &Delivery::Sending)?;
+        b.handle(&d, Some(now_ms()), &mut stop).await?;
+        b.handle(&d, Some(now_ms()), &mut stop).await?;
+        assert_eq!(seen.load(Ordering::SeqCst), 3);
+        assert_eq!(ExecutorMetrics::get(&m.unconfirmed_total), 1);
+        // Retries left off (no attempt reached the target): resumed.
+        let e = command("c3", Action::Retrain);
+        b.put(TargetKind::Webhook, &e, &Delivery::Retrying { attempts: 2 })?;
+        b.handle(&e, Some(now_ms()), &mut stop).await?;
+        assert_eq!(seen.load(Ordering::SeqCst), 4);
+        // Hold and escalate are not sent; a stale command neither.
+        b.handle(&command("h", Action::Hold), None, &mut stop)
+            .await?;
+        b.handle(&command("x", Action::Escalate), None, &mut stop)
+            .await?;
+        b.handle(&command("old", Action::Rollback), Some(0), &mut stop)
+            .await?;
+        assert_eq!(seen.load(Ordering::SeqCst), 4);
+        assert_eq!(m.skipped("not-opted-in"), 2);
+        assert_eq!(m.skipped("stale"), 1);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_stop_while_waiting_to_retry_leaves_the_command_for_the_next_run(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let (url, seen) = server(vec![503]).await?;
+        let dir = tempfile::tempdir()?;
+        let b = bridge(&url, dir.path())?;
+        let (stop_tx, mut stop) = watch::channel(false);
+        stop_tx.send(true)?;
+        let c = command("c1", Action::Rollback);
+        let got = b.handle(&c, None, &mut stop).await;
+        assert!(matches!(got, Err(BridgeError::Stopped)), "{got:?}");
+        assert_eq!(seen.load(Ordering::SeqCst), 1);
+        assert_eq!(
+            b.shared.store.get(TargetKind::Webhook, "c1")?,
+            Some(Delivery::Retrying { attempts: 1 })
+        );
+        Ok(())
+    }
 
     #[test]
     fn staleness_follows_the_record_timestamp() {
