@@ -665,3 +665,78 @@ async fn wait_audit(
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
+
+/// `examples/webhook/receiver.py` (the docker-compose receiver) against a
+/// real bridge: it takes each signed command and reports its outcome to
+/// the bridge's `POST /outcomes`, which lands on the outcomes topic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_example_receiver_takes_signed_commands_and_reports_outcomes() -> TestResult {
+    let env = TestEnv::start().await?;
+    let cfg = env.cfg().clone();
+    let cwd = tempfile::tempdir()?;
+    let receiver_addr = free_addr()?;
+    let bridge_addr = free_addr()?;
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/webhook/receiver.py");
+    let _receiver = Proc(
+        std::process::Command::new("python3")
+            .arg(&script)
+            .env("RECEIVER_HMAC_KEY", KEY)
+            .env("RECEIVER_PORT", receiver_addr.port().to_string())
+            .env(
+                "BRIDGE_OUTCOMES_URL",
+                format!("http://{bridge_addr}/outcomes"),
+            )
+            .env("RECEIVER_WORK_SECONDS", "0")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?,
+    );
+    let _executor = Proc(
+        jidoka_command(&cfg, cwd.path())
+            .arg("executor")
+            .env("JIDOKA__EXECUTOR__HMAC_KEY", KEY)
+            .env("JIDOKA__EXECUTOR__GROUP_ID", unique("executor"))
+            .env("JIDOKA__EXECUTOR__DATA_DIR", cwd.path().join("executor"))
+            .env("JIDOKA__EXECUTOR__HTTP_ADDRESS", bridge_addr.to_string())
+            .env("JIDOKA__EXECUTOR__TARGET", "webhook")
+            .env(
+                "JIDOKA__EXECUTOR__WEBHOOK__URL",
+                format!("http://{receiver_addr}/hooks"),
+            )
+            .stdout(Stdio::null())
+            .spawn()?,
+    );
+    let ids = ["example-1", "example-2"];
+    let raw: Vec<RawRecord> = ids
+        .iter()
+        .map(|id| {
+            let mut c = synthetic(id, Action::Rollback);
+            c.model_id = "example-model".into();
+            Ok((c.model_id.clone(), Some(env.codec.encode(&c)?)))
+        })
+        .collect::<Result<_, BoxError>>()?;
+    produce_raw(&producer(&cfg)?, &cfg.topics.actions, &raw).await?;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let outcomes: Vec<HealOutcome> =
+            read_all::<HealOutcome>(&cfg, &env.codec, &cfg.topics.outcomes)?
+                .into_iter()
+                .map(|r| r.value)
+                .collect();
+        let reported: Vec<&HealOutcome> = outcomes
+            .iter()
+            .filter(|o| ids.contains(&o.command_id.as_str()))
+            .collect();
+        if reported.len() == ids.len() {
+            assert!(reported.iter().all(|o| o.model_id == "example-model"
+                && o.status == OutcomeStatus::Succeeded
+                && o.cost == 1.0));
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(format!("outcomes of {ids:?} not reported: {outcomes:?}").into());
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
