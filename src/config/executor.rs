@@ -21,7 +21,9 @@ use crate::schema::Action;
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ExecutorConfig {
     /// Consumer group of the bridge on the actions topic; different from
-    /// `kafka.group-id`. Instances of one bridge deployment share it.
+    /// `kafka.group-id`. Delivery is at most once per bridge instance:
+    /// instances sharing the group may repeat a command in flight during a
+    /// rebalance (their delivery stores are their own).
     pub group_id: String,
     /// Directory of the bridge's RocksDB store (the delivery state of every
     /// command per target, which makes delivery at most once across

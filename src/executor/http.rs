@@ -207,3 +207,110 @@ async fn answer(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Response {
         Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::executor::store::DeliveryStore;
+    use crate::executor::ExecutorMetrics;
+    use crate::kafka::tool_producer_config;
+
+    const KEY: &[u8] = b"endpoint-test-key-0123456789abcdef";
+
+    #[tokio::test]
+    async fn refuses_unsigned_and_malformed_outcomes_before_any_lookup(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        // No broker: every answer below comes before Kafka is needed.
+        let cfg = Config::defaults_with(&["kafka.bootstrap-servers = \"127.0.0.1:9\""])?;
+        let shared = Arc::new(Shared {
+            producer: tool_producer_config(&cfg, "test").create()?,
+            cfg,
+            key: KEY.to_vec(),
+            store: DeliveryStore::open(dir.path())?,
+            metrics: Arc::new(ExecutorMetrics::default()),
+        });
+        let endpoint = start("127.0.0.1:0", shared.clone()).await?;
+        let url = format!("http://{}/outcomes", endpoint.local_addr());
+        let client = reqwest::Client::new();
+        let post = |body: &'static str, signature: Option<String>| {
+            let mut r = client.post(&url).body(body);
+            if let Some(s) = signature {
+                r = r.header(SIGNATURE_HEADER, s);
+            }
+            r.send()
+        };
+        let good = r#"{"command_id":"c1","status":"completed","recovery":1,"cost":1}"#;
+        for (body, signature, code, says) in [
+            (good, None, 401, "no x-jidoka-signature-256"),
+            (good, Some("sha256=abc".to_string()), 401, "malformed"),
+            (
+                good,
+                Some(sign::header_value(
+                    b"another-key-another-key-another-key",
+                    good.as_bytes(),
+                )),
+                401,
+                "does not match",
+            ),
+            (
+                "not json",
+                Some(sign::header_value(KEY, b"not json")),
+                400,
+                "not an outcome",
+            ),
+            (
+                r#"{"command_id":"c1","status":"done","recovery":1,"cost":1}"#,
+                Some(sign::header_value(
+                    KEY,
+                    br#"{"command_id":"c1","status":"done","recovery":1,"cost":1}"#,
+                )),
+                400,
+                "unknown status `done`",
+            ),
+            (
+                r#"{"status":"failed","recovery":1,"cost":1}"#,
+                Some(sign::header_value(
+                    KEY,
+                    br#"{"status":"failed","recovery":1,"cost":1}"#,
+                )),
+                400,
+                "command id is empty",
+            ),
+        ] {
+            let response = post(body, signature).await?;
+            let status = response.status().as_u16();
+            let text = response.text().await?;
+            assert_eq!(status, code, "{body}: {text}");
+            assert!(text.contains(says), "{body}: {text}");
+        }
+        let (live, health) = (
+            client
+                .get(format!("http://{}/health/live", endpoint.local_addr()))
+                .send()
+                .await?,
+            client
+                .get(format!("http://{}/health", endpoint.local_addr()))
+                .send()
+                .await?,
+        );
+        assert_eq!(live.status().as_u16(), 200);
+        assert_eq!(health.status().as_u16(), 503);
+        let metrics = client
+            .get(format!("http://{}/metrics", endpoint.local_addr()))
+            .send()
+            .await?
+            .text()
+            .await?;
+        assert!(
+            metrics.contains("jidoka_executor_outcome_requests_total{code=\"401\"} 3"),
+            "{metrics}"
+        );
+        assert!(
+            metrics.contains("jidoka_executor_outcome_requests_total{code=\"400\"} 3"),
+            "{metrics}"
+        );
+        Ok(())
+    }
+}

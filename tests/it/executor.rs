@@ -159,13 +159,13 @@ impl Proc {
         Ok(())
     }
 
-    fn sigterm(&mut self) -> TestResult {
+    /// Stops the process with SIGTERM; its exit status.
+    fn sigterm(&mut self) -> Result<std::process::ExitStatus, BoxError> {
         let status = std::process::Command::new("kill")
             .args(["-TERM", &self.0.id().to_string()])
             .status()?;
         assert!(status.success());
-        self.0.wait()?;
-        Ok(())
+        Ok(self.0.wait()?)
     }
 }
 
@@ -497,7 +497,9 @@ async fn commands_reach_webhook_and_github_once_across_a_sigkill_and_outcomes_co
     assert_eq!(code, 200);
     let (code, health) = http_get(bridge_addr, "/health").await?;
     assert_eq!((code, health.as_str()), (200, "ready\n"));
-    executor.sigterm()?;
+    // SIGTERM: the bridge commits what it stored and exits 0.
+    let stopped = executor.sigterm()?;
+    assert!(stopped.success(), "executor exited with {stopped}");
     run.sigterm()?;
     server.abort();
 
