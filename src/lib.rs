@@ -14,6 +14,7 @@
 //! - [`decide`]: the rule engine and cooldown, the policy-rule language and the Thompson bandit (pure code), the decisions operator.
 //! - [`bench`]: in-binary benchmarks (`jidoka bench ablation`, `jidoka bench alerts`, `jidoka bench report`, `jidoka bench throughput`).
 //! - [`heal`]: heal commands for downstream executors (built only here), the feedback operator (outcomes, operator commands).
+//! - [`executor`]: the executor bridge (`jidoka executor`): heal commands to webhooks, GitHub and local programs, at most once; `POST /outcomes`.
 //! - [`audit`]: the audit hash chain, and reading the trail back: replay with filters, verify across compaction, explain one decision.
 //! - [`report`]: the self-contained HTML report of drift history, decisions and outcomes over a time range (inline SVG, long series downsampled per pixel column).
 //! - [`operator`]: signed operator commands (veto, approve, pause, resume) and their publishing.
@@ -30,6 +31,7 @@ pub mod config;
 pub mod decide;
 pub mod demo;
 pub mod detect;
+pub mod executor;
 pub mod heal;
 pub mod ids;
 pub mod ingest;

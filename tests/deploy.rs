@@ -89,6 +89,10 @@ fn check_env(file: &Path, env: &BTreeMap<String, String>) -> Result<Config, BoxE
                 .try_fold(&tree, |t, p| t.get(p))
                 .ok_or_else(|| format!("{k}: no config key {}", path.join(".")))?;
             let got = got.as_str().map_or_else(|| got.to_string(), String::from);
+            // A secret serializes redacted: resolved at load, never shown.
+            if got == jidoka::config::REDACTED {
+                continue;
+            }
             if &got != v {
                 return Err(format!("{k}={v} gives {} = {got}", path.join(".")).into());
             }
@@ -168,6 +172,45 @@ fn compose_commands_parse_and_env_names_config_keys() -> TestResult {
                 );
                 seen.push("run");
             }
+            Command::Executor => {
+                let e = &cfg.executor;
+                let address = e.http_address().ok_or("executor: no http-address")?;
+                let port = address.rsplit(':').next().unwrap_or("");
+                let ports = strings(service.get("ports").ok_or("executor: no ports")?);
+                assert!(
+                    ports.iter().any(|p| p.ends_with(&format!(":{port}"))),
+                    "{ports:?} do not publish {address}"
+                );
+                assert!(e.hmac_key.is_some(), "executor: no hmac-key");
+                let volumes = strings(service.get("volumes").ok_or("executor: no volumes")?);
+                let data = e.data_dir.to_string_lossy().into_owned();
+                assert!(
+                    volumes.iter().any(|v| v.ends_with(&format!(":{data}"))),
+                    "{volumes:?} do not keep {data}"
+                );
+                // The webhook goes to the example receiver, which reports
+                // back to this endpoint with the same key.
+                let url = e
+                    .webhook_url(jidoka::schema::Action::Retrain)
+                    .ok_or("executor: no webhook url")?;
+                let receiver = services
+                    .get("webhook-receiver")
+                    .ok_or("no webhook-receiver service")?;
+                let renv = environment(receiver);
+                assert!(url.starts_with("http://webhook-receiver:"), "{url}");
+                assert_eq!(
+                    renv.get("RECEIVER_HMAC_KEY").map(String::as_str),
+                    e.hmac_key.as_ref().map(|k| k.expose())
+                );
+                assert_eq!(
+                    renv.get("BRIDGE_OUTCOMES_URL").map(String::as_str),
+                    Some(format!("http://{name}:{port}/outcomes").as_str())
+                );
+                let mounted = host_path(receiver, "/app/receiver.py")
+                    .ok_or("webhook-receiver: receiver.py is not mounted")?;
+                assert!(mounted.exists(), "{}", mounted.display());
+                seen.push("executor");
+            }
             Command::Topics {
                 command: TopicsCommand::Create,
             } => seen.push("topics create"),
@@ -176,7 +219,7 @@ fn compose_commands_parse_and_env_names_config_keys() -> TestResult {
         }
     }
     seen.sort();
-    assert_eq!(seen, ["demo --produce", "run", "topics create"]);
+    assert_eq!(seen, ["demo --produce", "executor", "run", "topics create"]);
     Ok(())
 }
 

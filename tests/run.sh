@@ -2,9 +2,10 @@
 # Runs every check and test of jidoka, doing all set-up a fresh machine needs:
 # system packages (libclang for RocksDB's bindgen, OpenSSL headers for
 # librdkafka's TLS and SCRAM, headless Chromium that renders the HTML report
-# in tests/it/report_html.rs, Prometheus for the `promtool` that checks
-# deploy/prometheus and the dashboard's queries in tests/deploy.rs), the
-# Python schema validator of the Helm chart's manifests, the tansu broker the integration tests start
+# in tests/it/report_html.rs, python3 for the example webhook receiver,
+# Prometheus for the `promtool` that checks deploy/prometheus and the
+# dashboard's queries in tests/deploy.rs), the Python schema validator of
+# the Helm chart's manifests, the tansu broker the integration tests start
 # (built once, cached under ~/.cache/jidoka, in the background while the
 # checks and the test build run), the formatting and lint checks, the build,
 # then the whole test suite. Every step prints the time since the start.
@@ -34,6 +35,9 @@ for pkg in libclang-dev clang build-essential pkg-config libssl-dev; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
+# python3 (standard library only) runs the example webhook receiver in
+# tests/it/executor.rs.
+command -v python3 >/dev/null 2>&1 || apt_install --no-install-recommends python3
 # Chromium without its recommends (printing, mDNS, desktop tools: ~400 MB
 # a headless test never uses).
 dpkg -s chromium >/dev/null 2>&1 || apt_install --no-install-recommends chromium

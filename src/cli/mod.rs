@@ -68,6 +68,10 @@ pub enum Command {
         #[command(subcommand)]
         command: OperatorSubcommand,
     },
+    /// Run the executor bridge until SIGINT/SIGTERM: deliver heal commands
+    /// from the actions topic to the configured targets (`[executor]`),
+    /// and take outcomes on `POST /outcomes`.
+    Executor,
     /// Report how a heal command ended (an executor's last step).
     Outcome {
         /// Outcome command.
@@ -232,6 +236,10 @@ pub async fn main(cli: Cli) -> ExitCode {
         }
     };
     telemetry::init(&loaded.config.telemetry);
+    if matches!(cli.command, Command::Executor) && loaded.config.executor.hmac_key.is_none() {
+        eprintln!("jidoka executor: {}", crate::executor::ExecutorError::NoKey);
+        return ExitCode::from(2);
+    }
     if let Command::Operator { command } = cli.command {
         return operator::main(&loaded.config, command).await;
     }
@@ -240,6 +248,7 @@ pub async fn main(cli: Cli) -> ExitCode {
     }
     let result = match cli.command {
         Command::Run => run(&loaded).await,
+        Command::Executor => executor(&loaded).await,
         Command::Topics {
             command: TopicsCommand::Create,
         } => topics_create(&loaded.config).await,
@@ -283,6 +292,21 @@ async fn run(loaded: &LoadedConfig) -> Result<(), BoxError> {
         loaded.config.pipeline.drain_timeout,
     ));
     pipeline::run(loaded, Arc::new(Metrics::default()), rx).await?;
+    Ok(())
+}
+
+async fn executor(loaded: &LoadedConfig) -> Result<(), BoxError> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(signals::drain_on_signal(
+        tx,
+        loaded.config.pipeline.drain_timeout,
+    ));
+    crate::executor::run(
+        loaded,
+        Arc::new(crate::executor::ExecutorMetrics::default()),
+        rx,
+    )
+    .await?;
     Ok(())
 }
 

@@ -169,12 +169,18 @@ impl Config {
                 message: e.to_string(),
             })?;
         }
-        if let Some(key) = &mut self.operator.hmac_key {
-            *key = Secret::resolve(key.expose()).map_err(|e| ConfigError::Rule {
-                key: "operator.hmac-key".into(),
-                origin: origin_of(figment, "operator.hmac-key"),
-                message: e.to_string(),
-            })?;
+        for (name, secret) in [
+            ("operator.hmac-key", &mut self.operator.hmac_key),
+            ("executor.hmac-key", &mut self.executor.hmac_key),
+            ("executor.github.token", &mut self.executor.github.token),
+        ] {
+            if let Some(value) = secret {
+                *value = Secret::resolve(value.expose()).map_err(|e| ConfigError::Rule {
+                    key: name.into(),
+                    origin: origin_of(figment, name),
+                    message: e.to_string(),
+                })?;
+            }
         }
         Ok(())
     }
@@ -423,14 +429,30 @@ impl Config {
                 message,
             })?;
         }
-        if let Some(key) = &self.operator.hmac_key {
-            let len = key.expose().len();
+        for (name, key) in [
+            ("operator.hmac-key", &self.operator.hmac_key),
+            ("executor.hmac-key", &self.executor.hmac_key),
+        ] {
+            let len = key
+                .as_ref()
+                .map_or(MIN_HMAC_KEY_BYTES, |k| k.expose().len());
             if len < MIN_HMAC_KEY_BYTES {
                 return Err(fail(
-                    "operator.hmac-key",
+                    name,
                     format!("must be at least {MIN_HMAC_KEY_BYTES} bytes, got {len}"),
                 ));
             }
+        }
+        let e = &self.executor;
+        e.check().map_err(|(key, message)| fail(&key, message))?;
+        if e.group_id == self.kafka.group_id {
+            return Err(fail(
+                "executor.group-id",
+                "must differ from kafka.group-id (the bridge is its own consumer group)".into(),
+            ));
+        }
+        if let Some(address) = e.http_address() {
+            check_http_address(address).map_err(|m| fail("executor.http-address", m))?;
         }
         if self.topics.partitions < 1 {
             return Err(fail("topics.partitions", "must be at least 1".into()));

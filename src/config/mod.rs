@@ -4,13 +4,15 @@
 //! (`configs/jidoka.toml` or `--config FILE`) < `JIDOKA__…` environment
 //! variables. Loading checks every value once; an error names the key and the
 //! file or variable it came from. Secrets (`kafka.options`,
-//! `operator.hmac-key`) may be given as `env:NAME` or `file:/path`, are
+//! `operator.hmac-key`, `executor.hmac-key`, `executor.github.token`) may be given as `env:NAME` or `file:/path`, are
 //! resolved at load and never printed.
 
+mod executor;
 mod load;
 mod model;
 mod secret;
 
+pub use executor::{CommandConfig, ExecutorConfig, GithubConfig, TargetKind, WebhookConfig};
 pub use load::{ConfigError, LoadedConfig, DEFAULT_CONFIG_FILE, ENV_PREFIX, MIN_HMAC_KEY_BYTES};
 pub use model::{
     AnomalyConfig, BanditConfig, BaselineKind, Config, Correction, DecideConfig, DetectConfig,

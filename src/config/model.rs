@@ -38,6 +38,9 @@ pub struct Config {
     pub operator: OperatorConfig,
     /// The evaluations stream: every test's result, drifted or not.
     pub evaluations: EvaluationsConfig,
+    /// The executor bridge (`jidoka executor`): delivery of heal commands
+    /// to webhooks, GitHub and local programs.
+    pub executor: super::executor::ExecutorConfig,
 }
 
 /// The evaluations topic (`topics.evaluations`): one record per feature

@@ -13,6 +13,10 @@
 //! acknowledged by all in-sync replicas, never transactionally (the
 //! processor's transactional id would fence the running instance), and
 //! never to a topic the broker would create on the fly.
+//!
+//! The executor bridge (`jidoka executor`) shares the pieces: [`check`],
+//! [`outcome`] (the one place an outcome is built from a report),
+//! [`produce`] and [`lookup_model`].
 
 use std::time::Duration;
 
@@ -20,6 +24,7 @@ use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
+use rdkafka::ClientContext;
 
 use crate::audit::{read_topic, AuditError, ReadMode};
 use crate::config::Config;
@@ -124,12 +129,9 @@ pub fn find_command(
     Ok((found, scanned))
 }
 
-/// Looks the command up and produces its outcome.
-pub async fn report(
-    cfg: &Config,
-    request: &OutcomeReport,
-    progress: bool,
-) -> Result<Reported, ReportError> {
+/// Refuses a request the outcome cannot carry: an empty command id, a
+/// recovery or cost that is not finite.
+pub fn check(request: &OutcomeReport) -> Result<(), ReportError> {
     for (name, value) in [("recovery", request.recovery), ("cost", request.cost)] {
         if !value.is_finite() {
             return Err(ReportError::Invalid(format!(
@@ -148,27 +150,33 @@ pub async fn report(
     if request.command_id.trim().is_empty() {
         return Err(ReportError::Invalid("the command id is empty".into()));
     }
-    let (lookup_cfg, id) = (cfg.clone(), request.command_id.clone());
-    let (found, scanned) =
-        tokio::task::spawn_blocking(move || find_command(&lookup_cfg, &id, progress)).await??;
-    let Some(command) = found else {
-        return Err(ReportError::UnknownCommand {
-            command_id: request.command_id.clone(),
-            topic: cfg.topics.actions.clone(),
-            scanned,
-        });
-    };
-    let outcome = HealOutcome {
-        command_id: command.command_id,
-        model_id: command.model_id,
+    Ok(())
+}
+
+/// The outcome record of `request` for a command of `model_id`: the one
+/// place a [`HealOutcome`] is built from an executor's report.
+pub fn outcome(model_id: &str, request: &OutcomeReport) -> HealOutcome {
+    HealOutcome {
+        command_id: request.command_id.clone(),
+        model_id: model_id.to_string(),
         status: request.status,
         recovery: request.recovery,
         cost: request.cost,
         reported_at: request.reported_at,
         note: request.note.clone(),
-    };
+    }
+}
+
+/// Produces `outcome` to the outcomes topic, keyed by its model (so it
+/// lands on the model's partition), with the `jidoka-id` header; waits for
+/// the acknowledgement. `producer` is one made from
+/// [`tool_producer_config`] (idempotent, never transactional).
+pub async fn produce<C: ClientContext + 'static>(
+    cfg: &Config,
+    producer: &FutureProducer<C>,
+    outcome: HealOutcome,
+) -> Result<Reported, ReportError> {
     let payload = Codec::new(cfg.schemas.ids)?.encode(&outcome)?;
-    let producer: FutureProducer = tool_producer_config(cfg, "outcome").create()?;
     let headers = OwnedHeaders::new().insert(Header {
         key: "jidoka-id",
         value: Some(outcome.command_id.as_bytes()),
@@ -184,4 +192,35 @@ pub async fn report(
         partition: delivery.partition,
         offset: delivery.offset,
     })
+}
+
+/// Looks `command_id` up on the actions topic (off the async workers):
+/// its model id, or [`ReportError::UnknownCommand`].
+pub async fn lookup_model(
+    cfg: &Config,
+    command_id: &str,
+    progress: bool,
+) -> Result<String, ReportError> {
+    let (lookup_cfg, id) = (cfg.clone(), command_id.to_string());
+    let (found, scanned) =
+        tokio::task::spawn_blocking(move || find_command(&lookup_cfg, &id, progress)).await??;
+    found
+        .map(|c| c.model_id)
+        .ok_or_else(|| ReportError::UnknownCommand {
+            command_id: command_id.to_string(),
+            topic: cfg.topics.actions.clone(),
+            scanned,
+        })
+}
+
+/// Looks the command up and produces its outcome.
+pub async fn report(
+    cfg: &Config,
+    request: &OutcomeReport,
+    progress: bool,
+) -> Result<Reported, ReportError> {
+    check(request)?;
+    let model_id = lookup_model(cfg, &request.command_id, progress).await?;
+    let producer: FutureProducer = tool_producer_config(cfg, "outcome").create()?;
+    produce(cfg, &producer, outcome(&model_id, request)).await
 }

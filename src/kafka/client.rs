@@ -41,6 +41,29 @@ pub fn consumer_config(cfg: &Config) -> ClientConfig {
     with_options(c, cfg)
 }
 
+/// The executor bridge's consumer of the actions topic: its own group
+/// (`executor.group-id`), committed data only (`read_committed`: actions
+/// are written in transactions), offsets stored by the bridge once a
+/// command's delivery result is durable and committed in the background
+/// every second (only stored offsets are committed); a new group starts at
+/// the earliest offset (`executor.max-age` keeps old commands from being
+/// sent); fetches wait at most 100 ms for new records (a broker that does
+/// not answer a fetch as soon as records arrive delays each command by up
+/// to this).
+pub fn executor_consumer_config(cfg: &Config) -> ClientConfig {
+    let mut c = base(cfg);
+    c.set("group.id", &cfg.executor.group_id)
+        .set("client.id", format!("{}-executor", cfg.kafka.client_id))
+        .set("isolation.level", "read_committed")
+        .set("enable.auto.commit", "true")
+        .set("auto.commit.interval.ms", "1000")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("enable.partition.eof", "false")
+        .set("fetch.wait.max.ms", "100");
+    with_options(c, cfg)
+}
+
 /// A group-less reader for CLI tools (audit replay), reading committed data.
 pub fn reader_config(cfg: &Config) -> ClientConfig {
     let mut c = base(cfg);
@@ -136,6 +159,7 @@ mod tests {
                 reader_config(cfg),
                 admin_config(cfg),
                 operator_producer_config(cfg),
+                executor_consumer_config(cfg),
             ] {
                 client.create_native_config()?;
                 assert!(!format!("{client:?}").contains("pa55"), "{client:?}");

@@ -6,8 +6,8 @@ mod client;
 
 pub use admin::{create_topics, topic_specs, TopicSpec, TopicStatus};
 pub use client::{
-    admin_config, consumer_config, operator_producer_config, producer_config, reader_config,
-    tool_producer_config,
+    admin_config, consumer_config, executor_consumer_config, operator_producer_config,
+    producer_config, reader_config, tool_producer_config,
 };
 
 /// A Kafka failure: external, and usually worth retrying.

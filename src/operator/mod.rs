@@ -12,6 +12,7 @@ mod publish;
 mod sign;
 
 pub use publish::{new_command_id, publish, signing_key, PublishError};
+pub(crate) use sign::keyed;
 pub use sign::{canonical, sign, verify, SignatureError, ENCODING_TAG, SIGNATURE_BYTES};
 
 use crate::config::Config;

@@ -79,7 +79,7 @@ fn put_opt(out: &mut Vec<u8>, s: Option<&str>) {
 }
 
 /// HMAC-SHA256 keyed with `key` (any length).
-fn keyed(key: &[u8]) -> Hmac<Sha256> {
+pub(crate) fn keyed(key: &[u8]) -> Hmac<Sha256> {
     // RFC 2104: a key longer than the block is hashed, and every key is
     // zero-padded to the block. Doing it here gives a block-sized key, whose
     // constructor cannot fail (`new_from_slice` returns a Result that is

@@ -235,7 +235,7 @@ fn encode_models(
 }
 
 /// A latency histogram family `<name>_seconds`.
-fn encode_latency(
+pub(crate) fn encode_latency(
     encoder: &mut DescriptorEncoder,
     name: &str,
     help: &str,

@@ -24,6 +24,7 @@ mod dead_letter;
 mod decisions;
 mod demo;
 mod effect_golden;
+mod executor;
 mod failover;
 mod fuzz_inputs;
 mod ks_golden;
