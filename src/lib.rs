@@ -15,6 +15,7 @@
 //! - [`bench`]: in-binary benchmarks (`jidoka bench ablation`, `jidoka bench alerts`, `jidoka bench report`, `jidoka bench throughput`).
 //! - [`heal`]: heal commands for downstream executors (built only here), the feedback operator (outcomes, operator commands).
 //! - [`audit`]: the audit hash chain, and reading the trail back: replay with filters, verify across compaction, explain one decision.
+//! - [`export`]: analyst exports of the audit trail and the drift events (Parquet, CSV, JSON lines; one flat row per record).
 //! - [`report`]: the self-contained HTML report of drift history, decisions and outcomes over a time range (inline SVG, long series downsampled per pixel column).
 //! - [`operator`]: signed operator commands (veto, approve, pause, resume) and their publishing.
 //! - [`ids`]: deterministic ids of every output.
@@ -30,6 +31,7 @@ pub mod config;
 pub mod decide;
 pub mod demo;
 pub mod detect;
+pub mod export;
 pub mod heal;
 pub mod ids;
 pub mod ingest;
