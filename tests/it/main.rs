@@ -23,6 +23,7 @@ mod dead_letter;
 mod decisions;
 mod demo;
 mod effect_golden;
+mod export;
 mod failover;
 mod fuzz_inputs;
 mod ks_golden;
