@@ -2,10 +2,11 @@
 # Runs every check and test of jidoka, doing all set-up a fresh machine needs:
 # system packages (libclang for RocksDB's bindgen, OpenSSL headers for
 # librdkafka's TLS and SCRAM, headless Chromium that renders the HTML report
-# in tests/it/report_html.rs), the tansu broker the integration tests start
-# (built once, cached under ~/.cache/jidoka, in the background while the
-# checks and the test build run), the formatting and lint checks, the build,
-# then the whole test suite. Every step prints the time since the start.
+# in tests/it/report_html.rs), the Python packages pyarrow and duckdb (PyPI)
+# that tests/it/export.rs reads the exports with, the tansu broker the
+# integration tests start (built once, cached under ~/.cache/jidoka, in the
+# background while the checks and the test build run), the formatting and
+# lint checks, the build, then the whole test suite. Every step prints the time since the start.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,6 +37,13 @@ if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
 # a headless test never uses).
 dpkg -s chromium >/dev/null 2>&1 || apt_install --no-install-recommends chromium
 echo "ok"
+
+step "python packages (pyarrow, duckdb: tests/it/export.rs reads the exports back)"
+python3 -m pip --version >/dev/null 2>&1 || apt_install python3-pip
+# A Debian system Python refuses pip installs (PEP 668) unless told to.
+python3 -m pip install --quiet pyarrow duckdb 2>/dev/null ||
+  python3 -m pip install --quiet --break-system-packages pyarrow duckdb
+python3 -c "import pyarrow, duckdb; print('pyarrow', pyarrow.__version__, 'duckdb', duckdb.__version__)"
 
 step "rust components"
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
