@@ -34,7 +34,8 @@ use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
 
 use super::error::ExportError;
 use super::table::{Column, Kind, Value};
@@ -107,7 +108,7 @@ pub fn write_table(
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let tmp = tempfile::NamedTempFile::new_in(&dir).map_err(io)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(io)?;
     // An export is for sharing: readable by all, like a file the user
     // creates (the temporary file is private until now).
     #[cfg(unix)]
@@ -117,7 +118,7 @@ pub fn write_table(
             .set_permissions(std::fs::Permissions::from_mode(0o644))
             .map_err(io)?;
     }
-    let file = tmp.reopen().map_err(io)?;
+    let file = tmp.as_file_mut();
     let written = match format {
         Format::Parquet => write_parquet(file, columns, rows, &path)?,
         Format::Csv => write_csv(BufWriter::new(file), columns, rows, &path)?,
@@ -256,8 +257,8 @@ pub fn record_batch(
     RecordBatch::try_new(schema.clone(), arrays)
 }
 
-fn write_parquet(
-    file: std::fs::File,
+fn write_parquet<W: Write + Send>(
+    file: W,
     columns: &[Column],
     rows: &mut dyn Iterator<Item = Vec<Value>>,
     path: &str,
@@ -267,11 +268,19 @@ fn write_parquet(
         source: Box::new(source),
     };
     let schema = arrow_schema(columns);
-    let props = WriterProperties::builder()
+    let mut props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .set_max_row_group_row_count(Some(BATCH_ROWS))
-        .set_created_by(format!("jidoka {}", env!("CARGO_PKG_VERSION")))
-        .build();
+        .set_created_by(format!("jidoka {}", env!("CARGO_PKG_VERSION")));
+    // JSON columns are long, rarely repeated texts: no dictionary and no
+    // min/max statistics (nobody filters on a JSON text's order).
+    for c in columns.iter().filter(|c| c.kind == Kind::Json) {
+        let column = ColumnPath::from(c.name.as_str());
+        props = props
+            .set_column_dictionary_enabled(column.clone(), false)
+            .set_column_statistics_enabled(column, EnabledStatistics::None);
+    }
+    let props = props.build();
     let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(parquet)?;
     let mut written = 0u64;
     let mut batch = Vec::with_capacity(BATCH_ROWS);
