@@ -17,7 +17,14 @@ use jidoka::schema::{
 const T0: i64 = 1_767_225_600_000;
 
 fn audit(i: usize) -> AuditRecord {
-    let features = ["tenure_days", "monthly_spend", "support_calls", "plan", "region", "age"];
+    let features = [
+        "tenure_days",
+        "monthly_spend",
+        "support_calls",
+        "plan",
+        "region",
+        "age",
+    ];
     let drifted = i % 3 == 0;
     AuditRecord {
         decision_id: format!("dec-{i:024x}"),
@@ -71,15 +78,17 @@ fn audit(i: usize) -> AuditRecord {
             confidence: 0.912,
             threshold: 0.8,
             samples: 200,
-            arms: ["none", "retrain", "rollback", "fallback", "hold", "escalate"]
-                .iter()
-                .enumerate()
-                .map(|(k, a)| ArmView {
-                    action: (*a).into(),
-                    posterior_mean: 0.1 * k as f64 - 0.2,
-                    observations: (i % 40) as i64 + k as i64,
-                })
-                .collect(),
+            arms: [
+                "none", "retrain", "rollback", "fallback", "hold", "escalate",
+            ]
+            .iter()
+            .enumerate()
+            .map(|(k, a)| ArmView {
+                action: (*a).into(),
+                posterior_mean: 0.1 * k as f64 - 0.2,
+                observations: (i % 40) as i64 + k as i64,
+            })
+            .collect(),
         }),
         checks: ["evidence-age", "pause", "cooldown", "rate-limit", "veto"]
             .iter()
@@ -145,11 +154,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let audits: Vec<AuditRecord> = (0..n).map(audit).collect();
     let events: Vec<DriftEvent> = (0..n).map(drift).collect();
     let (al, dl) = (audit_layout(), drift_layout());
-    println!("{n} rows each; {} audit columns, {} drift columns", al.columns().len(), dl.columns().len());
+    println!(
+        "{n} rows each; {} audit columns, {} drift columns",
+        al.columns().len(),
+        dl.columns().len()
+    );
     for format in [Format::Parquet, Format::Csv, Format::Jsonl] {
         let out = dir.path().join(format!("audit.{}", format.as_str()));
         let start = Instant::now();
-        write_table(&out, format, &al.columns(), &mut audits.iter().map(|r| al.row(r)))?;
+        write_table(
+            &out,
+            format,
+            &al.columns(),
+            &mut audits.iter().map(|r| al.row(r)),
+        )?;
         let s = start.elapsed().as_secs_f64();
         let size = std::fs::metadata(&out)?.len();
         println!(
@@ -162,7 +180,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
         let out = dir.path().join(format!("drift.{}", format.as_str()));
         let start = Instant::now();
-        write_table(&out, format, &dl.columns(), &mut events.iter().map(|e| dl.row(e)))?;
+        write_table(
+            &out,
+            format,
+            &dl.columns(),
+            &mut events.iter().map(|e| dl.row(e)),
+        )?;
         let s = start.elapsed().as_secs_f64();
         let size = std::fs::metadata(&out)?.len();
         println!(

@@ -111,7 +111,7 @@ mod tests {
 
     #[test]
     fn events_order_by_time_then_model_and_feature() {
-        let mut events = vec![
+        let mut events = [
             event("z", "m2", "covariate", 5),
             event("y", "m1", "covariate", 5),
             event("x", "m1", "covariate", 1),
