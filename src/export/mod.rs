@@ -21,4 +21,6 @@ pub use filter::{by_time, DriftFilter};
 pub use rows::{audit_layout, drift_layout};
 pub use source::{export_audit, export_drift, ExportCounts, Target};
 pub use table::{json_text, Column, Field, Kind, Layout, Value};
-pub use write::{arrow_schema, record_batch, rfc3339, write_table, Format, BATCH_ROWS};
+pub use write::{
+    arrow_schema, record_batch, rfc3339, write_table, Format, BATCH_ROWS, ROW_GROUP_ROWS,
+};

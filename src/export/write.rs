@@ -9,7 +9,7 @@
 //! - Parquet (Snappy): text and JSON as `STRING`, ints as `INT64`, floats
 //!   as `DOUBLE`, bools as `BOOLEAN`, times as `TIMESTAMP(MILLIS, UTC)`,
 //!   text lists as `LIST<STRING>`; every column nullable; row groups of
-//!   [`BATCH_ROWS`] rows.
+//!   [`ROW_GROUP_ROWS`] rows, built [`BATCH_ROWS`] rows at a time.
 //! - CSV: a header of the column names, then one line per row (quoted
 //!   where needed); null is an empty cell; times RFC 3339 UTC with
 //!   milliseconds; floats in Rust's shortest round-trip form (`NaN`,
@@ -40,8 +40,11 @@ use parquet::schema::types::ColumnPath;
 use super::error::ExportError;
 use super::table::{Column, Kind, Value};
 
-/// Rows per Arrow batch (and Parquet row group).
-pub const BATCH_ROWS: usize = 64 * 1024;
+/// Rows per Arrow batch: what is held as values and arrays at a time.
+pub const BATCH_ROWS: usize = 8 * 1024;
+
+/// Rows per Parquet row group (held encoded and compressed until written).
+pub const ROW_GROUP_ROWS: usize = 64 * 1024;
 
 /// Latest time (ms) RFC 3339 can show: 9999-12-31T23:59:59.999Z.
 const MAX_RFC3339_MS: i64 = 253_402_300_799_999;
@@ -270,7 +273,7 @@ fn write_parquet<W: Write + Send>(
     let schema = arrow_schema(columns);
     let mut props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
-        .set_max_row_group_row_count(Some(BATCH_ROWS))
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_created_by(format!("jidoka {}", env!("CARGO_PKG_VERSION")));
     // JSON columns are long, rarely repeated texts: no dictionary and no
     // min/max statistics (nobody filters on a JSON text's order).
