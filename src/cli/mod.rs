@@ -136,8 +136,8 @@ pub enum AuditCommand {
 /// The model and time range filters the audit and drift commands share.
 #[derive(Debug, Args)]
 pub struct RangeArgs {
-    /// Only this model (`*/p<partition>` for operator commands concerning
-    /// every model).
+    /// Only this model (in the audit trail, `*/p<partition>` holds the
+    /// operator commands concerning every model).
     #[arg(long)]
     pub model: Option<String>,
     /// Only records at or after this event time (an audit record's
