@@ -16,6 +16,7 @@
 //! - [`heal`]: heal commands for downstream executors (built only here), the feedback operator (outcomes, operator commands).
 //! - [`executor`]: the executor bridge (`jidoka executor`): heal commands to webhooks, GitHub and local programs, at most once; `POST /outcomes`.
 //! - [`audit`]: the audit hash chain, and reading the trail back: replay with filters, verify across compaction, explain one decision.
+//! - [`export`]: analyst exports of the audit trail and the drift events (Parquet, CSV, JSON lines; one flat row per record).
 //! - [`report`]: the self-contained HTML report of drift history, decisions and outcomes over a time range (inline SVG, long series downsampled per pixel column).
 //! - [`operator`]: signed operator commands (veto, approve, pause, resume) and their publishing.
 //! - [`ids`]: deterministic ids of every output.
@@ -32,6 +33,7 @@ pub mod decide;
 pub mod demo;
 pub mod detect;
 pub mod executor;
+pub mod export;
 pub mod heal;
 pub mod ids;
 pub mod ingest;

@@ -4,11 +4,13 @@
 # librdkafka's TLS and SCRAM, headless Chromium that renders the HTML report
 # in tests/it/report_html.rs, python3 for the example webhook receiver,
 # Prometheus for the `promtool` that checks deploy/prometheus and the
-# dashboard's queries in tests/deploy.rs), the Python schema validator of
-# the Helm chart's manifests, the tansu broker the integration tests start
-# (built once, cached under ~/.cache/jidoka, in the background while the
-# checks and the test build run), the formatting and lint checks, the build,
-# then the whole test suite. Every step prints the time since the start.
+# dashboard's queries in tests/deploy.rs), the Python packages (PyPI)
+# kubernetes-validate (the Helm chart's manifests) and pyarrow and duckdb
+# (tests/it/export.rs reads the exports with them), the tansu broker the
+# integration tests start (built once, cached under ~/.cache/jidoka, in the
+# background while the checks and the test build run), the formatting and
+# lint checks, the build, then the whole test suite. Every step prints the
+# time since the start.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,11 +45,20 @@ command -v python3 >/dev/null 2>&1 || apt_install --no-install-recommends python
 dpkg -s chromium >/dev/null 2>&1 || apt_install --no-install-recommends chromium
 # promtool ships in Debian's prometheus package (its service is not started).
 command -v promtool >/dev/null 2>&1 || apt_install --no-install-recommends prometheus
-# The Kubernetes JSON schemas (offline) the Helm chart's manifests are
-# validated against in tests/deploy/helm.rs.
-python3 -c "import kubernetes_validate" 2>/dev/null || python3 -m pip install --quiet kubernetes-validate \
-  || python3 -m pip install --quiet --break-system-packages kubernetes-validate
 echo "ok"
+
+# kubernetes-validate: the Kubernetes JSON schemas (offline) the Helm
+# chart's manifests are validated against in tests/deploy/helm.rs; pyarrow
+# and duckdb: tests/it/export.rs reads the exports back with them.
+step "python packages (kubernetes-validate, pyarrow, duckdb)"
+python3 -m pip --version >/dev/null 2>&1 || apt_install python3-pip
+python_packages=(kubernetes-validate pyarrow duckdb)
+if ! python3 -c "import kubernetes_validate, pyarrow, duckdb" 2>/dev/null; then
+  # A Debian system Python refuses pip installs (PEP 668) unless told to.
+  python3 -m pip install --quiet "${python_packages[@]}" 2>/dev/null ||
+    python3 -m pip install --quiet --break-system-packages "${python_packages[@]}"
+fi
+python3 -c "import kubernetes_validate, pyarrow, duckdb; print('pyarrow', pyarrow.__version__, 'duckdb', duckdb.__version__)"
 
 step "rust components"
 rustup component add rustfmt clippy >/dev/null 2>&1 || true

@@ -14,7 +14,8 @@
 //! - `order`: the order a replay prints in (by decision time, or as read).
 //! - `explain`: one decision's versions in plain words (pure).
 //! - `topic`: reading an output topic to its end, with a progress bar.
-//! - `replay`: the Kafka side of replay, verify and explain.
+//! - `replay`: the Kafka side of replay, verify and explain, and the
+//!   filtered, ordered read the exports share with replay.
 
 pub mod chain;
 mod explain;
@@ -30,7 +31,7 @@ pub use filter::{latest, parse_time, select, Filter, TimeError};
 pub use format::{format_line, format_time, table_header, table_row, to_json_line, truncate};
 pub use order::{by_time, ReplayOrder};
 pub use replay::{
-    decision_versions, drift_events, read, replay, verify_topic, AuditError, ReplayCounts,
+    collect, decision_versions, drift_events, read, replay, verify_topic, AuditError, ReplayCounts,
     ReplayOptions,
 };
 pub use topic::{read_events, read_topic, ReadEvent, ReadMode};

@@ -6,8 +6,9 @@
 //! its [`ReplayOrder`]: by decision time across partitions (by default;
 //! following, within each batch that arrived before the read caught up),
 //! or as read; with `latest`, after the whole topic is read, the latest
-//! version of each decision by decision time. Read errors and undecodable
-//! records behave as in [`read_topic`].
+//! version of each decision by decision time. [`collect`] returns what a
+//! replay from the beginning prints, in its order, for the exports. Read
+//! errors and undecodable records behave as in [`read_topic`].
 
 use std::io::Write;
 use std::time::Duration;
@@ -130,18 +131,11 @@ pub fn replay(
     let mut counts = ReplayCounts::default();
     let topic = cfg.topics.audit.as_str();
     if opts.latest {
-        let mut all = Vec::new();
-        counts.undecodable = read_topic(cfg, topic, mode, &mut |r: AuditRecord| {
-            all.push(r);
-            Ok(())
-        })?;
-        counts.read = all.len() as u64;
-        let mut kept = select(all, &opts.filter, true);
-        kept.sort_by(by_time);
+        let (kept, read) = collect(cfg, &opts.filter, true, opts.progress)?;
+        counts = read;
         for r in &kept {
             print(out, r)?;
         }
-        counts.printed = kept.len() as u64;
     } else {
         let mut ordered = Ordered::new(opts.order);
         counts.undecodable = read_events(cfg, topic, mode, &mut |event| {
@@ -167,6 +161,39 @@ pub fn replay(
     }
     out.flush()?;
     Ok(counts)
+}
+
+/// Reads the whole audit topic (as it is when the read starts) and
+/// returns the records passing `filter` (with `latest`, first the latest
+/// version of each decision), by decision time, then decision id, then
+/// version: what `audit replay --from-beginning` (with `latest`, `audit
+/// replay --latest`) prints, in its order. The counts' `printed` is the
+/// number of records returned.
+pub fn collect(
+    cfg: &Config,
+    filter: &Filter,
+    latest: bool,
+    progress: bool,
+) -> Result<(Vec<AuditRecord>, ReplayCounts), AuditError> {
+    let mode = ReadMode {
+        from_beginning: true,
+        follow: false,
+        progress,
+    };
+    let mut all = Vec::new();
+    let undecodable = read_topic(cfg, &cfg.topics.audit, mode, &mut |r: AuditRecord| {
+        all.push(r);
+        Ok(())
+    })?;
+    let read = all.len() as u64;
+    let mut kept = select(all, filter, latest);
+    kept.sort_by(by_time);
+    let counts = ReplayCounts {
+        read,
+        printed: kept.len() as u64,
+        undecodable,
+    };
+    Ok((kept, counts))
 }
 
 /// Reads the whole audit topic and verifies every model's hash chain;

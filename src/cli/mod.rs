@@ -22,6 +22,7 @@ use tokio::sync::watch;
 use crate::audit::{self, Filter, ReplayOptions};
 use crate::config::{Config, LoadedConfig};
 use crate::demo::{self, DemoOptions};
+use crate::export;
 use crate::kafka::{create_topics, TopicStatus};
 use crate::pipeline;
 use crate::telemetry::{self, Metrics};
@@ -52,11 +53,17 @@ pub enum Command {
         #[command(subcommand)]
         command: TopicsCommand,
     },
-    /// Read the audit trail: replay, verify, explain.
+    /// Read the audit trail: replay, verify, explain, export.
     Audit {
         /// Audit command.
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// Export the drift events.
+    Drift {
+        /// Drift command.
+        #[command(subcommand)]
+        command: DriftCommand,
     },
     /// Write a self-contained HTML report (drift history, decisions, action
     /// mix, bandit confidence, outcomes) from the drift-events, audit and
@@ -137,29 +144,62 @@ pub enum AuditCommand {
     /// Explain one decision in plain words, from every version of its
     /// audit record; exit 1 if it is not on the topic.
     Explain(ExplainArgs),
+    /// Write the audit records as a flat table (Parquet, CSV or JSON
+    /// lines), one row per record version, in replay's order.
+    Export(AuditExportArgs),
 }
 
-/// Replay arguments.
+/// The model and time range filters the audit and drift commands share.
 #[derive(Debug, Args)]
-pub struct ReplayArgs {
-    /// Only this model (`*/p<partition>` for operator commands concerning
-    /// every model).
+pub struct RangeArgs {
+    /// Only this model (in the audit trail, `*/p<partition>` holds the
+    /// operator commands concerning every model).
     #[arg(long)]
     pub model: Option<String>,
+    /// Only records at or after this event time (an audit record's
+    /// decision time, a drift event's evaluation time): RFC 3339
+    /// (2024-06-01T12:00:00Z, 2024-06-01T14:00:00+02:00, 2024-06-01) or
+    /// epoch milliseconds.
+    #[arg(long, value_parser = parse_time_arg)]
+    pub from: Option<i64>,
+    /// Only records at or before this event time (as --from).
+    #[arg(long, value_parser = parse_time_arg)]
+    pub to: Option<i64>,
+}
+
+/// The filters `audit replay` and `audit export` share.
+#[derive(Debug, Args)]
+pub struct AuditFilterArgs {
+    /// Model and time range.
+    #[command(flatten)]
+    pub range: RangeArgs,
     /// Only decisions with this final action.
     #[arg(long, value_parser = ["retrain", "rollback", "fallback", "hold", "escalate", "none"])]
     pub action: Option<String>,
     /// Only decisions whose proposal came from this source.
     #[arg(long, value_parser = ["rules", "bandit", "human", "escalation"])]
     pub decided_by: Option<String>,
-    /// Only decisions taken at or after this event time: RFC 3339
-    /// (2024-06-01T12:00:00Z, 2024-06-01T14:00:00+02:00, 2024-06-01) or
-    /// epoch milliseconds.
-    #[arg(long, value_parser = parse_time_arg)]
-    pub from: Option<i64>,
-    /// Only decisions taken at or before this event time (as --from).
-    #[arg(long, value_parser = parse_time_arg)]
-    pub to: Option<i64>,
+}
+
+impl AuditFilterArgs {
+    /// The filter these flags ask for.
+    pub fn filter(&self) -> Filter {
+        Filter {
+            model: self.range.model.clone(),
+            action: self.action.clone(),
+            decided_by: self.decided_by.clone(),
+            from: self.range.from,
+            to: self.range.to,
+        }
+    }
+}
+
+/// Replay arguments.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Which records.
+    #[command(flatten)]
+    pub filter: AuditFilterArgs,
     /// Only the latest version of each decision (what compaction keeps),
     /// ordered by decision time; reads the whole topic.
     #[arg(long, conflicts_with = "follow")]
@@ -179,6 +219,69 @@ pub struct ReplayArgs {
     /// JSON lines instead of the table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Where an export goes.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// File to write (replaced atomically: a temporary file in the same
+    /// directory, renamed into place).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// `parquet`, `csv` or `jsonl`. Default: from --out's extension
+    /// (.parquet, .csv, .jsonl or .ndjson).
+    #[arg(long, value_parser = export::Format::parse)]
+    pub format: Option<export::Format>,
+}
+
+impl OutputArgs {
+    /// The format asked for, or the one --out's extension names.
+    pub fn format(&self) -> Result<export::Format, String> {
+        self.format
+            .or_else(|| export::Format::from_path(&self.out))
+            .ok_or_else(|| {
+                format!(
+                    "give --format parquet, csv or jsonl (the extension of {} does not say)",
+                    self.out.display()
+                )
+            })
+    }
+}
+
+/// Audit export arguments: the replay filters, one row per record.
+#[derive(Debug, Args)]
+pub struct AuditExportArgs {
+    /// File and format.
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Which records (as `audit replay`).
+    #[command(flatten)]
+    pub filter: AuditFilterArgs,
+    /// Only the latest version of each decision (what compaction keeps).
+    #[arg(long)]
+    pub latest: bool,
+}
+
+/// Drift commands.
+#[derive(Debug, Subcommand)]
+pub enum DriftCommand {
+    /// Write the drift events as a flat table (Parquet, CSV or JSON lines),
+    /// one row per event, by event time.
+    Export(DriftExportArgs),
+}
+
+/// Drift export arguments.
+#[derive(Debug, Args)]
+pub struct DriftExportArgs {
+    /// File and format.
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Model and event-time range.
+    #[command(flatten)]
+    pub range: RangeArgs,
+    /// Only drift events of this kind.
+    #[arg(long, value_parser = ["covariate", "anomaly", "concept"])]
+    pub kind: Option<String>,
 }
 
 fn parse_time_arg(s: &str) -> Result<i64, String> {
@@ -222,6 +325,19 @@ pub async fn main(cli: Cli) -> ExitCode {
     if let Command::Bench { command } = &cli.command {
         return bench::main(command).await;
     }
+    let output = match &cli.command {
+        Command::Audit {
+            command: AuditCommand::Export(a),
+        } => Some(&a.output),
+        Command::Drift {
+            command: DriftCommand::Export(a),
+        } => Some(&a.output),
+        _ => None,
+    };
+    if let Some(Err(e)) = output.map(OutputArgs::format) {
+        eprintln!("jidoka: {e}");
+        return ExitCode::from(2);
+    }
     if let Command::Report(args) = &cli.command {
         if let Err(e) = crate::report::Selection::new(None, args.from, args.to) {
             eprintln!("jidoka report: {e}");
@@ -261,6 +377,12 @@ pub async fn main(cli: Cli) -> ExitCode {
         Command::Audit {
             command: AuditCommand::Explain(args),
         } => explain(&loaded.config, args).await,
+        Command::Audit {
+            command: AuditCommand::Export(args),
+        } => audit_export(&loaded.config, args).await,
+        Command::Drift {
+            command: DriftCommand::Export(args),
+        } => drift_export(&loaded.config, args).await,
         Command::Report(args) => report(&loaded.config, args).await,
         Command::Demo(args) => demo_produce(&loaded.config, &args).await,
         Command::Bench { .. } | Command::Operator { .. } | Command::Outcome { .. } => Ok(()),
@@ -324,13 +446,7 @@ async fn topics_create(cfg: &Config) -> Result<(), BoxError> {
 async fn replay(cfg: &Config, args: ReplayArgs) -> Result<(), BoxError> {
     let cfg = cfg.clone();
     let opts = ReplayOptions {
-        filter: Filter {
-            model: args.model,
-            action: args.action,
-            decided_by: args.decided_by,
-            from: args.from,
-            to: args.to,
-        },
+        filter: args.filter.filter(),
         latest: args.latest,
         from_beginning: args.from_beginning,
         follow: args.follow,
@@ -357,6 +473,58 @@ async fn replay(cfg: &Config, args: ReplayArgs) -> Result<(), BoxError> {
         counts.read, counts.printed, counts.undecodable
     );
     Ok(())
+}
+
+async fn audit_export(cfg: &Config, args: AuditExportArgs) -> Result<(), BoxError> {
+    let cfg = cfg.clone();
+    let format = args.output.format()?;
+    let out = args.output.out.clone();
+    let filter = args.filter.filter();
+    let counts = tokio::task::spawn_blocking(move || {
+        let target = export::Target {
+            out: &out,
+            format,
+            progress: true,
+        };
+        export::export_audit(&cfg, &filter, args.latest, &target)
+    })
+    .await??;
+    print_export(&args.output, format, "audit", counts);
+    Ok(())
+}
+
+async fn drift_export(cfg: &Config, args: DriftExportArgs) -> Result<(), BoxError> {
+    let cfg = cfg.clone();
+    let format = args.output.format()?;
+    let out = args.output.out.clone();
+    let filter = export::DriftFilter {
+        model: args.range.model.clone(),
+        kind: args.kind.clone(),
+        from: args.range.from,
+        to: args.range.to,
+    };
+    let counts = tokio::task::spawn_blocking(move || {
+        let target = export::Target {
+            out: &out,
+            format,
+            progress: true,
+        };
+        export::export_drift(&cfg, &filter, &target)
+    })
+    .await??;
+    print_export(&args.output, format, "drift-events", counts);
+    Ok(())
+}
+
+fn print_export(output: &OutputArgs, format: export::Format, what: &str, c: export::ExportCounts) {
+    println!(
+        "wrote {} ({}): {} rows; {} {what} records read, {} undecodable",
+        output.out.display(),
+        format.as_str(),
+        c.rows,
+        c.read,
+        c.undecodable
+    );
 }
 
 async fn verify(cfg: &Config) -> Result<(), BoxError> {
@@ -514,14 +682,102 @@ mod tests {
             panic!("not a replay: {:?}", cli.command);
         };
         assert!(a.latest && a.json && !a.follow);
-        assert_eq!(a.model.as_deref(), Some("churn-v7"));
-        assert_eq!(a.action.as_deref(), Some("none"));
-        assert_eq!(a.decided_by.as_deref(), Some("bandit"));
+        let f = a.filter.filter();
+        assert_eq!(f.model.as_deref(), Some("churn-v7"));
+        assert_eq!(f.action.as_deref(), Some("none"));
+        assert_eq!(f.decided_by.as_deref(), Some("bandit"));
         assert_eq!(
-            (a.from, a.to),
+            (f.from, f.to),
             (Some(1_717_200_000_000), Some(1_717_286_400_000))
         );
         Ok(())
+    }
+
+    #[test]
+    fn exports_take_the_replay_filters_and_a_format() -> Result<(), clap::Error> {
+        let cli = parse(&[
+            "audit",
+            "export",
+            "--format",
+            "parquet",
+            "--out",
+            "/tmp/a.bin",
+            "--latest",
+            "--model",
+            "churn-v7",
+            "--action",
+            "retrain",
+            "--decided-by",
+            "rules",
+            "--from",
+            "2024-06-01",
+            "--to",
+            "1717286400000",
+        ])?;
+        let Command::Audit {
+            command: AuditCommand::Export(a),
+        } = cli.command
+        else {
+            panic!("not an audit export: {:?}", cli.command);
+        };
+        assert!(a.latest);
+        assert_eq!(a.output.format(), Ok(export::Format::Parquet));
+        assert_eq!(
+            a.filter.filter(),
+            Filter {
+                model: Some("churn-v7".into()),
+                action: Some("retrain".into()),
+                decided_by: Some("rules".into()),
+                from: Some(1_717_200_000_000),
+                to: Some(1_717_286_400_000),
+            }
+        );
+        let cli = parse(&[
+            "drift", "export", "--out", "d.CSV", "--kind", "concept", "--model", "m",
+        ])?;
+        let Command::Drift {
+            command: DriftCommand::Export(d),
+        } = cli.command
+        else {
+            panic!("not a drift export: {:?}", cli.command);
+        };
+        assert_eq!(d.output.format(), Ok(export::Format::Csv));
+        assert_eq!(
+            (d.kind.as_deref(), d.range.model.as_deref(), d.range.from),
+            (Some("concept"), Some("m"), None)
+        );
+        // Without --format, an extension that says nothing is a usage error.
+        let cli = parse(&["drift", "export", "--out", "d.txt"])?;
+        let Command::Drift {
+            command: DriftCommand::Export(d),
+        } = cli.command
+        else {
+            panic!("not a drift export");
+        };
+        assert!(d.output.format().is_err_and(|e| e.contains("d.txt")));
+        Ok(())
+    }
+
+    #[test]
+    fn bad_export_arguments_are_usage_errors() {
+        for args in [
+            &["audit", "export", "--format", "parquet"][..],
+            &["audit", "export", "--out", "a.parquet", "--format", "xlsx"],
+            &["audit", "export", "--out", "a.parquet", "--follow"],
+            &[
+                "audit",
+                "export",
+                "--out",
+                "a.parquet",
+                "--action",
+                "reboot",
+            ],
+            &["drift", "export", "--out", "d.csv", "--kind", "weird"],
+            &["drift", "export", "--out", "d.csv", "--action", "retrain"],
+            &["drift", "export", "--out", "d.csv", "--to", "soon"],
+        ] {
+            assert!(parse(args).is_err(), "{args:?}");
+        }
     }
 
     #[test]

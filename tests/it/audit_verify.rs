@@ -7,8 +7,8 @@
 //! filters, `--latest`, explain and the HTML report read the topics.
 
 use crate::common::{
-    create_topics, produce_raw, producer, read_raw, test_config, unique, BoxError, Broker,
-    TestResult,
+    create_plain_topic, create_topics, produce_raw, producer, read_raw, test_config, unique,
+    BoxError, Broker, TestResult,
 };
 use jidoka::audit::{self, chain, AuditError, Filter, ReplayOptions};
 use jidoka::config::Config;
@@ -127,21 +127,6 @@ fn sealed_chain() -> Vec<AuditRecord> {
     c.next(&d, |r| r.status = AuditStatus::Vetoed);
     c.push(record("dec-e", 5, "retrain", "bandit"));
     c.records
-}
-
-/// Creates `topic` with the broker's default (delete) cleanup policy, so
-/// every version stays on it.
-async fn create_plain_topic(cfg: &Config, topic: &str) -> TestResult {
-    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-    use rdkafka::client::DefaultClientContext;
-    let admin: AdminClient<DefaultClientContext> = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", &cfg.kafka.bootstrap_servers)
-        .create()?;
-    let topic = NewTopic::new(topic, 3, TopicReplication::Fixed(1));
-    for r in admin.create_topics([&topic], &AdminOptions::new()).await? {
-        r.map_err(|(t, e)| format!("creating {t}: {e}"))?;
-    }
-    Ok(())
 }
 
 /// Waits until the broker compacted `topic` down to `n` records.

@@ -44,13 +44,7 @@ async fn sigkill_at_random_points_loses_and_doubles_nothing() -> TestResult {
     let env = TestEnv::start().await?;
     let cfg = env.cfg();
     let cwd = tempfile::tempdir()?;
-    // A killed member holds its partitions until its session times out:
-    // keep that short so restarts get them back quickly.
-    std::fs::create_dir_all(cwd.path().join("configs"))?;
-    std::fs::write(
-        cwd.path().join("configs/jidoka.toml"),
-        "[kafka.options]\n\"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"1000\"\n",
-    )?;
+    write_short_session_config(cwd.path())?;
     let preds = Scenario::demo(8000, 1500).predictions();
     produce_raw(
         &producer(cfg)?,

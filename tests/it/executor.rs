@@ -220,13 +220,7 @@ async fn commands_reach_webhook_and_github_once_across_a_sigkill_and_outcomes_co
     let cfg = env.cfg().clone();
     let codec = &env.codec;
     let cwd = tempfile::tempdir()?;
-    // A killed member holds its partitions until its session times out:
-    // keep that short so the restarted executor gets them back quickly.
-    std::fs::create_dir_all(cwd.path().join("configs"))?;
-    std::fs::write(
-        cwd.path().join("configs/jidoka.toml"),
-        "[kafka.options]\n\"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"1000\"\n",
-    )?;
+    write_short_session_config(cwd.path())?;
     let logs = cwd.path().join("logs");
     std::fs::create_dir_all(&logs)?;
 

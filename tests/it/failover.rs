@@ -51,12 +51,7 @@ impl Instance {
     fn spawn(cfg: &Config) -> Result<Instance, BoxError> {
         let dir = tempfile::tempdir()?;
         let cwd = dir.path();
-        std::fs::create_dir_all(cwd.join("configs"))?;
-        // A killed member holds its partitions until its session times out.
-        std::fs::write(
-            cwd.join("configs/jidoka.toml"),
-            "[kafka.options]\n\"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"1000\"\n",
-        )?;
+        write_short_session_config(cwd)?;
         let log = cwd.join("log");
         let child = jidoka_command(cfg, cwd)
             .arg("run")

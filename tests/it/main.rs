@@ -25,6 +25,7 @@ mod decisions;
 mod demo;
 mod effect_golden;
 mod executor;
+mod export;
 mod failover;
 mod fuzz_inputs;
 mod ks_golden;

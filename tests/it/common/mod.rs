@@ -330,6 +330,23 @@ pub async fn create_topics(cfg: &Config) -> TestResult {
     Ok(())
 }
 
+/// Creates `topic` (3 partitions) with the broker's default (delete)
+/// cleanup policy, so every version of a key stays on it: for tests that
+/// compare reads of a topic jidoka creates compacted (audit) and must not
+/// race the broker's compaction.
+pub async fn create_plain_topic(cfg: &Config, topic: &str) -> TestResult {
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    use rdkafka::client::DefaultClientContext;
+    let admin: AdminClient<DefaultClientContext> = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &cfg.kafka.bootstrap_servers)
+        .create()?;
+    let topic = NewTopic::new(topic, 3, TopicReplication::Fixed(1));
+    for r in admin.create_topics([&topic], &AdminOptions::new()).await? {
+        r.map_err(|(t, e)| format!("creating {t}: {e}"))?;
+    }
+    Ok(())
+}
+
 /// A pipeline running in this process.
 pub struct Running {
     stop: watch::Sender<bool>,
@@ -473,6 +490,18 @@ impl<B> TestEnv<B> {
             .await?;
         running.stop().await
     }
+}
+
+/// Writes `configs/jidoka.toml` under `cwd` (where [`jidoka_command`]
+/// finds it) with a short consumer session: a SIGKILLed member holds its
+/// partitions until its session times out, so a restarted or surviving
+/// process gets them back within seconds.
+pub fn write_short_session_config(cwd: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(cwd.join("configs"))?;
+    std::fs::write(
+        cwd.join("configs/jidoka.toml"),
+        "[kafka.options]\n\"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"1000\"\n",
+    )
 }
 
 /// The `jidoka` binary with `cfg`'s connection, group, topics and state
