@@ -27,16 +27,13 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 step() { printf '\n== %s == (%dm%02ds)\n' "$*" $((SECONDS / 60)) $((SECONDS % 60)); }
 
 step "system packages"
+# What building needs (the same script as the quick start's demo command).
+bash tests/setup.sh
 updated=""
 apt_install() {
   if [ -z "$updated" ]; then as_root apt-get update -qq; updated=1; fi
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >/dev/null
 }
-missing=()
-for pkg in libclang-dev clang build-essential pkg-config libssl-dev; do
-  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
-done
-if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
 # python3 (standard library only) runs the example webhook receiver in
 # tests/it/executor.rs.
 command -v python3 >/dev/null 2>&1 || apt_install --no-install-recommends python3
