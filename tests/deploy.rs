@@ -15,6 +15,8 @@ mod common;
 mod helm;
 #[path = "deploy/monitoring.rs"]
 mod monitoring;
+#[path = "deploy/quickstart.rs"]
+mod quickstart;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
