@@ -39,7 +39,10 @@ fn quick_start_is_two_commands_and_its_setup_runs() -> TestResult {
     let ci = std::fs::read_to_string(repo().join(".ci/run"))?;
     assert!(ci.lines().any(|l| l.trim() == commands[1]), "{ci}");
     let run = std::fs::read_to_string(repo().join("tests/run.sh"))?;
-    assert!(run.contains("bash tests/setup.sh"), "tests/run.sh runs the same set-up");
+    assert!(
+        run.contains("bash tests/setup.sh"),
+        "tests/run.sh runs the same set-up"
+    );
 
     let out = Command::new("bash")
         .arg("tests/setup.sh")
