@@ -10,7 +10,9 @@
 mod executor;
 mod load;
 mod model;
+mod models;
 mod secret;
+mod show;
 
 pub use executor::{CommandConfig, ExecutorConfig, GithubConfig, TargetKind, WebhookConfig};
 pub use load::{ConfigError, LoadedConfig, DEFAULT_CONFIG_FILE, ENV_PREFIX, MIN_HMAC_KEY_BYTES};
@@ -19,5 +21,9 @@ pub use model::{
     EffectThreshold, EvaluationsConfig, KafkaConfig, LabelsConfig, LogFormat, MinEffect,
     OperatorConfig, PipelineConfig, ReferenceMode, SchemaIds, SchemasConfig, StateConfig,
     TelemetryConfig, TopicsConfig, WindowKindName, DEFAULT_FEATURE_SERIES_LIMIT,
+};
+pub use models::{
+    FeatureRoute, FeatureSelection, MinEffectOverride, ModelOverrides, ModelRules, ModelSettings,
+    SettingsCache,
 };
 pub use secret::{Secret, SecretError, REDACTED};
