@@ -176,6 +176,11 @@ impl Detection {
         std::mem::take(&mut self.capped)
     }
 
+    /// Models whose windows are cached.
+    pub fn cached_models(&self) -> usize {
+        self.models.len()
+    }
+
     /// A prediction enters its model's windows, event clock and metrics
     /// (the model must be tracked in `models`).
     pub fn process(&mut self, models: &mut Models, p: &Prediction) -> Result<Observed, StateError> {
