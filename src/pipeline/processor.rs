@@ -287,3 +287,7 @@ mod stream_tests;
 #[cfg(test)]
 #[path = "feedback_tests.rs"]
 mod feedback_tests;
+
+#[cfg(test)]
+#[path = "models_tests.rs"]
+mod models_tests;
