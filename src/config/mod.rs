@@ -5,7 +5,10 @@
 //! variables. Loading checks every value once; an error names the key and the
 //! file or variable it came from. Secrets (`kafka.options`,
 //! `operator.hmac-key`, `executor.hmac-key`, `executor.github.token`) may be given as `env:NAME` or `file:/path`, are
-//! resolved at load and never printed.
+//! resolved at load and never printed. `[models."<glob>"]` tables override
+//! detection settings, the features monitored and the policy per model
+//! ([`ModelRules`], resolved once per model); `jidoka config show` prints
+//! the effective values with their origins.
 
 mod executor;
 mod load;

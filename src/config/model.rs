@@ -216,7 +216,7 @@ pub struct DetectConfig {
     pub reference_end: Option<String>,
     /// CSV file with one column per feature (header row): numeric columns
     /// become KS references, other columns categorical references, for
-    /// every model (`file`).
+    /// every model whose settings do not name another (`file`).
     pub reference_file: Option<PathBuf>,
     /// Significance level of one model evaluation across its features.
     pub ks_alpha: f64,
