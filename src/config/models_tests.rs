@@ -264,7 +264,7 @@ fn show_prints_each_value_with_its_origin() {
         );
         let churn = Config::show(path, Some("churn-v8")).map_err(|e| e.to_string())?;
         assert!(
-            line(&churn, "exclude = [\"debug_*\"]  # [models.\"churn-*\"]") != "",
+            !line(&churn, "exclude = [\"debug_*\"]  # [models.\"churn-*\"]").is_empty(),
             "{churn}"
         );
         let parsed: toml::Value = toml::from_str(&churn).map_err(|e| e.to_string())?;
