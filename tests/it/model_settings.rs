@@ -1,11 +1,16 @@
 //! Per-model settings through the `jidoka` binary: `config show` prints
 //! the effective settings of a model with where each value came from, and
-//! a bad `[models."<glob>"]` table stops the binary naming it.
+//! a bad `[models."<glob>"]` table stops the binary naming it. And a
+//! pipeline on a real broker tests each model with its own settings.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::{Command, Output};
 
 use crate::common::*;
+use jidoka::config::ModelOverrides;
+use jidoka::demo::scenario::Scenario;
+use jidoka::schema::{DriftEvent, EvaluationRecord};
 
 const CONFIG: &str = r#"
 [detect]
@@ -145,5 +150,77 @@ fn a_bad_model_table_stops_the_binary_naming_it() -> TestResult {
         err.contains("ks-alpah") && err.contains("jidoka.toml"),
         "{err}"
     );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn models_on_one_broker_are_tested_with_their_own_settings() -> TestResult {
+    let mut env = TestEnv::start().await?;
+    let mut cfg = env.loaded.config.clone();
+    cfg.models.insert(
+        "churn-strict".into(),
+        ModelOverrides {
+            ks_alpha: Some(1e-200),
+            ..ModelOverrides::default()
+        },
+    );
+    cfg.models.insert(
+        "fraud-*".into(),
+        ModelOverrides {
+            exclude: Some(vec!["amount".into()]),
+            ..ModelOverrides::default()
+        },
+    );
+    env.loaded = with_version(cfg)?;
+    // The demo's models, and churn-strict: churn-v7's data and shift.
+    let mut scenario = Scenario::demo(2000, 1000);
+    let strict = scenario
+        .models
+        .iter()
+        .find(|m| m.model_id == "churn-v7")
+        .cloned()
+        .ok_or("no churn-v7 in the demo")?;
+    scenario.models.push(jidoka::demo::scenario::ModelSpec {
+        model_id: "churn-strict".into(),
+        ..strict
+    });
+    let records = encode_predictions(&env.codec, &scenario.predictions())?;
+    env.run(&records).await?;
+
+    let cfg = env.cfg();
+    let evaluations: Vec<EvaluationRecord> = read_all(cfg, &env.codec, &cfg.topics.evaluations)?
+        .into_iter()
+        .map(|r| r.value)
+        .filter(|e: &EvaluationRecord| e.kind == "covariate")
+        .collect();
+    let of = |model: &str| -> Vec<&EvaluationRecord> {
+        evaluations.iter().filter(|e| e.model_id == model).collect()
+    };
+    let (churn, strict) = (of("churn-v7"), of("churn-strict"));
+    assert!(!churn.is_empty());
+    assert_eq!(churn.len(), strict.len(), "same data, same tests");
+    assert!(churn
+        .iter()
+        .any(|e| e.feature == "tenure_days" && e.drifted));
+    assert!(strict
+        .iter()
+        .all(|e| !e.significant && e.threshold <= 1e-200));
+    let fraud: BTreeSet<&str> = of("fraud-v3").iter().map(|e| e.feature.as_str()).collect();
+    assert_eq!(fraud, BTreeSet::from(["hour_of_day", "merchant_risk"]));
+    let ranker: BTreeSet<&str> = of("ranker-v2").iter().map(|e| e.feature.as_str()).collect();
+    assert_eq!(ranker.len(), 3, "{ranker:?}");
+
+    let events: Vec<DriftEvent> = read_all(cfg, &env.codec, &cfg.topics.drift_events)?
+        .into_iter()
+        .map(|r| r.value)
+        .collect();
+    let covariate = |model: &str| {
+        events
+            .iter()
+            .filter(|e| e.model_id == model && e.kind == "covariate")
+            .count()
+    };
+    assert!(covariate("churn-v7") > 0);
+    assert_eq!(covariate("churn-strict"), 0);
     Ok(())
 }
