@@ -209,3 +209,40 @@ categorical = ["age"]
 fn at(offset: u64) -> SourcePos {
     crate::pipeline::test_support::at("predictions", offset as i64)
 }
+
+/// Model `churn-v7`'s stored numeric windows after the demo stream was
+/// processed with `first` and checkpointed, then the store reopened with
+/// `then`.
+fn windows_after_change(
+    first: &Config,
+    then: &Config,
+) -> Result<Vec<(String, crate::detect::Windows<f64>)>, Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    {
+        let mut p = Processor::new(first, "v1", Store::open(dir.path(), false)?);
+        run(&mut p, &Scenario::demo(1200, 600))?;
+        p.checkpoint()?;
+    }
+    let p = Processor::new(then, "v1", Store::open(dir.path(), false)?);
+    Ok(p.stored_windows("churn-v7")?)
+}
+
+#[test]
+fn a_changed_model_window_reads_state_like_a_changed_global_one() -> TestResult {
+    // Written with window-size 100, read with 250: once through the global
+    // key, once through a [models] table that is then removed.
+    let global_100 = config("[detect]\nwindow-size = 100\nevaluate-every = 50\n")?;
+    let table_100 = config("[models.\"churn-*\"]\nwindow-size = 100\nevaluate-every = 50\n")?;
+    let plain = config("")?;
+    let by_global = windows_after_change(&global_100, &plain)?;
+    let by_table = windows_after_change(&table_100, &plain)?;
+    assert!(!by_global.is_empty());
+    assert_eq!(by_global, by_table);
+    // And the other way round: a table added over state written globally.
+    let table_250 = config("[models.\"churn-*\"]\nwindow-size = 250\n")?;
+    assert_eq!(
+        windows_after_change(&global_100, &table_250)?,
+        windows_after_change(&global_100, &plain)?
+    );
+    Ok(())
+}
