@@ -210,13 +210,16 @@ fn at(offset: u64) -> SourcePos {
     crate::pipeline::test_support::at("predictions", offset as i64)
 }
 
+/// A model's stored numeric windows by feature.
+type StoredWindows = Vec<(String, crate::detect::Windows<f64>)>;
+
 /// Model `churn-v7`'s stored numeric windows after the demo stream was
 /// processed with `first` and checkpointed, then the store reopened with
 /// `then`.
 fn windows_after_change(
     first: &Config,
     then: &Config,
-) -> Result<Vec<(String, crate::detect::Windows<f64>)>, Box<dyn std::error::Error>> {
+) -> Result<StoredWindows, Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     {
         let mut p = Processor::new(first, "v1", Store::open(dir.path(), false)?);
