@@ -4,7 +4,7 @@
 //!
 //! # Layout
 //!
-//! - [`config`]: typed configuration and its layered loading (defaults < file < env).
+//! - [`config`]: typed configuration and its layered loading (defaults < file < env), per-model settings (`[models."<glob>"]`) and `config show`.
 //! - [`schema`]: Avro schemas, record types and the Confluent wire format.
 //! - [`kafka`]: Kafka client configurations and topic creation.
 //! - [`ingest`]: decoding consumed records, or dead-lettering them with a reason.

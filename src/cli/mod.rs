@@ -85,6 +85,12 @@ pub enum Command {
         #[command(subcommand)]
         command: OutcomeSubcommand,
     },
+    /// Inspect the configuration.
+    Config {
+        /// Config command.
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
     /// In-binary benchmarks.
     Bench {
         /// Benchmark.
@@ -123,6 +129,20 @@ pub struct DemoArgs {
     /// heal command (e.g. 500ms, 2s).
     #[arg(long, default_value = "500ms", value_parser = humantime::parse_duration, conflicts_with = "produce")]
     pub executor_delay: std::time::Duration,
+}
+
+/// Config commands.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective configuration as TOML, each value with where it
+    /// came from (default, file, env JIDOKA__…, or a [models."<glob>"]
+    /// table).
+    Show {
+        /// Print this model's effective per-model settings (detection,
+        /// features monitored, policy file) instead.
+        #[arg(long)]
+        model: Option<String>,
+    },
 }
 
 /// Topic commands.
@@ -344,6 +364,21 @@ pub async fn main(cli: Cli) -> ExitCode {
             return ExitCode::from(2);
         }
     }
+    if let Command::Config {
+        command: ConfigCommand::Show { model },
+    } = &cli.command
+    {
+        return match Config::show(cli.config.as_deref(), model.as_deref()) {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("jidoka: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
     let loaded = match Config::load(cli.config.as_deref()) {
         Ok(l) => l,
         Err(e) => {
@@ -385,7 +420,10 @@ pub async fn main(cli: Cli) -> ExitCode {
         } => drift_export(&loaded.config, args).await,
         Command::Report(args) => report(&loaded.config, args).await,
         Command::Demo(args) => demo_produce(&loaded.config, &args).await,
-        Command::Bench { .. } | Command::Operator { .. } | Command::Outcome { .. } => Ok(()),
+        Command::Bench { .. }
+        | Command::Config { .. }
+        | Command::Operator { .. }
+        | Command::Outcome { .. } => Ok(()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -12,7 +12,8 @@ use figment::providers::{Env, Format, Toml};
 use figment::{Figment, Source};
 use sha2::{Digest, Sha256};
 
-use super::model::{Config, ReferenceMode, WindowKindName};
+use super::model::{Config, DetectConfig, ReferenceMode, WindowKindName};
+use super::models::ModelRules;
 use super::secret::Secret;
 
 /// Config file read when no `--config` is given; skipped if it does not exist.
@@ -130,13 +131,25 @@ impl Config {
             Some(path) => std::sync::Arc::new(crate::decide::rules::Policy::from_file(path)?),
             None => crate::decide::builtin_policy(),
         });
+        for (pattern, table) in &mut config.models {
+            if let Some(path) = &table.policy_file {
+                let policy = crate::decide::rules::Policy::from_file(path).map_err(|e| {
+                    ConfigError::Rule {
+                        key: format!("models.\"{pattern}\".policy-file"),
+                        origin: table_origin(figment, pattern),
+                        message: e.to_string(),
+                    }
+                })?;
+                table.policy = Some(std::sync::Arc::new(policy));
+            }
+        }
         let version = config.version();
         Ok(LoadedConfig { config, version })
     }
 
     /// Short stable hash (16 hex digits of SHA-256) of the settings that
-    /// shape decisions: detection, decision (including the policy's rules)
-    /// and schema ids. Connection settings and `kafka.options` (which may
+    /// shape decisions: detection, decision (including the policy's rules),
+    /// schema ids and the per-model settings (with their policies). Connection settings and `kafka.options` (which may
     /// hold secrets) are left out.
     pub fn version(&self) -> String {
         let policy = self
@@ -145,20 +158,75 @@ impl Config {
             .as_ref()
             .map(|p| p.digest())
             .unwrap_or_default();
-        let canonical = serde_json::to_vec(&(&self.detect, &self.decide, &self.schemas, policy))
-            .unwrap_or_default();
+        let mut canonical =
+            serde_json::to_vec(&(&self.detect, &self.decide, &self.schemas, policy))
+                .unwrap_or_default();
+        if !self.models.is_empty() {
+            // Per-model settings and their policies (left out when there
+            // are none, so such configurations keep their version).
+            let policies: Vec<String> = self
+                .models
+                .values()
+                .map(|m| m.policy.as_ref().map(|p| p.digest()).unwrap_or_default())
+                .collect();
+            canonical.extend(serde_json::to_vec(&(&self.models, policies)).unwrap_or_default());
+        }
         hex::encode(&Sha256::digest(&canonical)[..8])
     }
 
     /// The reference time range as event-time milliseconds, when set.
     pub fn reference_range_ms(&self) -> Option<(i64, i64)> {
-        let d = &self.detect;
-        Some((
-            rfc3339_ms(d.reference_start.as_deref()).ok()?,
-            rfc3339_ms(d.reference_end.as_deref()).ok()?,
-        ))
+        self.detect.reference_range_ms()
     }
 
+    /// Every `[models."<glob>"]` table compiles, no two tie, and each
+    /// one's settings (the table over `[detect]`) pass `[detect]`'s rules;
+    /// an error names the table's key (or the global one it broke a rule
+    /// with) and where the table came from.
+    fn check_models(&self, figment: &Figment) -> Result<(), ConfigError> {
+        let rules = ModelRules::build(self).map_err(|e| ConfigError::Rule {
+            key: table_key(&e.pattern, &e.key),
+            origin: table_origin(figment, &e.pattern),
+            message: e.message,
+        })?;
+        for settings in rules.tables() {
+            let Some(pattern) = settings.pattern.as_deref() else {
+                continue;
+            };
+            let set = self
+                .models
+                .get(pattern)
+                .map(super::models::ModelOverrides::keys)
+                .unwrap_or_default();
+            let fail = |key: &str, message: String| {
+                let short = key.strip_prefix("detect.").unwrap_or(key);
+                if set
+                    .iter()
+                    .any(|k| k == short || k.starts_with(&format!("{short}.")))
+                {
+                    ConfigError::Rule {
+                        key: table_key(pattern, short),
+                        origin: table_origin(figment, pattern),
+                        message,
+                    }
+                } else {
+                    ConfigError::Rule {
+                        key: key.to_string(),
+                        origin: origin_of(figment, key),
+                        message: format!(
+                            "{message} (with the keys of [models.\"{pattern}\"], from {})",
+                            table_origin(figment, pattern)
+                        ),
+                    }
+                }
+            };
+            check_detect(&settings.detect, &fail)?;
+        }
+        Ok(())
+    }
+}
+
+impl Config {
     /// Replaces every secret's reference (`env:NAME`, `file:/path`) by its
     /// value; an error names the key and where the reference came from.
     fn resolve_secrets(&mut self, figment: &Figment) -> Result<(), ConfigError> {
@@ -191,85 +259,8 @@ impl Config {
             origin: origin_of(figment, key),
             message,
         };
+        check_detect(&self.detect, &fail)?;
         let d = &self.detect;
-        if d.reference_size < 2 {
-            return Err(fail("detect.reference-size", "must be at least 2".into()));
-        }
-        if d.window_size < 2 {
-            return Err(fail("detect.window-size", "must be at least 2".into()));
-        }
-        if d.evaluate_every == 0 {
-            return Err(fail("detect.evaluate-every", "must be at least 1".into()));
-        }
-        if d.window_kind == WindowKindName::Time {
-            if d.window_duration.as_millis() < 1 {
-                return Err(fail(
-                    "detect.window-duration",
-                    "must be at least 1ms".into(),
-                ));
-            }
-            if d.window_slide.as_millis() < 1 || d.window_slide > d.window_duration {
-                return Err(fail(
-                    "detect.window-slide",
-                    "must be at least 1ms and at most detect.window-duration".into(),
-                ));
-            }
-            if d.min_window_size < 2 {
-                return Err(fail("detect.min-window-size", "must be at least 2".into()));
-            }
-        }
-        match d.reference_mode {
-            ReferenceMode::TimeRange => {
-                let (start, end) = (
-                    rfc3339_ms(d.reference_start.as_deref())
-                        .map_err(|m| fail("detect.reference-start", m))?,
-                    rfc3339_ms(d.reference_end.as_deref())
-                        .map_err(|m| fail("detect.reference-end", m))?,
-                );
-                if end <= start {
-                    return Err(fail(
-                        "detect.reference-end",
-                        "must be later than detect.reference-start".into(),
-                    ));
-                }
-            }
-            ReferenceMode::Seasonal => {
-                let Some(season) = d.season else {
-                    return Err(fail(
-                        "detect.season",
-                        "is required when detect.reference-mode = \"seasonal\" (e.g. \"365d\")"
-                            .into(),
-                    ));
-                };
-                if d.window_kind != WindowKindName::Time {
-                    return Err(fail(
-                        "detect.reference-mode",
-                        "\"seasonal\" compares event-time phases: it needs detect.window-kind = \"time\""
-                            .into(),
-                    ));
-                }
-                if season < d.window_duration {
-                    return Err(fail(
-                        "detect.season",
-                        format!(
-                            "must be at least detect.window-duration ({}), got {}",
-                            humantime::format_duration(d.window_duration),
-                            humantime::format_duration(season)
-                        ),
-                    ));
-                }
-            }
-            ReferenceMode::File if d.reference_file.is_none() => {
-                return Err(fail(
-                    "detect.reference-file",
-                    "is required when detect.reference-mode = \"file\"".into(),
-                ));
-            }
-            _ => {}
-        }
-        if d.persistence == 0 {
-            return Err(fail("detect.persistence", "must be at least 1".into()));
-        }
         let a = &d.anomaly;
         if !(a.threshold.is_finite() && a.threshold > 0.0) {
             return Err(fail(
@@ -305,32 +296,7 @@ impl Config {
                 format!("must be in (0, 1), got {}", l.accuracy_drop),
             ));
         }
-        for (key, value) in [("ks", d.min_effect.ks), ("chi2", d.min_effect.chi2)] {
-            if !(value.is_finite() && value >= 0.0) {
-                return Err(fail(
-                    &format!("detect.min-effect.{key}"),
-                    format!("must be a finite number >= 0, got {value}"),
-                ));
-            }
-        }
-        if !(d.reference_quantile > 0.0 && d.reference_quantile <= 1.0) {
-            return Err(fail(
-                "detect.reference-quantile",
-                format!("must be in (0, 1], got {}", d.reference_quantile),
-            ));
-        }
-        if !(2..=1000).contains(&d.reference_chunks) {
-            return Err(fail(
-                "detect.reference-chunks",
-                format!("must be from 2 to 1000, got {}", d.reference_chunks),
-            ));
-        }
-        if !(d.ks_alpha > 0.0 && d.ks_alpha < 1.0) {
-            return Err(fail(
-                "detect.ks-alpha",
-                format!("must be in (0, 1), got {}", d.ks_alpha),
-            ));
-        }
+        self.check_models(figment)?;
         let dc = &self.decide;
         if !(0.0..=1.0).contains(&dc.confidence_gate) {
             return Err(fail(
@@ -506,6 +472,129 @@ impl Config {
     }
 }
 
+impl DetectConfig {
+    /// The reference time range as event-time milliseconds, when set.
+    pub fn reference_range_ms(&self) -> Option<(i64, i64)> {
+        let d = self;
+        Some((
+            rfc3339_ms(d.reference_start.as_deref()).ok()?,
+            rfc3339_ms(d.reference_end.as_deref()).ok()?,
+        ))
+    }
+}
+
+/// The rules of `[detect]` that per-model settings must pass too; `fail`
+/// turns a `detect.…` key and a message into the error.
+fn check_detect(
+    d: &DetectConfig,
+    fail: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<(), ConfigError> {
+    if d.reference_size < 2 {
+        return Err(fail("detect.reference-size", "must be at least 2".into()));
+    }
+    if d.window_size < 2 {
+        return Err(fail("detect.window-size", "must be at least 2".into()));
+    }
+    if d.evaluate_every == 0 {
+        return Err(fail("detect.evaluate-every", "must be at least 1".into()));
+    }
+    if d.window_kind == WindowKindName::Time {
+        if d.window_duration.as_millis() < 1 {
+            return Err(fail(
+                "detect.window-duration",
+                "must be at least 1ms".into(),
+            ));
+        }
+        if d.window_slide.as_millis() < 1 || d.window_slide > d.window_duration {
+            return Err(fail(
+                "detect.window-slide",
+                "must be at least 1ms and at most detect.window-duration".into(),
+            ));
+        }
+        if d.min_window_size < 2 {
+            return Err(fail("detect.min-window-size", "must be at least 2".into()));
+        }
+    }
+    match d.reference_mode {
+        ReferenceMode::TimeRange => {
+            let (start, end) = (
+                rfc3339_ms(d.reference_start.as_deref())
+                    .map_err(|m| fail("detect.reference-start", m))?,
+                rfc3339_ms(d.reference_end.as_deref())
+                    .map_err(|m| fail("detect.reference-end", m))?,
+            );
+            if end <= start {
+                return Err(fail(
+                    "detect.reference-end",
+                    "must be later than detect.reference-start".into(),
+                ));
+            }
+        }
+        ReferenceMode::Seasonal => {
+            let Some(season) = d.season else {
+                return Err(fail(
+                    "detect.season",
+                    "is required when detect.reference-mode = \"seasonal\" (e.g. \"365d\")".into(),
+                ));
+            };
+            if d.window_kind != WindowKindName::Time {
+                return Err(fail(
+                    "detect.reference-mode",
+                    "\"seasonal\" compares event-time phases: it needs detect.window-kind = \"time\""
+                        .into(),
+                ));
+            }
+            if season < d.window_duration {
+                return Err(fail(
+                    "detect.season",
+                    format!(
+                        "must be at least detect.window-duration ({}), got {}",
+                        humantime::format_duration(d.window_duration),
+                        humantime::format_duration(season)
+                    ),
+                ));
+            }
+        }
+        ReferenceMode::File if d.reference_file.is_none() => {
+            return Err(fail(
+                "detect.reference-file",
+                "is required when detect.reference-mode = \"file\"".into(),
+            ));
+        }
+        _ => {}
+    }
+    if d.persistence == 0 {
+        return Err(fail("detect.persistence", "must be at least 1".into()));
+    }
+    for (key, value) in [("ks", d.min_effect.ks), ("chi2", d.min_effect.chi2)] {
+        if !(value.is_finite() && value >= 0.0) {
+            return Err(fail(
+                &format!("detect.min-effect.{key}"),
+                format!("must be a finite number >= 0, got {value}"),
+            ));
+        }
+    }
+    if !(d.reference_quantile > 0.0 && d.reference_quantile <= 1.0) {
+        return Err(fail(
+            "detect.reference-quantile",
+            format!("must be in (0, 1], got {}", d.reference_quantile),
+        ));
+    }
+    if !(2..=1000).contains(&d.reference_chunks) {
+        return Err(fail(
+            "detect.reference-chunks",
+            format!("must be from 2 to 1000, got {}", d.reference_chunks),
+        ));
+    }
+    if !(d.ks_alpha > 0.0 && d.ks_alpha < 1.0) {
+        return Err(fail(
+            "detect.ks-alpha",
+            format!("must be in (0, 1), got {}", d.ks_alpha),
+        ));
+    }
+    Ok(())
+}
+
 /// Whether librdkafka accepts an option (known property, supported by this
 /// build, valid value). Checked at load so a typo stops start-up with the
 /// key and its origin, and so that a refused value, which may be a secret,
@@ -553,8 +642,29 @@ fn option_origin(figment: &Figment, option: &str) -> String {
     describe(meta.as_ref(), "kafka.options")
 }
 
+/// A key inside a `[models."<glob>"]` table, as written in TOML.
+pub(super) fn table_key(pattern: &str, key: &str) -> String {
+    if key.is_empty() {
+        format!("models.\"{pattern}\"")
+    } else {
+        format!("models.\"{pattern}\".{key}")
+    }
+}
+
+/// Where a `[models."<glob>"]` table came from (its pattern may contain
+/// dots, so it is looked up in the models table rather than by path).
+pub(super) fn table_origin(figment: &Figment, pattern: &str) -> String {
+    let meta = figment
+        .find_value("models")
+        .ok()
+        .and_then(|v| v.into_dict())
+        .and_then(|d| d.get(pattern).map(|v| v.tag()))
+        .and_then(|tag| figment.get_metadata(tag).cloned());
+    describe(meta.as_ref(), "models")
+}
+
 /// Describes where the value of a dotted key came from.
-fn origin_of(figment: &Figment, key: &str) -> String {
+pub(super) fn origin_of(figment: &Figment, key: &str) -> String {
     describe(figment.find_metadata(key), key)
 }
 

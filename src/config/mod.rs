@@ -5,12 +5,17 @@
 //! variables. Loading checks every value once; an error names the key and the
 //! file or variable it came from. Secrets (`kafka.options`,
 //! `operator.hmac-key`, `executor.hmac-key`, `executor.github.token`) may be given as `env:NAME` or `file:/path`, are
-//! resolved at load and never printed.
+//! resolved at load and never printed. `[models."<glob>"]` tables override
+//! detection settings, the features monitored and the policy per model
+//! ([`ModelRules`], resolved once per model); `jidoka config show` prints
+//! the effective values with their origins.
 
 mod executor;
 mod load;
 mod model;
+mod models;
 mod secret;
+mod show;
 
 pub use executor::{CommandConfig, ExecutorConfig, GithubConfig, TargetKind, WebhookConfig};
 pub use load::{ConfigError, LoadedConfig, DEFAULT_CONFIG_FILE, ENV_PREFIX, MIN_HMAC_KEY_BYTES};
@@ -19,5 +24,9 @@ pub use model::{
     EffectThreshold, EvaluationsConfig, KafkaConfig, LabelsConfig, LogFormat, MinEffect,
     OperatorConfig, PipelineConfig, ReferenceMode, SchemaIds, SchemasConfig, StateConfig,
     TelemetryConfig, TopicsConfig, WindowKindName, DEFAULT_FEATURE_SERIES_LIMIT,
+};
+pub use models::{
+    FeatureRoute, FeatureSelection, MinEffectOverride, ModelOverrides, ModelRules, ModelSettings,
+    SettingsCache,
 };
 pub use secret::{Secret, SecretError, REDACTED};

@@ -41,6 +41,12 @@ pub struct Config {
     /// The executor bridge (`jidoka executor`): delivery of heal commands
     /// to webhooks, GitHub and local programs.
     pub executor: super::executor::ExecutorConfig,
+    /// Per-model settings: `[models."<glob>"]` tables, keyed by a glob
+    /// over model ids, each overriding `[detect]` keys, the features
+    /// monitored and the policy file for the models it matches (the most
+    /// specific table wins; see [`super::models`]).
+    #[serde(default)]
+    pub models: BTreeMap<String, super::models::ModelOverrides>,
 }
 
 /// The evaluations topic (`topics.evaluations`): one record per feature
@@ -210,7 +216,7 @@ pub struct DetectConfig {
     pub reference_end: Option<String>,
     /// CSV file with one column per feature (header row): numeric columns
     /// become KS references, other columns categorical references, for
-    /// every model (`file`).
+    /// every model whose settings do not name another (`file`).
     pub reference_file: Option<PathBuf>,
     /// Significance level of one model evaluation across its features.
     pub ks_alpha: f64,
@@ -241,6 +247,12 @@ pub struct DetectConfig {
     /// chunks × window) give the null distribution, 2 to 1000; the cost of
     /// learning a threshold grows linearly with it.
     pub reference_chunks: usize,
+    /// Most distinct categories a categorical feature keeps (those in its
+    /// reference and current window); a value of a new category beyond
+    /// them is counted in one `"other"` category instead (and in
+    /// `jidoka_categories_capped_total`). `0`: no cap.
+    #[serde(default)]
+    pub max_categories: usize,
 }
 
 /// Where a feature's effect-size gate comes from.

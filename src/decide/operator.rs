@@ -18,7 +18,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::audit::chain;
-use crate::config::{Config, LabelsConfig};
+use crate::config::{Config, LabelsConfig, ModelRules};
 use crate::decide::bandit::LinearThompsonBandit;
 use crate::decide::context::NEVER_MINUTES;
 use crate::decide::rules::Signals;
@@ -95,7 +95,13 @@ const CONTROLS: Table<PartitionControl> = Table::new(Cf::Decisions, "decisions",
 /// The decisions operator.
 #[derive(Debug)]
 pub struct Decisions {
+    /// The engine of the global settings (`[decide]`).
     engine: Engine,
+    /// The engine of each `[models."<glob>"]` table with its own
+    /// `policy-file`.
+    table_engines: std::collections::HashMap<String, Engine>,
+    /// The per-model settings.
+    rules: Arc<ModelRules>,
     labels: LabelsConfig,
     config_version: String,
     store: Arc<Store>,
@@ -107,8 +113,21 @@ impl Decisions {
     /// The operator for `config` (hashed as `config_version`), its table in
     /// `store`.
     pub fn new(config: &Config, config_version: &str, store: Arc<Store>) -> Self {
+        let rules = Arc::new(ModelRules::new(config));
+        let table_engines = config
+            .models
+            .iter()
+            .filter(|(_, o)| o.policy_file.is_some())
+            .map(|(pattern, o)| {
+                let mut decide = config.decide.clone();
+                decide.policy.clone_from(&o.policy);
+                (pattern.clone(), Engine::new(&decide))
+            })
+            .collect();
         Decisions {
             engine: Engine::new(&config.decide),
+            table_engines,
+            rules,
             labels: config.labels.clone(),
             config_version: config_version.to_string(),
             store,
@@ -119,6 +138,18 @@ impl Decisions {
     /// The configuration hash commands and audit records carry.
     pub fn config_version(&self) -> &str {
         &self.config_version
+    }
+
+    /// The engine of `model`: its `[models."<glob>"]` table's policy, or
+    /// the global one. Resolved at each decision and outcome (rare events,
+    /// unlike predictions).
+    fn engine_of(&self, model: &str) -> &Engine {
+        self.rules
+            .resolve(model)
+            .pattern
+            .as_ref()
+            .and_then(|p| self.table_engines.get(p))
+            .unwrap_or(&self.engine)
     }
 
     /// The engine's reward for an outcome.
@@ -165,8 +196,8 @@ impl Decisions {
                 None => None,
             };
         Ok(match stored {
-            Some(b) if self.engine.fits(&b) => Some(b),
-            _ => self.engine.new_bandit().ok(),
+            Some(b) if self.engine_of(model).fits(&b) => Some(b),
+            _ => self.engine_of(model).new_bandit().ok(),
         })
     }
 
@@ -262,7 +293,7 @@ impl Decisions {
             },
             bandit: bandit.as_ref(),
         };
-        let d = self.engine.decide(&request);
+        let d = self.engine_of(at.model_id).decide(&request);
         if let Some(v) = &d.vetoed_by {
             meta.vetoes.retain(|x| x != v);
         }

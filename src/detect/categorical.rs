@@ -12,6 +12,9 @@ use std::collections::BTreeMap;
 use super::null::{self, NullCache, NullPlan};
 use super::window::{CategoryEntry, Journal, Placement, Side, Sides, Tag, WindowPlan, Windows};
 
+/// The category of the values beyond a feature's `max-categories`.
+pub const OTHER: &str = "other";
+
 /// Category counts of the two sides.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counts {
@@ -113,6 +116,33 @@ impl CategoricalWindow {
         &self.windows
     }
 
+    /// The category `value` enters as when a feature keeps at most `max`
+    /// distinct categories (`0`: no cap): itself when its category is
+    /// already in the reference or the current window or there is room
+    /// for one more, else [`OTHER`] (the bucket is not counted among
+    /// the `max`).
+    pub fn capped<'v>(&self, value: &'v str, max: usize) -> &'v str {
+        if max == 0 || value == OTHER {
+            return value;
+        }
+        let c = &self.counts;
+        if c.reference.contains_key(value) || c.current.contains_key(value) {
+            return value;
+        }
+        let real = |k: &&String| k.as_str() != OTHER;
+        let distinct = c.reference.keys().filter(real).count()
+            + c.current
+                .keys()
+                .filter(real)
+                .filter(|k| !c.reference.contains_key(*k))
+                .count();
+        if distinct < max {
+            value
+        } else {
+            OTHER
+        }
+    }
+
     /// Category counts of both sides.
     pub fn counts(&self) -> &Counts {
         &self.counts
@@ -154,6 +184,32 @@ mod tests {
             window: WindowKind::Count { size: c },
             reference: ReferenceKind::FirstN(r),
         }
+    }
+
+    #[test]
+    fn cap_sends_new_categories_to_other_and_counts_them() {
+        let mut w = CategoricalWindow::default();
+        let p = plan(4, 4);
+        let mut capped = 0;
+        for (i, v) in ["a", "b", "a", "c", "b", "d", "a", "e"].iter().enumerate() {
+            let entered = w.capped(v, 2);
+            capped += usize::from(entered != *v);
+            w.push(entry(i as u64 + 1, entered), 0, &p);
+        }
+        // a, b fill the cap; c, d and e go to "other", three values.
+        assert_eq!(capped, 3);
+        assert_eq!(
+            w.counts().reference,
+            BTreeMap::from([("a".into(), 2), ("b".into(), 1), (OTHER.into(), 1)])
+        );
+        assert_eq!(
+            w.counts().current,
+            BTreeMap::from([("a".into(), 1), ("b".into(), 1), (OTHER.into(), 2)])
+        );
+        // Known categories always enter as themselves; no cap, no bucket.
+        assert_eq!(w.capped("a", 2), "a");
+        assert_eq!(w.capped("z", 0), "z");
+        assert_eq!(w.capped("z", 3), "z");
     }
 
     #[test]

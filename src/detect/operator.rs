@@ -31,7 +31,9 @@ use super::{
     CategoricalWindow, CategoryEntry, DriftDetector, Due, FeatureState, FeatureTest, Placement,
     WindowEntry, WindowPlan, Windows,
 };
-use crate::config::Config;
+use crate::config::{
+    Config, FeatureRoute, ModelRules, ModelSettings, ReferenceMode, SettingsCache,
+};
 use crate::ids;
 use crate::schema::{Prediction, TestKind};
 use crate::stage::{Evaluation, Models, Operator, Output};
@@ -47,17 +49,36 @@ struct ModelWindows {
     dirty_categorical: BTreeSet<String>,
     /// Stored segments per (kind, feature).
     logs: HashMap<(u8, String), SegmentLog>,
+    /// How each feature arriving as a number is tested (cached routes).
+    numeric_routes: HashMap<String, FeatureRoute>,
+    /// How each feature arriving as a category is tested.
+    categorical_routes: HashMap<String, FeatureRoute>,
 }
 
 /// The detection operator.
 #[derive(Debug)]
 pub struct Detection {
+    /// The detector of the global settings.
     detector: DriftDetector,
+    /// The detector of each `[models."<glob>"]` table.
+    table_detectors: HashMap<String, DriftDetector>,
+    /// Each model's settings, resolved once.
+    settings: SettingsCache,
     zscore: ZScoreConfig,
-    persistence: u32,
     store: Arc<Store>,
-    reference: Option<Arc<ReferenceData>>,
+    /// Preloaded reference samples by file (`reference-mode = "file"`).
+    references: HashMap<std::path::PathBuf, Arc<ReferenceData>>,
     models: HashMap<String, ModelWindows>,
+    /// Values sent to the `"other"` category since the last
+    /// [`Detection::take_capped`].
+    capped: u64,
+}
+
+/// A model's detector, settings and reference sample.
+struct ModelView<'a> {
+    detector: &'a DriftDetector,
+    settings: Arc<ModelSettings>,
+    reference: Option<&'a Arc<ReferenceData>>,
 }
 
 /// A prediction taken in: the model's record count and watermark.
@@ -91,30 +112,68 @@ impl Detection {
     /// The operator for `config`, its windows in `store`.
     pub fn new(config: &Config, store: Arc<Store>) -> Self {
         let a = &config.detect.anomaly;
+        let rules = Arc::new(ModelRules::new(config));
+        let table_detectors = rules
+            .tables()
+            .filter_map(|s| {
+                let d = DriftDetector::new(&s.detect, s.detect.reference_range_ms());
+                Some((s.pattern.clone()?, d))
+            })
+            .collect();
         Detection {
             detector: DriftDetector::new(&config.detect, config.reference_range_ms()),
+            table_detectors,
+            settings: SettingsCache::new(rules),
             zscore: ZScoreConfig {
                 threshold: a.threshold,
                 min_samples: a.min_samples,
                 baseline: a.baseline,
                 ewma_alpha: a.ewma_alpha,
             },
-            persistence: config.detect.persistence.max(1),
             store,
-            reference: None,
+            references: HashMap::new(),
             models: HashMap::new(),
+            capped: 0,
         }
     }
 
-    /// The preloaded reference sample (`reference-mode = "file"`).
-    pub fn with_reference(mut self, reference: Arc<ReferenceData>) -> Self {
-        self.reference = Some(reference);
+    /// The preloaded reference sample of `file` (`reference-mode =
+    /// "file"`), for every model whose settings name it.
+    pub fn with_reference(
+        mut self,
+        file: std::path::PathBuf,
+        reference: Arc<ReferenceData>,
+    ) -> Self {
+        self.references.insert(file, reference);
         self
     }
 
-    /// The window plan of every feature.
+    /// The window plan of the global settings (`[detect]`).
     pub fn plan(&self) -> WindowPlan {
         *self.detector.plan()
+    }
+
+    /// The window plan of `model` (its `[models."<glob>"]` settings, or
+    /// the global ones).
+    pub fn plan_of(&self, model: &str) -> WindowPlan {
+        let settings = self.settings.rules().resolve(model);
+        *settings
+            .pattern
+            .as_ref()
+            .and_then(|p| self.table_detectors.get(p))
+            .unwrap_or(&self.detector)
+            .plan()
+    }
+
+    /// The settings `model` is processed with.
+    pub fn settings_of(&mut self, model: &str) -> Arc<ModelSettings> {
+        self.settings.get(model)
+    }
+
+    /// Values sent to the `"other"` category (`max-categories`) since the
+    /// last call.
+    pub fn take_capped(&mut self) -> u64 {
+        std::mem::take(&mut self.capped)
     }
 
     /// Models whose windows are cached.
@@ -125,7 +184,14 @@ impl Detection {
     /// A prediction enters its model's windows, event clock and metrics
     /// (the model must be tracked in `models`).
     pub fn process(&mut self, models: &mut Models, p: &Prediction) -> Result<Observed, StateError> {
-        let plan = *self.detector.plan();
+        let view = view_of(
+            &mut self.settings,
+            &self.detector,
+            &self.table_detectors,
+            &self.references,
+            &p.model_id,
+        );
+        let plan = *view.detector.plan();
         let windows = windows_of(&mut self.models, &self.store, &plan, &p.model_id)?;
         let state = models.load(&p.model_id)?;
         state.dirty = true;
@@ -144,55 +210,57 @@ impl Detection {
             .max_event_time
             .map_or(p.event_time, |m| m.max(p.event_time));
         clock.max_event_time = Some(max);
-        let watermark = self.detector.watermark(max);
+        let watermark = view.detector.watermark(max);
         if p.event_time < watermark {
             clock.late = clock.late.saturating_add(1);
         }
-        let mut before_reference = false;
+        let mut into = Intake {
+            windows,
+            reference: view.reference,
+            plan: &plan,
+            record,
+            time: p.event_time,
+            watermark,
+            max_categories: view.settings.detect.max_categories,
+            capped: 0,
+            before_reference: false,
+        };
+        let features = &view.settings.features;
+        let all = features.is_all();
         for (feature, value) in &p.features {
-            let entry = WindowEntry {
-                record,
-                time: p.event_time,
-                value: *value,
+            let route = if all {
+                FeatureRoute::Numeric
+            } else {
+                route_of(&mut into.windows.numeric_routes, feature, || {
+                    features.route(feature, true)
+                })
             };
-            let window = match windows.numeric.get_mut(feature) {
-                Some(w) => w,
-                None => {
-                    let mut w = FeatureState::journaled();
-                    if let Some(values) = self.reference.as_ref().and_then(|r| r.numeric(feature)) {
-                        w.preload(values.iter().copied());
-                    }
-                    windows.numeric.entry(feature.clone()).or_insert(w)
-                }
-            };
-            before_reference |= window.push(entry, watermark, &plan) == Placement::BeforeReference;
-            if !windows.dirty_numeric.contains(feature) {
-                windows.dirty_numeric.insert(feature.clone());
+            match route {
+                FeatureRoute::Skip => {}
+                FeatureRoute::Numeric => into.numeric(feature, *value),
+                FeatureRoute::Categorical => into.categorical(feature, &value.to_string()),
             }
         }
         for (feature, value) in p.categorical_features.iter().flatten() {
-            let entry = CategoryEntry {
-                record,
-                time: p.event_time,
-                value: value.clone(),
+            let route = if all {
+                FeatureRoute::Categorical
+            } else {
+                route_of(&mut into.windows.categorical_routes, feature, || {
+                    features.route(feature, false)
+                })
             };
-            let window = match windows.categorical.get_mut(feature) {
-                Some(w) => w,
-                None => {
-                    let mut w = CategoricalWindow::journaled();
-                    if let Some(values) =
-                        self.reference.as_ref().and_then(|r| r.categorical(feature))
-                    {
-                        w.preload(values.iter().cloned());
+            match route {
+                FeatureRoute::Skip => {}
+                FeatureRoute::Numeric => {
+                    if let Some(x) = value.trim().parse::<f64>().ok().filter(|x| x.is_finite()) {
+                        into.numeric(feature, x);
                     }
-                    windows.categorical.entry(feature.clone()).or_insert(w)
                 }
-            };
-            before_reference |= window.push(entry, watermark, &plan) == Placement::BeforeReference;
-            if !windows.dirty_categorical.contains(feature) {
-                windows.dirty_categorical.insert(feature.clone());
+                FeatureRoute::Categorical => into.categorical(feature, value),
             }
         }
+        let (before_reference, capped) = (into.before_reference, into.capped);
+        self.capped = self.capped.saturating_add(capped);
         if before_reference {
             meta.clock.before_reference = meta.clock.before_reference.saturating_add(1);
         }
@@ -209,12 +277,18 @@ impl Detection {
         model_id: &str,
         observed: Observed,
     ) -> Result<Option<Tested>, StateError> {
-        let plan = *self.detector.plan();
+        let view = view_of(
+            &mut self.settings,
+            &self.detector,
+            &self.table_detectors,
+            &self.references,
+            model_id,
+        );
+        let detector = view.detector;
+        let plan = *detector.plan();
         let Observed { record, watermark } = observed;
         let state = models.load(model_id)?;
-        let due = self
-            .detector
-            .due(record, watermark, state.meta.clock.window_end);
+        let due = detector.due(record, watermark, state.meta.clock.window_end);
         if matches!(due, Due::No) {
             return Ok(None);
         }
@@ -237,7 +311,7 @@ impl Detection {
                 state.meta.clock.window_end = Some(end);
             }
         }
-        let tests = self.detector.evaluate_all(
+        let tests = detector.evaluate_all(
             windows.numeric.iter_mut().map(|(f, w)| (f.as_str(), w)),
             windows.categorical.iter_mut().map(|(f, w)| (f.as_str(), w)),
             watermark,
@@ -253,7 +327,7 @@ impl Detection {
     /// or closing) and the model's signals; the evidence for a decision if
     /// the model is degraded.
     pub fn alerts(
-        &self,
+        &mut self,
         models: &mut Models,
         at: &Evaluation<'_>,
         tested: Tested,
@@ -263,8 +337,9 @@ impl Detection {
             metric_tests,
         } = tested;
         let mut outputs = Vec::new();
-        let persistence = self.persistence;
-        let correction = self.detector.correction().as_str();
+        let settings = self.settings.get(at.model_id);
+        let persistence = settings.detect.persistence.max(1);
+        let correction = settings.detect.correction.as_str();
         let Some(state) = models.get_mut(at.model_id) else {
             return Ok(Alerts::default());
         };
@@ -343,7 +418,8 @@ impl Detection {
     /// A model's numeric windows as the store holds them, rebuilt from
     /// their entries, in feature-name order.
     pub fn stored_windows(&self, model: &str) -> Result<Vec<(String, Windows<f64>)>, StateError> {
-        let state = load_windows(&self.store, self.detector.plan(), model)?;
+        let plan = self.plan_of(model);
+        let state = load_windows(&self.store, &plan, model)?;
         Ok(state
             .numeric
             .into_iter()
@@ -357,7 +433,8 @@ impl Detection {
         &self,
         model: &str,
     ) -> Result<Vec<(String, Windows<String>)>, StateError> {
-        let state = load_windows(&self.store, self.detector.plan(), model)?;
+        let plan = self.plan_of(model);
+        let state = load_windows(&self.store, &plan, model)?;
         Ok(state
             .categorical
             .into_iter()
@@ -432,6 +509,125 @@ fn snapshot(
             0.0
         },
         at,
+    }
+}
+
+/// The detector, settings and reference sample of `model`.
+fn view_of<'a>(
+    settings: &mut SettingsCache,
+    global: &'a DriftDetector,
+    tables: &'a HashMap<String, DriftDetector>,
+    references: &'a HashMap<std::path::PathBuf, Arc<ReferenceData>>,
+    model: &str,
+) -> ModelView<'a> {
+    let settings = settings.get(model);
+    let detector = settings
+        .pattern
+        .as_ref()
+        .and_then(|p| tables.get(p))
+        .unwrap_or(global);
+    let reference = match (
+        settings.detect.reference_mode,
+        &settings.detect.reference_file,
+    ) {
+        (ReferenceMode::File, Some(file)) => references.get(file),
+        _ => None,
+    };
+    ModelView {
+        detector,
+        settings,
+        reference,
+    }
+}
+
+/// A feature's cached route, computed on its first value.
+fn route_of(
+    routes: &mut HashMap<String, FeatureRoute>,
+    feature: &str,
+    compute: impl FnOnce() -> FeatureRoute,
+) -> FeatureRoute {
+    if let Some(r) = routes.get(feature) {
+        return *r;
+    }
+    let r = compute();
+    routes.insert(feature.to_string(), r);
+    r
+}
+
+/// One prediction's values entering its model's windows.
+struct Intake<'a> {
+    windows: &'a mut ModelWindows,
+    reference: Option<&'a Arc<ReferenceData>>,
+    plan: &'a WindowPlan,
+    record: u64,
+    time: i64,
+    watermark: i64,
+    max_categories: usize,
+    /// Values sent to the `"other"` category.
+    capped: u64,
+    /// A value landed before the reference.
+    before_reference: bool,
+}
+
+impl Intake<'_> {
+    /// A numeric value enters its feature's windows (created, with the
+    /// preloaded reference, on the feature's first value).
+    fn numeric(&mut self, feature: &str, value: f64) {
+        let entry = WindowEntry {
+            record: self.record,
+            time: self.time,
+            value,
+        };
+        let windows = &mut *self.windows;
+        let window = match windows.numeric.get_mut(feature) {
+            Some(w) => w,
+            None => {
+                let mut w = FeatureState::journaled();
+                if let Some(values) = self.reference.and_then(|r| r.numeric(feature)) {
+                    w.preload(values.iter().copied());
+                }
+                windows.numeric.entry(feature.to_string()).or_insert(w)
+            }
+        };
+        self.before_reference |=
+            window.push(entry, self.watermark, self.plan) == Placement::BeforeReference;
+        if !windows.dirty_numeric.contains(feature) {
+            windows.dirty_numeric.insert(feature.to_string());
+        }
+    }
+
+    /// A category enters its feature's windows, as `"other"` beyond the
+    /// feature's `max-categories`.
+    fn categorical(&mut self, feature: &str, value: &str) {
+        let max = self.max_categories;
+        let windows = &mut *self.windows;
+        let window = match windows.categorical.get_mut(feature) {
+            Some(w) => w,
+            None => {
+                let mut w = CategoricalWindow::journaled();
+                if let Some(values) = self.reference.and_then(|r| r.categorical(feature)) {
+                    for v in values {
+                        let entered = w.capped(v, max).to_string();
+                        w.preload(std::iter::once(entered));
+                    }
+                }
+                windows.categorical.entry(feature.to_string()).or_insert(w)
+            }
+        };
+        let entered = window.capped(value, max);
+        if entered != value {
+            self.capped = self.capped.saturating_add(1);
+        }
+        let entry = CategoryEntry {
+            record: self.record,
+            time: self.time,
+            value: entered.to_string(),
+        };
+        self.before_reference |=
+            window.push(entry, self.watermark, self.plan) == Placement::BeforeReference;
+        if !windows.dirty_categorical.contains(feature) {
+            windows.dirty_categorical.insert(feature.to_string());
+        }
     }
 }
 

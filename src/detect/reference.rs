@@ -4,7 +4,8 @@
 //! Guarantees: a column whose every non-empty cell is a finite number is a
 //! numeric reference, any other column a categorical one; empty cells are
 //! skipped; a malformed file is an error naming the file and the line,
-//! never a panic. The same sample serves every model.
+//! never a panic. One sample serves every model whose settings name its
+//! file (`detect.reference-file` or a `[models."<glob>"]` table's).
 
 use std::collections::BTreeMap;
 use std::path::Path;

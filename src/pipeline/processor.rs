@@ -19,6 +19,7 @@
 //! already applied and must not be processed again.
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::config::Config;
@@ -46,10 +47,23 @@ pub struct Processor {
 }
 
 impl Processor {
-    /// The preloaded reference sample (`reference-mode = "file"`).
-    pub fn with_reference(mut self, reference: Arc<ReferenceData>) -> Self {
-        self.detection = self.detection.with_reference(reference);
+    /// The preloaded reference sample of `file` (`reference-mode =
+    /// "file"`), for every model whose settings name it.
+    pub fn with_reference(mut self, file: PathBuf, reference: Arc<ReferenceData>) -> Self {
+        self.detection = self.detection.with_reference(file, reference);
         self
+    }
+
+    /// The window plan of `model` (its per-model settings or the global
+    /// ones).
+    pub fn plan_of(&self, model: &str) -> WindowPlan {
+        self.detection.plan_of(model)
+    }
+
+    /// Values sent to a categorical feature's `"other"` category
+    /// (`max-categories`) since the last call.
+    pub fn take_capped(&mut self) -> u64 {
+        self.detection.take_capped()
     }
 
     /// A processor over `store` with the given configuration.
@@ -273,3 +287,7 @@ mod stream_tests;
 #[cfg(test)]
 #[path = "feedback_tests.rs"]
 mod feedback_tests;
+
+#[cfg(test)]
+#[path = "models_tests.rs"]
+mod models_tests;

@@ -36,7 +36,7 @@ use super::health::{Health, OutputProducer};
 use super::processor::{Output, Processor, SourcePos};
 use super::rebalance::RebalanceLog;
 use super::sink::{Encoded, NotAcknowledged, Sink};
-use crate::config::{Config, LoadedConfig, ReferenceMode};
+use crate::config::{Config, LoadedConfig, ModelRules};
 use crate::detect::join::expiry_index;
 use crate::detect::reference::{ReferenceData, ReferenceError};
 use crate::ingest;
@@ -47,9 +47,9 @@ use crate::schema::{
 use crate::state::changelog::{self, RestoreError};
 use crate::state::{Checkpoint, StateError, Store};
 use crate::telemetry::{
-    BatchCommitted, DecisionTaken, DriftDetected, FeatureSeriesRevoked, FeaturesEvaluated,
-    HealCommandPublished, HttpEndpoint, HttpError, Metrics, OffsetCommitFailed, RecordDeadLettered,
-    RecordSkipped, StateRestored,
+    BatchCommitted, CategoriesCapped, DecisionTaken, DriftDetected, FeatureSeriesRevoked,
+    FeaturesEvaluated, HealCommandPublished, HttpEndpoint, HttpError, Metrics, OffsetCommitFailed,
+    RecordDeadLettered, RecordSkipped, StateRestored,
 };
 
 /// Why the pipeline stopped with an error.
@@ -162,10 +162,9 @@ impl<'a> Pipeline<'a> {
         })?;
         let store = Store::open(&cfg.state.data_dir, cfg.state.sync_writes)?;
         let mut processor = Processor::new(cfg, &loaded.version, store);
-        if cfg.detect.reference_mode == ReferenceMode::File {
-            if let Some(path) = &cfg.detect.reference_file {
-                processor = processor.with_reference(Arc::new(ReferenceData::from_file(path)?));
-            }
+        for path in ModelRules::new(cfg).reference_files() {
+            let reference = Arc::new(ReferenceData::from_file(&path)?);
+            processor = processor.with_reference(path, reference);
         }
         let consumer: StreamConsumer<RebalanceLog> =
             consumer_config(cfg).create_with_context(RebalanceLog::new(metrics.clone()))?;
@@ -374,6 +373,10 @@ impl<'a> Pipeline<'a> {
             evaluations: &evaluations,
         }
         .emit(&self.metrics);
+        let capped = self.processor.take_capped();
+        if capped > 0 {
+            CategoriesCapped { values: capped }.emit(&self.metrics);
+        }
         // Counted last: a reader that sees the records processed sees
         // their telemetry too.
         Metrics::add(

@@ -247,6 +247,7 @@ fn file_and_time_range_references() -> TestResult {
     let dir = tempfile::tempdir()?;
     let mut cfg = Config::defaults()?;
     cfg.detect.reference_mode = ReferenceMode::File;
+    cfg.detect.reference_file = Some("reference.csv".into());
     cfg.detect.window_size = 100;
     cfg.detect.evaluate_every = 50;
     cfg.detect.persistence = 1;
@@ -255,8 +256,8 @@ fn file_and_time_range_references() -> TestResult {
         .collect::<Vec<_>>()
         .join("\n");
     let reference = Arc::new(ReferenceData::parse(&csv)?);
-    let mut p =
-        Processor::new(&cfg, "v1", Store::open(dir.path(), false)?).with_reference(reference);
+    let mut p = Processor::new(&cfg, "v1", Store::open(dir.path(), false)?)
+        .with_reference("reference.csv".into(), reference);
     let mut out = Vec::new();
     for i in 0..600u64 {
         out.extend(p.process(

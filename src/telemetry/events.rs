@@ -59,6 +59,24 @@ impl RecordSkipped<'_> {
     }
 }
 
+/// Categorical values went to their feature's `"other"` category
+/// (`max-categories`) in a batch.
+pub struct CategoriesCapped {
+    /// Values counted in `"other"`.
+    pub values: u64,
+}
+
+impl CategoriesCapped {
+    /// Logs and counts.
+    pub fn emit(&self, m: &Metrics) {
+        tracing::debug!(
+            values = self.values,
+            "categorical values beyond max-categories counted as \"other\""
+        );
+        Metrics::add(&m.categories_capped_total, self.values);
+    }
+}
+
 /// A drift event was published (an alert opened, or for anomaly and
 /// concept drift also closed).
 pub struct DriftDetected<'a> {

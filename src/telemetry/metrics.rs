@@ -62,6 +62,9 @@ pub struct Metrics {
     pub partitions_restored_total: AtomicU64,
     /// Changelog records read while restoring.
     pub restored_records_total: AtomicU64,
+    /// Categorical values counted in their feature's `"other"` category
+    /// (beyond `max-categories`).
+    pub categories_capped_total: AtomicU64,
     /// Assignment and restore progress (the `/health` answer).
     pub readiness: Readiness,
     /// Latest statistic and p-value per model and feature (capped).
@@ -225,7 +228,7 @@ impl Metrics {
     /// Every unlabelled counter as (name without `_total`, help, value), in
     /// a fixed order. `records_in_total` and `decisions_total` are exported
     /// with labels instead (per topic; per action and source), their sums.
-    pub fn counters(&self) -> [(&'static str, &'static str, u64); 14] {
+    pub fn counters(&self) -> [(&'static str, &'static str, u64); 15] {
         let c = |name, help, counter: &AtomicU64| (name, help, Metrics::get(counter));
         [
             c(
@@ -297,6 +300,11 @@ impl Metrics {
                 "restored_records",
                 "Changelog records read while restoring.",
                 &self.restored_records_total,
+            ),
+            c(
+                "categories_capped",
+                "Categorical values counted in their feature's \"other\" category (beyond max-categories).",
+                &self.categories_capped_total,
             ),
         ]
     }

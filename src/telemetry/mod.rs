@@ -27,9 +27,9 @@ pub mod models;
 pub mod readiness;
 
 pub use events::{
-    BatchCommitted, DecisionTaken, DriftDetected, FeatureSeriesRevoked, FeaturesEvaluated,
-    HealCommandPublished, OffsetCommitFailed, ProduceRetried, RecordDeadLettered, RecordSkipped,
-    StateRestored,
+    BatchCommitted, CategoriesCapped, DecisionTaken, DriftDetected, FeatureSeriesRevoked,
+    FeaturesEvaluated, HealCommandPublished, OffsetCommitFailed, ProduceRetried,
+    RecordDeadLettered, RecordSkipped, StateRestored,
 };
 pub use http::{HttpEndpoint, HttpError};
 pub use metrics::Metrics;

@@ -33,6 +33,7 @@ mod ks_incremental;
 mod ks_props;
 mod metrics_features;
 mod metrics_http;
+mod model_settings;
 mod operator_cli;
 mod outcome_cli;
 mod pipeline;

@@ -105,7 +105,8 @@ pub fn expiry_index(cf: Cf, key: &[u8], value: &[u8]) -> Option<(Cf, Vec<u8>)> {
 #[derive(Debug)]
 pub struct LabelJoin {
     labels: LabelsConfig,
-    persistence: u32,
+    /// Each model's settings (its `detect.persistence`), resolved once.
+    settings: crate::config::SettingsCache,
     store: Arc<Store>,
     /// Writes since the last checkpoint.
     overlay: StateBatch,
@@ -125,7 +126,9 @@ impl LabelJoin {
     pub fn new(config: &Config, store: Arc<Store>) -> Self {
         LabelJoin {
             labels: config.labels.clone(),
-            persistence: config.detect.persistence.max(1),
+            settings: crate::config::SettingsCache::new(Arc::new(crate::config::ModelRules::new(
+                config,
+            ))),
             store,
             overlay: StateBatch::default(),
         }
@@ -234,8 +237,8 @@ impl LabelJoin {
         label: &str,
         event_time: i64,
     ) -> Result<Joined, StateError> {
+        let persistence = self.settings.get(model_id).detect.persistence.max(1);
         let labels = &self.labels;
-        let persistence = self.persistence;
         let state = models.load(model_id)?;
         state.dirty = true;
         let hit = is_hit(w.c.as_deref(), w.s, label);
