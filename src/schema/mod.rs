@@ -3,10 +3,16 @@
 //! The `.avsc` files in the repository's `schemas/` folder are the source of
 //! truth; they are embedded in the binary, parsed and checked when a
 //! [`Codec`] is built, and every record jidoka reads or writes goes through it.
+//! With a Schema Registry ([`registry`]), records are read with the writer
+//! schema their id names and written with the ids the registry gave
+//! jidoka's schemas; [`Codec::decode_generic`] reads any record with its
+//! writer schema into JSON.
 
 mod action;
 mod codec;
+mod generic;
 mod records;
+pub mod registry;
 mod status;
 mod test_kind;
 mod wire;
@@ -19,4 +25,5 @@ pub use records::{
     HealCommand, HealOutcome, Label, OperatorCommand, OperatorKind, OutcomeStatus, Prediction,
     RuleEvaluation, Superseded, TestKind,
 };
+pub use generic::to_json;
 pub use wire::{frame, unframe, FramingError, MAGIC_BYTE};

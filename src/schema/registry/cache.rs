@@ -1,0 +1,161 @@
+//! The writer schemas of the registry ids seen on input: fetched once per
+//! id, kept for the life of the process.
+//!
+//! Guarantees: [`WriterCache`] is shared by every clone of a [`Codec`] and
+//! read without blocking the decoders for long (one `RwLock` read per
+//! record); [`fetch_missing`] asks the registry once per id not cached yet
+//! (counted in [`WriterCache::fetches`]), retries with exponential backoff
+//! while the registry is unreachable or failing, and records an id the
+//! registry says does not exist (404), or whose schema jidoka cannot use,
+//! as refused with the reason, so its records are dead-lettered instead
+//! of retried forever.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use apache_avro::Schema;
+use tokio::sync::watch;
+
+use super::client::RegistryClient;
+use super::error::RegistryError;
+use crate::schema::wire::unframe;
+use crate::schema::{Codec, SchemaKind};
+
+/// What jidoka knows about one registry id.
+#[derive(Debug, Clone)]
+pub enum Writer {
+    /// An Avro schema, parsed.
+    Avro(Arc<WriterSchema>),
+    /// Unusable: the reason every record with this id is dead-lettered.
+    Refused(Arc<str>),
+}
+
+/// A writer schema fetched from the registry.
+#[derive(Debug)]
+pub struct WriterSchema {
+    /// Its global id.
+    pub id: u32,
+    /// The schema.
+    pub schema: Schema,
+    /// The reader schema it is identical to (same parsing canonical form),
+    /// if any: then records decode without schema resolution.
+    pub same_as: Option<SchemaKind>,
+}
+
+/// The writer schemas of registry ids, shared by a codec's clones.
+#[derive(Debug, Default)]
+pub struct WriterCache {
+    map: RwLock<HashMap<u32, Writer>>,
+    fetches: AtomicU64,
+}
+
+impl WriterCache {
+    /// What is known about an id, if it was fetched.
+    pub fn get(&self, id: u32) -> Option<Writer> {
+        self.map
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(&id)
+            .cloned()
+    }
+
+    /// Records what the registry said about an id.
+    pub fn insert(&self, id: u32, writer: Writer) {
+        self.map
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(id, writer);
+    }
+
+    /// Registry requests made for writer schemas (one per new id).
+    pub fn fetches(&self) -> u64 {
+        self.fetches.load(Ordering::Relaxed)
+    }
+
+    /// The ids of framed values not known yet (values that are not framed
+    /// are left to the decoder, which dead-letters them).
+    pub fn missing<'a>(&self, values: impl IntoIterator<Item = Option<&'a [u8]>>) -> BTreeSet<u32> {
+        let map = self.map.read().unwrap_or_else(|p| p.into_inner());
+        values
+            .into_iter()
+            .flatten()
+            .filter_map(|bytes| unframe(bytes).ok().map(|(id, _)| id))
+            .filter(|id| !map.contains_key(id))
+            .collect()
+    }
+}
+
+/// Backoff between registry attempts for one id.
+#[derive(Debug, Clone, Copy)]
+pub struct Backoff {
+    /// Wait after the first failure.
+    pub first: Duration,
+    /// Longest wait.
+    pub max: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            first: Duration::from_millis(200),
+            max: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Shutdown came while the registry was still failing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("stopped while waiting for the schema registry")]
+pub struct Stopped;
+
+/// Fetches the writer schema of every id in `ids` the codec's cache does
+/// not hold yet: an answer (schema or 404) is cached; any other failure is
+/// reported to `on_retry` (the error and the wait before the next attempt)
+/// and retried until it succeeds or `shutdown` turns true. A codec without
+/// a registry has nothing to fetch.
+pub async fn fetch_missing(
+    codec: &Codec,
+    client: &RegistryClient,
+    ids: BTreeSet<u32>,
+    backoff: Backoff,
+    shutdown: &mut watch::Receiver<bool>,
+    mut on_retry: impl FnMut(u32, &RegistryError, Duration),
+) -> Result<(), Stopped> {
+    let Some(cache) = codec.writers() else {
+        return Ok(());
+    };
+    for id in ids {
+        if cache.get(id).is_some() {
+            continue;
+        }
+        let mut wait = backoff.first;
+        loop {
+            cache.fetches.fetch_add(1, Ordering::Relaxed);
+            match client.schema_by_id(id).await {
+                Ok(fetched) => {
+                    cache.insert(id, codec.writer_from(id, &fetched));
+                    break;
+                }
+                Err(e @ RegistryError::Status { status: 404, .. }) => {
+                    let reason = format!("schema id {id} is not in the schema registry: {e}");
+                    cache.insert(id, Writer::Refused(reason.into()));
+                    break;
+                }
+                Err(e) => {
+                    on_retry(id, &e, wait);
+                    if *shutdown.borrow() {
+                        return Err(Stopped);
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = shutdown.changed() => return Err(Stopped),
+                    }
+                    wait = (wait * 2).min(backoff.max);
+                }
+            }
+        }
+    }
+    Ok(())
+}
