@@ -131,31 +131,78 @@ pub async fn fetch_missing(
             continue;
         }
         let mut wait = backoff.first;
-        loop {
-            cache.fetches.fetch_add(1, Ordering::Relaxed);
-            match client.schema_by_id(id).await {
-                Ok(fetched) => {
-                    cache.insert(id, codec.writer_from(id, &fetched));
-                    break;
-                }
-                Err(e @ RegistryError::Status { status: 404, .. }) => {
-                    let reason = format!("schema id {id} is not in the schema registry: {e}");
-                    cache.insert(id, Writer::Refused(reason.into()));
-                    break;
-                }
-                Err(e) => {
-                    on_retry(id, &e, wait);
-                    if *shutdown.borrow() {
-                        return Err(Stopped);
-                    }
-                    tokio::select! {
-                        _ = tokio::time::sleep(wait) => {}
-                        _ = shutdown.changed() => return Err(Stopped),
-                    }
-                    wait = (wait * 2).min(backoff.max);
-                }
+        while let Err(e) = fetch_one(codec, cache, client, id).await {
+            on_retry(id, &e, wait);
+            if *shutdown.borrow() {
+                return Err(Stopped);
             }
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = shutdown.changed() => return Err(Stopped),
+            }
+            wait = (wait * 2).min(backoff.max);
         }
     }
     Ok(())
+}
+
+/// One request for an id's writer schema: the schema, or the registry's
+/// 404, is cached; any other failure is returned.
+async fn fetch_one(
+    codec: &Codec,
+    cache: &WriterCache,
+    client: &RegistryClient,
+    id: u32,
+) -> Result<(), RegistryError> {
+    cache.fetches.fetch_add(1, Ordering::Relaxed);
+    match client.schema_by_id(id).await {
+        Ok(fetched) => {
+            cache.insert(id, codec.writer_from(id, &fetched));
+            Ok(())
+        }
+        Err(e @ RegistryError::Status { status: 404, .. }) => {
+            let reason = format!("schema id {id} is not in the schema registry: {e}");
+            cache.insert(id, Writer::Refused(reason.into()));
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// For readers outside an async context (the audit, export and report
+/// commands): fetches the writer schemas of `ids` once each, on a thread of
+/// its own with its own runtime and client, one attempt per id. An id the
+/// registry does not have is cached as refused; any other failure is
+/// returned (nothing cached, the caller counts the record undecodable).
+pub fn fetch_blocking(
+    codec: &Codec,
+    cfg: &crate::config::SchemasConfig,
+    ids: BTreeSet<u32>,
+) -> Result<(), RegistryError> {
+    if ids.is_empty() || codec.writers().is_none() {
+        return Ok(());
+    }
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| RegistryError::Client(e.to_string()))?;
+                runtime.block_on(async {
+                    let Some(client) = RegistryClient::from_config(cfg)? else {
+                        return Ok(());
+                    };
+                    let Some(cache) = codec.writers() else {
+                        return Ok(());
+                    };
+                    for id in ids {
+                        fetch_one(codec, cache, &client, id).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .join()
+            .unwrap_or_else(|_| Err(RegistryError::Client("registry fetch panicked".into())))
+    })
 }

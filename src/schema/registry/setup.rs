@@ -113,6 +113,17 @@ pub async fn codec_for(
     Ok((codec.with_registry(&ids), Some(client)))
 }
 
+/// The codec of a reader that does not register anything (the audit,
+/// export and report commands): with a registry, every id is fetched when
+/// first seen ([`super::fetch_blocking`]).
+pub fn reader_codec(cfg: &Config) -> Result<Codec, SchemaError> {
+    let codec = Codec::new(cfg.schemas.ids)?;
+    Ok(match cfg.schemas.registry_url {
+        Some(_) => codec.with_registry(&[]),
+        None => codec,
+    })
+}
+
 /// A 409 or 422 answer to a registration is the registry refusing the
 /// schema under that subject.
 fn refused(e: RegistryError, subject: &str, kind: SchemaKind) -> RegistryError {
