@@ -36,6 +36,7 @@ mod metrics_http;
 mod operator_cli;
 mod outcome_cli;
 mod pipeline;
+mod registry;
 mod policy_load;
 mod policy_parse_errors;
 mod policy_props;
