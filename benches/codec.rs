@@ -77,7 +77,10 @@ type Case = (Codec, Vec<u8>);
 /// Codecs with a registry whose cache holds the writer schema (as after
 /// the first record of its id), and the framed record: with an evolved
 /// writer schema, and with jidoka's own.
-fn registry_records(codec: &Codec, record: &Prediction) -> Result<(Case, Case), Box<dyn std::error::Error>> {
+fn registry_records(
+    codec: &Codec,
+    record: &Prediction,
+) -> Result<(Case, Case), Box<dyn std::error::Error>> {
     let mut schema: serde_json::Value = serde_json::from_str(SchemaKind::Prediction.source())?;
     if let Some(fields) = schema["fields"].as_array_mut() {
         fields.push(serde_json::json!({"name": "serving_host", "type": "string", "default": ""}));

@@ -173,7 +173,10 @@ impl Config {
             ("operator.hmac-key", &mut self.operator.hmac_key),
             ("executor.hmac-key", &mut self.executor.hmac_key),
             ("executor.github.token", &mut self.executor.github.token),
-            ("schemas.registry-password", &mut self.schemas.registry_password),
+            (
+                "schemas.registry-password",
+                &mut self.schemas.registry_password,
+            ),
         ] {
             if let Some(value) = secret {
                 *value = Secret::resolve(value.expose()).map_err(|e| ConfigError::Rule {
@@ -513,7 +516,10 @@ impl Config {
             ));
         }
         if r.registry_timeout.is_zero() {
-            return Err(fail("schemas.registry-timeout", "must be more than 0s".into()));
+            return Err(fail(
+                "schemas.registry-timeout",
+                "must be more than 0s".into(),
+            ));
         }
         let mut ids: Vec<(&str, u32)> = Vec::new();
         for (key, id) in self.schemas.ids.named() {

@@ -482,24 +482,49 @@ impl Codec {
         }
     }
 
-    /// The writer schema of any record with `id` in its header, and the
-    /// kind it is when it is one of jidoka's.
-    pub(super) fn any_writer(&self, id: u32) -> Result<(Schema, Option<SchemaKind>), DecodeError> {
-        for kind in SchemaKind::ALL {
-            match self.writer(kind, id) {
-                Ok(Found::Reader) => return Ok((self.schema(kind).clone(), Some(kind))),
-                Ok(Found::Fixed(old)) => return Ok((old.clone(), Some(kind))),
-                Ok(Found::Fetched(w)) => return Ok((w.schema.clone(), w.same_as)),
-                Err(e @ (DecodeError::Registry { .. } | DecodeError::NotFetched(_))) => {
-                    return Err(e)
-                }
-                Err(_) => {}
+    /// The writer schema of any record with `id` in its header.
+    pub(super) fn any_writer(&self, id: u32) -> Result<AnyWriter<'_>, DecodeError> {
+        let Some(registry) = &self.registry else {
+            if let Some(kind) = SchemaKind::ALL.into_iter().find(|k| k.id(&self.ids) == id) {
+                return Ok(AnyWriter::Own(self.schema(kind)));
             }
+            return match self.history.iter().find(|(i, _, _)| *i == id) {
+                Some((_, _, old)) => Ok(AnyWriter::Own(old)),
+                None => Err(DecodeError::UnknownId(id)),
+            };
+        };
+        if let Some(kind) = SchemaKind::ALL
+            .into_iter()
+            .find(|k| registry.ids[*k as usize] == Some(id))
+        {
+            return Ok(AnyWriter::Own(self.schema(kind)));
         }
-        Err(match self.registry {
-            Some(_) => DecodeError::NotFetched(id),
-            None => DecodeError::UnknownId(id),
-        })
+        match registry.writers.get(id) {
+            Some(Writer::Avro(w)) => Ok(AnyWriter::Fetched(w)),
+            Some(Writer::Refused(reason)) => Err(DecodeError::Registry {
+                id,
+                reason: reason.to_string(),
+            }),
+            None => Err(DecodeError::NotFetched(id)),
+        }
+    }
+}
+
+/// A writer schema found by id alone.
+pub(super) enum AnyWriter<'a> {
+    /// One of jidoka's schemas (current or history).
+    Own(&'a Schema),
+    /// Fetched from the registry.
+    Fetched(Arc<WriterSchema>),
+}
+
+impl AnyWriter<'_> {
+    /// The schema.
+    pub(super) fn schema(&self) -> &Schema {
+        match self {
+            AnyWriter::Own(s) => s,
+            AnyWriter::Fetched(w) => &w.schema,
+        }
     }
 }
 

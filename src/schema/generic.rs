@@ -24,8 +24,8 @@ impl Codec {
     pub fn decode_generic(&self, bytes: Option<&[u8]>) -> Result<Json, DecodeError> {
         let bytes = bytes.ok_or(DecodeError::MissingValue)?;
         let (id, datum) = unframe(bytes)?;
-        let (writer, _) = self.any_writer(id)?;
-        let value = read_datum(&writer, datum, None)?;
+        let writer = self.any_writer(id)?;
+        let value = read_datum(writer.schema(), datum, None)?;
         to_json(value, &mut String::from("$"))
     }
 }
@@ -95,4 +95,46 @@ fn object(fields: Vec<(String, Value)>, path: &mut String) -> Result<Json, Decod
         out.insert(name, json);
     }
     Ok(Json::Object(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn a_native_record_reads_into_json_with_its_field_names(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let codec = Codec::new(Config::defaults()?.schemas.ids)?;
+        let record = crate::demo::scenario::Scenario::demo(2, 1)
+            .predictions()
+            .remove(0);
+        let json = codec.decode_generic(Some(&codec.encode(&record)?))?;
+        assert_eq!(json["model_id"], record.model_id.as_str());
+        assert_eq!(json["event_time"], record.event_time);
+        assert_eq!(json["score"], record.score);
+        assert_eq!(json["categorical_features"], Json::Null);
+        for (name, value) in &record.features {
+            assert_eq!(json["features"][name], *value);
+        }
+        // An id none of the fixed ones is refused, and says so.
+        let err = codec
+            .decode_generic(Some(&crate::schema::frame(999, b"")))
+            .err()
+            .ok_or("decoded")?;
+        assert_eq!(err.kind(), "unknown-schema");
+        Ok(())
+    }
+
+    #[test]
+    fn non_finite_floats_name_their_path() {
+        let value = Value::Record(vec![(
+            "inputs".into(),
+            Value::Map([("age".to_string(), Value::Double(f64::NAN))].into()),
+        )]);
+        match to_json(value, &mut String::from("$")) {
+            Err(DecodeError::InvalidValue(m)) => assert!(m.contains("$.inputs.age"), "{m}"),
+            other => panic!("expected an invalid value, got {other:?}"),
+        }
+    }
 }

@@ -19,11 +19,11 @@ mod wire;
 mod wire_enum;
 
 pub use codec::{AvroRecord, Codec, DecodeError, SchemaError, SchemaKind, MAX_AVRO_ALLOCATION};
+pub use generic::to_json;
 pub use records::{
     Action, ArmView, AuditInputs, AuditOutcome, AuditRecord, AuditStatus, BanditView,
     CooldownCheck, DeadLetter, DriftEvent, EvaluationRecord, FeatureEvidence, GateCheck,
     HealCommand, HealOutcome, Label, OperatorCommand, OperatorKind, OutcomeStatus, Prediction,
     RuleEvaluation, Superseded, TestKind,
 };
-pub use generic::to_json;
 pub use wire::{frame, unframe, FramingError, MAGIC_BYTE};

@@ -155,7 +155,10 @@ async fn confluent_avro_in_and_out_through_the_registry() -> TestResult {
     // jidoka's ids are the registry's: registering again changes nothing.
     let (codec, client) = codec_for(cfg, &Uses::pipeline(cfg)).await?;
     let client = client.ok_or("no registry client")?;
-    assert_eq!(registry.versions(&actions_subject), vec![codec.id(SchemaKind::HealCommand)]);
+    assert_eq!(
+        registry.versions(&actions_subject),
+        vec![codec.id(SchemaKind::HealCommand)]
+    );
     assert!(codec.id(SchemaKind::HealCommand) >= FIRST_ID);
 
     // The records read back with the writer schema are the native ones.
@@ -186,7 +189,10 @@ async fn confluent_avro_in_and_out_through_the_registry() -> TestResult {
     let mut want: Vec<&Prediction> = native.iter().collect();
     got.sort_by(|a, b| a.prediction_id.cmp(&b.prediction_id));
     want.sort_by(|a, b| a.prediction_id.cmp(&b.prediction_id));
-    assert!(got == want, "decoded predictions differ from the native ones");
+    assert!(
+        got == want,
+        "decoded predictions differ from the native ones"
+    );
 
     // The same decisions as those records processed directly.
     decoded.sort_by_key(|(p, o, _)| (*p, *o));
@@ -229,11 +235,14 @@ async fn confluent_avro_in_and_out_through_the_registry() -> TestResult {
     );
 
     // Confluent's deserializer decodes everything jidoka wrote.
-    let (t, fields) = (&cfg.topics, serde_json::json!({
-        cfg.topics.actions.clone(): "command_id",
-        cfg.topics.drift_events.clone(): "event_id",
-        cfg.topics.audit.clone(): "decision_id",
-    }));
+    let (t, fields) = (
+        &cfg.topics,
+        serde_json::json!({
+            cfg.topics.actions.clone(): "command_id",
+            cfg.topics.drift_events.clone(): "event_id",
+            cfg.topics.audit.clone(): "decision_id",
+        }),
+    );
     let read: serde_json::Value = serde_json::from_str(
         &python(&[
             "consume",
@@ -251,11 +260,18 @@ async fn confluent_avro_in_and_out_through_the_registry() -> TestResult {
     let ids = |topic: &str| -> BTreeSet<String> {
         read[topic]
             .as_array()
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let actions = read_all::<HealCommand>(cfg, &codec, &t.actions)?;
-    assert_eq!(ids(&t.actions), actions.iter().map(|r| r.value.command_id.clone()).collect());
+    assert_eq!(
+        ids(&t.actions),
+        actions.iter().map(|r| r.value.command_id.clone()).collect()
+    );
     assert_eq!(
         ids(&t.drift_events),
         drifts.iter().map(|r| r.value.event_id.clone()).collect()
@@ -263,7 +279,11 @@ async fn confluent_avro_in_and_out_through_the_registry() -> TestResult {
     assert_eq!(ids(&t.audit), audits.iter().cloned().collect());
     for topic in [&t.actions, &t.drift_events, &t.audit] {
         let all = read[topic.as_str()].as_array().map_or(0, Vec::len);
-        assert_eq!(all, read_raw(cfg, topic)?.len(), "{topic}: every record decoded");
+        assert_eq!(
+            all,
+            read_raw(cfg, topic)?.len(),
+            "{topic}: every record decoded"
+        );
         assert!(all > 0, "{topic} is empty");
     }
     Ok(())
@@ -279,7 +299,9 @@ async fn client_speaks_the_registry_api_and_caches_one_request_per_id() -> TestR
     assert_eq!(client.register("actions-value", schema).await?, id);
     assert_eq!(client.lookup("actions-value", schema).await?, Some(id));
     assert_eq!(
-        client.lookup("actions-value", SchemaKind::Label.source()).await?,
+        client
+            .lookup("actions-value", SchemaKind::Label.source())
+            .await?,
         None
     );
     assert_eq!(client.lookup("nothing-value", schema).await?, None);
@@ -297,7 +319,10 @@ async fn client_speaks_the_registry_api_and_caches_one_request_per_id() -> TestR
         }) => assert_eq!(code, 40403),
         other => return Err(format!("expected a 404, got {other:?}").into()),
     }
-    match client.register("bad-value", "{\"type\": \"nonsense\"}").await {
+    match client
+        .register("bad-value", "{\"type\": \"nonsense\"}")
+        .await
+    {
         Err(RegistryError::Status { status: 422, .. }) => {}
         other => return Err(format!("expected a 422, got {other:?}").into()),
     }
@@ -307,11 +332,12 @@ async fn client_speaks_the_registry_api_and_caches_one_request_per_id() -> TestR
     let codec = Codec::new(cfg.schemas.ids)?.with_registry(&[]);
     let evolved = evolved_prediction_schema()?;
     let writer = registry.add("predictions-value", &evolved);
-    let record = jidoka::demo::scenario::Scenario::demo(3, 1).predictions().remove(0);
+    let record = jidoka::demo::scenario::Scenario::demo(3, 1)
+        .predictions()
+        .remove(0);
     let datum = apache_avro::to_avro_datum(
         &apache_avro::Schema::parse_str(&evolved)?,
-        apache_avro::to_value(&record)?
-            .resolve(&apache_avro::Schema::parse_str(&evolved)?)?,
+        apache_avro::to_value(&record)?.resolve(&apache_avro::Schema::parse_str(&evolved)?)?,
     )?;
     let framed = jidoka::schema::frame(writer, &datum);
     let unknown = jidoka::schema::frame(UNKNOWN_ID, &datum);
@@ -320,8 +346,15 @@ async fn client_speaks_the_registry_api_and_caches_one_request_per_id() -> TestR
     let asked_before = registry.fetches(UNKNOWN_ID);
     for _ in 0..3 {
         let missing = cache.missing([Some(&framed[..]), Some(&unknown[..]), None]);
-        fetch_missing(&codec, &client, missing, Backoff::default(), &mut never, |_, _, _| {})
-            .await?;
+        fetch_missing(
+            &codec,
+            &client,
+            missing,
+            Backoff::default(),
+            &mut never,
+            |_, _, _| {},
+        )
+        .await?;
         assert_eq!(codec.decode::<Prediction>(Some(&framed))?, record);
         assert!(matches!(
             codec.decode::<Prediction>(Some(&unknown)),
@@ -369,7 +402,10 @@ async fn start_up_stops_on_a_refused_schema_or_an_unreachable_registry() -> Test
         .err()
         .ok_or("the pipeline started")?
         .to_string();
-    assert!(err.contains(&format!("`{subject}`")) && err.contains("409"), "{err}");
+    assert!(
+        err.contains(&format!("`{subject}`")) && err.contains("409"),
+        "{err}"
+    );
 
     let nowhere = format!("http://{}", free_addr()?);
     cfg.schemas.registry_url = Some(nowhere.clone());
@@ -380,6 +416,9 @@ async fn start_up_stops_on_a_refused_schema_or_an_unreachable_registry() -> Test
         .err()
         .ok_or("the pipeline started")?
         .to_string();
-    assert!(err.contains(&nowhere) && err.contains("unreachable"), "{err}");
+    assert!(
+        err.contains(&nowhere) && err.contains("unreachable"),
+        "{err}"
+    );
     Ok(())
 }

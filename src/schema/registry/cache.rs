@@ -206,3 +206,115 @@ pub fn fetch_blocking(
             .unwrap_or_else(|_| Err(RegistryError::Client("registry fetch panicked".into())))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::schema::registry::FetchedSchema;
+    use crate::schema::{frame, DecodeError, Prediction, SchemaError};
+
+    fn codec() -> Result<Codec, Box<dyn std::error::Error>> {
+        Ok(Codec::new(Config::defaults()?.schemas.ids)?)
+    }
+
+    fn avro(schema: &str) -> FetchedSchema {
+        FetchedSchema {
+            schema: schema.to_string(),
+            schema_type: "AVRO".into(),
+            references: 0,
+        }
+    }
+
+    fn prediction() -> Prediction {
+        crate::demo::scenario::Scenario::demo(2, 1)
+            .predictions()
+            .remove(0)
+    }
+
+    #[test]
+    fn an_evolved_writer_schema_resolves_to_the_reader() -> Result<(), Box<dyn std::error::Error>> {
+        let codec = codec()?.with_registry(&[(SchemaKind::Prediction, 200)]);
+        let mut schema: serde_json::Value = serde_json::from_str(SchemaKind::Prediction.source())?;
+        if let Some(fields) = schema["fields"].as_array_mut() {
+            fields.insert(
+                0,
+                serde_json::json!({"name": "host", "type": "string", "default": ""}),
+            );
+        }
+        let evolved = apache_avro::Schema::parse_str(&schema.to_string())?;
+        let record = prediction();
+        let datum = apache_avro::to_avro_datum(
+            &evolved,
+            apache_avro::to_value(&record)?.resolve(&evolved)?,
+        )?;
+        let cache = codec.writers().ok_or("no cache")?;
+        // Not fetched yet: not decodable, and named as missing.
+        let framed = frame(201, &datum);
+        assert!(matches!(
+            codec.decode::<Prediction>(Some(&framed)),
+            Err(DecodeError::NotFetched(201))
+        ));
+        assert_eq!(cache.missing([Some(&framed[..])]), BTreeSet::from([201]));
+        cache.insert(201, codec.writer_from(201, &avro(&schema.to_string())));
+        assert!(cache.missing([Some(&framed[..])]).is_empty());
+        assert_eq!(codec.decode::<Prediction>(Some(&framed))?, record);
+        // The registered id is the reader schema itself.
+        let native = codec.encode(&record)?;
+        assert_eq!(native[1..5], 200u32.to_be_bytes());
+        assert_eq!(codec.decode::<Prediction>(Some(&native))?, record);
+        // A writer equal to the reader is noticed (no resolution).
+        match codec.writer_from(202, &avro(SchemaKind::Prediction.source())) {
+            Writer::Avro(w) => assert_eq!(w.same_as, Some(SchemaKind::Prediction)),
+            Writer::Refused(r) => return Err(r.to_string().into()),
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn unusable_ids_are_refused_with_the_reason() -> Result<(), Box<dyn std::error::Error>> {
+        let codec = codec()?.with_registry(&[]);
+        let json = FetchedSchema {
+            schema: "{}".into(),
+            schema_type: "JSON".into(),
+            references: 0,
+        };
+        let referencing = FetchedSchema {
+            references: 1,
+            ..avro(SchemaKind::Label.source())
+        };
+        for (id, fetched, words) in [
+            (7, json, "JSON schema"),
+            (8, referencing, "references"),
+            (9, avro("{\"type\": \"nonsense\"}"), "does not parse"),
+        ] {
+            let writer = codec.writer_from(id, &fetched);
+            let Writer::Refused(reason) = &writer else {
+                return Err(format!("id {id} accepted").into());
+            };
+            assert!(reason.contains(words), "{reason}");
+            codec.writers().ok_or("no cache")?.insert(id, writer);
+            let err = codec
+                .decode::<Prediction>(Some(&frame(id, b"\x02")))
+                .err()
+                .ok_or("decoded")?;
+            assert_eq!(err.kind(), "unknown-schema");
+            assert!(err.to_string().contains(words));
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn with_a_registry_only_registered_kinds_are_written() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let codec = codec()?.with_registry(&[(SchemaKind::Label, 300)]);
+        assert!(matches!(
+            codec.encode(&prediction()),
+            Err(SchemaError::NotRegistered {
+                kind: SchemaKind::Prediction
+            })
+        ));
+        assert_eq!(codec.id(SchemaKind::Label), 300);
+        Ok(())
+    }
+}

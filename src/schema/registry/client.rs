@@ -126,7 +126,10 @@ impl RegistryClient {
     pub async fn schema_by_id(&self, id: u32) -> Result<FetchedSchema, RegistryError> {
         let what = format!("GET /schemas/ids/{id}");
         let body: SchemaBody = self
-            .call(&what, self.http.get(format!("{}/schemas/ids/{id}", self.base)))
+            .call(
+                &what,
+                self.http.get(format!("{}/schemas/ids/{id}", self.base)),
+            )
             .await?;
         Ok(FetchedSchema {
             schema: body.schema,

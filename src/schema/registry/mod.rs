@@ -13,7 +13,9 @@ mod client;
 mod error;
 mod setup;
 
-pub use cache::{fetch_blocking, fetch_missing, Backoff, Stopped, Writer, WriterCache, WriterSchema};
+pub use cache::{
+    fetch_blocking, fetch_missing, Backoff, Stopped, Writer, WriterCache, WriterSchema,
+};
 pub use client::{FetchedSchema, RegistryClient};
 pub use error::{RegistryError, SCHEMA_NOT_FOUND, SUBJECT_NOT_FOUND};
 pub use setup::{codec_for, reader_codec, value_subject, CodecError, Uses};

@@ -146,7 +146,10 @@ fn normalized(schema: &str) -> Value {
 fn answer(status: StatusCode, body: Value) -> Response {
     (
         status,
-        [(header::CONTENT_TYPE, "application/vnd.schemaregistry.v1+json")],
+        [(
+            header::CONTENT_TYPE,
+            "application/vnd.schemaregistry.v1+json",
+        )],
         body.to_string(),
     )
         .into_response()
@@ -172,7 +175,9 @@ async fn by_id(State(state): Shared, Path(id): Path<u32>) -> Response {
         .checked_sub(FIRST_ID)
         .and_then(|i| inner.schemas.get(i as usize))
     {
-        Some((schema, kind)) if kind == "AVRO" => answer(StatusCode::OK, json!({ "schema": schema })),
+        Some((schema, kind)) if kind == "AVRO" => {
+            answer(StatusCode::OK, json!({ "schema": schema }))
+        }
         Some((schema, kind)) => answer(
             StatusCode::OK,
             json!({ "schema": schema, "schemaType": kind }),
@@ -185,31 +190,29 @@ async fn by_id(State(state): Shared, Path(id): Path<u32>) -> Response {
     }
 }
 
-/// The request's schema and type, or a 422 answer.
-fn parse_request(body: &Bytes) -> Result<(String, String), Response> {
-    let request: Value = serde_json::from_slice(body).map_err(|e| {
-        error(StatusCode::UNPROCESSABLE_ENTITY, 42201, format!("Invalid request: {e}"))
-    })?;
-    let schema = request["schema"].as_str().map(str::to_string).ok_or_else(|| {
-        error(StatusCode::UNPROCESSABLE_ENTITY, 42201, "Invalid schema: no schema".into())
-    })?;
+/// The request's schema and type, or why it is invalid (a 422 answer).
+fn parse_request(body: &Bytes) -> Result<(String, String), String> {
+    let request: Value =
+        serde_json::from_slice(body).map_err(|e| format!("Invalid request: {e}"))?;
+    let schema = request["schema"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or("Invalid schema: no schema")?;
     let kind = request["schemaType"].as_str().unwrap_or("AVRO").to_string();
     if kind == "AVRO" {
-        if let Err(e) = apache_avro::Schema::parse_str(&schema) {
-            return Err(error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                42201,
-                format!("Invalid schema: {e}"),
-            ));
-        }
+        apache_avro::Schema::parse_str(&schema).map_err(|e| format!("Invalid schema: {e}"))?;
     }
     Ok((schema, kind))
+}
+
+fn invalid(message: String) -> Response {
+    error(StatusCode::UNPROCESSABLE_ENTITY, 42201, message)
 }
 
 async fn register(State(state): Shared, Path(subject): Path<String>, body: Bytes) -> Response {
     let (schema, kind) = match parse_request(&body) {
         Ok(r) => r,
-        Err(refused) => return refused,
+        Err(message) => return invalid(message),
     };
     let mut inner = lock(&state);
     if let Some((id, _)) = inner.find(&subject, &schema) {
@@ -231,11 +234,15 @@ async fn register(State(state): Shared, Path(subject): Path<String>, body: Bytes
 async fn lookup(State(state): Shared, Path(subject): Path<String>, body: Bytes) -> Response {
     let (schema, _) = match parse_request(&body) {
         Ok(r) => r,
-        Err(refused) => return refused,
+        Err(message) => return invalid(message),
     };
     let inner = lock(&state);
     if !inner.subjects.contains_key(&subject) {
-        return error(StatusCode::NOT_FOUND, 40401, format!("Subject '{subject}' not found."));
+        return error(
+            StatusCode::NOT_FOUND,
+            40401,
+            format!("Subject '{subject}' not found."),
+        );
     }
     match inner.find(&subject, &schema) {
         Some((id, version)) => answer(
@@ -248,7 +255,11 @@ async fn lookup(State(state): Shared, Path(subject): Path<String>, body: Bytes) 
 
 async fn latest(State(state): Shared, Path(subject): Path<String>) -> Response {
     let inner = lock(&state);
-    match inner.subjects.get(&subject).and_then(|v| v.last().map(|id| (*id, v.len()))) {
+    match inner
+        .subjects
+        .get(&subject)
+        .and_then(|v| v.last().map(|id| (*id, v.len())))
+    {
         Some((id, version)) => {
             let (schema, _) = &inner.schemas[(id - FIRST_ID) as usize];
             answer(
@@ -256,6 +267,10 @@ async fn latest(State(state): Shared, Path(subject): Path<String>) -> Response {
                 json!({ "subject": subject, "id": id, "version": version, "schema": schema }),
             )
         }
-        None => error(StatusCode::NOT_FOUND, 40401, format!("Subject '{subject}' not found.")),
+        None => error(
+            StatusCode::NOT_FOUND,
+            40401,
+            format!("Subject '{subject}' not found."),
+        ),
     }
 }
