@@ -3,13 +3,20 @@
 //! cost of ingest before any state is touched. Compare its rate with the
 //! plain consumer's in `jidoka bench throughput` to see how much of the
 //! consume rate decoding alone leaves.
+//!
+//! `decode-registry-evolved` decodes the same prediction written by a
+//! producer with its own evolved schema (one extra field), whose writer
+//! schema is cached from a Schema Registry: resolved against jidoka's
+//! reader schema on every record. `decode-registry-same` is a registry id
+//! whose writer schema equals jidoka's (no resolution).
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use jidoka::config::Config;
-use jidoka::schema::{Codec, Prediction};
+use jidoka::schema::registry::{FetchedSchema, Writer};
+use jidoka::schema::{frame, Codec, Prediction, SchemaKind};
 
 fn prediction() -> Prediction {
     let features: BTreeMap<String, f64> = (0..10)
@@ -49,10 +56,65 @@ fn codec(c: &mut Criterion) {
     group.bench_function("decode", |b| {
         b.iter(|| black_box(codec.decode::<Prediction>(Some(black_box(&bytes)))))
     });
+    let (evolved, same) = match registry_records(&codec, &record) {
+        Ok(r) => r,
+        Err(e) => panic!("registry records: {e}"),
+    };
+    group.bench_function("decode-registry-evolved", |b| {
+        b.iter(|| black_box(evolved.0.decode::<Prediction>(Some(black_box(&evolved.1)))))
+    });
+    group.bench_function("decode-registry-same", |b| {
+        b.iter(|| black_box(same.0.decode::<Prediction>(Some(black_box(&same.1)))))
+    });
     group.bench_function("encode", |b| {
         b.iter(|| black_box(codec.encode(black_box(&record))))
     });
     group.finish();
+}
+
+type Case = (Codec, Vec<u8>);
+
+/// Codecs with a registry whose cache holds the writer schema (as after
+/// the first record of its id), and the framed record: with an evolved
+/// writer schema, and with jidoka's own.
+fn registry_records(
+    codec: &Codec,
+    record: &Prediction,
+) -> Result<(Case, Case), Box<dyn std::error::Error>> {
+    let mut schema: serde_json::Value = serde_json::from_str(SchemaKind::Prediction.source())?;
+    if let Some(fields) = schema["fields"].as_array_mut() {
+        fields.push(serde_json::json!({"name": "serving_host", "type": "string", "default": ""}));
+    }
+    let evolved_text = schema.to_string();
+    let evolved = apache_avro::Schema::parse_str(&evolved_text)?;
+    let mut value = apache_avro::to_value(record)?.resolve(&evolved)?;
+    if let apache_avro::types::Value::Record(fields) = &mut value {
+        for (name, v) in fields.iter_mut() {
+            if name == "serving_host" {
+                *v = apache_avro::types::Value::String("pod-7".into());
+            }
+        }
+    }
+    let datum = apache_avro::to_avro_datum(&evolved, value)?;
+    let case = |id: u32, text: &str, datum: &[u8]| -> Result<Case, Box<dyn std::error::Error>> {
+        let c = codec.clone().with_registry(&[]);
+        let fetched = FetchedSchema {
+            schema: text.to_string(),
+            schema_type: "AVRO".into(),
+            references: 0,
+        };
+        let writer = c.writer_from(id, &fetched);
+        if let Writer::Refused(reason) = &writer {
+            return Err(reason.to_string().into());
+        }
+        c.writers().ok_or("no cache")?.insert(id, writer);
+        Ok((c, frame(id, datum)))
+    };
+    let native = codec.encode(record)?;
+    Ok((
+        case(101, &evolved_text, &datum)?,
+        case(102, SchemaKind::Prediction.source(), &native[5..])?,
+    ))
 }
 
 criterion_group!(benches, codec);

@@ -5,7 +5,7 @@
 //! # Layout
 //!
 //! - [`config`]: typed configuration and its layered loading (defaults < file < env), per-model settings (`[models."<glob>"]`) and `config show`.
-//! - [`schema`]: Avro schemas, record types and the Confluent wire format.
+//! - [`schema`]: Avro schemas, record types, the Confluent wire format and the Schema Registry (writer schemas by id, registration of outputs).
 //! - [`kafka`]: Kafka client configurations and topic creation.
 //! - [`ingest`]: decoding consumed records, or dead-lettering them with a reason.
 //! - [`state`]: the RocksDB store of windows, model state and applied offsets.

@@ -46,11 +46,14 @@ echo "ok"
 
 # kubernetes-validate: the Kubernetes JSON schemas (offline) the Helm
 # chart's manifests are validated against in tests/deploy/helm.rs; pyarrow
-# and duckdb: tests/it/export.rs reads the exports back with them.
-step "python packages (kubernetes-validate, pyarrow, duckdb)"
+# and duckdb: tests/it/export.rs reads the exports back with them;
+# confluent-kafka with its avro and schemaregistry extras (Confluent's
+# client, its SchemaRegistryClient, fastavro): tests/it/registry.rs produces
+# and decodes through the registry with them.
+step "python packages (kubernetes-validate, pyarrow, duckdb, confluent-kafka[avro,schemaregistry])"
 python3 -m pip --version >/dev/null 2>&1 || apt_install python3-pip
-python_packages=(kubernetes-validate pyarrow duckdb)
-if ! python3 -c "import kubernetes_validate, pyarrow, duckdb" 2>/dev/null; then
+python_packages=(kubernetes-validate pyarrow duckdb "confluent-kafka[avro,schemaregistry]")
+if ! python3 -c "import kubernetes_validate, pyarrow, duckdb, confluent_kafka.schema_registry.avro, fastavro" 2>/dev/null; then
   # A Debian system Python refuses pip installs (PEP 668) unless told to.
   python3 -m pip install --quiet "${python_packages[@]}" 2>/dev/null ||
     python3 -m pip install --quiet --break-system-packages "${python_packages[@]}"

@@ -28,7 +28,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use super::replay::AuditError;
 use crate::config::Config;
 use crate::kafka::reader_config;
-use crate::schema::{AvroRecord, Codec};
+use crate::schema::{registry, AvroRecord};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 const IDLE_LIMIT: Duration = Duration::from_secs(60);
@@ -160,7 +160,7 @@ pub fn read_events<T: AvroRecord>(
     mode: ReadMode,
     on_event: &mut dyn FnMut(ReadEvent<T>) -> Result<(), AuditError>,
 ) -> Result<u64, AuditError> {
-    let codec = Codec::new(cfg.schemas.ids)?;
+    let codec = registry::reader_codec(cfg)?;
     let from_beginning = mode.from_beginning;
     let follow = mode.follow || !from_beginning;
     let mut client = reader_config(cfg);
@@ -235,6 +235,12 @@ pub fn read_events<T: AvroRecord>(
         let (partition, offset) = (msg.partition(), msg.offset());
         remaining.retain(|(p, end)| !(*p == partition && offset + 1 >= *end));
         progress.at(partition, offset);
+        if let Some(cache) = codec.writers() {
+            let missing = cache.missing([msg.payload()]);
+            if let Err(e) = registry::fetch_blocking(&codec, &cfg.schemas, missing) {
+                tracing::warn!(%topic, error = %e, "schema registry: writer schema not fetched");
+            }
+        }
         let record = match codec.decode::<T>(msg.payload()) {
             Ok(r) => r,
             Err(e) => {

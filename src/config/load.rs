@@ -241,6 +241,10 @@ impl Config {
             ("operator.hmac-key", &mut self.operator.hmac_key),
             ("executor.hmac-key", &mut self.executor.hmac_key),
             ("executor.github.token", &mut self.executor.github.token),
+            (
+                "schemas.registry-password",
+                &mut self.schemas.registry_password,
+            ),
         ] {
             if let Some(value) = secret {
                 *value = Secret::resolve(value.expose()).map_err(|e| ConfigError::Rule {
@@ -456,6 +460,31 @@ impl Config {
             return Err(fail(
                 "telemetry.statistics-interval",
                 "must be at most 24h".into(),
+            ));
+        }
+        let r = &self.schemas;
+        if let Some(url) = &r.registry_url {
+            match reqwest::Url::parse(url) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+                Ok(u) => {
+                    return Err(fail(
+                        "schemas.registry-url",
+                        format!("scheme `{}` is not http or https", u.scheme()),
+                    ))
+                }
+                Err(e) => return Err(fail("schemas.registry-url", format!("not a URL: {e}"))),
+            }
+        }
+        if r.registry_password.is_some() && r.registry_username.is_none() {
+            return Err(fail(
+                "schemas.registry-password",
+                "needs schemas.registry-username".into(),
+            ));
+        }
+        if r.registry_timeout.is_zero() {
+            return Err(fail(
+                "schemas.registry-timeout",
+                "must be more than 0s".into(),
             ));
         }
         let mut ids: Vec<(&str, u32)> = Vec::new();

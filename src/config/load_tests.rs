@@ -331,3 +331,48 @@ fn snippets_merge_over_the_defaults_in_order_and_are_validated() {
         "{unknown:?}"
     );
 }
+
+#[test]
+fn registry_settings_are_checked_and_the_password_resolved() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "registry.toml",
+            "[schemas]\nregistry-url = \"https://registry:8081\"\nregistry-username = \"jidoka\"\nregistry-password = \"env:REGISTRY_PASSWORD\"\n",
+        )?;
+        jail.set_env("REGISTRY_PASSWORD", "s3cret");
+        let cfg = Config::load(Some(Path::new("registry.toml")))
+            .map_err(|e| e.to_string())?
+            .config;
+        assert_eq!(
+            cfg.schemas.registry_password.as_ref().map(Secret::expose),
+            Some("s3cret")
+        );
+        assert_eq!(cfg.schemas.registry_timeout.as_secs(), 10);
+        for (file, key) in [
+            (
+                "[schemas]\nregistry-url = \"ftp://registry\"\n",
+                "schemas.registry-url",
+            ),
+            (
+                "[schemas]\nregistry-url = \"not a url\"\n",
+                "schemas.registry-url",
+            ),
+            (
+                "[schemas]\nregistry-url = \"http://r\"\nregistry-password = \"p\"\n",
+                "schemas.registry-password",
+            ),
+            (
+                "[schemas]\nregistry-timeout = \"0s\"\n",
+                "schemas.registry-timeout",
+            ),
+        ] {
+            jail.create_file("bad.toml", file)?;
+            let err = Config::load(Some(Path::new("bad.toml")))
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.contains(key), "{file}: {err}");
+        }
+        Ok(())
+    });
+}

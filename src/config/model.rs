@@ -408,6 +408,27 @@ pub struct SchemasConfig {
     /// Schema ids written in the Confluent wire header (and accepted on read),
     /// used when no Schema Registry is configured.
     pub ids: SchemaIds,
+    /// Base URL of a Confluent Schema Registry (`https://registry:8081`).
+    /// When set, input records are decoded with the writer schema their
+    /// header's id names, and jidoka's output schemas are registered under
+    /// `<topic>-value` at start-up and written with the ids it returns;
+    /// `ids` is then unused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry_url: Option<String>,
+    /// User name for the registry's HTTP basic authentication.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry_username: Option<String>,
+    /// Password for the registry's basic authentication: a literal,
+    /// `env:NAME` or `file:/path`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry_password: Option<Secret>,
+    /// PEM file of the CA certificate(s) that sign the registry's TLS
+    /// certificate, added to the system's roots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry_ca_file: Option<PathBuf>,
+    /// Longest wait for one registry request (humantime).
+    #[serde(with = "humantime_serde")]
+    pub registry_timeout: Duration,
 }
 
 /// Local mapping of each jidoka schema to its wire id.

@@ -33,8 +33,10 @@ use crate::decide::Engine;
 use crate::kafka::producer_config;
 use crate::pipeline::{self, PipelineError};
 use crate::report::{ReportError, Selection};
+use crate::schema::registry::{codec_for, CodecError, Uses};
 use crate::schema::{
     ArmView, AuditRecord, AuditStatus, Codec, DeadLetter, DriftEvent, HealCommand, SchemaError,
+    SchemaKind,
 };
 use crate::state::{StateError, Store};
 use crate::telemetry::Metrics;
@@ -142,6 +144,9 @@ pub enum DemoError {
     /// Schemas are broken (internal).
     #[error(transparent)]
     Schema(#[from] SchemaError),
+    /// The Schema Registry is unreachable or refused the prediction schema.
+    #[error(transparent)]
+    Registry(#[from] crate::schema::registry::RegistryError),
     /// The pipeline failed.
     #[error(transparent)]
     Pipeline(#[from] PipelineError),
@@ -377,7 +382,11 @@ fn learned(loaded: &LoadedConfig, signals: &Signals) -> Result<Vec<ArmView>, Dem
 pub async fn produce_to(cfg: &Config, opts: &DemoOptions) -> Result<u64, DemoError> {
     let mut plain = cfg.clone();
     plain.kafka.transactions = false;
-    let codec = Codec::new(cfg.schemas.ids)?;
+    let uses = Uses::writing(SchemaKind::Prediction, &cfg.topics.predictions);
+    let (codec, _) = codec_for(cfg, &uses).await.map_err(|e| match e {
+        CodecError::Schema(e) => DemoError::Schema(e),
+        CodecError::Registry(e) => DemoError::Registry(e),
+    })?;
     let scenario = Scenario::demo(opts.records, opts.shift_at);
     produce(&plain, &codec, &scenario, opts.corrupt).await
 }

@@ -44,6 +44,9 @@ pub struct Shared {
     pub store: DeliveryStore,
     /// The outcome producer (idempotent, not transactional).
     pub producer: FutureProducer,
+    /// Encodes outcomes (with a Schema Registry: the id registered for
+    /// the outcomes topic at start-up).
+    pub codec: crate::schema::Codec,
     /// Counters.
     pub metrics: Arc<ExecutorMetrics>,
 }
@@ -301,6 +304,7 @@ impl Bridge {
         };
         let written = report::produce(
             &self.shared.cfg,
+            &self.shared.codec,
             &self.shared.producer,
             report::outcome(&command.model_id, &request),
         )
@@ -386,6 +390,7 @@ mod tests {
         )])?;
         let shared = Shared {
             producer: tool_producer_config(&cfg, "test").create()?,
+            codec: crate::schema::Codec::new(cfg.schemas.ids)?,
             cfg,
             key: b"bridge-test-key-0123456789abcdef".to_vec(),
             store: DeliveryStore::open(dir)?,

@@ -184,7 +184,7 @@ async fn answer(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Response {
         },
     };
     let outcome = report::outcome(&model_id, &request);
-    match report::produce(&shared.cfg, &shared.producer, outcome).await {
+    match report::produce(&shared.cfg, &shared.codec, &shared.producer, outcome).await {
         Ok(written) => {
             OutcomeProduced {
                 command_id: &written.outcome.command_id,
@@ -227,6 +227,7 @@ mod tests {
         let cfg = Config::defaults_with(&["kafka.bootstrap-servers = \"127.0.0.1:9\""])?;
         let shared = Arc::new(Shared {
             producer: tool_producer_config(&cfg, "test").create()?,
+            codec: crate::schema::Codec::new(cfg.schemas.ids)?,
             cfg,
             key: KEY.to_vec(),
             store: DeliveryStore::open(dir.path())?,

@@ -30,7 +30,8 @@ use super::metrics::ExecutorMetrics;
 use super::store::{DeliveryStore, StoreError};
 use crate::config::LoadedConfig;
 use crate::kafka::{executor_consumer_config, tool_producer_config};
-use crate::schema::{Codec, HealCommand, SchemaError};
+use crate::schema::registry::{codec_for, CodecError, RegistryClient, RegistryError, Uses};
+use crate::schema::{Codec, HealCommand, SchemaError, SchemaKind};
 
 /// Why the bridge stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +48,9 @@ pub enum ExecutorError {
     /// The schemas did not load.
     #[error(transparent)]
     Schema(#[from] SchemaError),
+    /// The Schema Registry is unreachable or refused the outcome schema.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
     /// The HTTP client could not be built.
     #[error("http client: {0}")]
     Client(#[from] reqwest::Error),
@@ -128,8 +132,14 @@ pub async fn run(
         source,
     })?;
     let store = DeliveryStore::open(&e.data_dir)?;
-    let codec = Codec::new(cfg.schemas.ids)?;
+    let uses = Uses::writing(SchemaKind::HealOutcome, &cfg.topics.outcomes)
+        .and_reading(SchemaKind::HealCommand, &cfg.topics.actions);
+    let (codec, registry) = codec_for(cfg, &uses).await.map_err(|e| match e {
+        CodecError::Schema(e) => ExecutorError::Schema(e),
+        CodecError::Registry(e) => ExecutorError::Registry(e),
+    })?;
     let shared = Arc::new(Shared {
+        codec: codec.clone(),
         cfg: cfg.clone(),
         key,
         store,
@@ -151,7 +161,14 @@ pub async fn run(
         group = %e.group_id,
         "executor bridge started"
     );
-    let result = consume(&consumer, &codec, &bridge, &metrics, &mut stop).await;
+    let result = consume(
+        &consumer,
+        (&codec, registry.as_ref()),
+        &bridge,
+        &metrics,
+        &mut stop,
+    )
+    .await;
     if let Err(err) = consumer.commit_consumer_state(CommitMode::Sync) {
         // Nothing stored since the last commit is the usual reason.
         tracing::debug!(error = %err, "final offset commit");
@@ -162,7 +179,7 @@ pub async fn run(
 
 async fn consume(
     consumer: &StreamConsumer<Context>,
-    codec: &Codec,
+    (codec, registry): (&Codec, Option<&RegistryClient>),
     bridge: &Bridge,
     metrics: &ExecutorMetrics,
     stop: &mut watch::Receiver<bool>,
@@ -187,6 +204,23 @@ async fn consume(
             message.offset(),
         );
         let record_ms = message.timestamp().to_millis();
+        if let (Some(client), Some(cache)) = (registry, codec.writers()) {
+            let missing = cache.missing([message.payload()]);
+            let retry = |id, error: &RegistryError, wait| {
+                tracing::warn!(schema_id = id, %error, retry_in = ?wait, "schema registry request failed, retrying");
+            };
+            let fetched = crate::schema::registry::fetch_missing(
+                codec,
+                client,
+                missing,
+                crate::schema::registry::Backoff::default(),
+                stop,
+                retry,
+            );
+            if fetched.await.is_err() {
+                return Ok(());
+            }
+        }
         match codec.decode::<HealCommand>(message.payload()) {
             Err(err) => {
                 tracing::warn!(%topic, partition, offset, error = %err, "undecodable record on the actions topic");

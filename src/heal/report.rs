@@ -29,7 +29,8 @@ use rdkafka::ClientContext;
 use crate::audit::{read_topic, AuditError, ReadMode};
 use crate::config::Config;
 use crate::kafka::tool_producer_config;
-use crate::schema::{Codec, HealCommand, HealOutcome, OutcomeStatus, SchemaError};
+use crate::schema::registry::{codec_for, CodecError, RegistryError, Uses};
+use crate::schema::{Codec, HealCommand, HealOutcome, OutcomeStatus, SchemaError, SchemaKind};
 
 /// What an executor reports about one command.
 #[derive(Debug, Clone, PartialEq)]
@@ -88,6 +89,9 @@ pub enum ReportError {
     /// The outcome did not encode.
     #[error("encoding the outcome: {0}")]
     Schema(#[from] SchemaError),
+    /// The Schema Registry is unreachable or refused the outcome schema.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
     /// The read of the actions topic did not finish.
     #[error("reading the actions topic did not finish: {0}")]
     Join(#[from] tokio::task::JoinError),
@@ -173,10 +177,11 @@ pub fn outcome(model_id: &str, request: &OutcomeReport) -> HealOutcome {
 /// [`tool_producer_config`] (idempotent, never transactional).
 pub async fn produce<C: ClientContext + 'static>(
     cfg: &Config,
+    codec: &Codec,
     producer: &FutureProducer<C>,
     outcome: HealOutcome,
 ) -> Result<Reported, ReportError> {
-    let payload = Codec::new(cfg.schemas.ids)?.encode(&outcome)?;
+    let payload = codec.encode(&outcome)?;
     let headers = OwnedHeaders::new().insert(Header {
         key: "jidoka-id",
         value: Some(outcome.command_id.as_bytes()),
@@ -221,6 +226,15 @@ pub async fn report(
 ) -> Result<Reported, ReportError> {
     check(request)?;
     let model_id = lookup_model(cfg, &request.command_id, progress).await?;
+    let (codec, _) = codec_for(
+        cfg,
+        &Uses::writing(SchemaKind::HealOutcome, &cfg.topics.outcomes),
+    )
+    .await
+    .map_err(|e| match e {
+        CodecError::Schema(e) => ReportError::Schema(e),
+        CodecError::Registry(e) => ReportError::Registry(e),
+    })?;
     let producer: FutureProducer = tool_producer_config(cfg, "outcome").create()?;
-    produce(cfg, &producer, outcome(&model_id, request)).await
+    produce(cfg, &codec, &producer, outcome(&model_id, request)).await
 }

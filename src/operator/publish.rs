@@ -19,7 +19,8 @@ use rdkafka::util::Timeout;
 
 use crate::config::Config;
 use crate::kafka::operator_producer_config;
-use crate::schema::{AvroRecord, Codec, OperatorCommand, SchemaError};
+use crate::schema::registry::{codec_for, CodecError, RegistryError, Uses};
+use crate::schema::{AvroRecord, OperatorCommand, SchemaError, SchemaKind};
 
 /// How long the operator topic's metadata may take.
 const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
@@ -42,6 +43,9 @@ pub enum PublishError {
     /// The schema cannot encode it: internal.
     #[error(transparent)]
     Schema(Box<SchemaError>),
+    /// The Schema Registry is unreachable or refused the command schema.
+    #[error(transparent)]
+    Registry(Box<RegistryError>),
     /// The operator topic does not exist (or has no partitions): run
     /// `jidoka topics create`.
     #[error("operator topic `{topic}` does not exist or has no partitions ({reason}); run `jidoka topics create`")]
@@ -83,7 +87,11 @@ pub async fn publish(cfg: &Config, cmd: &OperatorCommand) -> Result<Vec<(i32, i6
         return Err(PublishError::Unsigned(cmd.command_id.clone()));
     }
     cmd.check().map_err(PublishError::Invalid)?;
-    let codec = Codec::new(cfg.schemas.ids).map_err(|e| PublishError::Schema(Box::new(e)))?;
+    let uses = Uses::writing(SchemaKind::OperatorCommand, &cfg.topics.operator);
+    let (codec, _) = codec_for(cfg, &uses).await.map_err(|e| match e {
+        CodecError::Schema(e) => PublishError::Schema(Box::new(e)),
+        CodecError::Registry(e) => PublishError::Registry(Box::new(e)),
+    })?;
     let payload = codec
         .encode(cmd)
         .map_err(|e| PublishError::Schema(Box::new(e)))?;

@@ -41,6 +41,7 @@ use crate::detect::join::expiry_index;
 use crate::detect::reference::{ReferenceData, ReferenceError};
 use crate::ingest;
 use crate::kafka::{consumer_config, producer_config, KafkaError};
+use crate::schema::registry::{self, CodecError, RegistryClient, RegistryError, Uses};
 use crate::schema::{
     Codec, EvaluationRecord, HealOutcome, Label, OperatorCommand, Prediction, SchemaError,
 };
@@ -49,7 +50,7 @@ use crate::state::{Checkpoint, StateError, Store};
 use crate::telemetry::{
     BatchCommitted, CategoriesCapped, DecisionTaken, DriftDetected, FeatureSeriesRevoked,
     FeaturesEvaluated, HealCommandPublished, HttpEndpoint, HttpError, Metrics, OffsetCommitFailed,
-    RecordDeadLettered, RecordSkipped, StateRestored,
+    RecordDeadLettered, RecordSkipped, SchemaRegistryRetry, StateRestored,
 };
 
 /// Why the pipeline stopped with an error.
@@ -58,6 +59,10 @@ pub enum PipelineError {
     /// A schema is broken or an output does not encode (internal).
     #[error(transparent)]
     Schema(#[from] SchemaError),
+    /// The Schema Registry is unreachable or refused one of jidoka's
+    /// schemas at start-up.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
     /// Local state failed (external: disk) or is corrupt.
     #[error(transparent)]
     State(#[from] StateError),
@@ -91,6 +96,15 @@ pub enum PipelineError {
     Blocking(String),
 }
 
+impl From<CodecError> for PipelineError {
+    fn from(e: CodecError) -> Self {
+        match e {
+            CodecError::Schema(e) => PipelineError::Schema(e),
+            CodecError::Registry(e) => PipelineError::Registry(e),
+        }
+    }
+}
+
 impl From<rdkafka::error::KafkaError> for PipelineError {
     fn from(e: rdkafka::error::KafkaError) -> Self {
         PipelineError::Kafka(KafkaError::Client(e))
@@ -109,7 +123,8 @@ pub async fn run(
         .set_limit(cfg.telemetry.feature_series_limit);
     // Served until this function returns.
     let _http = HttpEndpoint::start_if(&cfg.telemetry.http_address, metrics.clone()).await?;
-    let mut pipeline = Pipeline::start(loaded, metrics, shutdown)?;
+    let (codec, registry) = registry::codec_for(cfg, &Uses::pipeline(cfg)).await?;
+    let mut pipeline = Pipeline::start(loaded, metrics, shutdown, codec, registry)?;
     tracing::info!(
         topic = %cfg.topics.predictions,
         group = %cfg.kafka.group_id,
@@ -129,6 +144,9 @@ struct Pipeline<'a> {
     metrics: Arc<Metrics>,
     shutdown: watch::Receiver<bool>,
     codec: Codec,
+    /// The Schema Registry, when configured: writer schemas of new ids
+    /// are fetched from it before a batch is decoded.
+    registry: Option<RegistryClient>,
     processor: Processor,
     consumer: StreamConsumer<RebalanceLog>,
     sink: Sink,
@@ -153,9 +171,10 @@ impl<'a> Pipeline<'a> {
         loaded: &'a LoadedConfig,
         metrics: Arc<Metrics>,
         shutdown: watch::Receiver<bool>,
+        codec: Codec,
+        registry: Option<RegistryClient>,
     ) -> Result<Self, PipelineError> {
         let cfg = &loaded.config;
-        let codec = Codec::new(cfg.schemas.ids)?;
         std::fs::create_dir_all(&cfg.state.data_dir).map_err(|source| PipelineError::DataDir {
             path: cfg.state.data_dir.display().to_string(),
             source,
@@ -187,6 +206,7 @@ impl<'a> Pipeline<'a> {
             metrics,
             shutdown,
             codec,
+            registry,
             processor,
             consumer,
             sink,
@@ -210,6 +230,11 @@ impl<'a> Pipeline<'a> {
             }
             self.metrics.readiness.restored(epoch);
             if !batch.is_empty() {
+                if !self.fetch_writers(&batch).await {
+                    // Shutdown while the registry failed: the batch is
+                    // read again after a restart.
+                    break;
+                }
                 self.process(&batch).await?;
             }
             if self.last_commit.elapsed() >= self.cfg.state.commit_interval {
@@ -308,6 +333,37 @@ impl<'a> Pipeline<'a> {
             }
         }
         Ok(Restore::Done)
+    }
+
+    /// With a Schema Registry, fetches the writer schemas of the batch's
+    /// ids not seen before, retrying while the registry fails; false when
+    /// shutdown came first (the batch is left unprocessed, uncommitted).
+    async fn fetch_writers(&mut self, batch: &[OwnedMessage]) -> bool {
+        let (Some(client), Some(cache)) = (&self.registry, self.codec.writers()) else {
+            return true;
+        };
+        let missing = cache.missing(batch.iter().map(|m| m.payload()));
+        if missing.is_empty() {
+            return true;
+        }
+        let metrics = &self.metrics;
+        registry::fetch_missing(
+            &self.codec,
+            client,
+            missing,
+            registry::Backoff::default(),
+            &mut self.shutdown,
+            |id, error, retry_in| {
+                SchemaRegistryRetry {
+                    id,
+                    error,
+                    retry_in,
+                }
+                .emit(metrics)
+            },
+        )
+        .await
+        .is_ok()
     }
 
     /// Processes one batch and publishes its outputs and dead letters.

@@ -15,8 +15,10 @@ use super::records::{
     Action, AuditRecord, DeadLetter, DriftEvent, EvaluationRecord, HealCommand, HealOutcome, Label,
     OperatorCommand, OperatorKind, Prediction,
 };
+use super::registry::{FetchedSchema, Writer, WriterCache, WriterSchema};
 use super::wire::{frame, unframe, FramingError};
 use crate::config::SchemaIds;
+use std::sync::Arc;
 
 /// The schemas jidoka knows, one per record type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,7 +87,8 @@ impl SchemaKind {
         }
     }
 
-    fn source(self) -> &'static str {
+    /// The schema's text, as embedded from `schemas/`.
+    pub fn source(self) -> &'static str {
         match self {
             SchemaKind::Prediction => include_str!("../../schemas/prediction.avsc"),
             SchemaKind::Label => include_str!("../../schemas/label.avsc"),
@@ -145,6 +148,13 @@ pub enum SchemaError {
         /// Name expected.
         expected: &'static str,
     },
+    /// With a Schema Registry, a record type was written without being
+    /// registered for its topic at start-up (internal).
+    #[error("{kind:?} records are written but their schema was not registered at start-up")]
+    NotRegistered {
+        /// Schema.
+        kind: SchemaKind,
+    },
     /// Encoding a record failed: its type and schema disagree.
     #[error("cannot encode {kind:?} with its schema: {source}")]
     Encode {
@@ -175,6 +185,22 @@ pub enum DecodeError {
         /// Record type expected.
         kind: SchemaKind,
     },
+    /// The Schema Registry has no schema with the header's id, or one
+    /// jidoka cannot read (not Avro, with references, unparsable).
+    #[error("{reason}")]
+    Registry {
+        /// Id in the header.
+        id: u32,
+        /// Why (the registry's answer).
+        reason: String,
+    },
+    /// With a Schema Registry, the header's id was not fetched before
+    /// decoding (a reader that does not ask the registry).
+    #[error("schema id {0} was not fetched from the schema registry")]
+    NotFetched(u32),
+    /// Without a Schema Registry, the header's id is none of `[schemas.ids]`.
+    #[error("schema id {0} is none of the ids in [schemas.ids]")]
+    UnknownId(u32),
     /// The Avro datum does not decode with the schema.
     #[error("avro datum does not match schema: {0}")]
     Avro(Box<apache_avro::Error>),
@@ -195,7 +221,10 @@ impl DecodeError {
         match self {
             DecodeError::MissingValue => "missing-value",
             DecodeError::Framing(_) => "framing",
-            DecodeError::UnknownSchema { .. } => "unknown-schema",
+            DecodeError::UnknownSchema { .. }
+            | DecodeError::Registry { .. }
+            | DecodeError::NotFetched(_)
+            | DecodeError::UnknownId(_) => "unknown-schema",
             DecodeError::Avro(_) | DecodeError::TrailingBytes(_) | DecodeError::Truncated => "avro",
             DecodeError::InvalidValue(_) => "invalid-value",
         }
@@ -209,6 +238,17 @@ pub struct Codec {
     /// Older writer schemas still read: (wire id, kind, schema).
     history: Vec<(u32, SchemaKind, Schema)>,
     ids: SchemaIds,
+    /// With a Schema Registry: the registered ids and the writer schemas.
+    registry: Option<Registered>,
+}
+
+/// A codec's Schema Registry state.
+#[derive(Debug, Clone)]
+struct Registered {
+    /// Id of each kind registered or looked up at start-up.
+    ids: [Option<u32>; SchemaKind::ALL.len()],
+    /// Writer schemas of other ids, fetched when seen.
+    writers: Arc<WriterCache>,
 }
 
 /// Earlier versions of the schemas, still readable: (kind, file, source).
@@ -287,7 +327,67 @@ impl Codec {
             schemas,
             history,
             ids,
+            registry: None,
         })
+    }
+
+    /// The codec with a Schema Registry: `ids` are the ids the registry
+    /// gave jidoka's schemas; any other id is decoded with the writer
+    /// schema fetched into [`Codec::writers`]. `[schemas.ids]` and the
+    /// history ids no longer apply.
+    pub fn with_registry(mut self, ids: &[(SchemaKind, u32)]) -> Codec {
+        let mut registered = [None; SchemaKind::ALL.len()];
+        for (kind, id) in ids {
+            registered[*kind as usize] = Some(*id);
+        }
+        self.registry = Some(Registered {
+            ids: registered,
+            writers: Arc::new(WriterCache::default()),
+        });
+        self
+    }
+
+    /// The writer-schema cache, with a Schema Registry.
+    pub fn writers(&self) -> Option<&WriterCache> {
+        self.registry.as_ref().map(|r| r.writers.as_ref())
+    }
+
+    /// What a schema fetched from the registry means to this codec: an
+    /// Avro schema (noting the reader schema it equals, if any), or the
+    /// reason it cannot be used.
+    pub fn writer_from(&self, id: u32, fetched: &FetchedSchema) -> Writer {
+        if !fetched.schema_type.eq_ignore_ascii_case("AVRO") {
+            return Writer::Refused(
+                format!(
+                    "schema id {id} is a {} schema in the schema registry, not Avro",
+                    fetched.schema_type
+                )
+                .into(),
+            );
+        }
+        if fetched.references > 0 {
+            return Writer::Refused(
+                format!("schema id {id} uses schema references, which jidoka does not resolve")
+                    .into(),
+            );
+        }
+        match Schema::parse_str(&fetched.schema) {
+            Ok(schema) => {
+                let canonical = schema.canonical_form();
+                let same_as = SchemaKind::ALL
+                    .into_iter()
+                    .find(|k| self.schema(*k).canonical_form() == canonical);
+                Writer::Avro(Arc::new(WriterSchema {
+                    id,
+                    schema,
+                    same_as,
+                }))
+            }
+            Err(e) => Writer::Refused(
+                format!("schema id {id} from the schema registry does not parse as Avro: {e}")
+                    .into(),
+            ),
+        }
     }
 
     /// The parsed schema of a kind.
@@ -295,9 +395,22 @@ impl Codec {
         &self.schemas[kind as usize]
     }
 
-    /// The wire id of a kind.
+    /// The wire id of a kind: the registry's when it was registered or
+    /// looked up at start-up, else the fixed one from `[schemas.ids]`.
     pub fn id(&self, kind: SchemaKind) -> u32 {
-        kind.id(&self.ids)
+        self.registered(kind).unwrap_or_else(|| kind.id(&self.ids))
+    }
+
+    fn registered(&self, kind: SchemaKind) -> Option<u32> {
+        self.registry.as_ref().and_then(|r| r.ids[kind as usize])
+    }
+
+    /// The id written for a kind: with a registry, only a registered one.
+    fn write_id(&self, kind: SchemaKind) -> Result<u32, SchemaError> {
+        match &self.registry {
+            None => Ok(kind.id(&self.ids)),
+            Some(r) => r.ids[kind as usize].ok_or(SchemaError::NotRegistered { kind }),
+        }
     }
 
     /// Encodes a record in Confluent's wire format.
@@ -311,54 +424,143 @@ impl Codec {
             .and_then(|v| v.resolve(schema))
             .map_err(encode_err)?;
         let datum = apache_avro::to_avro_datum(schema, value).map_err(encode_err)?;
-        Ok(frame(self.id(T::KIND), &datum))
+        Ok(frame(self.write_id(T::KIND)?, &datum))
     }
 
     /// Decodes a record from Confluent's wire format and checks its contract.
     pub fn decode<T: AvroRecord>(&self, bytes: Option<&[u8]>) -> Result<T, DecodeError> {
         let bytes = bytes.ok_or(DecodeError::MissingValue)?;
         let (id, datum) = unframe(bytes)?;
-        let expected = self.id(T::KIND);
         let reader = self.schema(T::KIND);
-        let writer = if id == expected {
-            reader
-        } else {
-            match self
-                .history
-                .iter()
-                .find(|(i, k, _)| *i == id && *k == T::KIND)
-            {
-                Some((_, _, old)) => old,
-                None => {
-                    return Err(DecodeError::UnknownSchema {
-                        found: id,
-                        expected,
-                        kind: T::KIND,
-                    })
+        let fetched;
+        let writer = match self.writer(T::KIND, id)? {
+            Found::Reader => reader,
+            Found::Fixed(old) => old,
+            Found::Fetched(w) => {
+                fetched = w;
+                if fetched.same_as == Some(T::KIND) {
+                    reader
+                } else {
+                    &fetched.schema
                 }
             }
         };
-        // The Avro library reads a union index at the end of its input as
-        // branch 0 (null), so a datum cut just before trailing optional
-        // fields would decode with them silently null. Behind the datum
-        // comes one sentinel byte: a complete datum leaves it unread, a
-        // truncated one reads it (or fails on it).
-        let mut datum_reader = std::io::Read::chain(datum, &SENTINEL[..]);
         let resolve_to = (!std::ptr::eq(writer, reader)).then_some(reader);
-        let value: Value = apache_avro::from_avro_datum(writer, &mut datum_reader, resolve_to)
-            .map_err(|e| DecodeError::Avro(Box::new(e)))?;
-        let (rest, sentinel) = datum_reader.get_ref();
-        if sentinel.is_empty() {
-            return Err(DecodeError::Truncated);
-        }
-        if !rest.is_empty() {
-            return Err(DecodeError::TrailingBytes(rest.len()));
-        }
+        let value = read_datum(writer, datum, resolve_to)?;
         let record: T =
             apache_avro::from_value(&value).map_err(|e| DecodeError::Avro(Box::new(e)))?;
         record.check().map_err(DecodeError::InvalidValue)?;
         Ok(record)
     }
+
+    /// The writer schema of a record of `kind` whose header carries `id`.
+    fn writer(&self, kind: SchemaKind, id: u32) -> Result<Found<'_>, DecodeError> {
+        let Some(registry) = &self.registry else {
+            let expected = kind.id(&self.ids);
+            if id == expected {
+                return Ok(Found::Reader);
+            }
+            return match self.history.iter().find(|(i, k, _)| *i == id && *k == kind) {
+                Some((_, _, old)) => Ok(Found::Fixed(old)),
+                None => Err(DecodeError::UnknownSchema {
+                    found: id,
+                    expected,
+                    kind,
+                }),
+            };
+        };
+        if registry.ids[kind as usize] == Some(id) {
+            return Ok(Found::Reader);
+        }
+        match registry.writers.get(id) {
+            Some(Writer::Avro(w)) => Ok(Found::Fetched(w)),
+            Some(Writer::Refused(reason)) => Err(DecodeError::Registry {
+                id,
+                reason: reason.to_string(),
+            }),
+            None => Err(DecodeError::NotFetched(id)),
+        }
+    }
+
+    /// The writer schema of any record with `id` in its header.
+    pub(super) fn any_writer(&self, id: u32) -> Result<AnyWriter<'_>, DecodeError> {
+        let Some(registry) = &self.registry else {
+            if let Some(kind) = SchemaKind::ALL.into_iter().find(|k| k.id(&self.ids) == id) {
+                return Ok(AnyWriter::Own(self.schema(kind)));
+            }
+            return match self.history.iter().find(|(i, _, _)| *i == id) {
+                Some((_, _, old)) => Ok(AnyWriter::Own(old)),
+                None => Err(DecodeError::UnknownId(id)),
+            };
+        };
+        if let Some(kind) = SchemaKind::ALL
+            .into_iter()
+            .find(|k| registry.ids[*k as usize] == Some(id))
+        {
+            return Ok(AnyWriter::Own(self.schema(kind)));
+        }
+        match registry.writers.get(id) {
+            Some(Writer::Avro(w)) => Ok(AnyWriter::Fetched(w)),
+            Some(Writer::Refused(reason)) => Err(DecodeError::Registry {
+                id,
+                reason: reason.to_string(),
+            }),
+            None => Err(DecodeError::NotFetched(id)),
+        }
+    }
+}
+
+/// A writer schema found by id alone.
+pub(super) enum AnyWriter<'a> {
+    /// One of jidoka's schemas (current or history).
+    Own(&'a Schema),
+    /// Fetched from the registry.
+    Fetched(Arc<WriterSchema>),
+}
+
+impl AnyWriter<'_> {
+    /// The schema.
+    pub(super) fn schema(&self) -> &Schema {
+        match self {
+            AnyWriter::Own(s) => s,
+            AnyWriter::Fetched(w) => &w.schema,
+        }
+    }
+}
+
+/// Where a record's writer schema comes from.
+enum Found<'a> {
+    /// It is the reader schema.
+    Reader,
+    /// An older schema of `schemas/history/` (fixed ids).
+    Fixed(&'a Schema),
+    /// Fetched from the registry.
+    Fetched(Arc<WriterSchema>),
+}
+
+/// Reads one Avro datum with `writer`, resolved to `reader` when given,
+/// rejecting a datum cut short or followed by more bytes.
+pub(super) fn read_datum(
+    writer: &Schema,
+    datum: &[u8],
+    reader: Option<&Schema>,
+) -> Result<Value, DecodeError> {
+    // The Avro library reads a union index at the end of its input as
+    // branch 0 (null), so a datum cut just before trailing optional
+    // fields would decode with them silently null. Behind the datum
+    // comes one sentinel byte: a complete datum leaves it unread, a
+    // truncated one reads it (or fails on it).
+    let mut datum_reader = std::io::Read::chain(datum, &SENTINEL[..]);
+    let value: Value = apache_avro::from_avro_datum(writer, &mut datum_reader, reader)
+        .map_err(|e| DecodeError::Avro(Box::new(e)))?;
+    let (rest, sentinel) = datum_reader.get_ref();
+    if sentinel.is_empty() {
+        return Err(DecodeError::Truncated);
+    }
+    if !rest.is_empty() {
+        return Err(DecodeError::TrailingBytes(rest.len()));
+    }
+    Ok(value)
 }
 
 fn finite(name: &str, value: f64) -> Result<(), String> {

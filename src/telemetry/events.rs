@@ -328,3 +328,27 @@ impl FeatureSeriesRevoked {
         );
     }
 }
+
+/// A writer schema could not be fetched from the Schema Registry; the
+/// batch waits and asks again.
+pub struct SchemaRegistryRetry<'a> {
+    /// Schema id asked for.
+    pub id: u32,
+    /// What failed.
+    pub error: &'a dyn std::fmt::Display,
+    /// Wait before the next attempt.
+    pub retry_in: std::time::Duration,
+}
+
+impl SchemaRegistryRetry<'_> {
+    /// Logs and counts.
+    pub fn emit(&self, m: &Metrics) {
+        tracing::warn!(
+            schema_id = self.id,
+            error = %self.error,
+            retry_in = ?self.retry_in,
+            "schema registry request failed, retrying"
+        );
+        Metrics::add(&m.schema_registry_retries_total, 1);
+    }
+}

@@ -54,6 +54,9 @@ pub struct Metrics {
     pub broker_reachable: AtomicBool,
     /// Output producers replaced after a fatal error.
     pub producers_replaced_total: AtomicU64,
+    /// Schema Registry requests for writer schemas that failed and were
+    /// retried (unreachable or failing registry).
+    pub schema_registry_retries_total: AtomicU64,
     /// Kafka transactions committed (`kafka.transactions`).
     pub transactions_committed_total: AtomicU64,
     /// Changelog records published.
@@ -228,7 +231,7 @@ impl Metrics {
     /// Every unlabelled counter as (name without `_total`, help, value), in
     /// a fixed order. `records_in_total` and `decisions_total` are exported
     /// with labels instead (per topic; per action and source), their sums.
-    pub fn counters(&self) -> [(&'static str, &'static str, u64); 15] {
+    pub fn counters(&self) -> [(&'static str, &'static str, u64); 16] {
         let c = |name, help, counter: &AtomicU64| (name, help, Metrics::get(counter));
         [
             c(
@@ -280,6 +283,11 @@ impl Metrics {
                 "producers_replaced",
                 "Output producers replaced after a fatal error.",
                 &self.producers_replaced_total,
+            ),
+            c(
+                "schema_registry_retries",
+                "Schema Registry requests for writer schemas retried after a failure.",
+                &self.schema_registry_retries_total,
             ),
             c(
                 "transactions_committed",

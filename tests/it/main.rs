@@ -40,6 +40,7 @@ mod pipeline;
 mod policy_load;
 mod policy_parse_errors;
 mod policy_props;
+mod registry;
 mod report_history;
 mod report_html;
 mod restart;

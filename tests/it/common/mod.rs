@@ -13,6 +13,8 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+pub mod registry;
+
 use jidoka::config::{Config, LoadedConfig};
 use jidoka::pipeline::{self, PipelineError};
 use jidoka::pipeline::{Output, Processor, SourcePos};
