@@ -8,16 +8,19 @@
 //! resolved at load and never printed.
 
 mod executor;
+mod input;
 mod load;
 mod model;
 mod secret;
 
 pub use executor::{CommandConfig, ExecutorConfig, GithubConfig, TargetKind, WebhookConfig};
+pub use input::{InputConfig, InputKey, InputKind, InputTopicConfig, Repartition};
 pub use load::{ConfigError, LoadedConfig, DEFAULT_CONFIG_FILE, ENV_PREFIX, MIN_HMAC_KEY_BYTES};
 pub use model::{
-    AnomalyConfig, BanditConfig, BaselineKind, Config, Correction, DecideConfig, DetectConfig,
-    EffectThreshold, EvaluationsConfig, KafkaConfig, LabelsConfig, LogFormat, MinEffect,
-    OperatorConfig, PipelineConfig, ReferenceMode, SchemaIds, SchemasConfig, StateConfig,
-    TelemetryConfig, TopicsConfig, WindowKindName, DEFAULT_FEATURE_SERIES_LIMIT,
+    AnomalyConfig, AutoOffsetReset, BanditConfig, BaselineKind, Config, Correction, DecideConfig,
+    DetectConfig, EffectThreshold, EvaluationsConfig, KafkaConfig, LabelsConfig, LogFormat,
+    MinEffect, OperatorConfig, Partitioner, PipelineConfig, ReferenceMode, SchemaIds,
+    SchemasConfig, StateConfig, TelemetryConfig, TopicsConfig, WindowKindName,
+    DEFAULT_FEATURE_SERIES_LIMIT,
 };
 pub use secret::{Secret, SecretError, REDACTED};

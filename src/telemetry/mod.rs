@@ -29,7 +29,7 @@ pub mod readiness;
 pub use events::{
     BatchCommitted, DecisionTaken, DriftDetected, FeatureSeriesRevoked, FeaturesEvaluated,
     HealCommandPublished, OffsetCommitFailed, ProduceRetried, RecordDeadLettered, RecordSkipped,
-    StateRestored,
+    RecordsRepartitioned, StateRestored,
 };
 pub use http::{HttpEndpoint, HttpError};
 pub use metrics::Metrics;
