@@ -9,7 +9,10 @@
 //! (predictions and labels or their repartition topics, outcomes, operator,
 //! the changelog topics) have equal partition counts, and `audit` and every
 //! changelog topic are compacted; the executor starts only if `actions` and
-//! `outcomes` exist. Every problem is reported, not just the first. The
+//! `outcomes` exist. Every problem is reported, not just the first. A
+//! broker that cannot describe topic configs (librdkafka's mock cluster;
+//! every Kafka broker since 0.11 can) leaves the cleanup policies
+//! unchecked, with a warning. The
 //! judgement ([`problems`]) is a pure function of the described topics.
 
 use std::collections::BTreeMap;
@@ -204,10 +207,17 @@ pub async fn check_topics(
             .map(|t| ResourceSpecifier::Topic(t.as_str()))
             .collect();
         let opts = AdminOptions::new().request_timeout(Some(timeout));
-        for (topic, result) in compacted
-            .iter()
-            .zip(admin.describe_configs(&specs, &opts).await?)
-        {
+        let results = match admin.describe_configs(&specs, &opts).await {
+            Err(rdkafka::error::KafkaError::AdminOp(code)) if unsupported(code) => {
+                tracing::warn!(
+                    error = %code,
+                    "the broker cannot describe topic configs: the cleanup policies of the audit and changelog topics are not checked"
+                );
+                Vec::new()
+            }
+            other => other?,
+        };
+        for (topic, result) in compacted.iter().zip(results) {
             match result {
                 Ok(resource) => {
                     // The broker's default when the topic does not set it.
@@ -218,6 +228,9 @@ pub async fn check_topics(
                     if let Some(d) = described.get_mut(*topic) {
                         d.cleanup_policy = Some(policy);
                     }
+                }
+                Err(code) if unsupported(code) => {
+                    tracing::warn!(topic = %topic, error = %code, "cleanup policy not checked");
                 }
                 Err(code) => {
                     return Err(KafkaError::DescribeTopic {
@@ -234,6 +247,15 @@ pub async fn check_topics(
     } else {
         Err(TopicsNotReady(problems))
     })
+}
+
+/// The broker does not implement DescribeConfigs (librdkafka's mock
+/// cluster): the policies cannot be judged.
+fn unsupported(code: RDKafkaErrorCode) -> bool {
+    matches!(
+        code,
+        RDKafkaErrorCode::UnsupportedFeature | RDKafkaErrorCode::UnsupportedVersion
+    )
 }
 
 /// Partition counts of every topic on the cluster, from the metadata of
