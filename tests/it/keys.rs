@@ -166,6 +166,7 @@ async fn request_keyed_predictions_are_repartitioned_and_decided_as_model_keyed_
 
     let repartitioned = decisions(cfg, codec)?;
     let direct = decisions(env.cfg(), codec)?;
+    assert!(direct.0.len() >= 2, "too few decisions to compare: {direct:?}");
     assert!(
         direct.1.iter().any(|c| c.0 == "churn-v7"),
         "the planted drift gave no command: {direct:?}"
