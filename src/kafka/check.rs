@@ -9,10 +9,11 @@
 //! (predictions and labels or their repartition topics, outcomes, operator,
 //! the changelog topics) have equal partition counts, and `audit` and every
 //! changelog topic are compacted; the executor starts only if `actions` and
-//! `outcomes` exist. Every problem is reported, not just the first. A
-//! broker that cannot describe topic configs (librdkafka's mock cluster;
-//! every Kafka broker since 0.11 can) leaves the cleanup policies
-//! unchecked, with a warning. The
+//! `outcomes` exist. Every problem is reported, not just the first. Topic
+//! configs that are not described within 10 s or that jidoka may not
+//! describe (librdkafka's mock cluster lacks the request; every Kafka
+//! broker since 0.11 has it; ACLs may deny it) leave the cleanup policies
+//! unchecked, with a warning: only a policy known to be wrong refuses. The
 //! judgement ([`problems`]) is a pure function of the described topics.
 
 use std::collections::BTreeMap;
@@ -206,12 +207,15 @@ pub async fn check_topics(
             .iter()
             .map(|t| ResourceSpecifier::Topic(t.as_str()))
             .collect();
-        let opts = AdminOptions::new().request_timeout(Some(timeout));
+        let wait = timeout.min(DESCRIBE_TIMEOUT);
+        let opts = AdminOptions::new()
+            .request_timeout(Some(wait))
+            .operation_timeout(Some(wait));
         let results = match admin.describe_configs(&specs, &opts).await {
-            Err(rdkafka::error::KafkaError::AdminOp(code)) if unsupported(code) => {
+            Err(rdkafka::error::KafkaError::AdminOp(code)) if unjudgeable(code) => {
                 tracing::warn!(
                     error = %code,
-                    "the broker cannot describe topic configs: the cleanup policies of the audit and changelog topics are not checked"
+                    "the broker did not describe topic configs: the cleanup policies of the audit and changelog topics are not checked"
                 );
                 Vec::new()
             }
@@ -229,7 +233,7 @@ pub async fn check_topics(
                         d.cleanup_policy = Some(policy);
                     }
                 }
-                Err(code) if unsupported(code) => {
+                Err(code) if unjudgeable(code) => {
                     tracing::warn!(topic = %topic, error = %code, "cleanup policy not checked");
                 }
                 Err(code) => {
@@ -249,12 +253,23 @@ pub async fn check_topics(
     })
 }
 
-/// The broker does not implement DescribeConfigs (librdkafka's mock
-/// cluster): the policies cannot be judged.
-fn unsupported(code: RDKafkaErrorCode) -> bool {
+/// Longest wait for the topic configs: a broker answers at once, or not at
+/// all (librdkafka's mock cluster lacks the request).
+const DESCRIBE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The configs were not described: the broker lacks DescribeConfigs (the
+/// request times out or is refused as unsupported) or jidoka's principal
+/// may not describe them. The policies are then not judged (a warning),
+/// rather than refusing to start on what is not known to be wrong.
+fn unjudgeable(code: RDKafkaErrorCode) -> bool {
     matches!(
         code,
-        RDKafkaErrorCode::UnsupportedFeature | RDKafkaErrorCode::UnsupportedVersion
+        RDKafkaErrorCode::UnsupportedFeature
+            | RDKafkaErrorCode::UnsupportedVersion
+            | RDKafkaErrorCode::OperationTimedOut
+            | RDKafkaErrorCode::RequestTimedOut
+            | RDKafkaErrorCode::TopicAuthorizationFailed
+            | RDKafkaErrorCode::ClusterAuthorizationFailed
     )
 }
 

@@ -63,15 +63,22 @@ fn decisions(cfg: &Config, codec: &Codec) -> Result<Decisions, BoxError> {
     let mut commands: Vec<_> = read_all::<HealCommand>(cfg, codec, &cfg.topics.actions)?
         .into_iter()
         .map(|r| r.value)
-        .map(|c| (c.model_id, c.issued_at, c.action.as_str().to_string(), c.reason))
+        .map(|c| {
+            (
+                c.model_id,
+                c.issued_at,
+                c.action.as_str().to_string(),
+                c.reason,
+            )
+        })
         .collect();
     commands.sort();
     Ok((audits, commands))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn request_keyed_predictions_are_repartitioned_and_decided_as_model_keyed_ones(
-) -> TestResult {
+async fn request_keyed_predictions_are_repartitioned_and_decided_as_model_keyed_ones() -> TestResult
+{
     let env = TestEnv::start().await?;
     let codec = &env.codec;
     // The repartitioned deployment: its own topics, group and state.
@@ -84,7 +91,10 @@ async fn request_keyed_predictions_are_repartitioned_and_decided_as_model_keyed_
     let repartition = cfg.repartition_topic(&cfg.topics.predictions);
     assert_eq!(
         repartition,
-        format!("{}-{}-repartition", cfg.kafka.group_id, cfg.topics.predictions)
+        format!(
+            "{}-{}-repartition",
+            cfg.kafka.group_id, cfg.topics.predictions
+        )
     );
 
     // Keyed by request id: random keys, spread over every partition.
@@ -129,13 +139,19 @@ async fn request_keyed_predictions_are_repartitioned_and_decided_as_model_keyed_
         .iter()
         .map(|r| r.partition)
         .collect();
-    assert_eq!(source.len(), 3, "request keys on partitions {source:?} only");
+    assert_eq!(
+        source.len(),
+        3,
+        "request keys on partitions {source:?} only"
+    );
     let dead: Vec<DeadLetter> = read_all::<DeadLetter>(cfg, codec, &cfg.topics.dead_letter)?
         .into_iter()
         .map(|r| r.value)
         .collect();
     assert_eq!(dead.len(), 2, "{dead:?}");
-    assert!(dead.iter().all(|d| d.source_topic == cfg.topics.predictions));
+    assert!(dead
+        .iter()
+        .all(|d| d.source_topic == cfg.topics.predictions));
 
     // Every prediction forwarded once, keyed by its model, each model on
     // one partition.
@@ -154,7 +170,10 @@ async fn request_keyed_predictions_are_repartitioned_and_decided_as_model_keyed_
             .or_default()
             .insert(r.partition);
     }
-    assert!(partition_of.values().all(|p| p.len() == 1), "{partition_of:?}");
+    assert!(
+        partition_of.values().all(|p| p.len() == 1),
+        "{partition_of:?}"
+    );
 
     // The same records keyed by model id, each model's in the order its
     // partition of the repartition topic holds them, into a deployment
@@ -162,11 +181,15 @@ async fn request_keyed_predictions_are_repartitioned_and_decided_as_model_keyed_
     let mut in_order = forwarded;
     in_order.sort_by_key(|r| (r.partition, r.offset));
     let keyed_by_model: Vec<Prediction> = in_order.into_iter().map(|r| r.value).collect();
-    env.run(&encode_predictions(codec, &keyed_by_model)?).await?;
+    env.run(&encode_predictions(codec, &keyed_by_model)?)
+        .await?;
 
     let repartitioned = decisions(cfg, codec)?;
     let direct = decisions(env.cfg(), codec)?;
-    assert!(direct.0.len() >= 2, "too few decisions to compare: {direct:?}");
+    assert!(
+        direct.0.len() >= 2,
+        "too few decisions to compare: {direct:?}"
+    );
     assert!(
         direct.1.iter().any(|c| c.0 == "churn-v7"),
         "the planted drift gave no command: {direct:?}"
@@ -366,7 +389,9 @@ async fn topics_prefix_names_every_topic_of_the_deployment() -> TestResult {
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
         .set("bootstrap.servers", &cfg.kafka.bootstrap_servers)
         .create()?;
-    let metadata = admin.inner().fetch_metadata(None, Duration::from_secs(10))?;
+    let metadata = admin
+        .inner()
+        .fetch_metadata(None, Duration::from_secs(10))?;
     let on_broker: BTreeSet<&str> = metadata.topics().iter().map(|t| t.name()).collect();
     for (_, name) in plain.topics.named() {
         assert!(!on_broker.contains(name), "{name} was created");
