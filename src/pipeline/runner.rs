@@ -13,7 +13,10 @@
 //! 5. with transactions, an interval's outputs, changelog records and
 //!    offsets commit in one Kafka transaction, RocksDB after it;
 //! 6. restores and RocksDB writes run off the async workers, and a restore
-//!    stops as soon as shutdown is asked for.
+//!    stops as soon as shutdown is asked for;
+//! 7. a record of an input not keyed by model id is forwarded to its
+//!    repartition topic ([`super::repartition`]) with the batch's outputs,
+//!    and its offset committed to Kafka only (that topic holds no state).
 //!
 //! Revoked partitions: the interval is committed first (state, changelog,
 //! stored offsets; the Kafka offset commit may be refused mid-rebalance),
