@@ -6,7 +6,7 @@
 //!
 //! - [`config`]: typed configuration and its layered loading (defaults < file < env), per-model settings (`[models."<glob>"]`) and `config show`.
 //! - [`schema`]: Avro schemas, record types, the Confluent wire format and the Schema Registry (writer schemas by id, registration of outputs).
-//! - [`kafka`]: Kafka client configurations and topic creation.
+//! - [`kafka`]: Kafka client configurations, topic creation and the topic check at start.
 //! - [`ingest`]: decoding consumed records, or dead-lettering them with a reason.
 //! - [`state`]: the RocksDB store of windows, model state and applied offsets.
 //! - [`stage`]: what the stage operators share: input position, output, the models' bookkeeping, the lifecycle hooks.
@@ -20,7 +20,7 @@
 //! - [`report`]: the self-contained HTML report of drift history, decisions and outcomes over a time range (inline SVG, long series downsampled per pixel column).
 //! - [`operator`]: signed operator commands (veto, approve, pause, resume) and their publishing.
 //! - [`ids`]: deterministic ids of every output.
-//! - [`pipeline`]: the only place that wires the stages: the processor routing records to the operators, and the Kafka loop.
+//! - [`pipeline`]: the only place that wires the stages: the processor routing records to the operators, the repartition of inputs not keyed by model id, and the Kafka loop.
 //! - [`telemetry`]: logging set-up, metrics, notable events, the `/metrics` and `/health` endpoint.
 //! - [`demo`]: the embedded demo (in-process broker, synthetic scenario).
 //! - [`cli`]: the `jidoka` command line.

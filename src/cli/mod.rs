@@ -445,7 +445,18 @@ pub(crate) fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// How long the topic check at start waits for the broker.
+const TOPIC_CHECK_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Refuses to start `role` on topics that are missing, unequally
+/// partitioned or not compacted where they must be.
+async fn check_topics(cfg: &Config, role: crate::kafka::Role) -> Result<(), BoxError> {
+    crate::kafka::check_topics(cfg, role, TOPIC_CHECK_TIMEOUT).await??;
+    Ok(())
+}
+
 async fn run(loaded: &LoadedConfig) -> Result<(), BoxError> {
+    check_topics(&loaded.config, crate::kafka::Role::Processor).await?;
     let (tx, rx) = watch::channel(false);
     tokio::spawn(signals::drain_on_signal(
         tx,
@@ -456,6 +467,7 @@ async fn run(loaded: &LoadedConfig) -> Result<(), BoxError> {
 }
 
 async fn executor(loaded: &LoadedConfig) -> Result<(), BoxError> {
+    check_topics(&loaded.config, crate::kafka::Role::Executor).await?;
     let (tx, rx) = watch::channel(false);
     tokio::spawn(signals::drain_on_signal(
         tx,

@@ -125,6 +125,7 @@ impl Config {
         let mut config: Config = figment
             .extract()
             .map_err(|e| ConfigError::Invalid(Box::new(e)))?;
+        config.topics.apply_prefix();
         config.resolve_secrets(figment)?;
         config.validate(figment)?;
         config.decide.policy = Some(match &config.decide.policy_file {

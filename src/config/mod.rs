@@ -11,6 +11,7 @@
 //! the effective values with their origins.
 
 mod executor;
+mod input;
 mod load;
 mod model;
 mod models;
@@ -18,12 +19,14 @@ mod secret;
 mod show;
 
 pub use executor::{CommandConfig, ExecutorConfig, GithubConfig, TargetKind, WebhookConfig};
+pub use input::{InputConfig, InputKey, InputKind, InputTopicConfig, Repartition};
 pub use load::{ConfigError, LoadedConfig, DEFAULT_CONFIG_FILE, ENV_PREFIX, MIN_HMAC_KEY_BYTES};
 pub use model::{
-    AnomalyConfig, BanditConfig, BaselineKind, Config, Correction, DecideConfig, DetectConfig,
-    EffectThreshold, EvaluationsConfig, KafkaConfig, LabelsConfig, LogFormat, MinEffect,
-    OperatorConfig, PipelineConfig, ReferenceMode, SchemaIds, SchemasConfig, StateConfig,
-    TelemetryConfig, TopicsConfig, WindowKindName, DEFAULT_FEATURE_SERIES_LIMIT,
+    AnomalyConfig, AutoOffsetReset, BanditConfig, BaselineKind, Config, Correction, DecideConfig,
+    DetectConfig, EffectThreshold, EvaluationsConfig, KafkaConfig, LabelsConfig, LogFormat,
+    MinEffect, OperatorConfig, Partitioner, PipelineConfig, ReferenceMode, SchemaIds,
+    SchemasConfig, StateConfig, TelemetryConfig, TopicsConfig, WindowKindName,
+    DEFAULT_FEATURE_SERIES_LIMIT,
 };
 pub use models::{
     FeatureRoute, FeatureSelection, MinEffectOverride, ModelOverrides, ModelRules, ModelSettings,

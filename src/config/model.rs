@@ -47,6 +47,9 @@ pub struct Config {
     /// specific table wins; see [`super::models`]).
     #[serde(default)]
     pub models: BTreeMap<String, super::models::ModelOverrides>,
+    /// How the input topics are keyed (`[input.predictions]`, `[input.labels]`).
+    #[serde(default)]
+    pub input: super::input::InputConfig,
 }
 
 /// The evaluations topic (`topics.evaluations`): one record per feature
@@ -91,6 +94,21 @@ pub struct KafkaConfig {
     /// group. Default: `<group-id>-<client-id>`.
     #[serde(default)]
     pub transactional_id: Option<String>,
+    /// Where the processor's group starts on a partition it has no
+    /// committed offset for: `earliest` (every record on the topic, so no
+    /// prediction is skipped) or `latest` (only records written from then
+    /// on).
+    #[serde(default)]
+    pub auto_offset_reset: AutoOffsetReset,
+    /// How every jidoka producer places a keyed record (librdkafka
+    /// `partitioner`): `murmur2-random` (the default: murmur2 of the key,
+    /// as Java's clients, Kafka Streams, Kafka Connect and ksqlDB place
+    /// it), `consistent-random` (librdkafka's default: CRC32 of the key)
+    /// or `fnv1a-random` (Sarama's). A model's labels, outcomes and
+    /// operator commands must land on its predictions' partition: the
+    /// platform's producers of model-keyed topics must use the same one.
+    #[serde(default)]
+    pub partitioner: Partitioner,
     /// Raw librdkafka properties passed to every client, e.g.
     /// `"security.protocol" = "SASL_SSL"`. They override jidoka's own settings.
     /// Every value is a [`Secret`]: a literal, `env:NAME` (an environment
@@ -99,6 +117,54 @@ pub struct KafkaConfig {
     /// e.g. `"sasl.password" = "env:KAFKA_PASSWORD"`.
     #[serde(default)]
     pub options: BTreeMap<String, Secret>,
+}
+
+/// Where a consumer group without a committed offset starts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AutoOffsetReset {
+    /// The partition's first record.
+    #[default]
+    Earliest,
+    /// The partition's end: records written from then on.
+    Latest,
+}
+
+impl AutoOffsetReset {
+    /// librdkafka's value of `auto.offset.reset`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AutoOffsetReset::Earliest => "earliest",
+            AutoOffsetReset::Latest => "latest",
+        }
+    }
+}
+
+/// How a producer picks a keyed record's partition (records without a key
+/// go to a random partition with each).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Partitioner {
+    /// murmur2 of the key, as Java's `DefaultPartitioner` and
+    /// `BuiltInPartitioner` place keyed records.
+    #[default]
+    Murmur2Random,
+    /// CRC32 of the key, librdkafka's default (Python `confluent-kafka`,
+    /// Go, .NET and C clients unless they set `partitioner`).
+    ConsistentRandom,
+    /// FNV-1a of the key, as Go's Sarama places it.
+    Fnv1aRandom,
+}
+
+impl Partitioner {
+    /// librdkafka's value of `partitioner`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Partitioner::Murmur2Random => "murmur2_random",
+            Partitioner::ConsistentRandom => "consistent_random",
+            Partitioner::Fnv1aRandom => "fnv1a_random",
+        }
+    }
 }
 
 /// Operator commands and their signatures.
@@ -118,9 +184,15 @@ pub struct OperatorConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct TopicsConfig {
-    /// Input: predictions, keyed by model id.
+    /// Put in front of every topic name of this deployment (the names
+    /// below, the changelog and the repartition topics), so deployments
+    /// share a cluster without sharing topics, e.g. `"team-a."`. Applied at
+    /// load; a name that already starts with it is kept. Empty by default.
+    #[serde(default)]
+    pub prefix: String,
+    /// Input: predictions, keyed by model id (or not: `input.predictions.key`).
     pub predictions: String,
-    /// Input: ground-truth labels, keyed by model id.
+    /// Input: ground-truth labels, keyed by model id (or not: `input.labels.key`).
     pub labels: String,
     /// Output: drift events.
     pub drift_events: String,
@@ -566,22 +638,6 @@ impl Config {
             .transactional_id
             .clone()
             .unwrap_or_else(|| format!("{}-{}", self.kafka.group_id, self.kafka.client_id))
-    }
-
-    /// The topics the consumer group reads, all keyed by model id and
-    /// partitioned alike: predictions, labels, outcomes, operator.
-    pub fn input_topics(&self) -> [&str; 4] {
-        [
-            self.topics.predictions.as_str(),
-            self.topics.labels.as_str(),
-            self.topics.outcomes.as_str(),
-            self.topics.operator.as_str(),
-        ]
-    }
-
-    /// The changelog topic of a store.
-    pub fn changelog_topic(&self, store: &str) -> String {
-        format!("{}-{store}-changelog", self.kafka.group_id)
     }
 }
 

@@ -4,8 +4,8 @@
 //! the command was for and lands on that model's partition of the outcomes
 //! topic: keyed by the model id and placed by the producer's partitioner,
 //! like the model's predictions (the instance that owns the model's state
-//! reads it there; set `kafka.options.partitioner` to match the platform's
-//! producers).
+//! reads it there; `kafka.partitioner`, which the platform's producers must
+//! match).
 //!
 //! Guarantees: nothing is produced for a command id that is not on the
 //! actions topic (the error names it and the topic), nor for a recovery or

@@ -12,7 +12,7 @@ use rdkafka::message::{Message, OwnedMessage};
 
 use sha2::{Digest, Sha256};
 
-use crate::schema::{AvroRecord, Codec, DeadLetter, DecodeError};
+use crate::schema::{AvroRecord, Codec, DeadLetter, DecodeError, Label, Prediction};
 
 /// Most bytes of an original value kept in a dead-letter record.
 pub const MAX_DEAD_LETTER_PAYLOAD: usize = 256 * 1024;
@@ -22,6 +22,23 @@ pub fn decode<T: AvroRecord>(codec: &Codec, msg: &OwnedMessage) -> Result<T, Box
     codec
         .decode::<T>(msg.payload())
         .map_err(|err| Box::new(dead_letter(msg, &err)))
+}
+
+/// Decodes a record of the predictions topic as the platform writes it:
+/// the one place its format is read, whether the record is processed where
+/// it is or forwarded to the repartition topic (records of a repartition
+/// topic are jidoka's own and read with [`decode`]).
+pub fn platform_prediction(
+    codec: &Codec,
+    msg: &OwnedMessage,
+) -> Result<Prediction, Box<DeadLetter>> {
+    decode::<Prediction>(codec, msg)
+}
+
+/// Decodes a record of the labels topic as the platform writes it (see
+/// [`platform_prediction`]).
+pub fn platform_label(codec: &Codec, msg: &OwnedMessage) -> Result<Label, Box<DeadLetter>> {
+    decode::<Label>(codec, msg)
 }
 
 /// The dead-letter record for a record that failed with `err`.

@@ -3,7 +3,9 @@
 //! Guarantees: `create_topics` is idempotent (an existing topic is reported,
 //! not an error); the audit topic is created compacted, so each decision's
 //! latest record is kept forever; the evaluations topic is created with
-//! `evaluations.retention` (delete retention).
+//! `evaluations.retention` (delete retention); a repartition topic (an
+//! input not keyed by model id) is created with delete retention and as
+//! many partitions as the other inputs, so it is co-partitioned with them.
 
 use std::time::Duration;
 
@@ -39,8 +41,9 @@ pub enum TopicStatus {
 }
 
 /// Every topic of the configuration with its settings: the named topics,
-/// then (when `state.changelog` is on) one compacted changelog topic per
-/// store, with as many partitions as the input topics.
+/// then the repartition topics of inputs not keyed by model id, then (when
+/// `state.changelog` is on) one compacted changelog topic per store, with
+/// as many partitions as the input topics.
 pub fn topic_specs(cfg: &Config) -> Vec<TopicSpec> {
     let t = &cfg.topics;
     let changelogs = cfg
@@ -81,6 +84,12 @@ pub fn topic_specs(cfg: &Config) -> Vec<TopicSpec> {
                 configs,
             }
         })
+        .chain(cfg.repartitions().into_iter().map(|r| TopicSpec {
+            name: r.topic,
+            partitions: t.partitions,
+            replication: t.replication_factor,
+            configs: vec![("cleanup.policy", "delete".to_string())],
+        }))
         .chain(changelogs)
         .collect()
 }

@@ -23,16 +23,25 @@ fn with_options(mut c: ClientConfig, cfg: &Config) -> ClientConfig {
     c
 }
 
+/// Producers place keyed records with `kafka.partitioner`, so a model's
+/// records of every topic keyed by model id share a partition number.
+fn partitioned(mut c: ClientConfig, cfg: &Config) -> ClientConfig {
+    c.set("partitioner", cfg.kafka.partitioner.as_str());
+    c
+}
+
 /// The processor's group consumer: manual offset commits after outputs are
-/// acknowledged and state is checkpointed; new groups start at the earliest
-/// offset so no prediction is skipped; statistics (consumer lag) every
-/// `telemetry.statistics-interval`.
+/// acknowledged and state is checkpointed; a partition without a committed
+/// offset starts at `kafka.auto-offset-reset` (default `earliest`, so no
+/// prediction is skipped); never creates a topic it subscribes to;
+/// statistics (consumer lag) every `telemetry.statistics-interval`.
 pub fn consumer_config(cfg: &Config) -> ClientConfig {
     let mut c = base(cfg);
     c.set("group.id", &cfg.kafka.group_id)
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
-        .set("auto.offset.reset", "earliest")
+        .set("auto.offset.reset", cfg.kafka.auto_offset_reset.as_str())
+        .set("allow.auto.create.topics", "false")
         .set("enable.partition.eof", "false")
         .set(
             "statistics.interval.ms",
@@ -59,6 +68,7 @@ pub fn executor_consumer_config(cfg: &Config) -> ClientConfig {
         .set("auto.commit.interval.ms", "1000")
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
+        .set("allow.auto.create.topics", "false")
         .set("enable.partition.eof", "false")
         .set("fetch.wait.max.ms", "100");
     with_options(c, cfg)
@@ -69,20 +79,24 @@ pub fn reader_config(cfg: &Config) -> ClientConfig {
     let mut c = base(cfg);
     c.set("group.id", format!("{}-reader", cfg.kafka.group_id))
         .set("enable.auto.commit", "false")
+        .set("allow.auto.create.topics", "false")
         .set("enable.partition.eof", "false");
     with_options(c, cfg)
 }
 
 /// The output producer: idempotent, every write acknowledged by all in-sync
-/// replicas, bounded by `kafka.produce-timeout`; transactional with this
-/// instance's transactional id when `kafka.transactions` is on.
+/// replicas, bounded by `kafka.produce-timeout`, keyed records placed by
+/// `kafka.partitioner` (the repartition topics' records among them), never
+/// creating a topic on the fly; transactional with this instance's transactional id when
+/// `kafka.transactions` is on.
 pub fn producer_config(cfg: &Config) -> ClientConfig {
-    let mut c = base(cfg);
+    let mut c = partitioned(base(cfg), cfg);
     if cfg.kafka.transactions {
         c.set("transactional.id", cfg.transactional_id());
     }
     c.set("acks", "all")
         .set("enable.idempotence", "true")
+        .set("allow.auto.create.topics", "false")
         .set("linger.ms", "5")
         .set(
             "message.timeout.ms",
@@ -101,10 +115,11 @@ pub fn operator_producer_config(cfg: &Config) -> ClientConfig {
 
 /// The producer of a one-shot command (`jidoka operator`, `jidoka outcome
 /// report`), client id `<kafka.client-id>-<tool>`: idempotent, acknowledged
-/// by all in-sync replicas, never transactional and never auto-creating a
-/// topic (see [`operator_producer_config`]).
+/// by all in-sync replicas, keyed records placed by `kafka.partitioner`,
+/// never transactional and never auto-creating a topic (see
+/// [`operator_producer_config`]).
 pub fn tool_producer_config(cfg: &Config, tool: &str) -> ClientConfig {
-    let mut c = base(cfg);
+    let mut c = partitioned(base(cfg), cfg);
     c.set("client.id", format!("{}-{tool}", cfg.kafka.client_id))
         .set("allow.auto.create.topics", "false")
         .set("acks", "all")
@@ -181,6 +196,43 @@ mod tests {
         assert_eq!(c.get("transactional.id"), None);
         assert_eq!(c.get("acks"), Some("all"));
         assert_eq!(c.get("allow.auto.create.topics"), Some("false"));
+        Ok(())
+    }
+
+    #[test]
+    fn keyed_records_are_placed_alike_and_no_client_creates_topics(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let cfg = Config::defaults()?;
+        for producer in [
+            producer_config(&cfg),
+            operator_producer_config(&cfg),
+            tool_producer_config(&cfg, "outcome"),
+        ] {
+            assert_eq!(producer.get("partitioner"), Some("murmur2_random"));
+        }
+        for consumer in [
+            producer_config(&cfg),
+            consumer_config(&cfg),
+            executor_consumer_config(&cfg),
+            reader_config(&cfg),
+        ] {
+            assert_eq!(consumer.get("allow.auto.create.topics"), Some("false"));
+        }
+        assert_eq!(
+            consumer_config(&cfg).get("auto.offset.reset"),
+            Some("earliest")
+        );
+        let latest = Config::defaults_with(&[
+            "kafka.auto-offset-reset = \"latest\"\nkafka.partitioner = \"consistent-random\"",
+        ])?;
+        assert_eq!(
+            consumer_config(&latest).get("auto.offset.reset"),
+            Some("latest")
+        );
+        assert_eq!(
+            producer_config(&latest).get("partitioner"),
+            Some("consistent_random")
+        );
         Ok(())
     }
 }

@@ -4,8 +4,8 @@
 //! written, in Confluent's wire format, with its `command_id` in the
 //! `jidoka-id` header. A command on one model is keyed by the model id and
 //! placed by the producer's partitioner, the same way as the model's
-//! predictions (set `kafka.options.partitioner` to match the predictions'
-//! producers); a command on every model (`model_id` absent) is written,
+//! predictions (`kafka.partitioner`, which the predictions' producers must
+//! match); a command on every model (`model_id` absent) is written,
 //! with one `command_id`, to every partition of the operator topic, since
 //! each instance reads only the operator partitions it owns. [`publish`]
 //! returns only after every copy is acknowledged by all in-sync replicas.

@@ -13,6 +13,7 @@ mod consume;
 pub mod health;
 pub mod processor;
 mod rebalance;
+mod repartition;
 mod runner;
 mod sink;
 #[cfg(test)]

@@ -13,7 +13,10 @@
 //! 5. with transactions, an interval's outputs, changelog records and
 //!    offsets commit in one Kafka transaction, RocksDB after it;
 //! 6. restores and RocksDB writes run off the async workers, and a restore
-//!    stops as soon as shutdown is asked for.
+//!    stops as soon as shutdown is asked for;
+//! 7. a record of an input not keyed by model id is forwarded to its
+//!    repartition topic ([`super::repartition`]) with the batch's outputs,
+//!    and its offset committed to Kafka only (that topic holds no state).
 //!
 //! Revoked partitions: the interval is committed first (state, changelog,
 //! stored offsets; the Kafka offset commit may be refused mid-rebalance),
@@ -35,8 +38,9 @@ use super::consume::{next_batch, owned_only, Positions};
 use super::health::{Health, OutputProducer};
 use super::processor::{Output, Processor, SourcePos};
 use super::rebalance::RebalanceLog;
+use super::repartition;
 use super::sink::{Encoded, NotAcknowledged, Sink};
-use crate::config::{Config, LoadedConfig, ModelRules};
+use crate::config::{Config, InputKind, LoadedConfig, ModelRules, Repartition};
 use crate::detect::join::expiry_index;
 use crate::detect::reference::{ReferenceData, ReferenceError};
 use crate::ingest;
@@ -50,7 +54,7 @@ use crate::state::{Checkpoint, StateError, Store};
 use crate::telemetry::{
     BatchCommitted, CategoriesCapped, DecisionTaken, DriftDetected, FeatureSeriesRevoked,
     FeaturesEvaluated, HealCommandPublished, HttpEndpoint, HttpError, Metrics, OffsetCommitFailed,
-    RecordDeadLettered, RecordSkipped, SchemaRegistryRetry, StateRestored,
+    RecordDeadLettered, RecordSkipped, RecordsRepartitioned, SchemaRegistryRetry, StateRestored,
 };
 
 /// Why the pipeline stopped with an error.
@@ -150,6 +154,11 @@ struct Pipeline<'a> {
     processor: Processor,
     consumer: StreamConsumer<RebalanceLog>,
     sink: Sink,
+    /// The input topics not keyed by model id, forwarded to their
+    /// repartition topics.
+    repartitions: Vec<Repartition>,
+    /// The topics whose partitions hold state (`Config::input_topics`).
+    stateful: std::collections::BTreeSet<String>,
     /// Input positions reached since the last commit.
     positions: Positions,
     /// Records processed since the last commit.
@@ -187,7 +196,8 @@ impl<'a> Pipeline<'a> {
         }
         let consumer: StreamConsumer<RebalanceLog> =
             consumer_config(cfg).create_with_context(RebalanceLog::new(metrics.clone()))?;
-        consumer.subscribe(&cfg.input_topics())?;
+        let consumed = cfg.consumed_topics();
+        consumer.subscribe(&consumed.iter().map(String::as_str).collect::<Vec<_>>())?;
         let producer: OutputProducer =
             producer_config(cfg).create_with_context(Health::new(metrics.clone()))?;
         if cfg.kafka.transactions {
@@ -210,6 +220,8 @@ impl<'a> Pipeline<'a> {
             processor,
             consumer,
             sink,
+            repartitions: cfg.repartitions(),
+            stateful: cfg.input_topics().into_iter().collect(),
             positions: Positions::default(),
             processed: 0,
             last_commit: Instant::now(),
@@ -265,7 +277,13 @@ impl<'a> Pipeline<'a> {
             }
         }
         self.commit().await?;
-        let partitions: std::collections::BTreeSet<i32> = revoked.iter().map(|(_, p)| *p).collect();
+        // A topic forwarded to a repartition topic holds no state: its
+        // partitions need not match the state's.
+        let partitions: std::collections::BTreeSet<i32> = revoked
+            .iter()
+            .filter(|(topic, _)| self.stateful.contains(topic))
+            .map(|(_, p)| *p)
+            .collect();
         for partition in partitions {
             self.processor.forget_partition(partition);
             // Its models are served elsewhere now: their gauges too.
@@ -287,6 +305,7 @@ impl<'a> Pipeline<'a> {
             .context()
             .take_assigned()
             .into_iter()
+            .filter(|(topic, _)| self.stateful.contains(topic))
             .map(|(_, p)| p)
             .collect();
         if !self.cfg.state.changelog {
@@ -375,12 +394,36 @@ impl<'a> Pipeline<'a> {
         // Evaluations apart, with their input partition, for the gauges.
         let mut evaluations: Vec<(i32, EvaluationRecord)> = Vec::new();
         let mut encoded: Vec<Encoded> = Vec::new();
+        // Records forwarded per repartition topic.
+        let mut forwarded = vec![0u64; self.repartitions.len()];
         for msg in batch {
             let pos = SourcePos {
                 topic: msg.topic().to_string(),
                 partition: msg.partition(),
                 offset: msg.offset(),
             };
+            if let Some(i) = self.repartitions.iter().position(|r| r.source == pos.topic) {
+                // Stateless: its offsets are committed to Kafka (in the
+                // transaction when on), never stored with the state.
+                match repartition::forward(&self.codec, &self.repartitions[i], msg) {
+                    Ok(record) => {
+                        encoded.push(record?);
+                        forwarded[i] += 1;
+                    }
+                    Err(dead) => {
+                        RecordDeadLettered {
+                            topic: &pos.topic,
+                            partition: pos.partition,
+                            offset: pos.offset,
+                            kind: &dead.error_kind,
+                            reason: &dead.reason,
+                        }
+                        .emit(&self.metrics);
+                        encoded.push(self.sink.encode_dead_letter(&dead)?);
+                    }
+                }
+                continue;
+            }
             if self.processor.already_applied(&pos)? {
                 RecordSkipped {
                     topic: &pos.topic,
@@ -422,6 +465,16 @@ impl<'a> Pipeline<'a> {
         self.publish(&encoded).await?;
         self.metrics
             .count_out(encoded.iter().map(|e| e.topic.as_str()));
+        for (rp, records) in self.repartitions.iter().zip(forwarded) {
+            if records > 0 {
+                RecordsRepartitioned {
+                    topic: &rp.source,
+                    repartition_topic: &rp.topic,
+                    records,
+                }
+                .emit(&self.metrics);
+            }
+        }
         for (partition, out) in &outputs {
             emit_output(*partition, out, &self.metrics);
         }
@@ -448,7 +501,9 @@ impl<'a> Pipeline<'a> {
     }
 
     /// Decodes one record for its topic and hands it to the processor: the
-    /// outer error is a dead letter, the inner one a state failure.
+    /// outer error is a dead letter, the inner one a state failure. A
+    /// repartition topic's records are jidoka's own Avro; the platform's
+    /// topics are read as the platform writes them.
     #[allow(clippy::type_complexity)]
     fn apply(
         &mut self,
@@ -458,8 +513,16 @@ impl<'a> Pipeline<'a> {
         let topics = &self.cfg.topics;
         let codec = &self.codec;
         let processor = &mut self.processor;
-        if pos.topic == topics.labels {
-            ingest::decode::<Label>(codec, msg).map(|label| processor.process_label(pos, &label))
+        if let Some(rp) = self.repartitions.iter().find(|r| r.topic == pos.topic) {
+            match rp.kind {
+                InputKind::Predictions => {
+                    ingest::decode::<Prediction>(codec, msg).map(|p| processor.process(pos, &p))
+                }
+                InputKind::Labels => ingest::decode::<Label>(codec, msg)
+                    .map(|label| processor.process_label(pos, &label)),
+            }
+        } else if pos.topic == topics.labels {
+            ingest::platform_label(codec, msg).map(|label| processor.process_label(pos, &label))
         } else if pos.topic == topics.outcomes {
             ingest::decode::<HealOutcome>(codec, msg).map(|o| processor.process_outcome(pos, &o))
         } else if pos.topic == topics.operator {
@@ -468,7 +531,7 @@ impl<'a> Pipeline<'a> {
                 processor.process_operator(pos, &c, verified)
             })
         } else {
-            ingest::decode::<Prediction>(codec, msg).map(|p| processor.process(pos, &p))
+            ingest::platform_prediction(codec, msg).map(|p| processor.process(pos, &p))
         }
     }
 

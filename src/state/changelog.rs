@@ -114,7 +114,8 @@ pub fn records(cfg: &Config, cp: &Checkpoint) -> Vec<ChangelogRecord> {
 /// offsets for it, or its offsets are behind the group's committed ones.
 pub fn needs_restore(cfg: &Config, store: &Store, partition: i32) -> Result<bool, RestoreError> {
     let inputs = cfg.input_topics();
-    if !store.has_partition(&inputs, partition)? {
+    let names: Vec<&str> = inputs.iter().map(String::as_str).collect();
+    if !store.has_partition(&names, partition)? {
         return Ok(true);
     }
     let kafka = |source| RestoreError::Kafka {
@@ -126,7 +127,7 @@ pub fn needs_restore(cfg: &Config, store: &Store, partition: i32) -> Result<bool
     c.set("group.id", &cfg.kafka.group_id);
     let consumer: BaseConsumer = c.create().map_err(kafka)?;
     let mut tpl = TopicPartitionList::new();
-    for topic in inputs {
+    for topic in &inputs {
         tpl.add_partition(topic, partition);
     }
     let committed = consumer

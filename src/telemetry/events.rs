@@ -36,6 +36,30 @@ impl RecordDeadLettered<'_> {
     }
 }
 
+/// Records of an input topic not keyed by model id were forwarded, keyed
+/// by model id, to its repartition topic (counted once acknowledged).
+pub struct RecordsRepartitioned<'a> {
+    /// Source topic.
+    pub topic: &'a str,
+    /// Repartition topic.
+    pub repartition_topic: &'a str,
+    /// Records forwarded.
+    pub records: u64,
+}
+
+impl RecordsRepartitioned<'_> {
+    /// Logs and counts.
+    pub fn emit(&self, m: &Metrics) {
+        tracing::debug!(
+            topic = self.topic,
+            repartition_topic = self.repartition_topic,
+            records = self.records,
+            "records forwarded to the repartition topic"
+        );
+        Metrics::add(&m.records_repartitioned_total, self.records);
+    }
+}
+
 /// A record already reflected in the state was skipped.
 pub struct RecordSkipped<'a> {
     /// Source topic.

@@ -34,6 +34,9 @@ pub struct Metrics {
     pub records_dead_lettered_total: AtomicU64,
     /// Input records skipped because the state already reflected them.
     pub records_skipped_total: AtomicU64,
+    /// Records of an input topic not keyed by model id forwarded, keyed by
+    /// model id, to its repartition topic.
+    pub records_repartitioned_total: AtomicU64,
     /// Drift events published.
     pub drift_events_total: AtomicU64,
     /// Decisions taken (audit records published).
@@ -231,7 +234,7 @@ impl Metrics {
     /// Every unlabelled counter as (name without `_total`, help, value), in
     /// a fixed order. `records_in_total` and `decisions_total` are exported
     /// with labels instead (per topic; per action and source), their sums.
-    pub fn counters(&self) -> [(&'static str, &'static str, u64); 16] {
+    pub fn counters(&self) -> [(&'static str, &'static str, u64); 17] {
         let c = |name, help, counter: &AtomicU64| (name, help, Metrics::get(counter));
         [
             c(
@@ -248,6 +251,11 @@ impl Metrics {
                 "records_skipped",
                 "Input records skipped because the state already reflected them.",
                 &self.records_skipped_total,
+            ),
+            c(
+                "records_repartitioned",
+                "Input records forwarded, keyed by model id, to their repartition topic.",
+                &self.records_repartitioned_total,
             ),
             c(
                 "drift_events",

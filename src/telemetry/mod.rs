@@ -29,7 +29,7 @@ pub mod readiness;
 pub use events::{
     BatchCommitted, CategoriesCapped, DecisionTaken, DriftDetected, FeatureSeriesRevoked,
     FeaturesEvaluated, HealCommandPublished, OffsetCommitFailed, ProduceRetried,
-    RecordDeadLettered, RecordSkipped, SchemaRegistryRetry, StateRestored,
+    RecordDeadLettered, RecordSkipped, RecordsRepartitioned, SchemaRegistryRetry, StateRestored,
 };
 pub use http::{HttpEndpoint, HttpError};
 pub use metrics::Metrics;

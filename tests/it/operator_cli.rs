@@ -42,8 +42,8 @@ async fn model_command_on_its_key_partition_global_command_on_every_partition() 
     let key = operator::signing_key(&cfg)?;
     assert_eq!(key, KEY.as_bytes());
 
-    // Where this model's predictions go (a producer with librdkafka's
-    // default partitioner, like the tests' prediction producers).
+    // Where this model's predictions go (a producer with
+    // `kafka.partitioner`, like the tests' prediction producers).
     let model = "churn-v7";
     produce_raw(
         &producer(&cfg)?,

@@ -33,8 +33,8 @@ async fn an_outcome_lands_on_its_models_partition_and_unknown_commands_write_not
     create_topics(&cfg).await?;
     let codec = Codec::new(cfg.schemas.ids)?;
 
-    // Where this model's predictions go (librdkafka's default
-    // partitioner, like the platform's producers in the tests).
+    // Where this model's predictions go (`kafka.partitioner`, which the
+    // platform's producers in the tests use).
     let model = "churn-v7";
     let p = producer(&cfg)?;
     produce_raw(

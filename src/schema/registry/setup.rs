@@ -9,9 +9,11 @@
 //! start-up with an error naming its URL. Without a registry the codec is
 //! exactly `Codec::new(cfg.schemas.ids)`.
 
+use std::borrow::Cow;
+
 use super::client::RegistryClient;
 use super::error::RegistryError;
-use crate::config::Config;
+use crate::config::{Config, InputKind};
 use crate::schema::{Codec, SchemaError, SchemaKind};
 
 /// Why a process could not get its codec.
@@ -35,11 +37,11 @@ pub fn value_subject(topic: &str) -> String {
 #[derive(Debug, Clone, Default)]
 pub struct Uses<'a> {
     /// Written: registered under `<topic>-value`.
-    pub writes: Vec<(SchemaKind, &'a str)>,
+    pub writes: Vec<(SchemaKind, Cow<'a, str>)>,
     /// Read: looked up under `<topic>-value`, so records written with the
     /// current schema decode without a registry request; other ids are
     /// fetched when seen.
-    pub reads: Vec<(SchemaKind, &'a str)>,
+    pub reads: Vec<(SchemaKind, Cow<'a, str>)>,
 }
 
 impl<'a> Uses<'a> {
@@ -47,21 +49,30 @@ impl<'a> Uses<'a> {
     pub fn pipeline(cfg: &'a Config) -> Uses<'a> {
         let t = &cfg.topics;
         let mut writes = vec![
-            (SchemaKind::DriftEvent, t.drift_events.as_str()),
-            (SchemaKind::HealCommand, t.actions.as_str()),
-            (SchemaKind::AuditRecord, t.audit.as_str()),
-            (SchemaKind::DeadLetter, t.dead_letter.as_str()),
+            (SchemaKind::DriftEvent, Cow::from(t.drift_events.as_str())),
+            (SchemaKind::HealCommand, Cow::from(t.actions.as_str())),
+            (SchemaKind::AuditRecord, Cow::from(t.audit.as_str())),
+            (SchemaKind::DeadLetter, Cow::from(t.dead_letter.as_str())),
         ];
         if cfg.evaluations.enabled {
-            writes.push((SchemaKind::Evaluation, t.evaluations.as_str()));
+            writes.push((SchemaKind::Evaluation, Cow::from(t.evaluations.as_str())));
+        }
+        // Records re-keyed by model id go to the repartition topics in
+        // jidoka's own schema, and are read back from there.
+        for r in cfg.repartitions() {
+            let kind = match r.kind {
+                InputKind::Predictions => SchemaKind::Prediction,
+                InputKind::Labels => SchemaKind::Label,
+            };
+            writes.push((kind, Cow::Owned(r.topic)));
         }
         Uses {
             writes,
             reads: vec![
-                (SchemaKind::Prediction, t.predictions.as_str()),
-                (SchemaKind::Label, t.labels.as_str()),
-                (SchemaKind::HealOutcome, t.outcomes.as_str()),
-                (SchemaKind::OperatorCommand, t.operator.as_str()),
+                (SchemaKind::Prediction, Cow::from(t.predictions.as_str())),
+                (SchemaKind::Label, Cow::from(t.labels.as_str())),
+                (SchemaKind::HealOutcome, Cow::from(t.outcomes.as_str())),
+                (SchemaKind::OperatorCommand, Cow::from(t.operator.as_str())),
             ],
         }
     }
@@ -69,14 +80,14 @@ impl<'a> Uses<'a> {
     /// Writes one kind to one topic.
     pub fn writing(kind: SchemaKind, topic: &'a str) -> Uses<'a> {
         Uses {
-            writes: vec![(kind, topic)],
+            writes: vec![(kind, Cow::from(topic))],
             reads: Vec::new(),
         }
     }
 
     /// Also reads a kind from a topic.
     pub fn and_reading(mut self, kind: SchemaKind, topic: &'a str) -> Uses<'a> {
-        self.reads.push((kind, topic));
+        self.reads.push((kind, Cow::from(topic)));
         self
     }
 }

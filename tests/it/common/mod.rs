@@ -543,10 +543,12 @@ pub fn jidoka_command(cfg: &Config, cwd: &std::path::Path) -> Command {
     cmd
 }
 
-/// A producer for test input.
+/// A producer for test input, placing keyed records as the platform's
+/// producers must (`kafka.partitioner`, murmur2 like Java's clients).
 pub fn producer(cfg: &Config) -> Result<FutureProducer, BoxError> {
     Ok(ClientConfig::new()
         .set("bootstrap.servers", &cfg.kafka.bootstrap_servers)
+        .set("partitioner", cfg.kafka.partitioner.as_str())
         .set("linger.ms", "5")
         .create()?)
 }
