@@ -492,6 +492,7 @@ impl Config {
                 "must be at most 24h".into(),
             ));
         }
+        self.check_input(figment)?;
         let mut ids: Vec<(&str, u32)> = Vec::new();
         for (key, id) in self.schemas.ids.named() {
             if let Some((other, _)) = ids.iter().find(|(_, i)| *i == id) {
@@ -501,6 +502,50 @@ impl Config {
                 ));
             }
             ids.push((key, id));
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    /// The rules of `[input]`: each mapping's keys fit together, and a
+    /// mapping is given only to a topic that uses it.
+    fn check_input(&self, figment: &Figment) -> Result<(), ConfigError> {
+        use crate::ingest::InputFormat;
+        let i = &self.input;
+        let checks = [
+            (
+                "input.predictions",
+                i.predictions.format,
+                i.predictions.mapping.as_ref().map(|m| m.check()),
+            ),
+            (
+                "input.labels",
+                i.labels.format,
+                i.labels.mapping.as_ref().map(|m| m.check()),
+            ),
+        ];
+        for (table, format, check) in checks {
+            let Some(check) = check else { continue };
+            if format == InputFormat::Avro {
+                let key = format!("{table}.mapping");
+                return Err(ConfigError::Rule {
+                    origin: origin_of(figment, &key),
+                    key,
+                    message: format!(
+                        "applies to JSON records: set {table}.format = \"json\" (records in \
+                         jidoka's own Avro schema need no mapping)"
+                    ),
+                });
+            }
+            if let Err((field, message)) = check {
+                let key = format!("{table}.mapping.{field}");
+                return Err(ConfigError::Rule {
+                    origin: origin_of(figment, &key),
+                    key,
+                    message,
+                });
+            }
         }
         Ok(())
     }

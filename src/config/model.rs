@@ -31,6 +31,10 @@ pub struct Config {
     pub pipeline: PipelineConfig,
     /// Avro schemas on the wire.
     pub schemas: SchemasConfig,
+    /// Formats of the input topics (Avro or JSON) and the mapping of the
+    /// producers' own field names (`docs/ingest.md`).
+    #[serde(default)]
+    pub input: crate::ingest::InputConfig,
     /// Logging, metrics and the operators' HTTP endpoint.
     pub telemetry: TelemetryConfig,
     /// Signed operator commands (`jidoka operator …`).

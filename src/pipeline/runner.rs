@@ -41,9 +41,7 @@ use crate::detect::join::expiry_index;
 use crate::detect::reference::{ReferenceData, ReferenceError};
 use crate::ingest;
 use crate::kafka::{consumer_config, producer_config, KafkaError};
-use crate::schema::{
-    Codec, EvaluationRecord, HealOutcome, Label, OperatorCommand, Prediction, SchemaError,
-};
+use crate::schema::{Codec, EvaluationRecord, HealOutcome, OperatorCommand, SchemaError};
 use crate::state::changelog::{self, RestoreError};
 use crate::state::{Checkpoint, StateError, Store};
 use crate::telemetry::{
@@ -129,6 +127,8 @@ struct Pipeline<'a> {
     metrics: Arc<Metrics>,
     shutdown: watch::Receiver<bool>,
     codec: Codec,
+    /// How the input topics are read (`[input]`).
+    inputs: ingest::Inputs,
     processor: Processor,
     consumer: StreamConsumer<RebalanceLog>,
     sink: Sink,
@@ -188,6 +188,7 @@ impl<'a> Pipeline<'a> {
             metrics,
             shutdown,
             codec,
+            inputs: ingest::Inputs::new(&cfg.input),
             processor,
             consumer,
             sink,
@@ -400,7 +401,9 @@ impl<'a> Pipeline<'a> {
         let codec = &self.codec;
         let processor = &mut self.processor;
         if pos.topic == topics.labels {
-            ingest::decode::<Label>(codec, msg).map(|label| processor.process_label(pos, &label))
+            self.inputs
+                .label(codec, msg)
+                .map(|label| processor.process_label(pos, &label))
         } else if pos.topic == topics.outcomes {
             ingest::decode::<HealOutcome>(codec, msg).map(|o| processor.process_outcome(pos, &o))
         } else if pos.topic == topics.operator {
@@ -409,7 +412,9 @@ impl<'a> Pipeline<'a> {
                 processor.process_operator(pos, &c, verified)
             })
         } else {
-            ingest::decode::<Prediction>(codec, msg).map(|p| processor.process(pos, &p))
+            self.inputs
+                .prediction(codec, msg)
+                .map(|p| processor.process(pos, &p))
         }
     }
 
