@@ -49,16 +49,18 @@ echo "ok"
 
 # kubernetes-validate: the Kubernetes JSON schemas (offline) the Helm
 # chart's manifests are validated against in tests/deploy/helm.rs; pyarrow
-# and duckdb: tests/it/export.rs reads the exports back with them.
-step "python packages (kubernetes-validate, pyarrow, duckdb)"
+# and duckdb: tests/it/export.rs reads the exports back with them;
+# confluent-kafka (Confluent's client, librdkafka bundled):
+# tests/it/json_input.rs produces the platform's JSON records with it.
+step "python packages (kubernetes-validate, pyarrow, duckdb, confluent-kafka)"
 python3 -m pip --version >/dev/null 2>&1 || apt_install python3-pip
-python_packages=(kubernetes-validate pyarrow duckdb)
-if ! python3 -c "import kubernetes_validate, pyarrow, duckdb" 2>/dev/null; then
+python_packages=(kubernetes-validate pyarrow duckdb confluent-kafka)
+if ! python3 -c "import kubernetes_validate, pyarrow, duckdb, confluent_kafka" 2>/dev/null; then
   # A Debian system Python refuses pip installs (PEP 668) unless told to.
   python3 -m pip install --quiet "${python_packages[@]}" 2>/dev/null ||
     python3 -m pip install --quiet --break-system-packages "${python_packages[@]}"
 fi
-python3 -c "import kubernetes_validate, pyarrow, duckdb; print('pyarrow', pyarrow.__version__, 'duckdb', duckdb.__version__)"
+python3 -c "import kubernetes_validate, pyarrow, duckdb, confluent_kafka; print('pyarrow', pyarrow.__version__, 'duckdb', duckdb.__version__, 'confluent-kafka', confluent_kafka.version()[0])"
 
 step "rust components"
 rustup component add rustfmt clippy >/dev/null 2>&1 || true

@@ -81,6 +81,7 @@ async fn exports_load_in_pyarrow_and_duckdb_with_the_replayed_rows() -> TestResu
         recovery: 0.25,
         cost: 5.0,
         reported_at: 1_700_000_100_000,
+        note: None,
     };
     let raw = vec![(outcome.model_id.clone(), Some(env.codec.encode(&outcome)?))];
     produce_raw(&producer(&cfg)?, &cfg.topics.outcomes, &raw).await?;
