@@ -287,7 +287,11 @@ fn number_text(path: &str, n: &Number) -> Result<String, MappingError> {
 pub fn rfc3339_ms(text: &str) -> Result<i64, String> {
     let bad = |e: &dyn std::fmt::Display| format!("`{text}` is not an RFC 3339 time: {e}");
     // humantime reads UTC (`Z`) only: apply a numeric offset here.
-    let (utc, offset_ms) = match text.len().checked_sub(6).map(|i| text.split_at(i)) {
+    let split = text
+        .len()
+        .checked_sub(6)
+        .filter(|i| text.is_char_boundary(*i));
+    let (utc, offset_ms) = match split.map(|i| text.split_at(i)) {
         Some((head, tail))
             if (tail.starts_with('+') || tail.starts_with('-'))
                 && tail.as_bytes().get(3) == Some(&b':')

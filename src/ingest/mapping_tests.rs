@@ -295,16 +295,22 @@ fn prediction() -> impl Strategy<Value = Prediction> {
         "[a-z0-9-]{1,12}",
     )
         .prop_map(
-            |(features, categorical, event_time, score, class, latency, model)| Prediction {
-                prediction_id: format!("{model}-{event_time}"),
-                model_id: model,
-                model_version: "3".into(),
-                event_time,
-                features,
-                categorical_features: categorical,
-                score,
-                predicted_class: class,
-                latency_ms: latency,
+            |(features, mut categorical, event_time, score, class, latency, model)| {
+                // One namespace in a platform's record: no name both ways.
+                if let Some(c) = categorical.as_mut() {
+                    c.retain(|k, _| !features.contains_key(k));
+                }
+                Prediction {
+                    prediction_id: format!("{model}-{event_time}"),
+                    model_id: model,
+                    model_version: "3".into(),
+                    event_time,
+                    features,
+                    categorical_features: categorical,
+                    score,
+                    predicted_class: class,
+                    latency_ms: latency,
+                }
             },
         )
 }
@@ -373,6 +379,19 @@ fn normalized(mut p: Prediction) -> Prediction {
 }
 
 proptest! {
+    #[test]
+    fn no_input_panics(bytes in prop::collection::vec(any::<u8>(), 0..200), text in "\\PC{0,40}") {
+        let platform = mapping(PLATFORM);
+        if let Ok(r) = super::super::json::parse(Some(&bytes)) {
+            let _ = platform.apply(&r.value, Some(&bytes), Some(0));
+            let _ = PredictionMapping::default().apply(&r.value, None, None);
+        }
+        let _ = rfc3339_ms(&text);
+        let v = json!({"request_id": text, "model": {"name": text, "version": 1}, "ts": text,
+            "inputs": {"a": text}, "output": {"score": 1}});
+        let _ = platform.apply(&v, Some(text.as_bytes()), None);
+    }
+
     #[test]
     fn native_json_maps_to_the_same_prediction(p in prediction()) {
         let v = serde_json::to_value(&p).map_err(|e| TestCaseError::fail(e.to_string()))?;
