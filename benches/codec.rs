@@ -9,12 +9,17 @@
 //! schema is cached from a Schema Registry: resolved against jidoka's
 //! reader schema on every record. `decode-registry-same` is a registry id
 //! whose writer schema equals jidoka's (no resolution).
+//! The same prediction as JSON, read and mapped the way `[input.predictions]
+//! format = "json"` does (`decode-json-native`: jidoka's own field names,
+//! no mapping table; `decode-json-mapped`: a platform's layout through
+//! `configs/examples/platform-json.toml`'s mapping), against `decode`.
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use jidoka::config::Config;
+use jidoka::ingest::{json, PredictionMapping};
 use jidoka::schema::registry::{FetchedSchema, Writer};
 use jidoka::schema::{frame, Codec, Prediction, SchemaKind};
 
@@ -66,6 +71,41 @@ fn codec(c: &mut Criterion) {
     group.bench_function("decode-registry-same", |b| {
         b.iter(|| black_box(same.0.decode::<Prediction>(Some(black_box(&same.1)))))
     });
+    let native_json = serde_json::to_vec(&record).unwrap_or_default();
+    let native_mapping = PredictionMapping::default();
+    group.bench_function("decode-json-native", |b| {
+        b.iter(|| {
+            json::parse(Some(black_box(&native_json)))
+                .map_err(|e| e.to_string())
+                .and_then(|r| {
+                    native_mapping
+                        .apply(&r.value, Some(b"model-0042"), Some(0))
+                        .map_err(|e| e.to_string())
+                })
+        })
+    });
+    let (platform_json, platform_mapping) = platform(&record);
+    match json::parse(Some(&platform_json))
+        .map_err(|e| e.to_string())
+        .and_then(|r| {
+            platform_mapping
+                .apply(&r.value, None, None)
+                .map_err(|e| e.to_string())
+        }) {
+        Ok(mapped) if mapped == record => {}
+        other => panic!("the platform record must map to the native one: {other:?}"),
+    }
+    group.bench_function("decode-json-mapped", |b| {
+        b.iter(|| {
+            json::parse(Some(black_box(&platform_json)))
+                .map_err(|e| e.to_string())
+                .and_then(|r| {
+                    platform_mapping
+                        .apply(&r.value, Some(b"r-1"), Some(0))
+                        .map_err(|e| e.to_string())
+                })
+        })
+    });
     group.bench_function("encode", |b| {
         b.iter(|| black_box(codec.encode(black_box(&record))))
     });
@@ -115,6 +155,30 @@ fn registry_records(
         case(101, &evolved_text, &datum)?,
         case(102, SchemaKind::Prediction.source(), &native[5..])?,
     ))
+}
+
+/// The prediction in a platform's layout (own names, nested model, RFC
+/// 3339 time, an extra field) and the example config's mapping.
+fn platform(p: &Prediction) -> (Vec<u8>, PredictionMapping) {
+    let ts = std::time::UNIX_EPOCH + std::time::Duration::from_millis(p.event_time as u64);
+    let value = serde_json::json!({
+        "request_id": p.prediction_id,
+        "model": {"name": p.model_id, "version": p.model_version},
+        "ts": humantime::format_rfc3339_millis(ts).to_string(),
+        "inputs": p.features,
+        "output": {"score": p.score, "class": p.predicted_class},
+        "latency_ms": p.latency_ms,
+        "debug_blob": {"trace": "0af7651916cd43dd8448eb211c80319c", "spans": [1, 2, 3]}
+    });
+    let example = include_str!("../configs/examples/platform-json.toml");
+    let mapping = toml::from_str::<toml::Table>(example)
+        .ok()
+        .and_then(|t| t.get("input")?.get("predictions")?.get("mapping").cloned())
+        .and_then(|m| m.try_into::<PredictionMapping>().ok());
+    match mapping {
+        Some(m) => (serde_json::to_vec(&value).unwrap_or_default(), m),
+        None => panic!("configs/examples/platform-json.toml must have [input.predictions.mapping]"),
+    }
 }
 
 criterion_group!(benches, codec);

@@ -7,7 +7,7 @@
 //! - [`config`]: typed configuration and its layered loading (defaults < file < env), per-model settings (`[models."<glob>"]`) and `config show`.
 //! - [`schema`]: Avro schemas, record types, the Confluent wire format and the Schema Registry (writer schemas by id, registration of outputs).
 //! - [`kafka`]: Kafka client configurations, topic creation and the topic check at start.
-//! - [`ingest`]: decoding consumed records, or dead-lettering them with a reason.
+//! - [`ingest`]: decoding consumed records (jidoka's Avro, or JSON mapped from the producer's field names), or dead-lettering them with a reason.
 //! - [`state`]: the RocksDB store of windows, model state and applied offsets.
 //! - [`stage`]: what the stage operators share: input position, output, the models' bookkeeping, the lifecycle hooks.
 //! - [`detect`]: feature windows and the drift tests (pure code), the detection and label-join operators.

@@ -48,8 +48,9 @@ echo "ok"
 # chart's manifests are validated against in tests/deploy/helm.rs; pyarrow
 # and duckdb: tests/it/export.rs reads the exports back with them;
 # confluent-kafka with its avro and schemaregistry extras (Confluent's
-# client, its SchemaRegistryClient, fastavro): tests/it/registry.rs produces
-# and decodes through the registry with them.
+# client with librdkafka bundled, its SchemaRegistryClient, fastavro):
+# tests/it/registry.rs produces and decodes through the registry with them,
+# tests/it/json_input.rs produces the platform's JSON records.
 step "python packages (kubernetes-validate, pyarrow, duckdb, confluent-kafka[avro,schemaregistry])"
 python3 -m pip --version >/dev/null 2>&1 || apt_install python3-pip
 python_packages=(kubernetes-validate pyarrow duckdb "confluent-kafka[avro,schemaregistry]")
@@ -58,7 +59,7 @@ if ! python3 -c "import kubernetes_validate, pyarrow, duckdb, confluent_kafka.sc
   python3 -m pip install --quiet "${python_packages[@]}" 2>/dev/null ||
     python3 -m pip install --quiet --break-system-packages "${python_packages[@]}"
 fi
-python3 -c "import kubernetes_validate, pyarrow, duckdb; print('pyarrow', pyarrow.__version__, 'duckdb', duckdb.__version__)"
+python3 -c "import kubernetes_validate, pyarrow, duckdb, confluent_kafka; print('pyarrow', pyarrow.__version__, 'duckdb', duckdb.__version__, 'confluent-kafka', confluent_kafka.version()[0])"
 
 step "rust components"
 rustup component add rustfmt clippy >/dev/null 2>&1 || true

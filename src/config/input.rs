@@ -13,31 +13,6 @@ use serde::{Deserialize, Serialize};
 
 use super::model::{Config, TopicsConfig};
 
-/// Per input topic settings (`[input.predictions]`, `[input.labels]`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct InputConfig {
-    /// The predictions topic (`topics.predictions`).
-    #[serde(default)]
-    pub predictions: InputTopicConfig,
-    /// The labels topic (`topics.labels`).
-    #[serde(default)]
-    pub labels: InputTopicConfig,
-}
-
-/// Settings of one input topic.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct InputTopicConfig {
-    /// What the topic's records are keyed by: `model-id` (the default; a
-    /// model's records are on one partition, chosen by `kafka.partitioner`
-    /// from the model id) or `other` (e.g. a request id: jidoka forwards
-    /// every record, keyed by its model id, to the repartition topic
-    /// `<group-id>-<topic>-repartition` and processes it from there).
-    #[serde(default)]
-    pub key: InputKey,
-}
-
 /// What an input topic's records are keyed by.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

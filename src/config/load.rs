@@ -172,6 +172,12 @@ impl Config {
                 .collect();
             canonical.extend(serde_json::to_vec(&(&self.models, policies)).unwrap_or_default());
         }
+        if self.input.predictions.mapping.is_some() || self.input.labels.mapping.is_some() {
+            // The mapping decides what a record's features are (left out
+            // when there is none, so such configurations keep their
+            // version).
+            canonical.extend(serde_json::to_vec(&self.input).unwrap_or_default());
+        }
         hex::encode(&Sha256::digest(&canonical)[..8])
     }
 
@@ -488,6 +494,7 @@ impl Config {
                 "must be more than 0s".into(),
             ));
         }
+        self.check_input(figment)?;
         let mut ids: Vec<(&str, u32)> = Vec::new();
         for (key, id) in self.schemas.ids.named() {
             if let Some((other, _)) = ids.iter().find(|(_, i)| *i == id) {
@@ -623,6 +630,52 @@ fn check_detect(
         ));
     }
     Ok(())
+}
+
+impl Config {
+    /// The rules of `[input]`: each mapping's keys fit together, and a
+    /// mapping is given only to a topic that uses it.
+    fn check_input(&self, figment: &Figment) -> Result<(), ConfigError> {
+        use crate::ingest::InputFormat;
+        let i = &self.input;
+        let checks = [
+            (
+                "input.predictions",
+                i.predictions.format,
+                i.predictions.mapping.as_ref().map(|m| m.check()),
+            ),
+            (
+                "input.labels",
+                i.labels.format,
+                i.labels.mapping.as_ref().map(|m| m.check()),
+            ),
+        ];
+        for (table, format, check) in checks {
+            let Some(check) = check else { continue };
+            if format == InputFormat::Avro && self.schemas.registry_url.is_none() {
+                let key = format!("{table}.mapping");
+                return Err(ConfigError::Rule {
+                    origin: origin_of(figment, &key),
+                    key,
+                    message: format!(
+                        "applies to JSON records, or to Avro records with the producer's own \
+                         schema read through a Schema Registry: set {table}.format = \"json\" \
+                         or schemas.registry-url (records in jidoka's own Avro schema need no \
+                         mapping)"
+                    ),
+                });
+            }
+            if let Err((field, message)) = check {
+                let key = format!("{table}.mapping.{field}");
+                return Err(ConfigError::Rule {
+                    origin: origin_of(figment, &key),
+                    key,
+                    message,
+                });
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Whether librdkafka accepts an option (known property, supported by this

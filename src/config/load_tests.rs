@@ -376,3 +376,61 @@ fn registry_settings_are_checked_and_the_password_resolved() {
         Ok(())
     });
 }
+
+#[test]
+fn input_mapping_loads_and_its_errors_name_key_and_file() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "json.toml",
+            "[input.predictions]\nformat = \"json\"\n[input.predictions.mapping]\nmodel-id = \"$key\"\nscore = \"$.output.score\"\nfeatures-from = \"$.inputs\"\n",
+        )?;
+        let cfg = Config::load(Some(Path::new("json.toml")))
+            .map_err(|e| e.to_string())?
+            .config;
+        assert_eq!(
+            cfg.input.predictions.format,
+            crate::ingest::InputFormat::Json
+        );
+        let m = cfg.input.predictions.mapping.clone().unwrap_or_default();
+        assert_eq!(m.model_id, crate::ingest::path::Source::Key);
+        assert_eq!(
+            m.event_time.text(),
+            "$.event_time",
+            "unnamed keys keep jidoka's names"
+        );
+        assert_eq!(cfg.input.labels.format, crate::ingest::InputFormat::Avro);
+
+        for (text, key, says) in [
+            (
+                "[input.predictions.mapping]\nscore = \"$.s\"\n",
+                "input.predictions.mapping",
+                "set input.predictions.format = \"json\"",
+            ),
+            (
+                "[input.labels]\nformat = \"json\"\n[input.labels.mapping]\nlabel = \"$timestamp\"\n",
+                "input.labels.mapping.label",
+                "is not a field path",
+            ),
+            (
+                "[input.predictions]\nformat = \"json\"\n[input.predictions.mapping]\nscore = \"$.a[x]\"\n",
+                "score",
+                "neither an index",
+            ),
+            (
+                "[input.predictions]\nformat = \"xml\"\n",
+                "format",
+                "xml",
+            ),
+        ] {
+            jail.create_file("bad.toml", text)?;
+            let err = Config::load(Some(Path::new("bad.toml")))
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.contains(key), "{err}");
+            assert!(err.contains(says), "{err}");
+            assert!(err.contains("bad.toml"), "{err}");
+        }
+        Ok(())
+    });
+}

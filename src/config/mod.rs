@@ -19,7 +19,7 @@ mod secret;
 mod show;
 
 pub use executor::{CommandConfig, ExecutorConfig, GithubConfig, TargetKind, WebhookConfig};
-pub use input::{InputConfig, InputKey, InputKind, InputTopicConfig, Repartition};
+pub use input::{InputKey, InputKind, Repartition};
 pub use load::{ConfigError, LoadedConfig, DEFAULT_CONFIG_FILE, ENV_PREFIX, MIN_HMAC_KEY_BYTES};
 pub use model::{
     AnomalyConfig, AutoOffsetReset, BanditConfig, BaselineKind, Config, Correction, DecideConfig,

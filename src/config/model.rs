@@ -31,6 +31,10 @@ pub struct Config {
     pub pipeline: PipelineConfig,
     /// Avro schemas on the wire.
     pub schemas: SchemasConfig,
+    /// Formats of the input topics (Avro or JSON) and the mapping of the
+    /// producers' own field names (`docs/ingest.md`).
+    #[serde(default)]
+    pub input: crate::ingest::InputConfig,
     /// Logging, metrics and the operators' HTTP endpoint.
     pub telemetry: TelemetryConfig,
     /// Signed operator commands (`jidoka operator …`).
@@ -47,9 +51,6 @@ pub struct Config {
     /// specific table wins; see [`super::models`]).
     #[serde(default)]
     pub models: BTreeMap<String, super::models::ModelOverrides>,
-    /// How the input topics are keyed (`[input.predictions]`, `[input.labels]`).
-    #[serde(default)]
-    pub input: super::input::InputConfig,
 }
 
 /// The evaluations topic (`topics.evaluations`): one record per feature

@@ -7,12 +7,31 @@
 //! (the first [`MAX_DEAD_LETTER_PAYLOAD`] bytes of a larger one, flagged, so
 //! a dead letter always fits in a Kafka message), plus the error's class and
 //! reason.
+//!
+//! Formats (`[input.*]`, see `docs/ingest.md`): jidoka's own Avro (the fast
+//! path, [`decode`]), or JSON ([`json`]) mapped to jidoka's records by a
+//! field mapping ([`mapping`]) that registry-Avro input shares.
+
+mod config;
+mod fields;
+mod inputs;
+pub mod json;
+pub mod mapping;
+pub mod path;
+
+pub use config::{
+    InputConfig, InputFormat, LabelMapping, LabelsInput, PredictionMapping, PredictionsInput,
+    TimeUnit,
+};
+pub use fields::{FieldTree, SchemaMismatch};
+pub use inputs::Inputs;
+pub use mapping::MappingError;
 
 use rdkafka::message::{Message, OwnedMessage};
 
 use sha2::{Digest, Sha256};
 
-use crate::schema::{AvroRecord, Codec, DeadLetter, DecodeError, Label, Prediction};
+use crate::schema::{AvroRecord, Codec, DeadLetter, DecodeError};
 
 /// Most bytes of an original value kept in a dead-letter record.
 pub const MAX_DEAD_LETTER_PAYLOAD: usize = 256 * 1024;
@@ -24,25 +43,14 @@ pub fn decode<T: AvroRecord>(codec: &Codec, msg: &OwnedMessage) -> Result<T, Box
         .map_err(|err| Box::new(dead_letter(msg, &err)))
 }
 
-/// Decodes a record of the predictions topic as the platform writes it:
-/// the one place its format is read, whether the record is processed where
-/// it is or forwarded to the repartition topic (records of a repartition
-/// topic are jidoka's own and read with [`decode`]).
-pub fn platform_prediction(
-    codec: &Codec,
-    msg: &OwnedMessage,
-) -> Result<Prediction, Box<DeadLetter>> {
-    decode::<Prediction>(codec, msg)
-}
-
-/// Decodes a record of the labels topic as the platform writes it (see
-/// [`platform_prediction`]).
-pub fn platform_label(codec: &Codec, msg: &OwnedMessage) -> Result<Label, Box<DeadLetter>> {
-    decode::<Label>(codec, msg)
-}
-
 /// The dead-letter record for a record that failed with `err`.
 pub fn dead_letter(msg: &OwnedMessage, err: &DecodeError) -> DeadLetter {
+    dead_letter_because(msg, err.kind(), err.to_string())
+}
+
+/// The dead-letter record for a record that failed with an error of class
+/// `kind` (written as `error_kind`) for `reason`.
+pub fn dead_letter_because(msg: &OwnedMessage, kind: &str, reason: String) -> DeadLetter {
     DeadLetter {
         source_topic: msg.topic().to_string(),
         source_partition: msg.partition(),
@@ -58,8 +66,8 @@ pub fn dead_letter(msg: &OwnedMessage, err: &DecodeError) -> DeadLetter {
             .payload()
             .is_some_and(|p| p.len() > MAX_DEAD_LETTER_PAYLOAD),
         payload_sha256: msg.payload().map(|p| hex::encode(Sha256::digest(p))),
-        error_kind: err.kind().to_string(),
-        reason: err.to_string(),
+        error_kind: kind.to_string(),
+        reason,
         source_timestamp: msg.timestamp().to_millis(),
     }
 }

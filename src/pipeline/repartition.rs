@@ -3,7 +3,8 @@
 //! way Kafka Streams repartitions before a stateful step.
 //!
 //! Guarantees: a record of such a topic is decoded as the platform writes
-//! it ([`ingest::platform_prediction`], [`ingest::platform_label`]) and
+//! it ([`ingest::Inputs`], the same reader as for a topic processed where
+//! it is: its format and mapping) and
 //! becomes exactly one of: a record of the repartition topic in jidoka's
 //! own Avro, keyed by its model id (so the producer's partitioner,
 //! `kafka.partitioner`, puts it on the model's partition, where the
@@ -27,16 +28,17 @@ use crate::schema::{Codec, DeadLetter, SchemaError};
 /// internal failure to encode.
 pub fn forward(
     codec: &Codec,
+    inputs: &ingest::Inputs,
     rp: &Repartition,
     msg: &OwnedMessage,
 ) -> Result<Result<Encoded, SchemaError>, Box<DeadLetter>> {
     let (model, payload) = match rp.kind {
         InputKind::Predictions => {
-            let p = ingest::platform_prediction(codec, msg)?;
+            let p = inputs.prediction(codec, msg)?;
             (p.model_id.clone(), codec.encode(&p))
         }
         InputKind::Labels => {
-            let l = ingest::platform_label(codec, msg)?;
+            let l = inputs.label(codec, msg)?;
             (l.model_id.clone(), codec.encode(&l))
         }
     };
@@ -95,7 +97,7 @@ mod tests {
             .ok_or("predictions are not repartitioned")?;
         let p = prediction();
         let msg = record("predictions", "req-7", codec.encode(&p)?);
-        let out = match forward(&codec, &rp, &msg) {
+        let out = match forward(&codec, &ingest::Inputs::default(), &rp, &msg) {
             Ok(out) => out?,
             Err(dl) => return Err(dl.reason.into()),
         };
@@ -124,14 +126,14 @@ mod tests {
             label: "fraud".into(),
         };
         let msg = record("labels", "req-7", codec.encode(&label)?);
-        let out = match forward(&codec, &rp, &msg) {
+        let out = match forward(&codec, &ingest::Inputs::default(), &rp, &msg) {
             Ok(out) => out?,
             Err(dl) => return Err(dl.reason.into()),
         };
         assert_eq!(out.key.as_deref(), Some(&b"fraud-v2"[..]));
         // A prediction on the labels topic is not a label.
         let bad = record("labels", "req-8", codec.encode(&prediction())?);
-        let dl = match forward(&codec, &rp, &bad) {
+        let dl = match forward(&codec, &ingest::Inputs::default(), &rp, &bad) {
             Err(dl) => dl,
             Ok(_) => return Err("a prediction was forwarded as a label".into()),
         };

@@ -151,6 +151,8 @@ struct Pipeline<'a> {
     /// The Schema Registry, when configured: writer schemas of new ids
     /// are fetched from it before a batch is decoded.
     registry: Option<RegistryClient>,
+    /// How the input topics are read (`[input]`).
+    inputs: ingest::Inputs,
     processor: Processor,
     consumer: StreamConsumer<RebalanceLog>,
     sink: Sink,
@@ -217,6 +219,7 @@ impl<'a> Pipeline<'a> {
             shutdown,
             codec,
             registry,
+            inputs: ingest::Inputs::new(&cfg.input),
             processor,
             consumer,
             sink,
@@ -405,7 +408,7 @@ impl<'a> Pipeline<'a> {
             if let Some(i) = self.repartitions.iter().position(|r| r.source == pos.topic) {
                 // Stateless: its offsets are committed to Kafka (in the
                 // transaction when on), never stored with the state.
-                match repartition::forward(&self.codec, &self.repartitions[i], msg) {
+                match repartition::forward(&self.codec, &self.inputs, &self.repartitions[i], msg) {
                     Ok(record) => {
                         encoded.push(record?);
                         forwarded[i] += 1;
@@ -522,7 +525,9 @@ impl<'a> Pipeline<'a> {
                     .map(|label| processor.process_label(pos, &label)),
             }
         } else if pos.topic == topics.labels {
-            ingest::platform_label(codec, msg).map(|label| processor.process_label(pos, &label))
+            self.inputs
+                .label(codec, msg)
+                .map(|label| processor.process_label(pos, &label))
         } else if pos.topic == topics.outcomes {
             ingest::decode::<HealOutcome>(codec, msg).map(|o| processor.process_outcome(pos, &o))
         } else if pos.topic == topics.operator {
@@ -531,7 +536,9 @@ impl<'a> Pipeline<'a> {
                 processor.process_operator(pos, &c, verified)
             })
         } else {
-            ingest::platform_prediction(codec, msg).map(|p| processor.process(pos, &p))
+            self.inputs
+                .prediction(codec, msg)
+                .map(|p| processor.process(pos, &p))
         }
     }
 

@@ -28,6 +28,7 @@ mod executor;
 mod export;
 mod failover;
 mod fuzz_inputs;
+mod json_input;
 mod keys;
 mod ks_golden;
 mod ks_incremental;
