@@ -67,6 +67,21 @@ pub enum PipelineError {
     /// schemas at start-up.
     #[error(transparent)]
     Registry(#[from] RegistryError),
+    /// A mapping names a field the producer's registered schema does not
+    /// have (the user's: fix the mapping or the schema).
+    #[error("input.{table}.mapping.{key}: `{path}` does not fit the schema registered under `{subject}`: {reason}")]
+    MappingMismatch {
+        /// `predictions` or `labels`.
+        table: &'static str,
+        /// The mapping key.
+        key: String,
+        /// The path it reads.
+        path: String,
+        /// The registry subject whose latest schema was checked.
+        subject: String,
+        /// What does not fit.
+        reason: String,
+    },
     /// Local state failed (external: disk) or is corrupt.
     #[error(transparent)]
     State(#[from] StateError),
@@ -128,6 +143,9 @@ pub async fn run(
     // Served until this function returns.
     let _http = HttpEndpoint::start_if(&cfg.telemetry.http_address, metrics.clone()).await?;
     let (codec, registry) = registry::codec_for(cfg, &Uses::pipeline(cfg)).await?;
+    if let Some(client) = &registry {
+        check_mappings(cfg, client).await?;
+    }
     let mut pipeline = Pipeline::start(loaded, metrics, shutdown, codec, registry)?;
     tracing::info!(
         topic = %cfg.topics.predictions,
@@ -138,6 +156,63 @@ pub async fn run(
     );
     pipeline.run().await?;
     tracing::info!("pipeline stopped");
+    Ok(())
+}
+
+/// With a registry, a mapping of Avro records is checked at start-up
+/// against the latest schema registered for its topic, when there is one:
+/// a field it names that the schema does not have stops start-up (records
+/// written with another schema are still checked one by one, as dead
+/// letters).
+async fn check_mappings(cfg: &Config, client: &RegistryClient) -> Result<(), PipelineError> {
+    use crate::ingest::{FieldTree, InputFormat};
+    let i = &cfg.input;
+    let checks: [(&'static str, &str, bool); 2] = [
+        (
+            "predictions",
+            &cfg.topics.predictions,
+            i.predictions.format == InputFormat::Avro && i.predictions.mapping.is_some(),
+        ),
+        (
+            "labels",
+            &cfg.topics.labels,
+            i.labels.format == InputFormat::Avro && i.labels.mapping.is_some(),
+        ),
+    ];
+    for (table, topic, mapped) in checks {
+        if !mapped {
+            continue;
+        }
+        let subject = registry::value_subject(topic);
+        let Some((_, text)) = client.latest(&subject).await? else {
+            continue;
+        };
+        let Ok(schema) = apache_avro::Schema::parse_str(&text) else {
+            continue;
+        };
+        let fields = FieldTree::from_avro(&schema);
+        let result = match table {
+            "predictions" => i
+                .predictions
+                .mapping
+                .as_ref()
+                .map_or(Ok(()), |m| m.check_against(&fields)),
+            _ => i
+                .labels
+                .mapping
+                .as_ref()
+                .map_or(Ok(()), |m| m.check_against(&fields)),
+        };
+        if let Err(m) = result {
+            return Err(PipelineError::MappingMismatch {
+                table,
+                key: m.key,
+                path: m.path,
+                subject,
+                reason: m.reason,
+            });
+        }
+    }
     Ok(())
 }
 

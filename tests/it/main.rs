@@ -39,6 +39,7 @@ mod model_settings;
 mod operator_cli;
 mod outcome_cli;
 mod pipeline;
+mod platform;
 mod policy_load;
 mod policy_parse_errors;
 mod policy_props;
