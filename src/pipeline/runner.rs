@@ -488,17 +488,7 @@ impl<'a> Pipeline<'a> {
                         encoded.push(record?);
                         forwarded[i] += 1;
                     }
-                    Err(dead) => {
-                        RecordDeadLettered {
-                            topic: &pos.topic,
-                            partition: pos.partition,
-                            offset: pos.offset,
-                            kind: &dead.error_kind,
-                            reason: &dead.reason,
-                        }
-                        .emit(&self.metrics);
-                        encoded.push(self.sink.encode_dead_letter(&dead)?);
-                    }
+                    Err(dead) => encoded.push(self.dead_letter(&pos, &dead)?),
                 }
                 continue;
             }
@@ -526,15 +516,7 @@ impl<'a> Pipeline<'a> {
                     self.processed += 1;
                 }
                 Err(dead) => {
-                    RecordDeadLettered {
-                        topic: &pos.topic,
-                        partition: pos.partition,
-                        offset: pos.offset,
-                        kind: &dead.error_kind,
-                        reason: &dead.reason,
-                    }
-                    .emit(&self.metrics);
-                    encoded.push(self.sink.encode_dead_letter(&dead)?);
+                    encoded.push(self.dead_letter(&pos, &dead)?);
                     self.processor.mark_done(&pos);
                 }
             }
@@ -615,6 +597,24 @@ impl<'a> Pipeline<'a> {
                 .prediction(codec, msg)
                 .map(|p| processor.process(pos, &p))
         }
+    }
+
+    /// Counts and logs the dead letter of the record at `pos` and encodes
+    /// it for the dead-letter topic.
+    fn dead_letter(
+        &self,
+        pos: &SourcePos,
+        dead: &crate::schema::DeadLetter,
+    ) -> Result<Encoded, PipelineError> {
+        RecordDeadLettered {
+            topic: &pos.topic,
+            partition: pos.partition,
+            offset: pos.offset,
+            kind: &dead.error_kind,
+            reason: &dead.reason,
+        }
+        .emit(&self.metrics);
+        Ok(self.sink.encode_dead_letter(dead)?)
     }
 
     /// Publishes records: inside the interval's transaction (opened on

@@ -76,25 +76,6 @@ fn decisions(cfg: &Config, codec: &Codec) -> Result<Decisions, BoxError> {
     Ok(out)
 }
 
-async fn python(script: &Path, args: &[&str]) -> Result<String, BoxError> {
-    let out = tokio::process::Command::new("python3")
-        .arg(script)
-        .args(args)
-        .output()
-        .await
-        .map_err(|e| format!("cannot run python3 ({e}): this test needs Python 3 with confluent-kafka[avro,schemaregistry]"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "{} failed: {}{}",
-            script.display(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-        .into());
-    }
-    Ok(String::from_utf8(out.stdout)?)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_platforms_own_avro_through_the_registry_decides_like_native_avro() -> TestResult {
     let preds = Scenario::demo(3000, 1500).predictions();
@@ -126,7 +107,7 @@ async fn a_platforms_own_avro_through_the_registry_decides_like_native_avro() ->
     std::fs::write(&input, lines)?;
     let running = start_pipeline(&loaded);
     let produced: serde_json::Value = serde_json::from_str(
-        &python(
+        &run_python(
             &repo().join("tests/it/platform/produce_own.py"),
             &[
                 &cfg.kafka.bootstrap_servers,
@@ -214,7 +195,7 @@ async fn a_platforms_own_avro_through_the_registry_decides_like_native_avro() ->
     // Confluent's deserializer reads what jidoka wrote, through the registry.
     let t = &cfg.topics;
     let read: serde_json::Value = serde_json::from_str(
-        &python(
+        &run_python(
             &repo().join("tests/it/registry/confluent_io.py"),
             &[
                 "consume",

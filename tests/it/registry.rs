@@ -48,25 +48,9 @@ fn script() -> std::path::PathBuf {
 
 /// Runs the Python side; fails unless it exits 0; returns its stdout.
 async fn python(args: &[&str]) -> Result<String, BoxError> {
-    let out = tokio::process::Command::new("python3")
-        .arg(script())
-        .args(args)
-        .output()
-        .await
-        .map_err(|e| format!("cannot run python3 ({e}): the registry test needs Python 3 with confluent-kafka and fastavro (pip install confluent-kafka fastavro)"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "confluent_io.py {} failed: {}{}",
-            args.first().unwrap_or(&""),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-        .into());
-    }
-    Ok(String::from_utf8(out.stdout)?)
+    run_python(&script(), args).await
 }
 
-/// Waits (bounded) until `done` holds.
 async fn wait_until(what: &str, mut done: impl FnMut() -> bool) -> TestResult {
     let start = Instant::now();
     while !done() {

@@ -908,3 +908,31 @@ pub fn outputs_match_reference<B>(env: &TestEnv<B>, tag: &str) -> TestResult {
     assert!(reports.iter().all(|r| r.is_intact()), "{reports:?}");
     Ok(())
 }
+
+/// Runs a Python script of the tests with `args` and returns its stdout;
+/// fails with its output when it fails, and says what to install when
+/// Python is missing.
+pub async fn run_python(script: &std::path::Path, args: &[&str]) -> Result<String, BoxError> {
+    let out = tokio::process::Command::new("python3")
+        .arg(script)
+        .args(args)
+        .output()
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot run python3 ({e}): {} needs Python 3 with confluent-kafka[avro,schemaregistry] (tests/run.sh installs it)",
+                script.display()
+            )
+        })?;
+    if !out.status.success() {
+        return Err(format!(
+            "{} {} failed: {}{}",
+            script.display(),
+            args.first().unwrap_or(&""),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
+    }
+    Ok(String::from_utf8(out.stdout)?)
+}
