@@ -336,3 +336,47 @@ fn forgetting_a_partition_drops_its_offsets_of_every_input_topic() -> TestResult
     assert_eq!((p.applied.len(), p.pending_offsets.len()), (4, 4));
     Ok(())
 }
+
+#[test]
+fn checkpoints_at_any_cadence_change_nothing() -> TestResult {
+    for defaults in [false, true] {
+        let cfg = if defaults {
+            Config::defaults()?
+        } else {
+            config()?
+        };
+        let scenario = Scenario::demo(6000, 1500);
+        let records = scenario.predictions();
+        let whole_dir = tempfile::tempdir()?;
+        let mut whole = Processor::new(&cfg, "v1", Store::open(whole_dir.path(), false)?);
+        let expected = run(&mut whole, &scenario)?;
+        for (every, forget) in [
+            (37usize, false),
+            (37, true),
+            (250, true),
+            (1001, true),
+            (50, false),
+        ] {
+            let dir = tempfile::tempdir()?;
+            let mut p = Processor::new(&cfg, "v1", Store::open(dir.path(), false)?);
+            let mut got = Vec::new();
+            for (i, rec) in records.iter().enumerate() {
+                got.extend(p.process(&pos(i as i64), rec)?);
+                if i % every == every - 1 {
+                    p.checkpoint()?;
+                    if forget {
+                        p.forget_partition(0);
+                    }
+                }
+            }
+            let first = got.iter().zip(&expected).position(|(a, b)| a != b);
+            assert!(
+                got == expected,
+                "defaults {defaults} every {every} forget {forget}: first difference at output {first:?}: {:#?} vs {:#?}",
+                first.map(|i| &got[i]),
+                first.map(|i| &expected[i])
+            );
+        }
+    }
+    Ok(())
+}

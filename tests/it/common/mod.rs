@@ -767,6 +767,18 @@ pub fn reference_run(
     loaded: &LoadedConfig,
     codec: &Codec,
 ) -> Result<(Vec<HealCommand>, Vec<String>), BoxError> {
+    let (commands, audits) = reference_outputs(loaded, codec)?;
+    let mut ids: Vec<String> = audits.into_iter().map(|a| a.decision_id).collect();
+    ids.sort();
+    Ok((commands, ids))
+}
+
+/// The heal commands and audit records of a single processor over the
+/// predictions topic, partition by partition.
+pub fn reference_outputs(
+    loaded: &LoadedConfig,
+    codec: &Codec,
+) -> Result<(Vec<HealCommand>, Vec<AuditRecord>), BoxError> {
     let cfg = &loaded.config;
     let dir = tempfile::tempdir()?;
     let mut reference = Processor::new(cfg, &loaded.version, Store::open(dir.path(), false)?);
@@ -783,12 +795,11 @@ pub fn reference_run(
         for out in reference.process(&pos, &r.value)? {
             match out {
                 Output::Command(c) => commands.push(c),
-                Output::Audit(a) => audits.push(a.decision_id),
+                Output::Audit(a) => audits.push(a),
                 Output::Drift(_) | Output::Evaluation(_) => {}
             }
         }
     }
-    audits.sort();
     Ok((commands, audits))
 }
 
@@ -843,7 +854,12 @@ pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> Result<(u16, St
 pub fn outputs_match_reference<B>(env: &TestEnv<B>, tag: &str) -> TestResult {
     use std::collections::BTreeSet;
     let cfg = env.cfg();
-    let (expected_commands, expected_audits) = reference_run(&env.loaded, &env.codec)?;
+    let (expected_commands, reference_audits) = reference_outputs(&env.loaded, &env.codec)?;
+    let mut expected_audits: Vec<String> = reference_audits
+        .iter()
+        .map(|a| a.decision_id.clone())
+        .collect();
+    expected_audits.sort();
     let raw_commands = read_all::<HealCommand>(cfg, &env.codec, &cfg.topics.actions)?;
     let raw_audits = read_all::<AuditRecord>(cfg, &env.codec, &cfg.topics.audit)?;
     let commands: BTreeSet<String> = raw_commands
@@ -888,6 +904,9 @@ pub fn outputs_match_reference<B>(env: &TestEnv<B>, tag: &str) -> TestResult {
         .map(|c| c.command_id.clone())
         .collect();
     assert!(!expected.is_empty(), "the reference run issued no command");
+    if commands != expected {
+        explain_difference(&raw_audits, &reference_audits, &commands, &expected);
+    }
     assert_eq!(commands, expected, "heal commands by id");
     assert_eq!(
         audits,
@@ -935,4 +954,45 @@ pub async fn run_python(script: &std::path::Path, args: &[&str]) -> Result<Strin
         .into());
     }
     Ok(String::from_utf8(out.stdout)?)
+}
+
+/// Prints, for a test failure, the audit records (published and
+/// reference) of every decision whose command differs.
+fn explain_difference(
+    published: &[Read<AuditRecord>],
+    reference: &[AuditRecord],
+    commands: &std::collections::BTreeSet<String>,
+    expected: &std::collections::BTreeSet<String>,
+) {
+    let differing: Vec<&String> = commands.symmetric_difference(expected).collect();
+    let mut decisions = std::collections::BTreeSet::new();
+    for a in published.iter().map(|r| &r.value).chain(reference) {
+        if a.command_id
+            .as_ref()
+            .is_some_and(|c| differing.contains(&c))
+        {
+            decisions.insert(a.decision_id.clone());
+        }
+    }
+    for id in decisions {
+        for (side, a) in published
+            .iter()
+            .map(|r| ("published", &r.value))
+            .chain(reference.iter().map(|a| ("reference", a)))
+            .filter(|(_, a)| a.decision_id == id)
+        {
+            println!(
+                "{side} {id} model {} seq {} action {} proposed {} by {} gate {:?} cooldown {:?} context {:?} bandit {:?}",
+                a.model_id,
+                a.sequence,
+                a.action,
+                a.proposed_action,
+                a.decided_by,
+                a.gate_reason,
+                a.cooldown,
+                a.context,
+                a.bandit
+            );
+        }
+    }
 }
