@@ -14,7 +14,11 @@
 //!   derived expiry index on the way: after it, the local store holds what
 //!   the changelog held for that partition. It waits on progress, not on a
 //!   fixed time, and stops within a poll interval (or one broker round
-//!   trip while it queries the topics' watermarks) when asked to.
+//!   trip while it queries the topics' watermarks) when asked to. The input
+//!   offsets are written last, in the batch that ends the restore: a
+//!   restore cut short (a crash, a shutdown) leaves the partition without
+//!   offsets, so it is done again at the next start instead of passing for
+//!   complete.
 //! - Restoring is needed when the local store lacks the partition, or holds
 //!   offsets behind what the group committed (the partition was processed
 //!   elsewhere since).
@@ -110,6 +114,17 @@ pub fn records(cfg: &Config, cp: &Checkpoint) -> Vec<ChangelogRecord> {
         .collect()
 }
 
+/// Moves `topic`'s next offset past `offset`, or drops the topic from
+/// `left` once its end is reached.
+fn continue_after(left: &mut BTreeMap<String, (Cf, i64, i64)>, topic: &str, offset: i64, end: i64) {
+    let next = offset + 1;
+    if next >= end {
+        left.remove(topic);
+    } else if let Some(entry) = left.get_mut(topic) {
+        entry.1 = next;
+    }
+}
+
 /// Whether `partition`'s local state must be restored: the store has no
 /// offsets for it, or its offsets are behind the group's committed ones.
 pub fn needs_restore(cfg: &Config, store: &Store, partition: i32) -> Result<bool, RestoreError> {
@@ -199,6 +214,8 @@ pub fn restore(
     }
     consumer.assign(&tpl).map_err(kafka("changelog"))?;
     let mut batch = WriteBatch::default();
+    // The offsets, last write of each key, held back for the final batch.
+    let mut offsets: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
     let mut last_progress = Instant::now();
     while !left.is_empty() {
         if stop.load(Ordering::Relaxed) {
@@ -244,6 +261,12 @@ pub fn restore(
         let handle = store.handle(cf)?;
         if let Some(key) = msg.key() {
             done.bytes += key.len() as u64;
+            if cf == Cf::Offsets {
+                done.bytes += msg.payload().map_or(0, |v| v.len() as u64);
+                offsets.insert(key.to_vec(), msg.payload().map(<[u8]>::to_vec));
+                continue_after(&mut left, topic, msg.offset(), end);
+                continue;
+            }
             match msg.payload() {
                 Some(value) => {
                     done.bytes += value.len() as u64;
@@ -255,14 +278,16 @@ pub fn restore(
                 None => batch.delete_cf(handle, key),
             }
         }
-        let next = msg.offset() + 1;
-        if next >= end {
-            left.remove(topic);
-        } else if let Some(entry) = left.get_mut(topic) {
-            entry.1 = next;
-        }
+        continue_after(&mut left, topic, msg.offset(), end);
         if batch.len() >= RESTORE_BATCH {
             store.apply(std::mem::take(&mut batch), false)?;
+        }
+    }
+    let handle = store.handle(Cf::Offsets)?;
+    for (key, value) in offsets {
+        match value {
+            Some(value) => batch.put_cf(handle, key, value),
+            None => batch.delete_cf(handle, key),
         }
     }
     store.apply(batch, true)?;

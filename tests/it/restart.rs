@@ -156,3 +156,85 @@ async fn deleted_data_dir_is_restored_from_the_changelog() -> TestResult {
     }
     Ok(())
 }
+
+/// A restore cut short (here by a stop request once more than one RocksDB
+/// batch of changelog records is read) leaves the partition without input
+/// offsets, although thousands of offsets records were read by then:
+/// the next start restores it again instead of taking a partial state for
+/// complete. The full restore that follows holds the offsets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_cut_short_is_not_taken_for_complete() -> TestResult {
+    use jidoka::state::changelog::{needs_restore, restore};
+    use jidoka::state::{offset_key, Cf, RestoreError, Store};
+    use rdkafka::producer::FutureRecord;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    const RECORDS: usize = 30_000;
+    let env = TestEnv::start().await?;
+    let cfg = env.cfg();
+    let producer = producer(cfg)?;
+    let offsets_topic = cfg.changelog_topic(Cf::Offsets.name());
+    let bulk_topic = cfg.changelog_topic(Cf::Windows.name());
+    // The offsets of the predictions partition, written again and again
+    // (the last value, 42, wins), then as many records of another store.
+    let key = offset_key(&cfg.topics.predictions, 0);
+    for chunk in (0..RECORDS).collect::<Vec<_>>().chunks(1000) {
+        let values: Vec<[u8; 8]> = chunk
+            .iter()
+            .map(|i| (42 + *i as i64 + 1 - RECORDS as i64).to_be_bytes())
+            .collect();
+        let sends = values.iter().map(|v| {
+            producer.send(
+                FutureRecord::to(&offsets_topic)
+                    .partition(0)
+                    .key(&key)
+                    .payload(v),
+                Duration::from_secs(10),
+            )
+        });
+        for r in futures::future::join_all(sends).await {
+            r.map_err(|(e, _)| e)?;
+        }
+    }
+    for chunk in (0..RECORDS).collect::<Vec<_>>().chunks(1000) {
+        let keys: Vec<String> = chunk.iter().map(|i| format!("model-{i}")).collect();
+        let sends = keys.iter().map(|k| {
+            producer.send(
+                FutureRecord::to(&bulk_topic)
+                    .partition(0)
+                    .key(k.as_bytes())
+                    .payload(b"state"),
+                Duration::from_secs(10),
+            )
+        });
+        for r in futures::future::join_all(sends).await {
+            r.map_err(|(e, _)| e)?;
+        }
+    }
+
+    let dir = tempfile::tempdir()?;
+    let store = Store::open(dir.path(), false)?;
+    let stop = AtomicBool::new(false);
+    let seen = AtomicUsize::new(0);
+    let cut = |_: Cf, _: &[u8], _: &[u8]| {
+        if seen.fetch_add(1, Ordering::Relaxed) + 1 >= RECORDS - 1000 {
+            stop.store(true, Ordering::Relaxed);
+        }
+        None
+    };
+    let cut_short = restore(cfg, &store, 0, &cut, &stop);
+    assert!(
+        matches!(cut_short, Err(RestoreError::Stopped(0))),
+        "{cut_short:?}"
+    );
+    assert!(seen.load(Ordering::Relaxed) >= RECORDS - 1000);
+    assert_eq!(store.applied_offset(&cfg.topics.predictions, 0)?, None);
+    assert!(needs_restore(cfg, &store, 0)?);
+
+    let done = restore(cfg, &store, 0, &|_, _, _| None, &AtomicBool::new(false))?;
+    assert_eq!(done.records, 2 * RECORDS as u64);
+    assert_eq!(store.applied_offset(&cfg.topics.predictions, 0)?, Some(42));
+    assert!(!needs_restore(cfg, &store, 0)?);
+    Ok(())
+}
