@@ -87,6 +87,13 @@ impl Config {
             .prefixed(&format!("{}-{store}-changelog", self.kafka.group_id))
     }
 
+    /// The lessons topic, read whole by every instance for pooled
+    /// learning: `<prefix><group-id>-lessons`.
+    pub fn lessons_topic(&self) -> String {
+        self.topics
+            .prefixed(&format!("{}-lessons", self.kafka.group_id))
+    }
+
     /// The repartition topic of an input topic:
     /// `<prefix><group-id>-<topic>-repartition` (the topic's name without
     /// the prefix), as Kafka Streams names them.

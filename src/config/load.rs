@@ -348,6 +348,9 @@ impl Config {
         if b.samples == 0 {
             return Err(fail("decide.bandit.samples", "must be at least 1".into()));
         }
+        if b.pool_size == 0 {
+            return Err(fail("decide.bandit.pool-size", "must be at least 1".into()));
+        }
         if !(b.prior_precision.is_finite() && b.prior_precision > 0.0) {
             return Err(fail(
                 "decide.bandit.prior-precision",

@@ -22,9 +22,9 @@ pub use executor::{CommandConfig, ExecutorConfig, GithubConfig, TargetKind, Webh
 pub use input::{InputKey, InputKind, Repartition};
 pub use load::{ConfigError, LoadedConfig, DEFAULT_CONFIG_FILE, ENV_PREFIX, MIN_HMAC_KEY_BYTES};
 pub use model::{
-    AnomalyConfig, AutoOffsetReset, BanditConfig, BaselineKind, Config, Correction, DecideConfig,
-    DetectConfig, EffectThreshold, EvaluationsConfig, KafkaConfig, LabelsConfig, LogFormat,
-    MinEffect, OperatorConfig, Partitioner, PipelineConfig, ReferenceMode, SchemaIds,
+    AnomalyConfig, AutoOffsetReset, BanditConfig, BanditScope, BaselineKind, Config, Correction,
+    DecideConfig, DetectConfig, EffectThreshold, EvaluationsConfig, KafkaConfig, LabelsConfig,
+    LogFormat, MinEffect, OperatorConfig, Partitioner, PipelineConfig, ReferenceMode, SchemaIds,
     SchemasConfig, StateConfig, TelemetryConfig, TopicsConfig, WindowKindName,
     DEFAULT_FEATURE_SERIES_LIMIT,
 };

@@ -457,6 +457,26 @@ pub struct BanditConfig {
     pub benefit_weight: f64,
     /// See `benefit-weight` (≥ 0).
     pub cost_weight: f64,
+    /// Whose outcomes a model's bandit learns from: its own (`model`),
+    /// those of every model of its group (`group`: the models of one
+    /// `[models."<glob>"]` table), or those of every model (`global`).
+    /// Pooled lessons reach every instance through the lessons topic.
+    pub scope: BanditScope,
+    /// Most lessons a pool holds; past it the earliest learned are dropped
+    /// (≥ 1).
+    pub pool_size: usize,
+}
+
+/// Whose outcomes a bandit learns from (`decide.bandit.scope`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BanditScope {
+    /// Only the model's own outcomes.
+    Model,
+    /// The outcomes of every model of the model's group.
+    Group,
+    /// The outcomes of every model.
+    Global,
 }
 
 /// Batching of the processing loop.

@@ -16,7 +16,9 @@ pub mod context;
 pub mod control;
 mod cooldown;
 mod engine;
+pub mod lesson;
 pub mod operator;
+pub mod pool;
 pub mod rules;
 mod stored_v1;
 

@@ -18,9 +18,12 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::audit::chain;
+use crate::config::BanditScope;
 use crate::config::{Config, LabelsConfig, ModelRules};
 use crate::decide::bandit::LinearThompsonBandit;
 use crate::decide::context::NEVER_MINUTES;
+use crate::decide::lesson::Lesson;
+use crate::decide::pool::Pool;
 use crate::decide::rules::Signals;
 use crate::decide::{Control, DecisionRequest, Engine, Pause};
 use crate::detect::events::concept_evidence;
@@ -107,6 +110,9 @@ pub struct Decisions {
     store: Arc<Store>,
     /// Writes since the last checkpoint.
     overlay: StateBatch,
+    /// The lessons of every pool (`decide.bandit.scope` other than
+    /// `model`), as read from the lessons topic.
+    pool: Pool,
 }
 
 impl Decisions {
@@ -132,7 +138,47 @@ impl Decisions {
             config_version: config_version.to_string(),
             store,
             overlay: StateBatch::default(),
+            pool: Pool::new(config.decide.bandit.scope, config.decide.bandit.pool_size),
         }
+    }
+
+    /// The bandit group of `model`: the pattern of its `[models."<glob>"]`
+    /// table, or `*` for a model no table matches.
+    pub fn group_of(&self, model: &str) -> String {
+        self.rules
+            .resolve(model)
+            .pattern
+            .clone()
+            .unwrap_or_else(|| "*".into())
+    }
+
+    /// Adds a lesson (read from the lessons topic, or just learned here)
+    /// to its pool; false if it was held already.
+    pub fn learn(&mut self, lesson: Lesson) -> bool {
+        self.pool.insert(lesson)
+    }
+
+    /// Lessons held over every pool.
+    pub fn lessons_held(&self) -> usize {
+        self.pool.len()
+    }
+
+    /// The bandit a decision of `model` at event time `at` draws from:
+    /// with `scope = "model"`, the model's own; otherwise the engine's fresh
+    /// bandit taught its pool's lessons learned at or before `at`.
+    pub fn bandit_at(
+        &self,
+        model: &str,
+        at: i64,
+    ) -> Result<Option<LinearThompsonBandit>, StateError> {
+        if self.pool.scope() == BanditScope::Model {
+            return self.bandit(model);
+        }
+        let Ok(fresh) = self.engine_of(model).new_bandit() else {
+            return Ok(None);
+        };
+        let group = self.group_of(model);
+        Ok(Some(self.pool.posterior(model, &group, at, fresh).0))
     }
 
     /// The configuration hash commands and audit records carry.
@@ -247,7 +293,7 @@ impl Decisions {
     ) -> Result<Vec<Output>, StateError> {
         let partition = models.partition_of(at.model_id);
         let decision_id = ids::decision_id(at.model_id, at.pos.as_ref());
-        let bandit = self.bandit(at.model_id)?;
+        let bandit = self.bandit_at(at.model_id, at.event_time)?;
         let global = self.partition_control(partition)?.pause;
         let state = models.load(at.model_id)?;
         let accuracy_drop = state

@@ -4,8 +4,9 @@
 //! Guarantees:
 //! * an outcome for a remembered command teaches the model's bandit
 //!   (reward = benefit-weight × recovery − cost-weight × cost; a rejected
-//!   command teaches nothing) and completes its decision's audit record with
-//!   a new version; an outcome for an unknown or already answered command is
+//!   command teaches nothing), becomes a lesson for the pools (published to
+//!   the lessons topic, keyed by decision id) and completes its decision's
+//!   audit record with a new version; an outcome for an unknown or already answered command is
 //!   counted and changes nothing, so a redelivered outcome is learned once;
 //! * an operator command is obeyed only if its signature verified; every
 //!   operator command, obeyed or rejected, gets an audit record saying which
@@ -20,6 +21,7 @@
 //!   commands it issues are built by [`crate::heal::command`].
 
 use super::command::{approved, hold, OperatorReply};
+use crate::decide::lesson::Lesson;
 use crate::decide::operator::{next_version, seal, CommandRecord, Decisions, PartitionControl};
 use crate::decide::{Pause, Veto};
 use crate::ids;
@@ -67,15 +69,36 @@ impl Feedback {
         } else {
             0.0
         };
+        let mut outputs = Vec::new();
         if learn && reward.is_finite() {
+            let arm = record.command.action;
             if let Some(mut bandit) = decisions.bandit(&o.model_id)? {
-                let arm = record.command.action;
                 // An arm the config no longer has, or a context of another
                 // policy, cannot be learned from: the outcome is still audited.
                 if bandit.update(arm, &record.features, reward).is_ok() {
                     decisions.save_bandit(models, &o.model_id, &bandit);
                 }
             }
+            // Learned at the model's stream time (event time, like every
+            // decision), never before the command was issued.
+            let issued = record.command.issued_at;
+            let learned_at = models
+                .load(&o.model_id)?
+                .meta
+                .clock
+                .max_event_time
+                .map_or(issued, |t| t.max(issued));
+            let lesson = Lesson {
+                decision_id: record.command.decision_id.clone(),
+                model_id: o.model_id.clone(),
+                group: decisions.group_of(&o.model_id),
+                action: arm,
+                features: record.features.clone(),
+                reward,
+                learned_at,
+            };
+            decisions.learn(lesson.clone());
+            outputs.push(Output::Lesson(lesson));
         }
         let state = models.load(&o.model_id)?;
         state.meta.outcomes_learned = state.meta.outcomes_learned.saturating_add(u64::from(learn));
@@ -102,7 +125,8 @@ impl Feedback {
         } else {
             decisions.put_command(models, &o.model_id, &o.command_id, None)?;
         }
-        Ok(vec![Output::Audit(audit)])
+        outputs.push(Output::Audit(audit));
+        Ok(outputs)
     }
 
     /// Processes one operator command read at `pos` (its [`scope`] must be

@@ -149,7 +149,7 @@ fn an_outcome_is_learned_once() -> TestResult {
     let out = f
         .feedback
         .process_outcome(&mut f.models, &mut f.decisions, &outcome)?;
-    let [Output::Audit(done)] = out.as_slice() else {
+    let [Output::Lesson(lesson), Output::Audit(done)] = out.as_slice() else {
         return Err(format!("unexpected outputs {out:?}").into());
     };
     assert_eq!((done.version, done.status.as_str()), (2, "completed"));
@@ -157,6 +157,17 @@ fn an_outcome_is_learned_once() -> TestResult {
         done.outcome.as_ref().map(|o| o.reward),
         Some(f.decisions.reward(0.8, 1.0))
     );
+    // The lesson for the pools: the decision's arm and context, the reward.
+    assert_eq!(
+        (
+            lesson.decision_id.as_str(),
+            lesson.model_id.as_str(),
+            lesson.action
+        ),
+        (target.decision_id.as_str(), "m", Action::Retrain)
+    );
+    assert_eq!(lesson.reward, f.decisions.reward(0.8, 1.0));
+    assert_eq!(f.decisions.lessons_held(), 1);
     assert!(f.decisions.command("m", &target.command_id)?.is_none());
     let again = f
         .feedback

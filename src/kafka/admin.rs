@@ -41,9 +41,10 @@ pub enum TopicStatus {
 }
 
 /// Every topic of the configuration with its settings: the named topics,
-/// then the repartition topics of inputs not keyed by model id, then (when
-/// `state.changelog` is on) one compacted changelog topic per store, with
-/// as many partitions as the input topics.
+/// then the repartition topics of inputs not keyed by model id, then the
+/// compacted lessons topic (pooled learning, keyed by decision id), then
+/// (when `state.changelog` is on) one compacted changelog topic per store,
+/// with as many partitions as the input topics.
 pub fn topic_specs(cfg: &Config) -> Vec<TopicSpec> {
     let t = &cfg.topics;
     let changelogs = cfg
@@ -89,6 +90,12 @@ pub fn topic_specs(cfg: &Config) -> Vec<TopicSpec> {
             partitions: t.partitions,
             replication: t.replication_factor,
             configs: vec![("cleanup.policy", "delete".to_string())],
+        }))
+        .chain(std::iter::once(TopicSpec {
+            name: cfg.lessons_topic(),
+            partitions: t.partitions,
+            replication: t.replication_factor,
+            configs: vec![("cleanup.policy", "compact".to_string())],
         }))
         .chain(changelogs)
         .collect()

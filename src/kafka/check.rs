@@ -138,10 +138,11 @@ pub fn expected(cfg: &Config, role: Role) -> Expected {
         .map(|(_, name)| name.to_string())
         .collect();
     exist.extend(cfg.repartitions().into_iter().map(|r| r.topic));
+    exist.push(cfg.lessons_topic());
     exist.extend(changelogs.iter().cloned());
     let mut co_partitioned = cfg.input_topics();
     co_partitioned.extend(changelogs.iter().cloned());
-    let mut compacted = vec![t.audit.clone()];
+    let mut compacted = vec![t.audit.clone(), cfg.lessons_topic()];
     compacted.extend(changelogs);
     Expected {
         exist,
@@ -435,7 +436,11 @@ mod tests {
         assert_eq!(e.exist, ["actions", "outcomes"]);
         let processor = expected(&cfg, Role::Processor);
         assert!(!processor.exist.contains(&"evaluations".to_string()));
-        assert_eq!(processor.compacted, ["audit"]);
+        assert_eq!(
+            processor.compacted,
+            ["audit".to_string(), cfg.lessons_topic()]
+        );
+        assert!(processor.exist.contains(&cfg.lessons_topic()));
         Ok(())
     }
 }

@@ -11,6 +11,7 @@
 mod checkpoint;
 mod consume;
 pub mod health;
+mod lessons;
 pub mod processor;
 mod rebalance;
 mod repartition;

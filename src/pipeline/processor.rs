@@ -241,6 +241,12 @@ impl Processor {
         Ok(outputs)
     }
 
+    /// Adds a lesson read from the lessons topic to its pool; false if it
+    /// was held already.
+    pub fn learn(&mut self, lesson: crate::decide::lesson::Lesson) -> bool {
+        self.decisions.learn(lesson)
+    }
+
     /// Processes one executor outcome.
     pub fn process_outcome(
         &mut self,
@@ -291,3 +297,7 @@ mod feedback_tests;
 #[cfg(test)]
 #[path = "models_tests.rs"]
 mod models_tests;
+
+#[cfg(test)]
+#[path = "pool_tests.rs"]
+mod pool_tests;

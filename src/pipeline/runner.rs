@@ -36,10 +36,12 @@ use tokio::time::Instant;
 
 use super::consume::{next_batch, owned_only, Positions};
 use super::health::{Health, OutputProducer};
+use super::lessons::{self, LessonsReader};
 use super::processor::{Output, Processor, SourcePos};
 use super::rebalance::RebalanceLog;
 use super::repartition;
 use super::sink::{Encoded, NotAcknowledged, Sink};
+use crate::config::BanditScope;
 use crate::config::{Config, InputKind, LoadedConfig, ModelRules, Repartition};
 use crate::detect::join::expiry_index;
 use crate::detect::reference::{ReferenceData, ReferenceError};
@@ -243,7 +245,13 @@ struct Pipeline<'a> {
     last_commit: Instant,
     /// A Kafka transaction is open (transactions on).
     in_transaction: bool,
+    /// The lessons topic, read whole (pooled learning: `decide.bandit.scope`
+    /// other than `model`).
+    lessons: Option<LessonsReader>,
 }
+
+/// Longest the start-up read of the lessons topic may take.
+const LESSONS_CATCH_UP: Duration = Duration::from_secs(60);
 
 /// How a restore of newly assigned partitions ended.
 enum Restore {
@@ -281,10 +289,25 @@ impl<'a> Pipeline<'a> {
             producer.init_transactions(cfg.kafka.produce_timeout)?;
             tracing::info!(transactional_id = %cfg.transactional_id(), "transactions on");
         }
+        // Pooled learning starts from every lesson published so far.
+        let lessons = if cfg.decide.bandit.scope == BanditScope::Model {
+            None
+        } else {
+            let reader = LessonsReader::new(cfg)?;
+            let read = reader.catch_up(LESSONS_CATCH_UP)?;
+            tracing::info!(
+                lessons = read.lessons.len(),
+                skipped = read.bad.len(),
+                "lessons read for pooled learning"
+            );
+            learn(&mut processor, read);
+            Some(reader)
+        };
         let sink = Sink::new(
             producer,
             codec.clone(),
             cfg.topics.clone(),
+            cfg.lessons_topic(),
             cfg.evaluations.enabled,
             cfg.kafka.produce_timeout,
         );
@@ -304,6 +327,7 @@ impl<'a> Pipeline<'a> {
             processed: 0,
             last_commit: Instant::now(),
             in_transaction: false,
+            lessons,
         })
     }
 
@@ -319,6 +343,7 @@ impl<'a> Pipeline<'a> {
                 return Ok(());
             }
             self.metrics.readiness.restored(epoch);
+            self.take_lessons()?;
             if !batch.is_empty() {
                 if !self.fetch_writers(&batch).await {
                     // Shutdown while the registry failed: the batch is
@@ -332,6 +357,16 @@ impl<'a> Pipeline<'a> {
             }
         }
         self.commit().await
+    }
+
+    /// Gives the processor the lessons that arrived on the lessons topic.
+    fn take_lessons(&mut self) -> Result<(), PipelineError> {
+        let Some(reader) = &self.lessons else {
+            return Ok(());
+        };
+        let read = reader.drain()?;
+        learn(&mut self.processor, read);
+        Ok(())
     }
 
     /// Before revoked partitions are dropped, commits the interval's work
@@ -804,7 +839,18 @@ fn emit_output(partition: i32, out: &Output, metrics: &Metrics) {
         .emit(metrics),
         // Evaluations go to the gauges, a batch at a time
         // ([`FeaturesEvaluated`]).
-        Output::Audit(_) | Output::Evaluation(_) => {}
+        Output::Audit(_) | Output::Evaluation(_) | Output::Lesson(_) => {}
+    }
+}
+
+/// Folds lessons read into the processor's pools; a record that is not a
+/// lesson is logged and skipped.
+fn learn(processor: &mut Processor, read: lessons::Read) {
+    for (partition, offset, reason) in read.bad {
+        tracing::warn!(partition, offset, %reason, "skipped a record of the lessons topic");
+    }
+    for lesson in read.lessons {
+        processor.learn(lesson);
     }
 }
 

@@ -44,6 +44,7 @@ pub struct Sink {
     producer: OutputProducer,
     codec: Codec,
     topics: TopicsConfig,
+    lessons: String,
     evaluations: bool,
     queue_timeout: Duration,
 }
@@ -66,11 +67,12 @@ pub struct NotAcknowledged {
 
 impl Sink {
     /// A sink over `producer`; evaluation records are published only when
-    /// `evaluations` is on.
+    /// `evaluations` is on; lessons go to the `lessons` topic.
     pub fn new(
         producer: OutputProducer,
         codec: Codec,
         topics: TopicsConfig,
+        lessons: String,
         evaluations: bool,
         queue_timeout: Duration,
     ) -> Self {
@@ -78,6 +80,7 @@ impl Sink {
             producer,
             codec,
             topics,
+            lessons,
             evaluations,
             queue_timeout,
         }
@@ -124,6 +127,13 @@ impl Sink {
                 key: Some(e.model_id.as_bytes().to_vec()),
                 payload: Some(self.codec.encode(e)?),
                 id: e.evaluation_id.clone(),
+                partition: None,
+            },
+            Output::Lesson(l) => Encoded {
+                topic: self.lessons.clone(),
+                key: Some(l.decision_id.as_bytes().to_vec()),
+                payload: Some(l.encode().map_err(|e| SchemaError::Lesson(e.to_string()))?),
+                id: l.decision_id.clone(),
                 partition: None,
             },
         }))

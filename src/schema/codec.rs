@@ -163,6 +163,9 @@ pub enum SchemaError {
         /// Encoder error.
         source: Box<apache_avro::Error>,
     },
+    /// A lesson (not Avro: the lessons topic is internal) did not encode.
+    #[error("cannot encode a lesson: {0}")]
+    Lesson(String),
 }
 
 /// Why bytes could not be decoded into a record: always the record's fault

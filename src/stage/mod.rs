@@ -17,6 +17,7 @@ mod models;
 
 pub use models::{ModelEntry, Models};
 
+use crate::decide::lesson::Lesson;
 use crate::ids;
 use crate::schema::{AuditRecord, DriftEvent, EvaluationRecord, HealCommand};
 use crate::state::{StateBatch, StateError};
@@ -58,6 +59,9 @@ pub enum Output {
     /// To the evaluations topic (when enabled), keyed by model id; also
     /// the source of the per-feature gauges.
     Evaluation(EvaluationRecord),
+    /// To the lessons topic, keyed by decision id: what a decision taught
+    /// its bandit, for the pools of every instance.
+    Lesson(Lesson),
 }
 
 /// Where and when an evaluation happened.

@@ -100,7 +100,7 @@ fn reference(
                     audits.insert(a.decision_id.clone(), a);
                 }
                 Output::Drift(d) => drifts.push(d.event_id),
-                Output::Evaluation(_) => {}
+                Output::Evaluation(_) | Output::Lesson(_) => {}
             }
         }
     }

@@ -193,7 +193,7 @@ async fn confluent_avro_in_and_out_through_the_registry() -> TestResult {
             match out {
                 Output::Command(c) => want_commands.push(c.command_id),
                 Output::Audit(a) => want_audits.push(a.decision_id),
-                Output::Drift(_) | Output::Evaluation(_) => {}
+                Output::Drift(_) | Output::Evaluation(_) | Output::Lesson(_) => {}
             }
         }
     }

@@ -796,7 +796,7 @@ pub fn reference_outputs(
             match out {
                 Output::Command(c) => commands.push(c),
                 Output::Audit(a) => audits.push(a),
-                Output::Drift(_) | Output::Evaluation(_) => {}
+                Output::Drift(_) | Output::Evaluation(_) | Output::Lesson(_) => {}
             }
         }
     }

@@ -529,6 +529,9 @@ fn store_reads_of_corrupt_values_never_panic() -> TestResult {
                                         Output::Command(c) => codec.encode(c).map(drop),
                                         Output::Audit(a) => codec.encode(a).map(drop),
                                         Output::Evaluation(e) => codec.encode(e).map(drop),
+                                        Output::Lesson(l) => l.encode().map(drop).map_err(|e| {
+                                            jidoka::schema::SchemaError::Lesson(e.to_string())
+                                        }),
                                     }
                                     .map_err(fail)?;
                                 }
