@@ -43,6 +43,7 @@ mod platform;
 mod policy_load;
 mod policy_parse_errors;
 mod policy_props;
+mod pooled;
 mod registry;
 mod report_history;
 mod report_html;
