@@ -4,6 +4,8 @@
 use super::*;
 use crate::config::Config;
 use crate::decide::control::Pause;
+use crate::decide::lesson::Lesson;
+use crate::decide::pool::Pool;
 use proptest::prelude::*;
 use rand::Rng;
 
@@ -286,95 +288,239 @@ fn step() -> impl Strategy<Value = Step> {
         )
 }
 
+/// What the engine draws from in a run: one model's own bandit, or the
+/// posterior of a pool its lessons share with other models'.
+enum Learner {
+    Own(LinearThompsonBandit),
+    Pooled {
+        pool: Pool,
+        fresh: LinearThompsonBandit,
+    },
+}
+
+impl Learner {
+    fn new(engine: &Engine, pooled: bool) -> Result<Learner, TestCaseError> {
+        let fresh = engine
+            .new_bandit()
+            .map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
+        Ok(if pooled {
+            Learner::Pooled {
+                pool: Pool::new(crate::config::BanditScope::Global, 2000),
+                fresh,
+            }
+        } else {
+            Learner::Own(fresh)
+        })
+    }
+
+    /// The bandit a decision at `now` draws from.
+    fn current(&self, now: i64) -> LinearThompsonBandit {
+        match self {
+            Learner::Own(b) => b.clone(),
+            Learner::Pooled { pool, fresh } => pool.posterior("m", "*", now, fresh.clone()).0,
+        }
+    }
+
+    /// Learns `reward` for `action` in `features`, from model `model`'s
+    /// decision `id` at `now`.
+    fn learn(
+        &mut self,
+        model: &str,
+        id: &str,
+        action: Action,
+        features: &[f64],
+        reward: f64,
+        now: i64,
+    ) {
+        match self {
+            Learner::Own(b) => {
+                let _ = b.update(action, features, reward);
+            }
+            Learner::Pooled { pool, .. } => {
+                pool.insert(Lesson {
+                    decision_id: format!("{model}/{id}/{action}"),
+                    model_id: model.into(),
+                    group: "*".into(),
+                    action,
+                    features: features.to_vec(),
+                    reward,
+                    learned_at: now,
+                });
+            }
+        }
+    }
+}
+
+/// Over a run in which the bandit learns from random rewards (its own, or
+/// with `pooled` a pool's, where other models' lessons praise one arm
+/// loudly): no command during cooldown, past the rate limit, while paused or
+/// on stale evidence; no bandit-sourced decision below the gate; a hard
+/// rule's action is always the proposal; every standing veto blocks the
+/// next command it applies to; the same request always decides the same.
+fn invariants(steps: &[Step], pooled: bool) -> Result<(), TestCaseError> {
+    let mut cfg = config();
+    cfg.policy = Some(policy(MIXED));
+    cfg.bandit.samples = 60;
+    let engine = Engine::new(&cfg);
+    let span = millis(cfg.cooldown);
+    let mut learner = Learner::new(&engine, pooled)?;
+    let mut now = 0i64;
+    let mut last: Option<i64> = None;
+    let mut recent: Vec<i64> = Vec::new();
+    let mut vetoes: Vec<Veto> = Vec::new();
+    let pause = Pause {
+        command_id: "op-p".into(),
+        by: "ops".into(),
+        at: 0,
+        global: true,
+    };
+    for (i, st) in steps.iter().enumerate() {
+        now += st.advance_ms;
+        let id = format!("dec-{i}");
+        match st.veto {
+            0 => vetoes.push(Veto {
+                command_id: format!("op-{i}"),
+                by: "bob".into(),
+                target: None,
+            }),
+            1 => {
+                // A veto naming the exact command this decision would issue.
+                for a in ["retrain", "rollback", "fallback", "hold", "escalate"] {
+                    vetoes.push(Veto {
+                        command_id: format!("op-{i}-{a}"),
+                        by: "carol".into(),
+                        target: Some(ids::command_id(&id, a)),
+                    });
+                }
+            }
+            _ => {}
+        }
+        let bandit = learner.current(now);
+        let req = DecisionRequest {
+            decision_id: &id,
+            signals: st.signals,
+            now,
+            stream_time: now,
+            evidence_time: now - st.stale_ms,
+            last_action_at: last,
+            recent_commands: &recent,
+            control: Control {
+                pause: st.pause.then_some(&pause),
+                vetoes: &vetoes,
+            },
+            bandit: Some(&bandit),
+        };
+        let d = engine.decide(&req);
+        prop_assert_eq!(&engine.decide(&req), &d);
+        let evaluation = engine.policy().evaluate(&st.signals);
+        if let Some(hard) = evaluation.hard_match() {
+            prop_assert_eq!(d.proposed, hard.action);
+            prop_assert_eq!(d.source, Source::Rules);
+        }
+        if d.source == Source::Bandit {
+            let conf = d.bandit.as_ref().map_or(-1.0, |v| v.confidence);
+            prop_assert!(
+                conf >= cfg.confidence_gate,
+                "ungated bandit decision: {conf}"
+            );
+        }
+        let would_pass = st.stale_ms <= millis(cfg.max_evidence_age)
+            && !st.pause
+            && last.is_none_or(|l| now >= l && now - l >= span)
+            && recent.iter().filter(|t| now - **t < HOUR_MS).count()
+                < cfg.rate_limit_per_hour as usize;
+        let mut rng = StdRng::seed_from_u64(st.reward_seed);
+        if let Some(action) = d.action {
+            prop_assert!(would_pass, "command {action} despite a failed check: {d:?}");
+            prop_assert!(d.vetoed_by.is_none());
+            let cid = d.command_id.clone().unwrap_or_default();
+            prop_assert!(req.control.veto_for(&cid).is_none(), "veto not honoured");
+            last = Some(now);
+            recent.push(now);
+            let reward =
+                if action == Action::Retrain { 1.0 } else { -1.0 } + rng.gen_range(-0.1..0.1);
+            learner.learn("m", &id, action, &d.features, reward, now);
+        } else if would_pass && d.proposed.command().is_some() {
+            // Only a veto can hold back a command every other check let through.
+            let v = d.vetoed_by.clone();
+            prop_assert!(v.is_some(), "command held back without reason: {d:?}");
+            vetoes.retain(|x| Some(x) != v.as_ref());
+        }
+        if d.action.is_none() && d.source != Source::Bandit {
+            // The bandit also learns what "nothing" was worth.
+            learner.learn("m", &id, Action::None, &d.features, -0.5, now);
+        }
+        if pooled {
+            // Another model of the pool finds rollback excellent, often.
+            for k in 0..3 {
+                let reward = 2.0 + rng.gen_range(-0.1..0.1);
+                learner.learn(
+                    "other",
+                    &format!("{id}-{k}"),
+                    Action::Rollback,
+                    &d.features,
+                    reward,
+                    now,
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Other models' lessons alone (none of the deciding model's own) carry
+/// the bandit past the gate: pooled learning is what lets a model with no
+/// incident history of its own act on what the fleet learned.
+#[test]
+fn the_pool_alone_can_carry_the_bandit_past_the_gate() -> Result<(), TestCaseError> {
+    let mut cfg = config();
+    cfg.policy = Some(policy(MIXED));
+    let engine = Engine::new(&cfg);
+    let signals = Signals {
+        drift: 0.35,
+        drifted_share: 0.5,
+        accuracy_drop: 0.05,
+        ..Signals::default()
+    };
+    let features = context::features(&signals, &engine.policy().evaluate(&signals));
+    let mut learner = Learner::new(&engine, true)?;
+    let decide = |learner: &Learner| {
+        let bandit = learner.current(10_000);
+        engine.decide(&request("dec-x", signals, 10_000, Some(&bandit)))
+    };
+    prop_assert_ne!(decide(&learner).source, Source::Bandit);
+    for k in 0..40 {
+        for (action, reward) in [
+            (Action::Rollback, 2.0),
+            (Action::Retrain, -1.0),
+            (Action::Hold, -1.0),
+        ] {
+            learner.learn(
+                "other",
+                &format!("d{k}"),
+                action,
+                &features,
+                reward + 0.01 * f64::from(k % 3),
+                5_000,
+            );
+        }
+    }
+    let d = decide(&learner);
+    prop_assert_eq!(d.source, Source::Bandit);
+    prop_assert_eq!(d.proposed, Action::Rollback);
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
 
-    /// Over a run in which the bandit learns from random rewards: no
-    /// command during cooldown, past the rate limit, while paused or on stale
-    /// evidence; no bandit-sourced decision below the gate; a hard rule's
-    /// action is always the proposal; every standing veto blocks the next
-    /// command it applies to; the same request always decides the same.
     #[test]
     fn invariants_hold_over_a_learning_run(steps in proptest::collection::vec(step(), 40..120)) {
-        let mut cfg = config();
-        cfg.policy = Some(policy(MIXED));
-        cfg.bandit.samples = 60;
-        let engine = Engine::new(&cfg);
-        let span = millis(cfg.cooldown);
-        let mut bandit = match engine.new_bandit() {
-            Ok(b) => b,
-            Err(e) => return Err(TestCaseError::fail(format!("{e:?}"))),
-        };
-        let mut now = 0i64;
-        let mut last: Option<i64> = None;
-        let mut recent: Vec<i64> = Vec::new();
-        let mut vetoes: Vec<Veto> = Vec::new();
-        let pause = Pause { command_id: "op-p".into(), by: "ops".into(), at: 0, global: true };
-        for (i, st) in steps.iter().enumerate() {
-            now += st.advance_ms;
-            let id = format!("dec-{i}");
-            match st.veto {
-                0 => vetoes.push(Veto { command_id: format!("op-{i}"), by: "bob".into(), target: None }),
-                1 => {
-                    // A veto naming the exact command this decision would issue.
-                    for a in ["retrain", "rollback", "fallback", "hold", "escalate"] {
-                        vetoes.push(Veto {
-                            command_id: format!("op-{i}-{a}"),
-                            by: "carol".into(),
-                            target: Some(ids::command_id(&id, a)),
-                        });
-                    }
-                }
-                _ => {}
-            }
-            let req = DecisionRequest {
-                decision_id: &id,
-                signals: st.signals,
-                now,
-                stream_time: now,
-                evidence_time: now - st.stale_ms,
-                last_action_at: last,
-                recent_commands: &recent,
-                control: Control { pause: st.pause.then_some(&pause), vetoes: &vetoes },
-                bandit: Some(&bandit),
-            };
-            let d = engine.decide(&req);
-            prop_assert_eq!(&engine.decide(&req), &d);
-            let evaluation = engine.policy().evaluate(&st.signals);
-            if let Some(hard) = evaluation.hard_match() {
-                prop_assert_eq!(d.proposed, hard.action);
-                prop_assert_eq!(d.source, Source::Rules);
-            }
-            if d.source == Source::Bandit {
-                let conf = d.bandit.as_ref().map_or(-1.0, |v| v.confidence);
-                prop_assert!(conf >= cfg.confidence_gate, "ungated bandit decision: {conf}");
-            }
-            let would_pass = st.stale_ms <= millis(cfg.max_evidence_age)
-                && !st.pause
-                && last.is_none_or(|l| now >= l && now - l >= span)
-                && recent.iter().filter(|t| now - **t < HOUR_MS).count() < cfg.rate_limit_per_hour as usize;
-            if let Some(action) = d.action {
-                prop_assert!(would_pass, "command {action} despite a failed check: {d:?}");
-                prop_assert!(d.vetoed_by.is_none());
-                let cid = d.command_id.clone().unwrap_or_default();
-                prop_assert!(req.control.veto_for(&cid).is_none(), "veto not honoured");
-                last = Some(now);
-                recent.push(now);
-                let mut rng = StdRng::seed_from_u64(st.reward_seed);
-                let reward = if action == Action::Retrain { 1.0 } else { -1.0 } + rng.gen_range(-0.1..0.1);
-                if let Err(e) = bandit.update(action, &d.features, reward) {
-                    return Err(TestCaseError::fail(format!("{e:?}")));
-                }
-            } else if would_pass && d.proposed.command().is_some() {
-                // Only a veto can hold back a command every other check let through.
-                let v = d.vetoed_by.clone();
-                prop_assert!(v.is_some(), "command held back without reason: {d:?}");
-                vetoes.retain(|x| Some(x) != v.as_ref());
-            }
-            if d.action.is_none() && d.source != Source::Bandit {
-                // The bandit also learns what "nothing" was worth.
-                let _ = bandit.update(Action::None, &d.features, -0.5);
-            }
-        }
+        invariants(&steps, false)?;
+    }
+
+    #[test]
+    fn invariants_hold_with_pooled_learning(steps in proptest::collection::vec(step(), 40..120)) {
+        invariants(&steps, true)?;
     }
 }
