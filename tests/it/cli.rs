@@ -40,9 +40,10 @@ async fn topics_create_is_idempotent_and_audit_is_compacted() -> TestResult {
         String::from_utf8_lossy(&first.stderr)
     );
     let out = stdout(&first);
-    // The 9 named topics and one changelog topic per mirrored store.
+    // The 9 named topics, the lessons topic and one changelog topic per
+    // mirrored store.
     let expected = jidoka::kafka::topic_specs(&cfg).len();
-    assert_eq!(expected, 15);
+    assert_eq!(expected, 16);
     assert_eq!(
         out.lines().filter(|l| l.ends_with(": created")).count(),
         expected,
@@ -70,6 +71,7 @@ async fn topics_create_is_idempotent_and_audit_is_compacted() -> TestResult {
                 ResourceSpecifier::Topic(&cfg.topics.audit),
                 ResourceSpecifier::Topic(&cfg.topics.actions),
                 ResourceSpecifier::Topic(&cfg.changelog_topic("windows")),
+                ResourceSpecifier::Topic(&cfg.lessons_topic()),
             ],
             &AdminOptions::new().request_timeout(Some(Duration::from_secs(10))),
         )
@@ -85,6 +87,7 @@ async fn topics_create_is_idempotent_and_audit_is_compacted() -> TestResult {
     assert_eq!(policy(0)?.as_deref(), Some("compact"));
     assert_ne!(policy(1)?.as_deref(), Some("compact"));
     assert_eq!(policy(2)?.as_deref(), Some("compact"));
+    assert_eq!(policy(3)?.as_deref(), Some("compact"));
     Ok(())
 }
 
