@@ -335,7 +335,22 @@ async fn failover<B>(env: &TestEnv<B>, stop: Stop) -> TestResult {
         );
     }
 
-    outputs_match_reference(env, &tag)
+    // The comparison asserts: catch its panic to print the story first.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        outputs_match_reference(env, &tag)
+    }));
+    if !matches!(result, Ok(Ok(()))) {
+        // Every rebalance each instance saw, for the failure's story.
+        for (name, i) in [("stopped", &a), ("survivor", &b)] {
+            for line in i.log_text().lines().filter(|l| l.contains("partitions")) {
+                println!("{tag}: {name}: {line}");
+            }
+        }
+    }
+    match result {
+        Ok(r) => r,
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
