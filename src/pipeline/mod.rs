@@ -10,8 +10,10 @@
 
 mod checkpoint;
 mod consume;
+mod error;
 pub mod health;
 mod lessons;
+mod mapping_check;
 pub mod processor;
 mod rebalance;
 mod repartition;
@@ -22,6 +24,7 @@ mod test_support;
 
 pub use crate::detect::join::expiry_index;
 pub use crate::detect::reference;
+pub use error::PipelineError;
 pub use processor::{Output, Processor, SourcePos};
-pub use runner::{run, PipelineError};
+pub use runner::run;
 pub use sink::{Encoded, Sink};

@@ -28,109 +28,35 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::{Message, OwnedMessage};
 use rdkafka::producer::Producer;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::consume::{next_batch, owned_only, Positions};
+use super::error::PipelineError;
 use super::health::{Health, OutputProducer};
 use super::lessons::{self, LessonsReader};
 use super::processor::{Output, Processor, SourcePos};
 use super::rebalance::RebalanceLog;
 use super::repartition;
-use super::sink::{Encoded, NotAcknowledged, Sink};
+use super::sink::{Encoded, Sink};
 use crate::config::BanditScope;
 use crate::config::{Config, InputKind, LoadedConfig, ModelRules, Repartition};
 use crate::detect::join::expiry_index;
-use crate::detect::reference::{ReferenceData, ReferenceError};
+use crate::detect::reference::ReferenceData;
 use crate::ingest;
-use crate::kafka::{consumer_config, producer_config, KafkaError};
-use crate::schema::registry::{self, CodecError, RegistryClient, RegistryError, Uses};
-use crate::schema::{
-    Codec, EvaluationRecord, HealOutcome, Label, OperatorCommand, Prediction, SchemaError,
-};
+use crate::kafka::{consumer_config, producer_config};
+use crate::schema::registry::{self, RegistryClient, Uses};
+use crate::schema::{Codec, EvaluationRecord, HealOutcome, Label, OperatorCommand, Prediction};
 use crate::state::changelog::{self, RestoreError};
-use crate::state::{Checkpoint, StateError, Store};
+use crate::state::{StateError, Store};
 use crate::telemetry::{
     BatchCommitted, CategoriesCapped, DecisionTaken, DriftDetected, FeatureSeriesRevoked,
-    FeaturesEvaluated, HealCommandPublished, HttpEndpoint, HttpError, Metrics, OffsetCommitFailed,
-    RecordDeadLettered, RecordSkipped, RecordsRepartitioned, SchemaRegistryRetry, StateRestored,
+    FeaturesEvaluated, HealCommandPublished, HttpEndpoint, Metrics, RecordDeadLettered,
+    RecordSkipped, RecordsRepartitioned, SchemaRegistryRetry, StateRestored,
 };
-
-/// Why the pipeline stopped with an error.
-#[derive(Debug, thiserror::Error)]
-pub enum PipelineError {
-    /// A schema is broken or an output does not encode (internal).
-    #[error(transparent)]
-    Schema(#[from] SchemaError),
-    /// The Schema Registry is unreachable or refused one of jidoka's
-    /// schemas at start-up.
-    #[error(transparent)]
-    Registry(#[from] RegistryError),
-    /// A mapping names a field the producer's registered schema does not
-    /// have (the user's: fix the mapping or the schema).
-    #[error("input.{table}.mapping.{key}: `{path}` does not fit the schema registered under `{subject}`: {reason}")]
-    MappingMismatch {
-        /// `predictions` or `labels`.
-        table: &'static str,
-        /// The mapping key.
-        key: String,
-        /// The path it reads.
-        path: String,
-        /// The registry subject whose latest schema was checked.
-        subject: String,
-        /// What does not fit.
-        reason: String,
-    },
-    /// Local state failed (external: disk) or is corrupt.
-    #[error(transparent)]
-    State(#[from] StateError),
-    /// Kafka clients could not be created or subscribed (external).
-    #[error(transparent)]
-    Kafka(#[from] KafkaError),
-    /// The data directory could not be created (external).
-    #[error("data dir {path}: {source}")]
-    DataDir {
-        /// Directory.
-        path: String,
-        /// I/O error.
-        source: std::io::Error,
-    },
-    /// A partition's state could not be restored from its changelog.
-    #[error(transparent)]
-    Restore(#[from] RestoreError),
-    /// The reference file cannot be used.
-    #[error(transparent)]
-    Reference(#[from] ReferenceError),
-    /// Shutdown came while a batch's outputs were still unacknowledged; the
-    /// batch was not committed and will be processed again.
-    #[error(transparent)]
-    NotAcknowledged(#[from] NotAcknowledged),
-    /// The telemetry endpoint could not listen (bad or busy address).
-    #[error(transparent)]
-    Http(#[from] HttpError),
-    /// A blocking task (restore, RocksDB write) panicked or was cancelled
-    /// (internal).
-    #[error("blocking task failed: {0}")]
-    Blocking(String),
-}
-
-impl From<CodecError> for PipelineError {
-    fn from(e: CodecError) -> Self {
-        match e {
-            CodecError::Schema(e) => PipelineError::Schema(e),
-            CodecError::Registry(e) => PipelineError::Registry(e),
-        }
-    }
-}
-
-impl From<rdkafka::error::KafkaError> for PipelineError {
-    fn from(e: rdkafka::error::KafkaError) -> Self {
-        PipelineError::Kafka(KafkaError::Client(e))
-    }
-}
 
 /// Runs the pipeline until `shutdown` turns true (or its sender is dropped).
 pub async fn run(
@@ -146,7 +72,7 @@ pub async fn run(
     let _http = HttpEndpoint::start_if(&cfg.telemetry.http_address, metrics.clone()).await?;
     let (codec, registry) = registry::codec_for(cfg, &Uses::pipeline(cfg)).await?;
     if let Some(client) = &registry {
-        check_mappings(cfg, client).await?;
+        super::mapping_check::check_mappings(cfg, client).await?;
     }
     let mut pipeline = Pipeline::start(loaded, metrics, shutdown, codec, registry)?;
     tracing::info!(
@@ -158,63 +84,6 @@ pub async fn run(
     );
     pipeline.run().await?;
     tracing::info!("pipeline stopped");
-    Ok(())
-}
-
-/// With a registry, a mapping of Avro records is checked at start-up
-/// against the latest schema registered for its topic, when there is one:
-/// a field it names that the schema does not have stops start-up (records
-/// written with another schema are still checked one by one, as dead
-/// letters).
-async fn check_mappings(cfg: &Config, client: &RegistryClient) -> Result<(), PipelineError> {
-    use crate::ingest::{FieldTree, InputFormat};
-    let i = &cfg.input;
-    let checks: [(&'static str, &str, bool); 2] = [
-        (
-            "predictions",
-            &cfg.topics.predictions,
-            i.predictions.format == InputFormat::Avro && i.predictions.mapping.is_some(),
-        ),
-        (
-            "labels",
-            &cfg.topics.labels,
-            i.labels.format == InputFormat::Avro && i.labels.mapping.is_some(),
-        ),
-    ];
-    for (table, topic, mapped) in checks {
-        if !mapped {
-            continue;
-        }
-        let subject = registry::value_subject(topic);
-        let Some((_, text)) = client.latest(&subject).await? else {
-            continue;
-        };
-        let Ok(schema) = apache_avro::Schema::parse_str(&text) else {
-            continue;
-        };
-        let fields = FieldTree::from_avro(&schema);
-        let result = match table {
-            "predictions" => i
-                .predictions
-                .mapping
-                .as_ref()
-                .map_or(Ok(()), |m| m.check_against(&fields)),
-            _ => i
-                .labels
-                .mapping
-                .as_ref()
-                .map_or(Ok(()), |m| m.check_against(&fields)),
-        };
-        if let Err(m) = result {
-            return Err(PipelineError::MappingMismatch {
-                table,
-                key: m.key,
-                path: m.path,
-                subject,
-                reason: m.reason,
-            });
-        }
-    }
     Ok(())
 }
 
@@ -249,6 +118,9 @@ struct Pipeline<'a> {
     /// other than `model`).
     lessons: Option<LessonsReader>,
 }
+
+#[path = "runner_commit.rs"]
+mod commit;
 
 /// Longest the start-up read of the lessons topic may take.
 const LESSONS_CATCH_UP: Duration = Duration::from_secs(60);
@@ -650,160 +522,6 @@ impl<'a> Pipeline<'a> {
         }
         .emit(&self.metrics);
         Ok(self.sink.encode_dead_letter(dead)?)
-    }
-
-    /// Publishes records: inside the interval's transaction (opened on
-    /// first use) when transactions are on, else acknowledged one by one,
-    /// replacing a producer that failed fatally.
-    async fn publish(&mut self, records: &[Encoded]) -> Result<(), PipelineError> {
-        if records.is_empty() {
-            return Ok(());
-        }
-        if self.cfg.kafka.transactions {
-            self.begin_transaction()?;
-            if let Err(e) = self
-                .sink
-                .publish_all(records, &self.metrics, &mut self.shutdown)
-                .await
-            {
-                self.abort_transaction();
-                return Err(e.into());
-            }
-            return Ok(());
-        }
-        loop {
-            match self
-                .sink
-                .publish_all(records, &self.metrics, &mut self.shutdown)
-                .await
-            {
-                Ok(()) => return Ok(()),
-                Err(e) if e.fatal => {
-                    tracing::warn!(error = %e, "replacing the output producer");
-                    Metrics::add(&self.metrics.producers_replaced_total, 1);
-                    self.sink.replace_producer(
-                        producer_config(self.cfg)
-                            .create_with_context(Health::new(self.metrics.clone()))?,
-                    );
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-    }
-
-    fn begin_transaction(&mut self) -> Result<(), PipelineError> {
-        if !self.in_transaction {
-            self.sink.producer().begin_transaction()?;
-            self.in_transaction = true;
-        }
-        Ok(())
-    }
-
-    fn abort_transaction(&mut self) {
-        if std::mem::take(&mut self.in_transaction) {
-            if let Err(abort) = self
-                .sink
-                .producer()
-                .abort_transaction(self.cfg.kafka.produce_timeout)
-            {
-                tracing::warn!(error = %abort, "aborting the transaction failed");
-            }
-        }
-    }
-
-    /// Commits the interval: changelog records, then (in the transaction,
-    /// when on) the offsets, then RocksDB, then (at-least-once) the offsets.
-    async fn commit(&mut self) -> Result<(), PipelineError> {
-        self.last_commit = Instant::now();
-        let checkpoint = self.processor.take_checkpoint()?;
-        if checkpoint.writes.is_empty()
-            && checkpoint.offsets.is_empty()
-            && self.positions.is_empty()
-        {
-            return Ok(());
-        }
-        let changelog: Vec<Encoded> = if self.cfg.state.changelog {
-            changelog::records(self.cfg, &checkpoint)
-                .into_iter()
-                .map(|r| Encoded {
-                    topic: r.topic,
-                    id: String::new(),
-                    key: Some(r.key),
-                    payload: r.value,
-                    partition: Some(r.partition),
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
-        self.publish(&changelog).await?;
-        if self.cfg.kafka.transactions {
-            self.commit_transaction().await?;
-            Metrics::add(&self.metrics.transactions_committed_total, 1);
-        }
-        let checkpoint = self.write_state(checkpoint).await?;
-        self.processor.commit_checkpoint(&checkpoint);
-        if !self.cfg.kafka.transactions {
-            let result = self
-                .positions
-                .list()
-                .and_then(|tpl| self.consumer.commit(&tpl, CommitMode::Sync));
-            if let Err(e) = result {
-                OffsetCommitFailed { error: &e }.emit(&self.metrics);
-            }
-        }
-        self.positions.clear();
-        Metrics::add(
-            &self.metrics.changelog_records_total,
-            changelog.len() as u64,
-        );
-        self.metrics
-            .count_out(changelog.iter().map(|e| e.topic.as_str()));
-        Ok(())
-    }
-
-    /// Sends the interval's offsets into its transaction and commits it
-    /// (opening one if nothing was published).
-    async fn commit_transaction(&mut self) -> Result<(), PipelineError> {
-        self.begin_transaction()?;
-        let timeout = self.cfg.kafka.produce_timeout;
-        let result = (|| {
-            let offsets = self.positions.list()?;
-            if offsets.count() > 0 {
-                let group = self
-                    .consumer
-                    .group_metadata()
-                    .ok_or(KafkaError::NoGroupMetadata)?;
-                self.sink
-                    .producer()
-                    .send_offsets_to_transaction(&offsets, &group, timeout)?;
-            }
-            self.sink.producer().commit_transaction(timeout)?;
-            Ok::<(), PipelineError>(())
-        })();
-        match result {
-            Ok(()) => {
-                self.in_transaction = false;
-                Ok(())
-            }
-            Err(e) => {
-                self.abort_transaction();
-                Err(e)
-            }
-        }
-    }
-
-    /// Writes a checkpoint to RocksDB off the async workers.
-    async fn write_state(&self, checkpoint: Checkpoint) -> Result<Checkpoint, PipelineError> {
-        let store = self.processor.shared_store();
-        let (result, checkpoint) = tokio::task::spawn_blocking(move || {
-            let r = store.write(&checkpoint);
-            (r, checkpoint)
-        })
-        .await
-        .map_err(|e| PipelineError::Blocking(e.to_string()))?;
-        result?;
-        Ok(checkpoint)
     }
 }
 
