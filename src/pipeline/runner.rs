@@ -165,8 +165,8 @@ impl<'a> Pipeline<'a> {
         let lessons = if cfg.decide.bandit.scope == BanditScope::Model {
             None
         } else {
-            let reader = LessonsReader::new(cfg)?;
-            let read = reader.catch_up(LESSONS_CATCH_UP)?;
+            let reader = LessonsReader::new(cfg, Duration::from_secs(10))?;
+            let read = reader.catch_up(LESSONS_CATCH_UP);
             tracing::info!(
                 lessons = read.lessons.len(),
                 skipped = read.bad.len(),
@@ -215,7 +215,7 @@ impl<'a> Pipeline<'a> {
                 return Ok(());
             }
             self.metrics.readiness.restored(epoch);
-            self.take_lessons()?;
+            self.take_lessons();
             if !batch.is_empty() {
                 if !self.fetch_writers(&batch).await {
                     // Shutdown while the registry failed: the batch is
@@ -232,13 +232,10 @@ impl<'a> Pipeline<'a> {
     }
 
     /// Gives the processor the lessons that arrived on the lessons topic.
-    fn take_lessons(&mut self) -> Result<(), PipelineError> {
-        let Some(reader) = &self.lessons else {
-            return Ok(());
-        };
-        let read = reader.drain()?;
-        learn(&mut self.processor, read);
-        Ok(())
+    fn take_lessons(&mut self) {
+        if let Some(reader) = &mut self.lessons {
+            learn(&mut self.processor, reader.drain());
+        }
     }
 
     /// Before revoked partitions are dropped, commits the interval's work
@@ -562,8 +559,11 @@ fn emit_output(partition: i32, out: &Output, metrics: &Metrics) {
 }
 
 /// Folds lessons read into the processor's pools; a record that is not a
-/// lesson is logged and skipped.
+/// lesson, and a client error, are logged and skipped.
 fn learn(processor: &mut Processor, read: lessons::Read) {
+    for error in read.errors {
+        tracing::debug!(%error, "reading the lessons topic");
+    }
     for (partition, offset, reason) in read.bad {
         tracing::warn!(partition, offset, %reason, "skipped a record of the lessons topic");
     }
