@@ -10,6 +10,7 @@
 //! ([`ModelRules`], resolved once per model); `jidoka config show` prints
 //! the effective values with their origins.
 
+mod bandit;
 mod executor;
 mod input;
 mod load;
@@ -30,6 +31,6 @@ pub use model::{
 };
 pub use models::{
     FeatureRoute, FeatureSelection, MinEffectOverride, ModelOverrides, ModelRules, ModelSettings,
-    SettingsCache,
+    SettingsCache, DEFAULT_BANDIT_GROUP,
 };
 pub use secret::{Secret, SecretError, REDACTED};

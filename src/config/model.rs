@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::bandit::BanditConfig;
 use super::secret::Secret;
 pub use crate::detect::anomaly::BaselineKind;
 pub use crate::detect::multiple::Correction;
@@ -438,25 +439,6 @@ pub struct DecideConfig {
     /// from `policy-file` (not a config key).
     #[serde(skip)]
     pub policy: Option<std::sync::Arc<crate::decide::rules::Policy>>,
-}
-
-/// The contextual bandit (`[decide.bandit]`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct BanditConfig {
-    /// Arms: a subset of none, retrain, rollback, fallback, hold, escalate
-    /// (no duplicates, at least one).
-    pub arms: Vec<String>,
-    /// Joint posterior draws used to estimate the confidence (≥ 1).
-    pub samples: usize,
-    /// Seed mixed with each decision id: the same input gives the same draws.
-    pub seed: u64,
-    /// Prior precision of the arm weights (ridge strength, > 0).
-    pub prior_precision: f64,
-    /// Reward = benefit-weight × recovery − cost-weight × cost (≥ 0).
-    pub benefit_weight: f64,
-    /// See `benefit-weight` (≥ 0).
-    pub cost_weight: f64,
 }
 
 /// Batching of the processing loop.
