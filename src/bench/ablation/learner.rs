@@ -20,7 +20,7 @@ use crate::decide::bandit::{
 };
 use crate::decide::context;
 use crate::decide::rules::{Policy, Signals, SEED_POLICY};
-use crate::decide::{Control, DecisionRequest, Engine, Source};
+use crate::decide::{Control, Decision, DecisionRequest, Engine, Source};
 
 /// The engine's settings in a scenario run.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -119,11 +119,23 @@ impl Learner {
         signals: &Signals,
         decision_id: &str,
     ) -> (Action, bool) {
+        let d = self.decision(model, group, signals, decision_id);
+        (d.action.unwrap_or(Action::None), d.source == Source::Bandit)
+    }
+
+    /// The engine's full decision (rules, bandit view, checks) for `model`.
+    pub fn decision(
+        &self,
+        model: &str,
+        group: &str,
+        signals: &Signals,
+        decision_id: &str,
+    ) -> Decision {
         let bandit = self
             .pool
             .posterior(model, group, &self.cfg.learn, self.means.as_deref())
             .ok();
-        let d = self.engine.decide(&DecisionRequest {
+        self.engine.decide(&DecisionRequest {
             decision_id,
             signals: *signals,
             now: 0,
@@ -133,8 +145,7 @@ impl Learner {
             recent_commands: &[],
             control: Control::default(),
             bandit: bandit.as_ref(),
-        });
-        (d.action.unwrap_or(Action::None), d.source == Source::Bandit)
+        })
     }
 
     /// The posterior `model` decides with (for inspection).
@@ -161,5 +172,84 @@ impl Learner {
         let r = self.engine.reward(0.0, total_cost);
         self.pool
             .observe(model, group, action, &x, r, self.cfg.learn.forgetting)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::ablation::spec::ScenarioSpec;
+    use proptest::prelude::*;
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
+
+    fn learner(scope: Scope) -> Learner {
+        let mut cfg = LearnerConfig::defaults(scope);
+        cfg.samples = 40;
+        match Learner::new(cfg) {
+            Ok(l) => l,
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Before any outcome the decision is the rules' (the informative
+        /// start): either the bandit is not confident, or it is confident
+        /// in the rules' own choice.
+        #[test]
+        fn first_decisions_are_the_rules(
+            d in 0.0f64..0.5, a in 0.0f64..0.4, r in 0.0f64..0.2, id in any::<u64>(),
+        ) {
+            let l = learner(Scope::Global);
+            let s = Signals { drift: d, accuracy_drop: a, anomaly_rate: r,
+                minutes_since_action: context::NEVER_MINUTES, ..Signals::default() };
+            let rules = l.engine.policy().evaluate(&s).default_match().map(|m| m.action);
+            let (act, _) = l.decide("m", "g", &s, &format!("{id}"));
+            prop_assert_eq!(Some(act), rules);
+        }
+    }
+
+    /// Learning pooled on a fleet: no bandit action below the gate, every
+    /// other decision is the rules'; the pool's models share what they learn.
+    #[test]
+    fn pooled_learning_never_acts_below_the_gate() {
+        let mut spec = ScenarioSpec::seed();
+        spec.models = 5;
+        let mut l = learner(Scope::Global);
+        let mut rng = StdRng::seed_from_u64(11);
+        let mut by_bandit = 0;
+        for i in 0..600 {
+            let model = format!("m{}", i % 5);
+            let draw = spec.sample(&mut rng);
+            let s = &draw.signals;
+            let d = l.decision(&model, "g", s, &format!("d{i}"));
+            let rules = l
+                .engine
+                .policy()
+                .evaluate(s)
+                .default_match()
+                .map(|m| m.action);
+            match d.source {
+                Source::Bandit => {
+                    let conf = d.bandit.as_ref().map_or(0.0, |b| b.confidence);
+                    assert!(conf >= 0.8, "bandit acted at confidence {conf}");
+                    by_bandit += 1;
+                }
+                _ => assert_eq!(Some(d.proposed), rules),
+            }
+            let a = d.action.unwrap_or(Action::None);
+            let cost = spec.regime.cost(a)
+                + if spec.regime.is_appropriate(s, a) {
+                    0.0
+                } else {
+                    draw.penalty
+                };
+            assert!(l.learn(&model, "g", s, a, cost).is_ok());
+        }
+        assert!(by_bandit > 0, "the bandit never passed the gate");
+        // A model that never decided gets the fleet's posterior.
+        let fresh = l.posterior("new", "g");
+        assert!(fresh.is_ok_and(|b| b.arm(Action::Retrain).is_some_and(|a| a.observations() > 0)));
     }
 }
