@@ -67,7 +67,20 @@ fn deterministic_across_thread_counts() {
     assert_eq!(a.seeds, 3);
     // An unchanged regime: the oracle is within 1.2x of itself at once.
     assert_eq!(a.policies[2].recovery, Some(50));
-    assert!(serde_json::to_string(&a).is_ok());
+    let json = crate::bench::ablation::study_report::study_json(&a);
+    let names: Vec<&str> = json["policies"]
+        .as_array()
+        .map(|ps| ps.iter().filter_map(|p| p["name"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(names, POLICIES);
+    assert_eq!(json["change_at"], 90);
+    assert!(json["policies"][4]["curve"][0][1]["mean_cost"]["mean"].is_number());
+    let table = crate::bench::ablation::study_report::study_table(&a);
+    assert!(
+        table.contains("recovery after the change at decision 90"),
+        "{table}"
+    );
+    assert!(table.contains("jidoka-pooled"), "{table}");
 }
 
 /// Per seed, the traces follow the scenario: the oracle never fails where
