@@ -97,6 +97,29 @@ pub struct AblationArgs {
     /// Print one JSON object instead of the table.
     #[arg(long)]
     pub json: bool,
+    /// A scenario file (TOML, see `benches/scenarios/`): run rules, the seed
+    /// hybrid, the oracle and the engine learning per model and pooled on
+    /// it, with learning curves and recovery after a change.
+    #[arg(long)]
+    pub scenario: Option<std::path::PathBuf>,
+    /// Worker threads (the report does not depend on it).
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+    /// With `--scenario`: `decide.bandit.forgetting` (default: the config default).
+    #[arg(long)]
+    pub forgetting: Option<f64>,
+    /// With `--scenario`: `decide.bandit.pool-strength`.
+    #[arg(long)]
+    pub pool_strength: Option<f64>,
+    /// With `--scenario`: `decide.bandit.rules-prior`.
+    #[arg(long)]
+    pub rules_prior: Option<f64>,
+    /// With `--scenario`: `decide.bandit.prior-precision`.
+    #[arg(long)]
+    pub prior_precision: Option<f64>,
+    /// With `--scenario`: `decide.confidence-gate`.
+    #[arg(long)]
+    pub gate: Option<f64>,
 }
 
 /// Alerts arguments.
@@ -145,6 +168,7 @@ pub struct AlertsArgs {
 /// Runs a benchmark and prints its report.
 pub async fn main(command: &BenchCommand) -> ExitCode {
     match command {
+        BenchCommand::Ablation(args) if args.scenario.is_some() => scenario(args),
         BenchCommand::Ablation(args) => {
             let report = crate::bench::ablation::run_ablation(args.seeds, args.base_seed);
             if args.json {
@@ -158,6 +182,47 @@ pub async fn main(command: &BenchCommand) -> ExitCode {
         BenchCommand::Throughput(args) => throughput(args).await,
         BenchCommand::Report(args) => report(args),
     }
+}
+
+fn scenario(args: &AblationArgs) -> ExitCode {
+    use crate::bench::ablation::{spec::ScenarioSpec, study, study_report};
+    let Some(path) = &args.scenario else {
+        return ExitCode::from(2);
+    };
+    let spec = match ScenarioSpec::from_file(path) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut cfg = study::StudyConfig {
+        threads: args.threads,
+        ..study::StudyConfig::default()
+    };
+    let l = &mut cfg.learner;
+    l.learn.forgetting = args.forgetting.unwrap_or(l.learn.forgetting);
+    l.learn.pool_strength = args.pool_strength.unwrap_or(l.learn.pool_strength);
+    l.learn.rules_prior = args.rules_prior.unwrap_or(l.learn.rules_prior);
+    l.learn.prior.precision = args.prior_precision.unwrap_or(l.learn.prior.precision);
+    l.gate = args.gate.unwrap_or(l.gate);
+    let ok = |v: f64, lo: f64, hi: f64| v.is_finite() && v >= lo && v <= hi;
+    if !(ok(l.learn.forgetting, f64::MIN_POSITIVE, 1.0)
+        && ok(l.learn.pool_strength, 0.0, 1.0)
+        && ok(l.learn.rules_prior, 0.0, f64::MAX)
+        && ok(l.learn.prior.precision, f64::MIN_POSITIVE, f64::MAX)
+        && ok(l.gate, 0.0, 1.0))
+    {
+        eprintln!("error: --forgetting must be in (0, 1], --pool-strength and --gate in [0, 1], --rules-prior ≥ 0, --prior-precision > 0");
+        return ExitCode::from(2);
+    }
+    let report = study::run_study(&spec, &cfg, args.seeds, args.base_seed);
+    if args.json {
+        println!("{}", study_report::study_json(&report));
+    } else {
+        print!("{}", study_report::study_table(&report));
+    }
+    ExitCode::SUCCESS
 }
 
 fn report(args: &ReportBenchArgs) -> ExitCode {

@@ -321,50 +321,7 @@ impl Config {
                 "must be at least 1".into(),
             ));
         }
-        let b = &dc.bandit;
-        if b.arms.is_empty() {
-            return Err(fail(
-                "decide.bandit.arms",
-                "must name at least one arm".into(),
-            ));
-        }
-        for (i, arm) in b.arms.iter().enumerate() {
-            let known = [
-                "none", "retrain", "rollback", "fallback", "hold", "escalate",
-            ];
-            if !known.contains(&arm.as_str()) {
-                return Err(fail(
-                    "decide.bandit.arms",
-                    format!("unknown arm `{arm}` (known: {})", known.join(", ")),
-                ));
-            }
-            if b.arms[..i].contains(arm) {
-                return Err(fail(
-                    "decide.bandit.arms",
-                    format!("`{arm}` is listed twice"),
-                ));
-            }
-        }
-        if b.samples == 0 {
-            return Err(fail("decide.bandit.samples", "must be at least 1".into()));
-        }
-        if b.pool_size == 0 {
-            return Err(fail("decide.bandit.pool-size", "must be at least 1".into()));
-        }
-        if !(b.prior_precision.is_finite() && b.prior_precision > 0.0) {
-            return Err(fail(
-                "decide.bandit.prior-precision",
-                format!("must be positive, got {}", b.prior_precision),
-            ));
-        }
-        for (key, w) in [
-            ("decide.bandit.benefit-weight", b.benefit_weight),
-            ("decide.bandit.cost-weight", b.cost_weight),
-        ] {
-            if !(w.is_finite() && w >= 0.0) {
-                return Err(fail(key, format!("must be ≥ 0, got {w}")));
-            }
-        }
+        super::bandit::check_bandit(&dc.bandit, &fail)?;
         if self.pipeline.batch_size == 0 {
             return Err(fail("pipeline.batch-size", "must be at least 1".into()));
         }

@@ -434,3 +434,36 @@ fn input_mapping_loads_and_its_errors_name_key_and_file() {
         Ok(())
     });
 }
+
+#[test]
+fn bandit_learning_keys_default_and_are_checked() {
+    Jail::expect_with(|jail| {
+        let loaded = Config::load(None).map_err(|e| e.to_string())?;
+        assert_eq!(
+            loaded.config.decide.bandit,
+            crate::config::BanditConfig::default()
+        );
+        for (text, key) in [
+            ("forgetting = 0.0", "decide.bandit.forgetting"),
+            ("forgetting = 1.5", "decide.bandit.forgetting"),
+            ("pool-strength = 2.0", "decide.bandit.pool-strength"),
+            ("rules-prior = -1.0", "decide.bandit.rules-prior"),
+            ("scope = \"team\"", "scope"),
+        ] {
+            jail.create_file("bad.toml", &format!("[decide.bandit]\n{text}\n"))?;
+            let err = Config::load(Some(Path::new("bad.toml")))
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.contains(key), "{text}: {err}");
+            assert!(err.contains("bad.toml"), "{text}: {err}");
+        }
+        jail.create_file("ok.toml", "[decide.bandit]\nscope = \"group\"\n")?;
+        let loaded = Config::load(Some(Path::new("ok.toml"))).map_err(|e| e.to_string())?;
+        assert_eq!(
+            loaded.config.decide.bandit.scope,
+            crate::decide::bandit::Scope::Group
+        );
+        Ok(())
+    });
+}

@@ -10,6 +10,7 @@
 //! ([`ModelRules`], resolved once per model); `jidoka config show` prints
 //! the effective values with their origins.
 
+mod bandit;
 mod executor;
 mod input;
 mod load;
@@ -22,14 +23,14 @@ pub use executor::{CommandConfig, ExecutorConfig, GithubConfig, TargetKind, Webh
 pub use input::{InputKey, InputKind, Repartition};
 pub use load::{ConfigError, LoadedConfig, DEFAULT_CONFIG_FILE, ENV_PREFIX, MIN_HMAC_KEY_BYTES};
 pub use model::{
-    AnomalyConfig, AutoOffsetReset, BanditConfig, BanditScope, BaselineKind, Config, Correction,
-    DecideConfig, DetectConfig, EffectThreshold, EvaluationsConfig, KafkaConfig, LabelsConfig,
-    LogFormat, MinEffect, OperatorConfig, Partitioner, PipelineConfig, ReferenceMode, SchemaIds,
+    AnomalyConfig, AutoOffsetReset, BanditConfig, BaselineKind, Config, Correction, DecideConfig,
+    DetectConfig, EffectThreshold, EvaluationsConfig, KafkaConfig, LabelsConfig, LogFormat,
+    MinEffect, OperatorConfig, Partitioner, PipelineConfig, ReferenceMode, SchemaIds,
     SchemasConfig, StateConfig, TelemetryConfig, TopicsConfig, WindowKindName,
     DEFAULT_FEATURE_SERIES_LIMIT,
 };
 pub use models::{
     FeatureRoute, FeatureSelection, MinEffectOverride, ModelOverrides, ModelRules, ModelSettings,
-    SettingsCache,
+    SettingsCache, DEFAULT_BANDIT_GROUP,
 };
 pub use secret::{Secret, SecretError, REDACTED};

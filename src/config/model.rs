@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::bandit::BanditConfig;
 use super::secret::Secret;
 pub use crate::detect::anomaly::BaselineKind;
 pub use crate::detect::multiple::Correction;
@@ -438,45 +439,6 @@ pub struct DecideConfig {
     /// from `policy-file` (not a config key).
     #[serde(skip)]
     pub policy: Option<std::sync::Arc<crate::decide::rules::Policy>>,
-}
-
-/// The contextual bandit (`[decide.bandit]`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct BanditConfig {
-    /// Arms: a subset of none, retrain, rollback, fallback, hold, escalate
-    /// (no duplicates, at least one).
-    pub arms: Vec<String>,
-    /// Joint posterior draws used to estimate the confidence (≥ 1).
-    pub samples: usize,
-    /// Seed mixed with each decision id: the same input gives the same draws.
-    pub seed: u64,
-    /// Prior precision of the arm weights (ridge strength, > 0).
-    pub prior_precision: f64,
-    /// Reward = benefit-weight × recovery − cost-weight × cost (≥ 0).
-    pub benefit_weight: f64,
-    /// See `benefit-weight` (≥ 0).
-    pub cost_weight: f64,
-    /// Whose outcomes a model's bandit learns from: its own (`model`),
-    /// those of every model of its group (`group`: the models of one
-    /// `[models."<glob>"]` table), or those of every model (`global`).
-    /// Pooled lessons reach every instance through the lessons topic.
-    pub scope: BanditScope,
-    /// Most lessons a pool holds; past it the earliest learned are dropped
-    /// (≥ 1).
-    pub pool_size: usize,
-}
-
-/// Whose outcomes a bandit learns from (`decide.bandit.scope`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum BanditScope {
-    /// Only the model's own outcomes.
-    Model,
-    /// The outcomes of every model of the model's group.
-    Group,
-    /// The outcomes of every model.
-    Global,
 }
 
 /// Batching of the processing loop.

@@ -56,6 +56,11 @@ pub struct ModelOverrides {
     /// global `decide.policy-file` (or the built-in policy).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy_file: Option<PathBuf>,
+    /// The group whose outcomes these models' bandits pool when
+    /// `decide.bandit.scope = "group"`; absent: the table's glob (models no
+    /// table matches are in the group `*`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bandit_group: Option<String>,
     /// `detect.max-categories` for these models.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_categories: Option<usize>,
@@ -315,7 +320,13 @@ pub struct ModelSettings {
     /// The parsed policy (`None` only for a configuration not loaded
     /// through [`Config::load`]: the built-in policy).
     pub policy: Option<Arc<Policy>>,
+    /// The bandit group (`bandit-group`, default the table's glob; `*`
+    /// for the global settings).
+    pub bandit_group: String,
 }
+
+/// The bandit group of models no `[models."<glob>"]` table matches.
+pub const DEFAULT_BANDIT_GROUP: &str = "*";
 
 /// One table, compiled.
 #[derive(Debug, Clone)]
@@ -384,6 +395,7 @@ impl ModelRules {
             features: FeatureSelection::all(),
             policy_file: config.decide.policy_file.clone(),
             policy: config.decide.policy.clone(),
+            bandit_group: DEFAULT_BANDIT_GROUP.to_string(),
         });
         let mut tables = Vec::new();
         for (pattern, o) in &config.models {
@@ -400,6 +412,9 @@ impl ModelRules {
                     "",
                     "`{a,b}` alternations are not supported: write one table per pattern".into(),
                 ));
+            }
+            if o.bandit_group.as_ref().is_some_and(|g| g.trim().is_empty()) {
+                return Err(fail("bandit-group", "must not be empty".into()));
             }
             let matcher = GlobBuilder::new(pattern)
                 .literal_separator(false)
@@ -423,6 +438,7 @@ impl ModelRules {
                     features,
                     policy_file,
                     policy,
+                    bandit_group: o.bandit_group.clone().unwrap_or_else(|| pattern.clone()),
                 }),
             });
         }
@@ -475,6 +491,7 @@ impl ModelRules {
                     features: FeatureSelection::all(),
                     policy_file: config.decide.policy_file.clone(),
                     policy: config.decide.policy.clone(),
+                    bandit_group: DEFAULT_BANDIT_GROUP.to_string(),
                 }),
                 tables: Vec::new(),
             }

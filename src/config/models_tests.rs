@@ -147,6 +147,25 @@ fn bad_keys_and_values_name_the_table_key_and_file() {
 }
 
 #[test]
+fn bandit_groups_default_to_the_table_glob() {
+    Jail::expect_with(|jail| {
+        let cfg = load(
+            jail,
+            "[models.\"fraud-*\"]\nbandit-group = \"risk\"\n[models.\"churn-*\"]\nwindow-size = 300\n",
+        )
+        .map_err(|e| e.to_string())?
+        .config;
+        let rules = ModelRules::build(&cfg).map_err(|e| e.message)?;
+        assert_eq!(rules.resolve("fraud-v3").bandit_group, "risk");
+        assert_eq!(rules.resolve("churn-eu").bandit_group, "churn-*");
+        assert_eq!(rules.resolve("other").bandit_group, DEFAULT_BANDIT_GROUP);
+        let err = error(jail, "[models.\"fraud-*\"]\nbandit-group = \" \"\n");
+        assert!(err.contains("models.\"fraud-*\".bandit-group"), "{err}");
+        Ok(())
+    });
+}
+
+#[test]
 fn table_policy_files_load_at_start_up() {
     Jail::expect_with(|jail| {
         jail.create_file("strict.toml", crate::decide::BUILTIN_POLICY)?;

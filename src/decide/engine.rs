@@ -23,7 +23,10 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use sha2::{Digest, Sha256};
 
-use super::bandit::{BanditChoice, BanditError, LinearThompsonBandit, Prior};
+use super::bandit::{
+    rules_prior_means, BanditChoice, BanditError, LearnConfig, LinearThompsonBandit,
+    Pool as StatsPool, Prior,
+};
 use super::context;
 use super::control::{Control, Veto};
 use super::cooldown::Cooldown;
@@ -140,6 +143,12 @@ pub struct Engine {
     prior: Prior,
     benefit_weight: f64,
     cost_weight: f64,
+    /// How a posterior is built from outcome statistics (`[decide.bandit]`
+    /// scope, forgetting, pool strength, informative start, noise prior).
+    learn: LearnConfig,
+    /// The informative start's prior means, one per arm (none when
+    /// `rules-prior` is 0).
+    means: Option<Vec<Vec<f64>>>,
 }
 
 const HOUR_MS: i64 = 3_600_000;
@@ -166,13 +175,29 @@ impl Engine {
     /// An engine with `cfg`'s settings and its parsed policy (the built-in
     /// policy when none was loaded).
     pub fn new(cfg: &DecideConfig) -> Self {
+        let policy = cfg.policy.clone().unwrap_or_else(builtin_policy);
+        let arms = parse_arms(&cfg.bandit.arms);
+        let b = &cfg.bandit;
+        let means = (b.rules_prior > 0.0).then(|| rules_prior_means(&policy, &arms, b.rules_prior));
         Engine {
-            policy: cfg.policy.clone().unwrap_or_else(builtin_policy),
+            learn: LearnConfig {
+                scope: b.scope,
+                forgetting: b.forgetting,
+                pool_strength: b.pool_strength,
+                rules_prior: b.rules_prior,
+                prior: Prior {
+                    precision: b.prior_precision,
+                    a0: b.noise_shape,
+                    b0: b.noise_scale,
+                },
+            },
+            means,
+            policy,
             gate: cfg.confidence_gate,
             cooldown: Cooldown::new(cfg.cooldown),
             rate_limit: cfg.rate_limit_per_hour.max(1),
             max_evidence_age_ms: millis(cfg.max_evidence_age),
-            arms: parse_arms(&cfg.bandit.arms),
+            arms,
             samples: cfg.bandit.samples.max(1),
             seed: cfg.bandit.seed,
             prior: Prior {
@@ -187,6 +212,28 @@ impl Engine {
     /// The policy.
     pub fn policy(&self) -> &Policy {
         &self.policy
+    }
+
+    /// How posteriors are built from outcome statistics.
+    pub fn learning(&self) -> &LearnConfig {
+        &self.learn
+    }
+
+    /// Empty outcome statistics for this engine's arms and context.
+    pub fn statistics(&self) -> Result<StatsPool, BanditError> {
+        StatsPool::new(context::dim(self.policy.rules().len()), &self.arms)
+    }
+
+    /// The posterior `model` (in `group`) decides with, from `stats`: the
+    /// base prior (centred on the rules' choice), the other models'
+    /// outcomes in its scope, shrunk, then its own.
+    pub fn pooled_bandit(
+        &self,
+        stats: &StatsPool,
+        model: &str,
+        group: &str,
+    ) -> Result<LinearThompsonBandit, BanditError> {
+        stats.posterior(model, group, &self.learn, self.means.as_deref())
     }
 
     /// A fresh bandit for a model (context dimension of this policy).

@@ -5,7 +5,7 @@ use super::*;
 use crate::config::Config;
 use crate::decide::control::Pause;
 use crate::decide::lesson::Lesson;
-use crate::decide::pool::Pool;
+use crate::decide::pool::LessonPool;
 use proptest::prelude::*;
 use rand::Rng;
 
@@ -293,8 +293,8 @@ fn step() -> impl Strategy<Value = Step> {
 enum Learner {
     Own(LinearThompsonBandit),
     Pooled {
-        pool: Pool,
-        fresh: LinearThompsonBandit,
+        pool: LessonPool,
+        engine: Box<Engine>,
     },
 }
 
@@ -305,8 +305,8 @@ impl Learner {
             .map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
         Ok(if pooled {
             Learner::Pooled {
-                pool: Pool::new(crate::config::BanditScope::Global, 2000),
-                fresh,
+                pool: LessonPool::new(crate::decide::bandit::Scope::Global, 2000),
+                engine: Box::new(engine.clone()),
             }
         } else {
             Learner::Own(fresh)
@@ -314,10 +314,13 @@ impl Learner {
     }
 
     /// The bandit a decision at `now` draws from.
-    fn current(&self, now: i64) -> LinearThompsonBandit {
+    fn current(&self, now: i64) -> Result<LinearThompsonBandit, TestCaseError> {
         match self {
-            Learner::Own(b) => b.clone(),
-            Learner::Pooled { pool, fresh } => pool.posterior("m", "*", now, fresh.clone()).0,
+            Learner::Own(b) => Ok(b.clone()),
+            Learner::Pooled { pool, engine } => pool
+                .posterior("m", "*", now, engine)
+                .map(|(bandit, _)| bandit)
+                .map_err(|e| TestCaseError::fail(format!("{e:?}"))),
         }
     }
 
@@ -395,7 +398,7 @@ fn invariants(steps: &[Step], pooled: bool) -> Result<(), TestCaseError> {
             }
             _ => {}
         }
-        let bandit = learner.current(now);
+        let bandit = learner.current(now)?;
         let req = DecisionRequest {
             decision_id: &id,
             signals: st.signals,
@@ -484,11 +487,11 @@ fn the_pool_alone_can_carry_the_bandit_past_the_gate() -> Result<(), TestCaseErr
     };
     let features = context::features(&signals, &engine.policy().evaluate(&signals));
     let mut learner = Learner::new(&engine, true)?;
-    let decide = |learner: &Learner| {
-        let bandit = learner.current(10_000);
-        engine.decide(&request("dec-x", signals, 10_000, Some(&bandit)))
+    let decide = |learner: &Learner| -> Result<Decision, TestCaseError> {
+        let bandit = learner.current(10_000)?;
+        Ok(engine.decide(&request("dec-x", signals, 10_000, Some(&bandit))))
     };
-    prop_assert_ne!(decide(&learner).source, Source::Bandit);
+    prop_assert_ne!(decide(&learner)?.source, Source::Bandit);
     for k in 0..40 {
         for (action, reward) in [
             (Action::Rollback, 2.0),
@@ -505,7 +508,7 @@ fn the_pool_alone_can_carry_the_bandit_past_the_gate() -> Result<(), TestCaseErr
             );
         }
     }
-    let d = decide(&learner);
+    let d = decide(&learner)?;
     prop_assert_eq!(d.source, Source::Bandit);
     prop_assert_eq!(d.proposed, Action::Rollback);
     Ok(())

@@ -18,12 +18,11 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::audit::chain;
-use crate::config::BanditScope;
 use crate::config::{Config, LabelsConfig, ModelRules};
 use crate::decide::bandit::LinearThompsonBandit;
 use crate::decide::context::NEVER_MINUTES;
 use crate::decide::lesson::Lesson;
-use crate::decide::pool::Pool;
+use crate::decide::pool::LessonPool;
 use crate::decide::rules::Signals;
 use crate::decide::{Control, DecisionRequest, Engine, Pause};
 use crate::detect::events::concept_evidence;
@@ -112,7 +111,7 @@ pub struct Decisions {
     overlay: StateBatch,
     /// The lessons of every pool (`decide.bandit.scope` other than
     /// `model`), as read from the lessons topic.
-    pool: Pool,
+    pool: LessonPool,
 }
 
 impl Decisions {
@@ -138,18 +137,15 @@ impl Decisions {
             config_version: config_version.to_string(),
             store,
             overlay: StateBatch::default(),
-            pool: Pool::new(config.decide.bandit.scope, config.decide.bandit.pool_size),
+            pool: LessonPool::new(config.decide.bandit.scope, config.decide.bandit.pool_size),
         }
     }
 
-    /// The bandit group of `model`: the pattern of its `[models."<glob>"]`
-    /// table, or `*` for a model no table matches.
+    /// The bandit group of `model`: the `bandit-group` of its
+    /// `[models."<glob>"]` table (by default the table's glob), or `*` for
+    /// a model no table matches.
     pub fn group_of(&self, model: &str) -> String {
-        self.rules
-            .resolve(model)
-            .pattern
-            .clone()
-            .unwrap_or_else(|| "*".into())
+        self.rules.resolve(model).bandit_group.clone()
     }
 
     /// Adds a lesson (read from the lessons topic, or just learned here)
@@ -163,22 +159,16 @@ impl Decisions {
         self.pool.len()
     }
 
-    /// The bandit a decision of `model` at event time `at` draws from:
-    /// with `scope = "model"`, the model's own; otherwise the engine's fresh
-    /// bandit taught its pool's lessons learned at or before `at`.
-    pub fn bandit_at(
-        &self,
-        model: &str,
-        at: i64,
-    ) -> Result<Option<LinearThompsonBandit>, StateError> {
-        if self.pool.scope() == BanditScope::Model {
-            return self.bandit(model);
-        }
-        let Ok(fresh) = self.engine_of(model).new_bandit() else {
-            return Ok(None);
-        };
+    /// The bandit a decision of `model` at event time `at` draws from: the
+    /// engine's posterior from the lessons of the model's pool (its own
+    /// only with `scope = "model"`) learned at or before `at`; none if the
+    /// engine cannot build one (it then decides by the rules).
+    pub fn bandit_at(&self, model: &str, at: i64) -> Option<LinearThompsonBandit> {
         let group = self.group_of(model);
-        Ok(Some(self.pool.posterior(model, &group, at, fresh).0))
+        self.pool
+            .posterior(model, &group, at, self.engine_of(model))
+            .ok()
+            .map(|(bandit, _)| bandit)
     }
 
     /// The configuration hash commands and audit records carry.
@@ -293,7 +283,7 @@ impl Decisions {
     ) -> Result<Vec<Output>, StateError> {
         let partition = models.partition_of(at.model_id);
         let decision_id = ids::decision_id(at.model_id, at.pos.as_ref());
-        let bandit = self.bandit_at(at.model_id, at.event_time)?;
+        let bandit = self.bandit_at(at.model_id, at.event_time);
         let global = self.partition_control(partition)?.pause;
         let state = models.load(at.model_id)?;
         let accuracy_drop = state

@@ -4,7 +4,8 @@
 //! decides exactly as one processor holding both models.
 
 use super::*;
-use crate::config::{BanditScope, Config};
+use crate::config::Config;
+use crate::decide::bandit::Scope;
 use crate::decide::lesson::Lesson;
 use crate::demo::scenario::Scenario;
 use crate::pipeline::test_support::{at, audits, commands, config, TestResult};
@@ -95,7 +96,7 @@ fn folded(a: &AuditRecord) -> i64 {
         .map_or(0, |b| b.arms.iter().map(|arm| arm.observations).sum())
 }
 
-fn with_scope(scope: BanditScope) -> Result<Config, Box<dyn std::error::Error>> {
+fn with_scope(scope: Scope) -> Result<Config, Box<dyn std::error::Error>> {
     let mut c = config()?;
     c.decide.bandit.scope = scope;
     Ok(c)
@@ -103,7 +104,7 @@ fn with_scope(scope: BanditScope) -> Result<Config, Box<dyn std::error::Error>> 
 
 #[test]
 fn another_instance_given_the_lesson_decides_as_one_instance() -> TestResult {
-    let cfg = with_scope(BanditScope::Global)?;
+    let cfg = with_scope(Scope::Global)?;
     let (a, b) = streams();
 
     // One processor holds both models.
@@ -131,7 +132,7 @@ fn another_instance_given_the_lesson_decides_as_one_instance() -> TestResult {
     assert_eq!(split, single, "identical decision, audit record and all");
 
     // Learning only from its own outcomes, b has nothing to draw on.
-    let own = with_scope(BanditScope::Model)?;
+    let own = with_scope(Scope::Model)?;
     let dz = tempfile::tempdir()?;
     let mut z = Processor::new(&own, "v1", Store::open(dz.path(), false)?);
     let out_z = feed(&mut z, 0, &a)?;
@@ -144,7 +145,7 @@ fn another_instance_given_the_lesson_decides_as_one_instance() -> TestResult {
 
 #[test]
 fn a_lesson_learned_after_a_decision_is_not_folded_into_it() -> TestResult {
-    let cfg = with_scope(BanditScope::Global)?;
+    let cfg = with_scope(Scope::Global)?;
     let (a, b) = streams();
     let dir = tempfile::tempdir()?;
     let mut p = Processor::new(&cfg, "v1", Store::open(dir.path(), false)?);

@@ -42,7 +42,6 @@ use super::processor::{Output, Processor, SourcePos};
 use super::rebalance::RebalanceLog;
 use super::repartition;
 use super::sink::{Encoded, Sink};
-use crate::config::BanditScope;
 use crate::config::{Config, InputKind, LoadedConfig, ModelRules, Repartition};
 use crate::detect::join::expiry_index;
 use crate::detect::reference::ReferenceData;
@@ -114,9 +113,9 @@ struct Pipeline<'a> {
     last_commit: Instant,
     /// A Kafka transaction is open (transactions on).
     in_transaction: bool,
-    /// The lessons topic, read whole (pooled learning: `decide.bandit.scope`
-    /// other than `model`).
-    lessons: Option<LessonsReader>,
+    /// The lessons topic, read whole: every decision's posterior is built
+    /// from the lessons of its pool.
+    lessons: LessonsReader,
 }
 
 #[path = "runner_commit.rs"]
@@ -161,10 +160,8 @@ impl<'a> Pipeline<'a> {
             producer.init_transactions(cfg.kafka.produce_timeout)?;
             tracing::info!(transactional_id = %cfg.transactional_id(), "transactions on");
         }
-        // Pooled learning starts from every lesson published so far.
-        let lessons = if cfg.decide.bandit.scope == BanditScope::Model {
-            None
-        } else {
+        // Learning starts from every lesson published so far.
+        let lessons = {
             let reader = LessonsReader::new(cfg, Duration::from_secs(10))?;
             let read = reader.catch_up(LESSONS_CATCH_UP);
             tracing::info!(
@@ -173,7 +170,7 @@ impl<'a> Pipeline<'a> {
                 "lessons read for pooled learning"
             );
             learn(&mut processor, read);
-            Some(reader)
+            reader
         };
         let sink = Sink::new(
             producer,
@@ -233,9 +230,8 @@ impl<'a> Pipeline<'a> {
 
     /// Gives the processor the lessons that arrived on the lessons topic.
     fn take_lessons(&mut self) {
-        if let Some(reader) = &mut self.lessons {
-            learn(&mut self.processor, reader.drain());
-        }
+        let read = self.lessons.drain();
+        learn(&mut self.processor, read);
     }
 
     /// Before revoked partitions are dropped, commits the interval's work

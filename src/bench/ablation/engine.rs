@@ -136,8 +136,7 @@ fn decide_config(config: &JidokaConfig) -> Result<DecideConfig, EngineError> {
             prior_precision: config.prior.precision,
             benefit_weight: 0.0,
             cost_weight: 0.01,
-            scope: crate::config::BanditScope::Model,
-            pool_size: 1,
+            ..BanditConfig::default()
         },
         policy: Some(Arc::new(policy)),
     })

@@ -131,7 +131,7 @@ struct SeedResult {
 }
 
 /// SplitMix64-style derivation of an independent stream seed.
-fn stream_seed(base: u64, seed: u64, stream: u64) -> u64 {
+pub(crate) fn stream_seed(base: u64, seed: u64, stream: u64) -> u64 {
     let mut z = base
         ^ seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
         ^ stream.wrapping_mul(0xD1B5_4A32_D192_ED03);

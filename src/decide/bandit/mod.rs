@@ -1,13 +1,19 @@
 //! The learning policy: a Bayesian linear contextual bandit with Thompson
 //! sampling (one Normal–inverse-gamma posterior per arm), its small dense
-//! linear algebra, and a bit-exact byte format for persisting its state.
+//! linear algebra, a bit-exact byte format for persisting its state, and
+//! the learner behind it: outcome statistics with forgetting, pooled
+//! across models, and a prior that starts from the policy's rules.
 //! Pure code; the decision engine (`decide::engine`) consults it behind the
 //! confidence gate.
 
 mod codec;
 pub mod linalg;
+mod pool;
+mod stats;
 mod thompson;
 
 /// The arms are the one [`Action`] type (`none` included).
 pub use crate::schema::Action;
+pub use pool::*;
+pub use stats::*;
 pub use thompson::*;

@@ -314,6 +314,11 @@ impl LinearThompsonBandit {
         Ok(best.0)
     }
 
+    /// A bandit from finished arm posteriors (see `stats::posterior`).
+    pub(crate) fn from_arms(dim: usize, arms: Vec<ArmPosterior>) -> Self {
+        LinearThompsonBandit { dim, arms }
+    }
+
     /// Serialise the full state (bit-exact, little-endian).
     pub fn to_bytes(&self) -> Vec<u8> {
         super::codec::encode(self.dim, &self.arms)

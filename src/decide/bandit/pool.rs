@@ -1,0 +1,292 @@
+//! Pooled learning across models, and the prior that starts from the rules.
+//!
+//! Guarantees:
+//! * a [`Pool`] keeps every model's [`BanditStats`] and, per group and for
+//!   all models, their sum, updated with each outcome (a pool is the sum of
+//!   its members, see `stats`); iteration is in name order, so two copies fed
+//!   the same outcomes in the same order hold the same numbers;
+//! * [`pooled_posterior`] is a pure function of (the model's statistics, the
+//!   statistics of the others in its scope, the config, the prior means):
+//!   the exact conjugate posterior of the base prior, then the others'
+//!   outcomes with weight `pool-strength` (a power prior: the pool's
+//!   information enters with its precision scaled by `s`, its covariance
+//!   inflated by `1/s`), then the model's own outcomes with weight 1. With
+//!   `scope = model` (no others) it is the model's own posterior; with no own
+//!   outcomes it is the pool's posterior with inflated covariance;
+//! * [`rules_prior_means`] centres each arm's prior so that, before any
+//!   outcome, the arm with the highest prior mean reward at a context is the
+//!   action of the first matching default rule there (the rules' choice);
+//!   with it, every arm's prior intercept is the mean reward observed in
+//!   scope, so an untried action is not expected to beat the average.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::stats::{check_forgetting, posterior, BanditStats};
+use super::thompson::{BanditError, LinearThompsonBandit, Prior};
+use crate::decide::context;
+use crate::decide::rules::Policy;
+use crate::schema::Action;
+
+/// Which models' outcomes a model's bandit learns from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scope {
+    /// Only its own.
+    Model,
+    /// Its own, plus (shrunk) those of the models of its group.
+    Group,
+    /// Its own, plus (shrunk) those of every model.
+    Global,
+}
+
+impl Scope {
+    /// The name in config files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Model => "model",
+            Scope::Group => "group",
+            Scope::Global => "global",
+        }
+    }
+
+    /// Parses a config name.
+    pub fn from_name(name: &str) -> Option<Scope> {
+        [Scope::Model, Scope::Group, Scope::Global]
+            .into_iter()
+            .find(|s| s.as_str() == name)
+    }
+}
+
+/// How a model's posterior is built from outcomes.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LearnConfig {
+    /// Whose outcomes are pooled.
+    pub scope: Scope,
+    /// Forgetting factor γ ∈ (0, 1] applied per outcome of an arm.
+    pub forgetting: f64,
+    /// Weight `s` ∈ [0, 1] of the other models' outcomes (1: as if they
+    /// were the model's own; 0: ignored).
+    pub pool_strength: f64,
+    /// Prior mean reward given to the rules' choice (see
+    /// [`rules_prior_means`]); 0 turns the informative start off.
+    pub rules_prior: f64,
+    /// The base prior.
+    pub prior: Prior,
+}
+
+/// Prior mean weight vectors, one per arm (in `arms` order), for the
+/// context layout of `policy` ([`context::features`]): default rule number
+/// `k` (0-based, in evaluation order, counting default rules only) adds
+/// `strength · 2⁻ᵏ` to its action's weight on the rule's indicator. At a
+/// context the prior mean reward of an arm is then the sum over the
+/// matching default rules naming it, and the first matching rule's term
+/// exceeds all later ones together, so the rules' choice has the highest
+/// prior mean (ties only when no default rule matches). Hard rules get no
+/// weight (they are applied before the bandit is consulted).
+pub fn rules_prior_means(policy: &Policy, arms: &[Action], strength: f64) -> Vec<Vec<f64>> {
+    let dim = context::dim(policy.rules().len());
+    let base = context::dim(0);
+    let mut means = vec![vec![0.0; dim]; arms.len()];
+    let mut rank = 0i32;
+    for (j, rule) in policy.rules().iter().enumerate() {
+        if rule.hard {
+            continue;
+        }
+        if let Some(k) = arms.iter().position(|a| *a == rule.action) {
+            means[k][base + j] += strength * 2f64.powi(-rank);
+        }
+        rank += 1;
+    }
+    means
+}
+
+/// The posterior a model decides with: base prior, then `others` with
+/// weight `cfg.pool_strength` (ignored when `cfg.scope` is `Model`), then
+/// `own`. With `means` (the informative start, see [`rules_prior_means`])
+/// the prior is centred on them plus, on the intercept, the mean reward of
+/// every outcome so combined ([`mean_reward`]; empirical Bayes: an action
+/// not tried yet in a situation is expected to do as well as the average
+/// outcome, not better); without, on zero.
+pub fn pooled_posterior(
+    own: &BanditStats,
+    others: Option<&BanditStats>,
+    cfg: &LearnConfig,
+    means: Option<&[Vec<f64>]>,
+) -> Result<LinearThompsonBandit, BanditError> {
+    let s = cfg.pool_strength;
+    if !(s.is_finite() && (0.0..=1.0).contains(&s)) {
+        return Err(BanditError::InvalidPrior);
+    }
+    let mut combined = own.clone();
+    if let Some(o) = others {
+        if cfg.scope != Scope::Model && s > 0.0 {
+            combined.add_scaled(o, s)?;
+        }
+    }
+    match means {
+        Some(m) => {
+            let base = mean_reward(&combined);
+            let shifted: Vec<Vec<f64>> = m
+                .iter()
+                .map(|v| {
+                    let mut v = v.clone();
+                    if let Some(first) = v.first_mut() {
+                        *first += base;
+                    }
+                    v
+                })
+                .collect();
+            posterior(&combined, cfg.prior, Some(&shifted))
+        }
+        None => posterior(&combined, cfg.prior, None),
+    }
+}
+
+/// The mean reward of every outcome in `stats` (all arms, weighted; the
+/// context's entry 0 is the intercept 1, so `Σ w·r = Σ xr[0]`); 0 when
+/// there is none.
+pub fn mean_reward(stats: &BanditStats) -> f64 {
+    let (mut sum, mut weight) = (0.0, 0.0);
+    for a in stats.actions() {
+        if let Some(s) = stats.arm(a) {
+            sum += s.xr.first().copied().unwrap_or(0.0);
+            weight += s.weight;
+        }
+    }
+    if weight > 0.0 && sum.is_finite() {
+        sum / weight
+    } else {
+        0.0
+    }
+}
+
+/// One model in a pool.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Member {
+    group: String,
+    stats: BanditStats,
+}
+
+/// Every model's outcome statistics, with per-group and global sums.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pool {
+    empty: BanditStats,
+    members: BTreeMap<String, Member>,
+    groups: BTreeMap<String, BanditStats>,
+    global: BanditStats,
+}
+
+impl Pool {
+    /// An empty pool over `actions` with context dimension `dim`.
+    pub fn new(dim: usize, actions: &[Action]) -> Result<Self, BanditError> {
+        let empty = BanditStats::new(dim, actions)?;
+        Ok(Pool {
+            global: empty.clone(),
+            empty,
+            members: BTreeMap::new(),
+            groups: BTreeMap::new(),
+        })
+    }
+
+    /// A model's own statistics (empty if it has no outcome yet).
+    pub fn own(&self, model: &str) -> &BanditStats {
+        self.members.get(model).map_or(&self.empty, |m| &m.stats)
+    }
+
+    /// The sum over every model.
+    pub fn global(&self) -> &BanditStats {
+        &self.global
+    }
+
+    /// Absorb `model`'s outcome `r` of `action` at `x`, the model being in
+    /// `group` (a model that changes group takes its statistics along).
+    /// On error nothing changes.
+    #[allow(clippy::too_many_arguments)]
+    pub fn observe(
+        &mut self,
+        model: &str,
+        group: &str,
+        action: Action,
+        x: &[f64],
+        r: f64,
+        forgetting: f64,
+    ) -> Result<(), BanditError> {
+        check_forgetting(forgetting)?;
+        let old = self.members.get(model).cloned().unwrap_or(Member {
+            group: group.to_string(),
+            stats: self.empty.clone(),
+        });
+        let mut new = old.stats.clone();
+        new.observe(action, x, r, forgetting)?;
+        let mut global = self.global.clone();
+        global.add_scaled(&old.stats, -1.0)?;
+        global.add_scaled(&new, 1.0)?;
+        let mut old_group = self
+            .groups
+            .get(&old.group)
+            .cloned()
+            .unwrap_or_else(|| self.empty.clone());
+        old_group.add_scaled(&old.stats, -1.0)?;
+        if old.group == group {
+            old_group.add_scaled(&new, 1.0)?;
+        } else {
+            let mut new_group = self
+                .groups
+                .get(group)
+                .cloned()
+                .unwrap_or_else(|| self.empty.clone());
+            new_group.add_scaled(&new, 1.0)?;
+            self.groups.insert(group.to_string(), new_group);
+        }
+        self.groups.insert(old.group, old_group);
+        self.global = global;
+        self.members.insert(
+            model.to_string(),
+            Member {
+                group: group.to_string(),
+                stats: new,
+            },
+        );
+        Ok(())
+    }
+
+    /// The statistics of the other models in `model`'s scope (its scope's
+    /// sum minus its own); `None` for `Scope::Model`.
+    pub fn others(
+        &self,
+        model: &str,
+        group: &str,
+        scope: Scope,
+    ) -> Result<Option<BanditStats>, BanditError> {
+        let total = match scope {
+            Scope::Model => return Ok(None),
+            Scope::Group => self.groups.get(group).unwrap_or(&self.empty),
+            Scope::Global => &self.global,
+        };
+        let mut others = total.clone();
+        if let Some(m) = self.members.get(model) {
+            if scope == Scope::Global || m.group == group {
+                others.add_scaled(&m.stats, -1.0)?;
+            }
+        }
+        Ok(Some(others))
+    }
+
+    /// The posterior `model` (in `group`) decides with under `cfg`.
+    pub fn posterior(
+        &self,
+        model: &str,
+        group: &str,
+        cfg: &LearnConfig,
+        means: Option<&[Vec<f64>]>,
+    ) -> Result<LinearThompsonBandit, BanditError> {
+        let others = self.others(model, group, cfg.scope)?;
+        pooled_posterior(self.own(model), others.as_ref(), cfg, means)
+    }
+}
+
+#[cfg(test)]
+#[path = "pool_tests.rs"]
+mod tests;
