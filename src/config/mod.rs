@@ -24,7 +24,7 @@ pub use load::{ConfigError, LoadedConfig, DEFAULT_CONFIG_FILE, ENV_PREFIX, MIN_H
 pub use model::{
     AnomalyConfig, AutoOffsetReset, BanditConfig, BaselineKind, Config, Correction, DecideConfig,
     DetectConfig, EffectThreshold, EvaluationsConfig, KafkaConfig, LabelsConfig, LogFormat,
-    MinEffect, OperatorConfig, Partitioner, PipelineConfig, ReferenceMode, SchemaIds,
+    MinEffect, OperatorConfig, Partitioner, PipelineConfig, ReferenceMode, RewardConfig, SchemaIds,
     SchemasConfig, StateConfig, TelemetryConfig, TopicsConfig, WindowKindName,
     DEFAULT_FEATURE_SERIES_LIMIT,
 };

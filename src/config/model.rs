@@ -434,6 +434,10 @@ pub struct DecideConfig {
     pub max_evidence_age: Duration,
     /// The contextual bandit.
     pub bandit: BanditConfig,
+    /// How a decision's reward is made: its measured and reported parts
+    /// (`[decide.reward]`; absent from older configs: its defaults).
+    #[serde(default)]
+    pub reward: RewardConfig,
     /// The parsed policy, filled in by [`crate::config::Config::load`]
     /// from `policy-file` (not a config key).
     #[serde(skip)]
@@ -457,6 +461,57 @@ pub struct BanditConfig {
     pub benefit_weight: f64,
     /// See `benefit-weight` (≥ 0).
     pub cost_weight: f64,
+}
+
+/// How a decision's reward is made (`[decide.reward]`): the model's own
+/// signals measured again after `horizon`, and the executor's report,
+/// weighted (docs/decisions.md, "Reward").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RewardConfig {
+    /// Event time of the model's own stream after a decision at which its
+    /// accuracy drop and drifted share are measured again (humantime).
+    #[serde(default = "default_reward_horizon", with = "humantime_serde")]
+    pub horizon: Duration,
+    /// How much longer, after the horizon, a dispatched command's reward
+    /// waits for the executor's outcome; then the measured part alone is
+    /// learned (humantime).
+    #[serde(default = "default_outcome_grace", with = "humantime_serde")]
+    pub outcome_grace: Duration,
+    /// Weight of the measured recovery in the recovery (≥ 0; the default,
+    /// 0, turns measurement off: the reward is the executor's report alone,
+    /// learned when it arrives).
+    #[serde(default)]
+    pub measured_weight: f64,
+    /// Weight of the executor's reported recovery in the recovery (≥ 0).
+    #[serde(default = "default_reward_weight")]
+    pub reported_weight: f64,
+}
+
+/// Default of `decide.reward.horizon`: 30 minutes.
+pub fn default_reward_horizon() -> Duration {
+    Duration::from_secs(30 * 60)
+}
+
+/// Default of `decide.reward.outcome-grace`: 30 minutes.
+pub fn default_outcome_grace() -> Duration {
+    Duration::from_secs(30 * 60)
+}
+
+/// Default of `decide.reward.reported-weight`: 1.
+pub fn default_reward_weight() -> f64 {
+    1.0
+}
+
+impl Default for RewardConfig {
+    fn default() -> Self {
+        RewardConfig {
+            horizon: default_reward_horizon(),
+            outcome_grace: default_outcome_grace(),
+            measured_weight: 0.0,
+            reported_weight: default_reward_weight(),
+        }
+    }
 }
 
 /// Batching of the processing loop.
@@ -529,8 +584,12 @@ pub struct SchemaIds {
     pub heal_outcome_v1: u32,
     /// Id of `schemas/operator_command.avsc`.
     pub operator_command: u32,
-    /// Id of `schemas/audit_record.avsc` (version 2, written).
+    /// Id of `schemas/audit_record.avsc` (version 3, written).
     pub audit_record: u32,
+    /// Id of `schemas/history/audit_record.v2.avsc`: audit records written
+    /// with it (before the `reward` field) are still read, through Avro
+    /// schema resolution.
+    pub audit_record_v2: u32,
     /// Id of `schemas/history/audit_record.v1.avsc`: audit records written
     /// with it are still read, through Avro schema resolution.
     pub audit_record_v1: u32,
@@ -644,7 +703,7 @@ impl Config {
 
 impl SchemaIds {
     /// Every schema id with its config key, in a fixed order.
-    pub fn named(&self) -> [(&'static str, u32); 13] {
+    pub fn named(&self) -> [(&'static str, u32); 14] {
         [
             ("prediction", self.prediction),
             ("label", self.label),
@@ -656,6 +715,7 @@ impl SchemaIds {
             ("heal-outcome-v1", self.heal_outcome_v1),
             ("operator-command", self.operator_command),
             ("audit-record", self.audit_record),
+            ("audit-record-v2", self.audit_record_v2),
             ("audit-record-v1", self.audit_record_v1),
             ("dead-letter", self.dead_letter),
             ("evaluation", self.evaluation),

@@ -17,8 +17,10 @@ pub mod control;
 mod cooldown;
 mod engine;
 pub mod operator;
+pub mod reward;
 pub mod rules;
 mod stored_v1;
+mod stored_v2;
 
 pub use control::{Control, Pause, Veto};
 pub use cooldown::Cooldown;

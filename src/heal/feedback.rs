@@ -2,11 +2,14 @@
 //! outcomes and operators' commands.
 //!
 //! Guarantees:
-//! * an outcome for a remembered command teaches the model's bandit
-//!   (reward = benefit-weight × recovery − cost-weight × cost; a rejected
-//!   command teaches nothing) and completes its decision's audit record with
-//!   a new version; an outcome for an unknown or already answered command is
-//!   counted and changes nothing, so a redelivered outcome is learned once;
+//! * an outcome for a remembered command whose decision is being measured
+//!   ([`crate::decide::operator::Pending`]) is added to its reward, which is
+//!   learned and audited when it is complete; otherwise it teaches the
+//!   model's bandit at once (reward = benefit-weight × recovery −
+//!   cost-weight × cost) and completes its decision's audit record with a
+//!   new version; a rejected command teaches nothing and is not measured;
+//!   an outcome for an unknown or already answered command is counted and
+//!   changes nothing, so a redelivered outcome is learned once;
 //! * an operator command is obeyed only if its signature verified; every
 //!   operator command, obeyed or rejected, gets an audit record saying which
 //!   and why;
@@ -20,7 +23,9 @@
 //!   commands it issues are built by [`crate::heal::command`].
 
 use super::command::{approved, hold, OperatorReply};
-use crate::decide::operator::{next_version, seal, CommandRecord, Decisions, PartitionControl};
+use crate::decide::operator::{
+    next_version, seal, CommandRecord, Decisions, PartitionControl, Started,
+};
 use crate::decide::{Pause, Veto};
 use crate::ids;
 use crate::schema::{
@@ -55,12 +60,23 @@ impl Feedback {
         decisions: &mut Decisions,
         o: &HealOutcome,
     ) -> Result<Vec<Output>, StateError> {
-        let Some(record) = decisions.command(&o.model_id, &o.command_id)? else {
+        // A record whose audit already has its outcome or reward (a kept
+        // escalation) was answered.
+        let record = decisions
+            .command(&o.model_id, &o.command_id)?
+            .filter(|r| r.audit.outcome.is_none() && r.audit.reward.is_none());
+        let Some(record) = record else {
             let state = models.load(&o.model_id)?;
             state.meta.outcomes_unknown = state.meta.outcomes_unknown.saturating_add(1);
             state.dirty = true;
             return Ok(Vec::new());
         };
+        if o.status == OutcomeStatus::Rejected {
+            // Nothing was done: nothing to measure.
+            decisions.drop_measure(models, &o.model_id, &o.command_id)?;
+        } else if let Some(done) = decisions.outcome_arrived(models, o)? {
+            return Ok(done);
+        }
         let learn = o.status != OutcomeStatus::Rejected;
         let reward = if learn {
             decisions.reward(o.recovery, o.cost)
@@ -265,6 +281,7 @@ fn veto(
             a.gate_reason = format!("{}; escalation {by}", a.gate_reason);
         })?;
         decisions.put_command(models, model, &target, None)?;
+        decisions.drop_measure(models, model, &target)?;
         outputs.push(Output::Audit(audit));
         return Ok(Ok(format!("escalation {target} closed without action")));
     }
@@ -348,6 +365,7 @@ fn approve(
         a.gate_reason = format!("{}; {action} {by}", a.gate_reason);
     })?;
     decisions.put_command(models, model, target, None)?;
+    decisions.drop_measure(models, model, target)?;
     let record = CommandRecord {
         command: command.clone(),
         features: record.features.clone(),
@@ -356,6 +374,17 @@ fn approve(
         audit: audit.clone(),
     };
     decisions.put_command(models, model, &command.command_id, Some(&record))?;
+    let before = decisions.health(models, model)?;
+    let started = Started {
+        decision_id: &audit.decision_id,
+        command_id: Some(&command.command_id),
+        arm: action,
+        features: &record.features,
+        before,
+        at: now,
+        audit: &audit,
+    };
+    decisions.start_measure(models, model, started)?;
     outputs.push(Output::Command(command));
     outputs.push(Output::Audit(audit));
     Ok(Ok(format!("{action} issued for escalation {target}")))

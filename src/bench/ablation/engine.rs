@@ -138,6 +138,7 @@ fn decide_config(config: &JidokaConfig) -> Result<DecideConfig, EngineError> {
             cost_weight: 0.01,
         },
         policy: Some(Arc::new(policy)),
+        reward: crate::config::RewardConfig::default(),
     })
 }
 
