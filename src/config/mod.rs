@@ -15,6 +15,7 @@ mod input;
 mod load;
 mod model;
 mod models;
+mod reward;
 mod secret;
 mod show;
 
@@ -24,7 +25,7 @@ pub use load::{ConfigError, LoadedConfig, DEFAULT_CONFIG_FILE, ENV_PREFIX, MIN_H
 pub use model::{
     AnomalyConfig, AutoOffsetReset, BanditConfig, BaselineKind, Config, Correction, DecideConfig,
     DetectConfig, EffectThreshold, EvaluationsConfig, KafkaConfig, LabelsConfig, LogFormat,
-    MinEffect, OperatorConfig, Partitioner, PipelineConfig, ReferenceMode, RewardConfig, SchemaIds,
+    MinEffect, OperatorConfig, Partitioner, PipelineConfig, ReferenceMode, SchemaIds,
     SchemasConfig, StateConfig, TelemetryConfig, TopicsConfig, WindowKindName,
     DEFAULT_FEATURE_SERIES_LIMIT,
 };
@@ -32,4 +33,5 @@ pub use models::{
     FeatureRoute, FeatureSelection, MinEffectOverride, ModelOverrides, ModelRules, ModelSettings,
     SettingsCache,
 };
+pub use reward::RewardConfig;
 pub use secret::{Secret, SecretError, REDACTED};

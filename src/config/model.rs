@@ -437,7 +437,7 @@ pub struct DecideConfig {
     /// How a decision's reward is made: its measured and reported parts
     /// (`[decide.reward]`; absent from older configs: its defaults).
     #[serde(default)]
-    pub reward: RewardConfig,
+    pub reward: super::reward::RewardConfig,
     /// The parsed policy, filled in by [`crate::config::Config::load`]
     /// from `policy-file` (not a config key).
     #[serde(skip)]
@@ -461,57 +461,6 @@ pub struct BanditConfig {
     pub benefit_weight: f64,
     /// See `benefit-weight` (≥ 0).
     pub cost_weight: f64,
-}
-
-/// How a decision's reward is made (`[decide.reward]`): the model's own
-/// signals measured again after `horizon`, and the executor's report,
-/// weighted (docs/decisions.md, "Reward").
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct RewardConfig {
-    /// Event time of the model's own stream after a decision at which its
-    /// accuracy drop and drifted share are measured again (humantime).
-    #[serde(default = "default_reward_horizon", with = "humantime_serde")]
-    pub horizon: Duration,
-    /// How much longer, after the horizon, a dispatched command's reward
-    /// waits for the executor's outcome; then the measured part alone is
-    /// learned (humantime).
-    #[serde(default = "default_outcome_grace", with = "humantime_serde")]
-    pub outcome_grace: Duration,
-    /// Weight of the measured recovery in the recovery (≥ 0; the default,
-    /// 0, turns measurement off: the reward is the executor's report alone,
-    /// learned when it arrives).
-    #[serde(default)]
-    pub measured_weight: f64,
-    /// Weight of the executor's reported recovery in the recovery (≥ 0).
-    #[serde(default = "default_reward_weight")]
-    pub reported_weight: f64,
-}
-
-/// Default of `decide.reward.horizon`: 30 minutes.
-pub fn default_reward_horizon() -> Duration {
-    Duration::from_secs(30 * 60)
-}
-
-/// Default of `decide.reward.outcome-grace`: 30 minutes.
-pub fn default_outcome_grace() -> Duration {
-    Duration::from_secs(30 * 60)
-}
-
-/// Default of `decide.reward.reported-weight`: 1.
-pub fn default_reward_weight() -> f64 {
-    1.0
-}
-
-impl Default for RewardConfig {
-    fn default() -> Self {
-        RewardConfig {
-            horizon: default_reward_horizon(),
-            outcome_grace: default_outcome_grace(),
-            measured_weight: 0.0,
-            reported_weight: default_reward_weight(),
-        }
-    }
 }
 
 /// Batching of the processing loop.
