@@ -6,7 +6,10 @@ use super::*;
 use crate::config::Config;
 use crate::demo::scenario::Scenario;
 use crate::pipeline::test_support::{at, audits, commands, config, TestResult};
-use crate::schema::{Action, AuditRecord, AuditReward, HealOutcome, OutcomeStatus};
+use crate::schema::{
+    Action, AuditRecord, AuditReward, HealCommand, HealOutcome, OperatorCommand, OperatorKind,
+    OutcomeStatus,
+};
 
 const MODEL: &str = "churn-v7";
 const START: i64 = 1_767_225_600_000;
@@ -330,5 +333,83 @@ fn a_restart_mid_horizon_gives_the_same_rewards() -> TestResult {
     assert!(!rewarded(&whole).is_empty());
     assert_eq!(whole, forgot);
     assert_eq!(whole, reopened);
+    Ok(())
+}
+
+/// `kind` by alice for churn-v7's command `target`.
+fn operator(kind: OperatorKind, target: &str) -> OperatorCommand {
+    OperatorCommand {
+        command_id: format!("op-{kind:?}-{target}"),
+        kind,
+        model_id: Some(MODEL.into()),
+        target_command_id: Some(target.into()),
+        issued_by: "alice".into(),
+        issued_at: 1,
+        signature: Some("00".into()),
+        action: Some("rollback".into()),
+        note: None,
+    }
+}
+
+/// The test config with a policy no drift matches: every decision
+/// escalates.
+fn escalating() -> Result<Config, Box<dyn std::error::Error>> {
+    let mut c = measured()?;
+    let policy = crate::decide::rules::Policy::from_toml_str(
+        "[[rule]]\nname = \"collapse\"\nwhen = \"accuracy_drop > 0.9\"\naction = \"rollback\"\nhard = true\n",
+        "test",
+    )?;
+    c.decide.policy = Some(std::sync::Arc::new(policy));
+    Ok(c)
+}
+
+#[test]
+fn an_approved_escalation_learns_its_approved_command_once_and_a_vetoed_one_nothing() -> TestResult
+{
+    for approve in [true, false] {
+        let dir = tempfile::tempdir()?;
+        let mut p = Processor::new(&escalating()?, "v1", Store::open(dir.path(), false)?);
+        let (a, b) = episode(true);
+        let mut out = feed(&mut p, 0, &a)?;
+        let esc = commands(&out)
+            .first()
+            .map(|c| (*c).clone())
+            .ok_or("escalation")?;
+        assert_eq!(esc.action, Action::Escalate);
+        assert!(p.decisions.pending(MODEL, &esc.command_id)?.is_some());
+        let kind = if approve {
+            OperatorKind::Approve
+        } else {
+            OperatorKind::Veto
+        };
+        let back =
+            p.process_operator(&at("operator", 0), &operator(kind, &esc.command_id), Ok(()))?;
+        assert!(p.decisions.pending(MODEL, &esc.command_id)?.is_none());
+        let issued: Vec<HealCommand> = commands(&back).into_iter().cloned().collect();
+        out.extend(back);
+        if approve {
+            let pending = p.decisions.pending(MODEL, &issued[0].command_id)?;
+            assert_eq!(pending.map(|x| x.arm), Some(Action::Rollback));
+        }
+        out.extend(feed(&mut p, a.len() as i64, &b)?);
+        let mine: Vec<&AuditRecord> = rewarded(&out)
+            .into_iter()
+            .filter(|r| r.decision_id == esc.decision_id)
+            .collect();
+        if approve {
+            assert_eq!(mine.len(), 1, "{mine:#?}");
+            let w = mine[0].reward.as_ref().ok_or("reward")?;
+            assert_eq!((w.arm.as_str(), w.parts.as_str()), ("rollback", "measured"));
+            assert_eq!(observations(&p, Action::Rollback)?, 1);
+        } else {
+            assert!(mine.is_empty(), "{mine:#?}");
+            assert_eq!(observations(&p, Action::Escalate)?, 0);
+        }
+        assert_eq!(observations(&p, Action::Escalate)?, 0);
+        // One line of versions per decision: the chain has no fork.
+        let all: Vec<AuditRecord> = audits(&out).into_iter().cloned().collect();
+        let reports = crate::audit::verify(all);
+        assert!(reports.iter().all(|r| r.is_intact()), "{reports:?}");
+    }
     Ok(())
 }
