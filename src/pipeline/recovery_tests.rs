@@ -413,3 +413,66 @@ fn an_approved_escalation_learns_its_approved_command_once_and_a_vetoed_one_noth
     }
     Ok(())
 }
+
+#[test]
+fn a_changed_grace_applies_to_waiting_decisions_and_leaves_no_stale_entry() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let mut p = Processor::new(&measured()?, "v1", Store::open(dir.path(), false)?);
+    let (a, b) = (stream(0, 2000, 1500), stream(2000, 2500, u64::MAX));
+    let mut out = feed(&mut p, 0, &a)?;
+    let c = commands(&out)
+        .first()
+        .map(|c| (*c).clone())
+        .ok_or("a command")?;
+    // Measured (horizon 15 min), waiting for its outcome (grace 10 min).
+    let t = c.issued_at + 20 * 60_000;
+    let split = b
+        .iter()
+        .position(|r| r.event_time >= t)
+        .ok_or("stream too short")?;
+    let from = a.len() as i64;
+    out.extend(feed(&mut p, from, &b[..split])?);
+    let waiting = p
+        .decisions
+        .pending(MODEL, &c.command_id)?
+        .ok_or("pending")?;
+    assert!(waiting.after.is_some());
+    assert!(p.decisions.waiting(MODEL)? >= 1);
+    p.checkpoint()?;
+    drop(p);
+    // Restarted with a longer grace: 20 min after the horizon.
+    let mut longer = measured()?;
+    longer.decide.reward.outcome_grace = std::time::Duration::from_secs(20 * 60);
+    let mut p = Processor::new(&longer, "v1", Store::open(dir.path(), false)?);
+    let t = c.issued_at + 34 * 60_000;
+    let until = b
+        .iter()
+        .position(|r| r.event_time >= t)
+        .ok_or("stream too short")?;
+    let mid = feed(&mut p, from + split as i64, &b[split..until])?;
+    let mine = |o: &[Output]| {
+        rewarded(o)
+            .into_iter()
+            .filter(|r| r.command_id.as_deref() == Some(&c.command_id))
+            .count()
+    };
+    assert_eq!(mine(&mid), 0, "still within the longer grace");
+    assert!(p.decisions.pending(MODEL, &c.command_id)?.is_some());
+    let rest = feed(&mut p, from + until as i64, &b[until..])?;
+    assert_eq!(mine(&rest), 1);
+    assert!(p.decisions.pending(MODEL, &c.command_id)?.is_none());
+    // Every measurement still waiting has its one index entry, no more.
+    p.checkpoint()?;
+    drop(p);
+    let p = Processor::new(&longer, "v1", Store::open(dir.path(), false)?);
+    let pending_keys = p
+        .store()
+        .range(
+            crate::state::Cf::Decisions,
+            &crate::state::decision_key(MODEL, b'm', ""),
+            &crate::state::decision_key(MODEL, b'n', ""),
+        )?
+        .len();
+    assert_eq!(p.decisions.waiting(MODEL)?, pending_keys);
+    Ok(())
+}

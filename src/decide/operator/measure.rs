@@ -59,6 +59,9 @@ pub struct Pending {
     /// The latest audit version of a decision without a command (a
     /// command's is in its command record).
     pub audit: Option<AuditRecord>,
+    /// Stream time of its index entry (kept, so the entry is found again
+    /// after a change of `outcome-grace`).
+    pub indexed_at: i64,
 }
 
 impl Pending {
@@ -142,6 +145,7 @@ impl Decisions {
             after: None,
             reported: None,
             audit: s.command_id.is_none().then(|| s.audit.clone()),
+            indexed_at: 0,
         };
         self.put_pending(models, model, None, Some(&pending))
     }
@@ -156,6 +160,16 @@ impl Decisions {
         )
     }
 
+    /// Number of `model`'s decisions waiting for their reward (entries of
+    /// the index; each measurement has exactly one).
+    pub fn waiting(&self, model: &str) -> Result<usize, StateError> {
+        let prefix = decision_key(model, INDEX, "");
+        Ok(self
+            .overlay
+            .scan_prefix(&self.store, Cf::Decisions, &prefix)?
+            .len())
+    }
+
     /// Writes `new` (`None`: deletes `old`), keeping the index in step.
     fn put_pending(
         &mut self,
@@ -165,18 +179,21 @@ impl Decisions {
         new: Option<&Pending>,
     ) -> Result<(), StateError> {
         let partition = models.partition_of(model);
-        let grace = self.weights.grace_ms;
         if let Some(o) = old {
-            let key = index_key(model, o.next(grace), o.id());
+            let key = index_key(model, o.indexed_at, o.id());
             self.overlay.put(Cf::Decisions, key, None, partition);
         }
         match (new, old) {
             (Some(n), _) => {
-                let key = index_key(model, n.next(grace), n.id());
+                let n = Pending {
+                    indexed_at: n.next(self.weights.grace_ms),
+                    ..n.clone()
+                };
+                let key = index_key(model, n.indexed_at, n.id());
                 self.overlay
                     .put(Cf::Decisions, key, Some(Vec::new()), partition);
                 let key = decision_key(model, MEASURE, n.id());
-                PENDING.put(&mut self.overlay, key, Some(n), partition)
+                PENDING.put(&mut self.overlay, key, Some(&n), partition)
             }
             (None, Some(o)) => {
                 let key = decision_key(model, MEASURE, o.id());
@@ -221,6 +238,9 @@ impl Decisions {
                 .map(|id| String::from_utf8_lossy(id).into_owned())
                 .unwrap_or_default();
             let Some(p) = self.pending(model, &id)? else {
+                // An entry whose measurement is gone: drop it.
+                let partition = models.partition_of(model);
+                self.overlay.put(Cf::Decisions, key, None, partition);
                 continue;
             };
             let mut next = p.clone();
