@@ -60,11 +60,15 @@ impl Feedback {
         decisions: &mut Decisions,
         o: &HealOutcome,
     ) -> Result<Vec<Output>, StateError> {
-        // A record whose audit already has its outcome or reward (a kept
-        // escalation) was answered.
+        // An escalation kept for its approval whose audit already has its
+        // outcome or reward was answered (other answered records are gone).
+        let answered = |r: &CommandRecord| {
+            r.status == AuditStatus::AwaitingApproval
+                && (r.audit.outcome.is_some() || r.audit.reward.is_some())
+        };
         let record = decisions
             .command(&o.model_id, &o.command_id)?
-            .filter(|r| r.audit.outcome.is_none() && r.audit.reward.is_none());
+            .filter(|r| !answered(r));
         let Some(record) = record else {
             let state = models.load(&o.model_id)?;
             state.meta.outcomes_unknown = state.meta.outcomes_unknown.saturating_add(1);

@@ -476,3 +476,45 @@ fn a_changed_grace_applies_to_waiting_decisions_and_leaves_no_stale_entry() -> T
     assert_eq!(p.decisions.waiting(MODEL)?, pending_keys);
     Ok(())
 }
+
+#[test]
+fn an_answered_escalation_is_answered_once_and_its_approved_command_still_learns() -> TestResult {
+    for measured_weight in [0.0, 1.0] {
+        let dir = tempfile::tempdir()?;
+        let mut cfg = escalating()?;
+        cfg.decide.reward.measured_weight = measured_weight;
+        let mut p = Processor::new(&cfg, "v1", Store::open(dir.path(), false)?);
+        let (a, b) = episode(true);
+        let mut out = feed(&mut p, 0, &a)?;
+        let esc = commands(&out)
+            .first()
+            .map(|c| (*c).clone())
+            .ok_or("escalation")?;
+        // The escalation is delivered (its outcome), and redelivered.
+        out.extend(p.process_outcome(&at("outcomes", 0), &outcome(&esc.command_id))?);
+        assert!(p
+            .process_outcome(&at("outcomes", 1), &outcome(&esc.command_id))?
+            .is_empty());
+        let learned_escalate = observations(&p, Action::Escalate)?;
+        assert_eq!(learned_escalate, u64::from(measured_weight == 0.0));
+        let back = p.process_operator(
+            &at("operator", 0),
+            &operator(OperatorKind::Approve, &esc.command_id),
+            Ok(()),
+        )?;
+        let rollback = commands(&back)
+            .first()
+            .map(|c| (*c).clone())
+            .ok_or("approved")?;
+        out.extend(back);
+        // The approved command's outcome, then the rest of the stream.
+        out.extend(p.process_outcome(&at("outcomes", 2), &outcome(&rollback.command_id))?);
+        out.extend(feed(&mut p, a.len() as i64, &b)?);
+        assert_eq!(observations(&p, Action::Rollback)?, 1, "{measured_weight}");
+        assert_eq!(observations(&p, Action::Escalate)?, learned_escalate);
+        let all: Vec<AuditRecord> = audits(&out).into_iter().cloned().collect();
+        let reports = crate::audit::verify(all);
+        assert!(reports.iter().all(|r| r.is_intact()), "{reports:?}");
+    }
+    Ok(())
+}
