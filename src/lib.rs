@@ -11,7 +11,7 @@
 //! - [`state`]: the RocksDB store of windows, model state and applied offsets.
 //! - [`stage`]: what the stage operators share: input position, output, the models' bookkeeping, the lifecycle hooks.
 //! - [`detect`]: feature windows and the drift tests (pure code), the detection and label-join operators.
-//! - [`decide`]: the rule engine and cooldown, the policy-rule language, the Thompson bandit and its learner (outcome statistics with forgetting, pooled across models; pure code), the decisions operator.
+//! - [`decide`]: the rule engine and cooldown, the policy-rule language, the Thompson bandit and its learner (outcome statistics with forgetting, pooled across models), the reward (pure code), the decisions operator with self-measured recovery and the pools of lessons.
 //! - [`bench`]: in-binary benchmarks (`jidoka bench ablation`, also on scenarios defined in TOML, `jidoka bench alerts`, `jidoka bench report`, `jidoka bench throughput`).
 //! - [`heal`]: heal commands for downstream executors (built only here), the feedback operator (outcomes, operator commands).
 //! - [`executor`]: the executor bridge (`jidoka executor`): heal commands to webhooks, GitHub and local programs, at most once; `POST /outcomes`.

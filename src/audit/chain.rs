@@ -23,7 +23,8 @@
 //! Records with sequence 0 and no hash predate the chain and are counted as
 //! unchained. Records sealed under version 1 of the audit schema (decoded
 //! now with the later fields at their defaults) are checked against the
-//! canonical JSON they were sealed with, and counted. Nothing here panics on any input (sequence numbers at the
+//! canonical JSON they were sealed with, and counted; a record without a
+//! `reward` (schema version 3) hashes as version 2 sealed it. Nothing here panics on any input (sequence numbers at the
 //! limits, huge version numbers, NaN statistics).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -39,11 +40,20 @@ use crate::schema::{AuditInputs, AuditRecord, CooldownCheck, FeatureEvidence};
 /// number alone (real decisions have at most a few).
 const MAX_IMPLIED_VERSIONS: i64 = 64;
 
+/// The JSON a record without a reward ends with: such a record is hashed
+/// without it, as version 2 of the audit schema (which had no `reward`)
+/// hashed it, so records sealed before version 3 still verify.
+const NO_REWARD: &[u8] = b",\"reward\":null}";
+
 /// The hash a record must carry.
 pub fn record_hash(record: &AuditRecord) -> String {
     let mut unsealed = record.clone();
     unsealed.record_hash.clear();
-    let canonical = serde_json::to_vec(&unsealed).unwrap_or_default();
+    let mut canonical = serde_json::to_vec(&unsealed).unwrap_or_default();
+    if canonical.ends_with(NO_REWARD) {
+        canonical.truncate(canonical.len() - NO_REWARD.len());
+        canonical.push(b'}');
+    }
     hex::encode(Sha256::digest(&canonical))
 }
 
@@ -91,6 +101,7 @@ pub fn v1_record_hash(record: &AuditRecord) -> Option<String> {
         && r.version == defaults.version
         && r.outcome.is_none()
         && r.supersedes.is_none()
+        && r.reward.is_none()
         && r.rules.iter().all(|x| !x.hard && x.priority == 0);
     if !v1_shaped {
         return None;

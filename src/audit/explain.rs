@@ -1,7 +1,8 @@
 //! One decision in plain words, from every version of its audit record:
 //! what was decided and when, on which evidence and signals, what each rule
 //! and the bandit said, what the gate and each check did, and what became
-//! of it (approval, veto, outcome).
+//! of it (approval, veto, outcome, and the reward with its measured and
+//! reported parts).
 //!
 //! Guarantees: [`explain`] is pure (records in, text out; no Kafka, no
 //! clock), takes the versions in any order, and never panics on any record
@@ -50,6 +51,7 @@ pub fn explain_with_events(records: &[AuditRecord], events: &[DriftEvent]) -> St
     bandit(&mut out, first);
     checks(&mut out, first);
     final_action(&mut out, first);
+    super::explain_reward::reward(&mut out, last);
     lifecycle(&mut out, &versions);
     out
 }
@@ -451,7 +453,10 @@ fn stage(previous: Option<&AuditRecord>, r: &AuditRecord) -> String {
                 o.reward,
                 if o.status == OutcomeStatus::Rejected { " (not learned: rejected)" } else { "" }
             ),
-            None => "completed (no outcome recorded)".to_string(),
+            None => match &r.reward {
+                Some(w) => format!("completed: reward {:.4} ({})", w.reward, w.parts),
+                None => "completed (no outcome recorded)".to_string(),
+            },
         },
         other => format!("status {other}"),
     };

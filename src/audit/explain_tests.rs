@@ -339,3 +339,48 @@ fn an_operator_command_record() {
     }
     assert!(!text.contains("Bandit"), "{text}");
 }
+
+#[test]
+fn the_reward_says_what_was_measured_and_what_reported() {
+    let decided = AuditRecord {
+        decision_id: "d".into(),
+        model_id: "m".into(),
+        action: "none".into(),
+        ..AuditRecord::default()
+    };
+    let text = explain(std::slice::from_ref(&decided));
+    assert!(text.contains("Reward\n  Not complete yet"), "{text}");
+    let mut done = decided.clone();
+    done.version = 2;
+    done.status = AuditStatus::Completed;
+    done.reward = Some(crate::schema::AuditReward {
+        arm: "none".into(),
+        parts: "measured".into(),
+        learned: true,
+        horizon_ms: 1_800_000,
+        measured_at: Some(1_717_200_000_000),
+        accuracy_drop_before: 0.2,
+        drifted_share_before: 0.5,
+        accuracy_drop_after: Some(0.05),
+        drifted_share_after: Some(0.25),
+        measured_recovery: Some(0.2),
+        reported_recovery: None,
+        reported_cost: None,
+        measured_weight: 1.0,
+        reported_weight: 1.0,
+        benefit_weight: 1.0,
+        cost_weight: 0.01,
+        recovery: 0.2,
+        reward: 0.2,
+    });
+    let text = explain(&[decided, done]);
+    for expected in [
+        "0.2000 for the none arm, from the model's own signals alone (learned by the bandit).",
+        "At the decision: accuracy drop 0.2000, drifted share 0.5000.",
+        "Measured at 2024-06-01T00:00:00.000Z (horizon 30m): accuracy drop 0.0500, drifted share 0.2500; measured recovery 0.2000.",
+        "Reported: no executor outcome used (cost 0).",
+        "v2: completed: reward 0.2000 (measured)",
+    ] {
+        assert!(text.contains(expected), "missing `{expected}` in:\n{text}");
+    }
+}

@@ -19,6 +19,7 @@
 
 pub mod chain;
 mod explain;
+mod explain_reward;
 mod filter;
 mod format;
 mod order;

@@ -322,6 +322,21 @@ impl Config {
             ));
         }
         super::bandit::check_bandit(&dc.bandit, &fail)?;
+        let r = &dc.reward;
+        for (key, w) in [
+            ("decide.reward.measured-weight", r.measured_weight),
+            ("decide.reward.reported-weight", r.reported_weight),
+        ] {
+            if !(w.is_finite() && w >= 0.0) {
+                return Err(fail(key, format!("must be ≥ 0, got {w}")));
+            }
+        }
+        if r.measured_weight + r.reported_weight <= 0.0 {
+            return Err(fail(
+                "decide.reward.reported-weight",
+                "measured-weight and reported-weight must not both be 0".into(),
+            ));
+        }
         if self.pipeline.batch_size == 0 {
             return Err(fail("pipeline.batch-size", "must be at least 1".into()));
         }

@@ -467,3 +467,45 @@ fn bandit_learning_keys_default_and_are_checked() {
         Ok(())
     });
 }
+
+#[test]
+fn the_reward_table_has_defaults_and_checked_weights() {
+    Jail::expect_with(|jail| {
+        let cfg = Config::load(None).map_err(|e| e.to_string())?.config;
+        assert_eq!(cfg.decide.reward, crate::config::RewardConfig::default());
+        assert_eq!(cfg.decide.reward.horizon.as_secs(), 30 * 60);
+        assert_eq!(cfg.decide.reward.measured_weight, 0.0);
+        jail.create_file(
+            "on.toml",
+            "[decide.reward]\nhorizon = \"10m\"\nmeasured-weight = 2.0\n",
+        )?;
+        let cfg = Config::load(Some(Path::new("on.toml")))
+            .map_err(|e| e.to_string())?
+            .config;
+        assert_eq!(cfg.decide.reward.horizon.as_secs(), 600);
+        assert_eq!(cfg.decide.reward.measured_weight, 2.0);
+        assert_eq!(cfg.decide.reward.reported_weight, 1.0);
+        for (file, body, key) in [
+            (
+                "neg.toml",
+                "[decide.reward]\nmeasured-weight = -1.0\n",
+                "decide.reward.measured-weight",
+            ),
+            (
+                "zero.toml",
+                "[decide.reward]\nreported-weight = 0.0\n",
+                "decide.reward.reported-weight",
+            ),
+            ("typo.toml", "[decide.reward]\nhorizn = \"1m\"\n", "horizn"),
+        ] {
+            jail.create_file(file, body)?;
+            let err = Config::load(Some(Path::new(file)))
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.contains(key), "{file}: {err}");
+            assert!(err.contains(file), "{file}: {err}");
+        }
+        Ok(())
+    });
+}

@@ -16,6 +16,7 @@ mod input;
 mod load;
 mod model;
 mod models;
+mod reward;
 mod secret;
 mod show;
 
@@ -33,4 +34,5 @@ pub use models::{
     FeatureRoute, FeatureSelection, MinEffectOverride, ModelOverrides, ModelRules, ModelSettings,
     SettingsCache, DEFAULT_BANDIT_GROUP,
 };
+pub use reward::RewardConfig;
 pub use secret::{Secret, SecretError, REDACTED};

@@ -435,6 +435,10 @@ pub struct DecideConfig {
     pub max_evidence_age: Duration,
     /// The contextual bandit.
     pub bandit: BanditConfig,
+    /// How a decision's reward is made: its measured and reported parts
+    /// (`[decide.reward]`; absent from older configs: its defaults).
+    #[serde(default)]
+    pub reward: super::reward::RewardConfig,
     /// The parsed policy, filled in by [`crate::config::Config::load`]
     /// from `policy-file` (not a config key).
     #[serde(skip)]
@@ -511,8 +515,12 @@ pub struct SchemaIds {
     pub heal_outcome_v1: u32,
     /// Id of `schemas/operator_command.avsc`.
     pub operator_command: u32,
-    /// Id of `schemas/audit_record.avsc` (version 2, written).
+    /// Id of `schemas/audit_record.avsc` (version 3, written).
     pub audit_record: u32,
+    /// Id of `schemas/history/audit_record.v2.avsc`: audit records written
+    /// with it (before the `reward` field) are still read, through Avro
+    /// schema resolution.
+    pub audit_record_v2: u32,
     /// Id of `schemas/history/audit_record.v1.avsc`: audit records written
     /// with it are still read, through Avro schema resolution.
     pub audit_record_v1: u32,
@@ -626,7 +634,7 @@ impl Config {
 
 impl SchemaIds {
     /// Every schema id with its config key, in a fixed order.
-    pub fn named(&self) -> [(&'static str, u32); 13] {
+    pub fn named(&self) -> [(&'static str, u32); 14] {
         [
             ("prediction", self.prediction),
             ("label", self.label),
@@ -638,6 +646,7 @@ impl SchemaIds {
             ("heal-outcome-v1", self.heal_outcome_v1),
             ("operator-command", self.operator_command),
             ("audit-record", self.audit_record),
+            ("audit-record-v2", self.audit_record_v2),
             ("audit-record-v1", self.audit_record_v1),
             ("dead-letter", self.dead_letter),
             ("evaluation", self.evaluation),

@@ -19,8 +19,10 @@ mod engine;
 pub mod lesson;
 pub mod operator;
 pub mod pool;
+pub mod reward;
 pub mod rules;
 mod stored_v1;
+mod stored_v2;
 
 pub use control::{Control, Pause, Veto};
 pub use cooldown::Cooldown;

@@ -11,7 +11,12 @@
 //! * it owns the `decisions` table (command records, bandits, partition
 //!   controls): its writes, and those the feedback makes through it, wait in
 //!   its own batch and reach RocksDB and the changelog with the checkpoint;
+//! * every decision is measured again after the reward's horizon and
+//!   learned once its reward is complete ([`measure`]);
 //! * the engine is pure; time is the evaluation's event time.
+
+mod measure;
+mod teach;
 
 use std::sync::Arc;
 
@@ -23,6 +28,7 @@ use crate::decide::bandit::LinearThompsonBandit;
 use crate::decide::context::NEVER_MINUTES;
 use crate::decide::lesson::Lesson;
 use crate::decide::pool::LessonPool;
+use crate::decide::reward::{Health, Weights};
 use crate::decide::rules::Signals;
 use crate::decide::{Control, DecisionRequest, Engine, Pause};
 use crate::detect::events::concept_evidence;
@@ -84,13 +90,20 @@ const BANDIT: u8 = b'b';
 const COMMAND: u8 = b'c';
 const CONTROL: u8 = b'p';
 
-/// Commands waiting for their outcome or approval. Version 2: heal
-/// commands name the command they act on (`target_command_id`); version 1
-/// is still read ([`super::stored_v1`]).
-const COMMANDS: Table<CommandRecord> = Table::new(Cf::Decisions, "decisions", 2).reading(Legacy {
-    version: 1,
-    decode: super::stored_v1::decode,
-});
+/// Commands waiting for their outcome or approval. Version 3: audit
+/// records have a `reward`; version 2 ([`super::stored_v2`]: before
+/// `reward`) and version 1 ([`super::stored_v1`]: before heal commands
+/// named the command they act on) are still read.
+const COMMANDS: Table<CommandRecord> = Table::new(Cf::Decisions, "decisions", 3).reading(&[
+    Legacy {
+        version: 2,
+        decode: super::stored_v2::decode,
+    },
+    Legacy {
+        version: 1,
+        decode: super::stored_v1::decode,
+    },
+]);
 /// Partition-wide controls.
 const CONTROLS: Table<PartitionControl> = Table::new(Cf::Decisions, "decisions", 1);
 
@@ -109,10 +122,16 @@ pub struct Decisions {
     store: Arc<Store>,
     /// Writes since the last checkpoint.
     overlay: StateBatch,
-    /// The lessons of every pool (`decide.bandit.scope` other than
-    /// `model`), as read from the lessons topic.
+    /// The lessons of every pool, as read from the lessons topic.
     pool: LessonPool,
+    /// The reward's horizon and weights.
+    weights: Weights,
+    /// `none` is one of the bandit's arms: decisions without a command
+    /// are measured and learned too.
+    learns_none: bool,
 }
+
+pub use measure::{Pending, Started};
 
 impl Decisions {
     /// The operator for `config` (hashed as `config_version`), its table in
@@ -138,6 +157,9 @@ impl Decisions {
             store,
             overlay: StateBatch::default(),
             pool: LessonPool::new(config.decide.bandit.scope, config.decide.bandit.pool_size),
+            weights: Weights::new(&config.decide),
+            learns_none: crate::decide::parse_arms(&config.decide.bandit.arms)
+                .contains(&Action::None),
         }
     }
 
@@ -384,6 +406,20 @@ impl Decisions {
             ..AuditRecord::default()
         };
         seal(models, &mut audit)?;
+        let before = Health {
+            accuracy_drop,
+            drifted_share: snap.drifted_share,
+        };
+        let started = Started {
+            decision_id: &audit.decision_id,
+            command_id: command.as_ref().map(|c| c.command_id.as_str()),
+            arm: command.as_ref().map_or(Action::None, |c| c.action),
+            features: &d.features,
+            before,
+            at: now,
+            audit: &audit,
+        };
+        self.start_measure(models, at.model_id, started)?;
         let mut outputs = Vec::with_capacity(2);
         if let Some(command) = command {
             let suggestion = suggestion(&d);

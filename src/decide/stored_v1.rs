@@ -7,7 +7,7 @@
 //! a `hold` named the vetoed command as its only evidence id and in its
 //! reason (`command <id> vetoed by …`), an approved command named the
 //! escalation in its reason (`escalation <id> approved by …`); a
-//! decision's own command gets `None`. The record is written back in the
+//! decision's own command gets `None`; its audit record no `reward`. The record is written back in the
 //! current version with its next change.
 
 use serde::Deserialize;
@@ -42,7 +42,9 @@ struct CommandRecordV1 {
 /// Decodes a version-1 command record (postcard bytes after the version
 /// byte).
 pub fn decode(bytes: &[u8]) -> Result<CommandRecord, postcard::Error> {
-    let old: CommandRecordV1 = postcard::from_bytes(bytes)?;
+    // Version 1's audit record had no `reward` either (see
+    // [`super::stored_v2`]).
+    let old: CommandRecordV1 = postcard::from_bytes(&super::stored_v2::with_no_reward(bytes))?;
     let c = old.command;
     let target_command_id = match (c.action, c.evidence.as_slice()) {
         (Action::Hold, [target]) if c.reason.starts_with(&format!("command {target} ")) => {
@@ -90,13 +92,16 @@ mod tests {
         let command = (
             "c2", "d1", "m", "v3", action, reason, evidence, 20_i64, "cfg",
         );
-        postcard::to_allocvec(&(
+        let mut bytes = postcard::to_allocvec(&(
             command,
             vec![0.5_f64],
             AuditStatus::Dispatched,
             Some(Action::Retrain),
             audit,
-        ))
+        ))?;
+        // Version 1's audit record ended before `reward` (`None`, one byte).
+        bytes.pop();
+        Ok(bytes)
     }
 
     fn audit() -> AuditRecord {

@@ -3,7 +3,7 @@
 //!
 //! Guarantees: pure (records in, rows out). Every audit record field is
 //! in its row: scalars and optional sub-records (inputs, cooldown, bandit,
-//! outcome, supersedes) as columns of their own, null when absent; the
+//! outcome, supersedes, reward) as columns of their own, null when absent; the
 //! lists (evidence, rules, checks, bandit arms) and the signal map both as
 //! summary columns (drifted features, matched rules, failed checks, one
 //! mean and one count column per bandit arm) and, whole, as JSON columns
@@ -136,7 +136,49 @@ pub fn audit_layout() -> Layout<AuditRecord> {
         Field::text("previous_hash", |r: &R| r.previous_hash.clone()),
         Field::text("record_hash", |r: &R| r.record_hash.clone()),
     ]);
+    fields.extend(reward_fields());
     Layout::new(fields)
+}
+
+/// The reward's columns (`reward_*`, null until the reward is complete or
+/// when it was made from the executor's report alone).
+fn reward_fields() -> Vec<Field<AuditRecord>> {
+    type R = AuditRecord;
+    fn w<T>(f: impl Fn(&crate::schema::AuditReward) -> T) -> impl Fn(&R) -> Option<T> {
+        move |r: &R| r.reward.as_ref().map(&f)
+    }
+    vec![
+        Field::text("reward_arm", w(|w| w.arm.clone())),
+        Field::text("reward_parts", w(|w| w.parts.clone())),
+        Field::bool("reward_learned", w(|w| w.learned)),
+        Field::int("reward_horizon_ms", w(|w| w.horizon_ms)),
+        Field::time("reward_measured_at", |r: &R| {
+            r.reward.as_ref().and_then(|w| w.measured_at)
+        }),
+        Field::float("reward_accuracy_drop_before", w(|w| w.accuracy_drop_before)),
+        Field::float("reward_drifted_share_before", w(|w| w.drifted_share_before)),
+        Field::float("reward_accuracy_drop_after", |r: &R| {
+            r.reward.as_ref().and_then(|w| w.accuracy_drop_after)
+        }),
+        Field::float("reward_drifted_share_after", |r: &R| {
+            r.reward.as_ref().and_then(|w| w.drifted_share_after)
+        }),
+        Field::float("reward_measured_recovery", |r: &R| {
+            r.reward.as_ref().and_then(|w| w.measured_recovery)
+        }),
+        Field::float("reward_reported_recovery", |r: &R| {
+            r.reward.as_ref().and_then(|w| w.reported_recovery)
+        }),
+        Field::float("reward_reported_cost", |r: &R| {
+            r.reward.as_ref().and_then(|w| w.reported_cost)
+        }),
+        Field::float("reward_measured_weight", w(|w| w.measured_weight)),
+        Field::float("reward_reported_weight", w(|w| w.reported_weight)),
+        Field::float("reward_benefit_weight", w(|w| w.benefit_weight)),
+        Field::float("reward_cost_weight", w(|w| w.cost_weight)),
+        Field::float("reward_recovery", w(|w| w.recovery)),
+        Field::float("reward", w(|w| w.reward)),
+    ]
 }
 
 /// The columns of a drift export, one row per drift event.

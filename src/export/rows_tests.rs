@@ -9,6 +9,7 @@ use crate::schema::{
 
 fn completed() -> AuditRecord {
     AuditRecord {
+        reward: None,
         decision_id: "dec-abc".into(),
         model_id: "churn-v7".into(),
         model_version: "7".into(),

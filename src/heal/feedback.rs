@@ -2,12 +2,15 @@
 //! outcomes and operators' commands.
 //!
 //! Guarantees:
-//! * an outcome for a remembered command teaches the model's bandit
-//!   (reward = benefit-weight × recovery − cost-weight × cost; a rejected
-//!   command teaches nothing), becomes a lesson for the pools (published to
-//!   the lessons topic, keyed by decision id) and completes its decision's
-//!   audit record with a new version; an outcome for an unknown or already answered command is
-//!   counted and changes nothing, so a redelivered outcome is learned once;
+//! * an outcome for a remembered command whose decision is being measured
+//!   ([`crate::decide::operator::Pending`]) is added to its reward, which is
+//!   learned and audited when it is complete; otherwise it teaches the
+//!   model's bandit at once (reward = benefit-weight × recovery −
+//!   cost-weight × cost), becomes a lesson for the pools (published to the
+//!   lessons topic, keyed by decision id) and completes its decision's
+//!   audit record with a new version; a rejected command teaches nothing and is not measured;
+//!   an outcome for an unknown or already answered command is counted and
+//!   changes nothing, so a redelivered outcome is learned once;
 //! * an operator command is obeyed only if its signature verified; every
 //!   operator command, obeyed or rejected, gets an audit record saying which
 //!   and why;
@@ -21,8 +24,9 @@
 //!   commands it issues are built by [`crate::heal::command`].
 
 use super::command::{approved, hold, OperatorReply};
-use crate::decide::lesson::Lesson;
-use crate::decide::operator::{next_version, seal, CommandRecord, Decisions, PartitionControl};
+use crate::decide::operator::{
+    next_version, seal, CommandRecord, Decisions, PartitionControl, Started,
+};
 use crate::decide::{Pause, Veto};
 use crate::ids;
 use crate::schema::{
@@ -57,12 +61,27 @@ impl Feedback {
         decisions: &mut Decisions,
         o: &HealOutcome,
     ) -> Result<Vec<Output>, StateError> {
-        let Some(record) = decisions.command(&o.model_id, &o.command_id)? else {
+        // An escalation kept for its approval whose audit already has its
+        // outcome or reward was answered (other answered records are gone).
+        let answered = |r: &CommandRecord| {
+            r.status == AuditStatus::AwaitingApproval
+                && (r.audit.outcome.is_some() || r.audit.reward.is_some())
+        };
+        let record = decisions
+            .command(&o.model_id, &o.command_id)?
+            .filter(|r| !answered(r));
+        let Some(record) = record else {
             let state = models.load(&o.model_id)?;
             state.meta.outcomes_unknown = state.meta.outcomes_unknown.saturating_add(1);
             state.dirty = true;
             return Ok(Vec::new());
         };
+        if o.status == OutcomeStatus::Rejected {
+            // Nothing was done: nothing to measure.
+            decisions.drop_measure(models, &o.model_id, &o.command_id)?;
+        } else if let Some(done) = decisions.outcome_arrived(models, o)? {
+            return Ok(done);
+        }
         let learn = o.status != OutcomeStatus::Rejected;
         let reward = if learn {
             decisions.reward(o.recovery, o.cost)
@@ -71,34 +90,18 @@ impl Feedback {
         };
         let mut outputs = Vec::new();
         if learn && reward.is_finite() {
-            let arm = record.command.action;
-            if let Some(mut bandit) = decisions.bandit(&o.model_id)? {
-                // An arm the config no longer has, or a context of another
-                // policy, cannot be learned from: the outcome is still audited.
-                if bandit.update(arm, &record.features, reward).is_ok() {
-                    decisions.save_bandit(models, &o.model_id, &bandit);
-                }
-            }
-            // Learned at the model's stream time (event time, like every
-            // decision), never before the command was issued.
-            let issued = record.command.issued_at;
-            let learned_at = models
-                .load(&o.model_id)?
-                .meta
-                .clock
-                .max_event_time
-                .map_or(issued, |t| t.max(issued));
-            let lesson = Lesson {
-                decision_id: record.command.decision_id.clone(),
-                model_id: o.model_id.clone(),
-                group: decisions.group_of(&o.model_id),
-                action: arm,
-                features: record.features.clone(),
+            // An arm the config no longer has, or a context of another
+            // policy, cannot be learned from: the outcome is still audited.
+            let taught = decisions.teach(
+                models,
+                &o.model_id,
+                &record.command.decision_id,
+                record.command.issued_at,
+                record.command.action,
+                &record.features,
                 reward,
-                learned_at,
-            };
-            decisions.learn(lesson.clone());
-            outputs.push(Output::Lesson(lesson));
+            )?;
+            outputs.push(Output::Lesson(taught.lesson));
         }
         let state = models.load(&o.model_id)?;
         state.meta.outcomes_learned = state.meta.outcomes_learned.saturating_add(u64::from(learn));
@@ -289,6 +292,7 @@ fn veto(
             a.gate_reason = format!("{}; escalation {by}", a.gate_reason);
         })?;
         decisions.put_command(models, model, &target, None)?;
+        decisions.drop_measure(models, model, &target)?;
         outputs.push(Output::Audit(audit));
         return Ok(Ok(format!("escalation {target} closed without action")));
     }
@@ -372,6 +376,7 @@ fn approve(
         a.gate_reason = format!("{}; {action} {by}", a.gate_reason);
     })?;
     decisions.put_command(models, model, target, None)?;
+    decisions.drop_measure(models, model, target)?;
     let record = CommandRecord {
         command: command.clone(),
         features: record.features.clone(),
@@ -380,6 +385,17 @@ fn approve(
         audit: audit.clone(),
     };
     decisions.put_command(models, model, &command.command_id, Some(&record))?;
+    let before = decisions.health(models, model)?;
+    let started = Started {
+        decision_id: &audit.decision_id,
+        command_id: Some(&command.command_id),
+        arm: action,
+        features: &record.features,
+        before,
+        at: now,
+        audit: &audit,
+    };
+    decisions.start_measure(models, model, started)?;
     outputs.push(Output::Command(command));
     outputs.push(Output::Audit(audit));
     Ok(Ok(format!("{action} issued for escalation {target}")))

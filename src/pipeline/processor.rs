@@ -7,7 +7,9 @@
 //! label that came first, and a concept-drift alert opened by that join
 //! goes to the decisions at once); if an evaluation is due, detection
 //! tests the windows, the join expires what waited too long, detection's
-//! alerts give drift events, and a degraded model goes to the decisions.
+//! alerts give drift events, the decisions measure the model's earlier
+//! decisions whose horizon has passed, and a degraded model goes to the
+//! decisions.
 //! A label goes to the join (then maybe the decisions); an outcome or an
 //! operator command to the feedback.
 //!
@@ -203,6 +205,7 @@ impl Processor {
         };
         let alerts = self.detection.alerts(&mut self.models, &at, tested)?;
         outputs.extend(alerts.outputs);
+        outputs.extend(self.decisions.measure(&mut self.models, &p.model_id)?);
         if let Some(evidence) = alerts.degraded {
             outputs.extend(self.decisions.process(&mut self.models, &at, &evidence)?);
         }
@@ -301,3 +304,7 @@ mod models_tests;
 #[cfg(test)]
 #[path = "pool_tests.rs"]
 mod pool_tests;
+
+#[cfg(test)]
+#[path = "recovery_tests.rs"]
+mod recovery_tests;

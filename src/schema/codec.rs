@@ -254,27 +254,41 @@ struct Registered {
     writers: Arc<WriterCache>,
 }
 
-/// Earlier versions of the schemas, still readable: (kind, file, source).
-const HISTORY: [(SchemaKind, &str, &str); 4] = [
+/// The wire id of one earlier schema version in `[schemas.ids]`.
+type HistoryId = fn(&SchemaIds) -> u32;
+
+/// Earlier versions of the schemas, still readable: (kind, file, source,
+/// its id).
+const HISTORY: [(SchemaKind, &str, &str, HistoryId); 5] = [
     (
         SchemaKind::AuditRecord,
         "history/audit_record.v1.avsc",
         include_str!("../../schemas/history/audit_record.v1.avsc"),
+        |ids| ids.audit_record_v1,
+    ),
+    (
+        SchemaKind::AuditRecord,
+        "history/audit_record.v2.avsc",
+        include_str!("../../schemas/history/audit_record.v2.avsc"),
+        |ids| ids.audit_record_v2,
     ),
     (
         SchemaKind::DriftEvent,
         "history/drift_event.v1.avsc",
         include_str!("../../schemas/history/drift_event.v1.avsc"),
+        |ids| ids.drift_event_v1,
     ),
     (
         SchemaKind::HealCommand,
         "history/heal_command.v1.avsc",
         include_str!("../../schemas/history/heal_command.v1.avsc"),
+        |ids| ids.heal_command_v1,
     ),
     (
         SchemaKind::HealOutcome,
         "history/heal_outcome.v1.avsc",
         include_str!("../../schemas/history/heal_outcome.v1.avsc"),
+        |ids| ids.heal_outcome_v1,
     ),
 ];
 
@@ -312,19 +326,12 @@ impl Codec {
             schemas.push(schema);
         }
         let mut history = Vec::with_capacity(HISTORY.len());
-        for (kind, file, source) in HISTORY {
+        for (kind, file, source, id) in HISTORY {
             let schema = Schema::parse_str(source).map_err(|e| SchemaError::Parse {
                 file,
                 source: Box::new(e),
             })?;
-            let id = match kind {
-                SchemaKind::AuditRecord => ids.audit_record_v1,
-                SchemaKind::DriftEvent => ids.drift_event_v1,
-                SchemaKind::HealCommand => ids.heal_command_v1,
-                SchemaKind::HealOutcome => ids.heal_outcome_v1,
-                other => other.id(&ids),
-            };
-            history.push((id, kind, schema));
+            history.push((id(&ids), kind, schema));
         }
         Ok(Codec {
             schemas,

@@ -21,7 +21,8 @@ fn ids() -> SchemaIds {
         heal_outcome: 13,
         heal_outcome_v1: 5,
         operator_command: 6,
-        audit_record: 9,
+        audit_record: 14,
+        audit_record_v2: 9,
         audit_record_v1: 7,
         dead_letter: 8,
         evaluation: 10,
@@ -179,6 +180,7 @@ fn every_record_round_trips() {
         note: None,
     });
     round_trip(AuditRecord {
+        reward: None,
         decision_id: "d".into(),
         model_id: "m".into(),
         model_version: "1".into(),
@@ -638,4 +640,86 @@ fn audit_record_v1_is_read_through_schema_resolution() {
         c.decode::<AuditRecord>(Some(&frame(70, &datum))),
         Err(DecodeError::UnknownSchema { .. })
     ));
+}
+
+/// A record written with version 2 of the audit schema (id 9, before the
+/// `reward` field) decodes with the current reader, its reward absent, and
+/// its hash (sealed under version 2) still verifies; a record with a
+/// reward round-trips through version 3.
+#[test]
+fn audit_record_v2_is_read_and_its_hash_still_verifies() {
+    let c = codec();
+    let v2 = match Schema::parse_str(include_str!("../../schemas/history/audit_record.v2.avsc")) {
+        Ok(s) => s,
+        Err(e) => panic!("v2 schema: {e}"),
+    };
+    let mut record = AuditRecord {
+        decision_id: "d-2".into(),
+        model_id: "m".into(),
+        action: "retrain".into(),
+        status: AuditStatus::Completed,
+        version: 2,
+        ..AuditRecord::default()
+    };
+    crate::audit::chain::seal(&mut record, 4, Some("prev".into()));
+    // The JSON version 2 hashed: every field but `reward`.
+    let mut json = match serde_json::to_value(&record) {
+        Ok(serde_json::Value::Object(m)) => m,
+        other => panic!("record as JSON: {other:?}"),
+    };
+    json.remove("reward");
+    let value =
+        match apache_avro::to_value(serde_json::Value::Object(json)).and_then(|v| v.resolve(&v2)) {
+            Ok(v) => v,
+            Err(e) => panic!("v2 value: {e}"),
+        };
+    let datum = match apache_avro::to_avro_datum(&v2, value) {
+        Ok(d) => d,
+        Err(e) => panic!("v2 datum: {e}"),
+    };
+    let back: AuditRecord = match c.decode(Some(&frame(9, &datum))) {
+        Ok(r) => r,
+        Err(e) => panic!("v2 record must decode: {e}"),
+    };
+    assert_eq!(back, record);
+    assert!(back.reward.is_none());
+    assert_eq!(crate::audit::chain::record_hash(&back), back.record_hash);
+
+    let mut rewarded = record.clone();
+    rewarded.reward = Some(crate::schema::AuditReward {
+        arm: "none".into(),
+        parts: "measured".into(),
+        learned: true,
+        horizon_ms: 1_800_000,
+        measured_at: Some(9),
+        accuracy_drop_before: 0.2,
+        drifted_share_before: 0.5,
+        accuracy_drop_after: Some(0.0),
+        drifted_share_after: Some(0.25),
+        measured_recovery: Some(0.225),
+        reported_recovery: None,
+        reported_cost: None,
+        measured_weight: 1.0,
+        reported_weight: 1.0,
+        benefit_weight: 1.0,
+        cost_weight: 0.01,
+        recovery: 0.225,
+        reward: 0.225,
+    });
+    crate::audit::chain::seal(&mut rewarded, 5, Some(record.record_hash.clone()));
+    assert_ne!(rewarded.record_hash, record.record_hash);
+    let bytes = match c.encode(&rewarded) {
+        Ok(b) => b,
+        Err(e) => panic!("encode: {e}"),
+    };
+    assert_eq!(
+        crate::schema::unframe(&bytes).map(|(id, _)| id).ok(),
+        Some(14)
+    );
+    let again: AuditRecord = match c.decode(Some(&bytes)) {
+        Ok(r) => r,
+        Err(e) => panic!("v3 record must decode: {e}"),
+    };
+    assert_eq!(again, rewarded);
+    assert_eq!(crate::audit::chain::record_hash(&again), again.record_hash);
 }

@@ -13,6 +13,7 @@ mod codec;
 mod generic;
 mod records;
 pub mod registry;
+mod reward;
 mod status;
 mod test_kind;
 mod wire;
@@ -26,4 +27,5 @@ pub use records::{
     HealCommand, HealOutcome, Label, OperatorCommand, OperatorKind, OutcomeStatus, Prediction,
     RuleEvaluation, Superseded, TestKind,
 };
+pub use reward::AuditReward;
 pub use wire::{frame, unframe, FramingError, MAGIC_BYTE};

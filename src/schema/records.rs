@@ -402,6 +402,11 @@ pub struct AuditRecord {
     /// The earlier version of this decision this record replaces.
     #[serde(default)]
     pub supersedes: Option<Superseded>,
+    /// The decision's reward once complete, with its measured and
+    /// reported parts (schema version 3; kept last: see
+    /// [`crate::audit::chain::record_hash`]).
+    #[serde(default)]
+    pub reward: Option<super::reward::AuditReward>,
 }
 
 impl Default for AuditRecord {
@@ -434,6 +439,7 @@ impl Default for AuditRecord {
             version: default_version(),
             outcome: None,
             supersedes: None,
+            reward: None,
         }
     }
 }

@@ -5,8 +5,8 @@
 //! type bumps the table's version, and the store's format version in
 //! [`super::version`]); a value of another version, or bytes that do not
 //! decode, are [`StateError::Corrupt`] naming the table and key, never a
-//! panic and never a silent misread. A table may also read one earlier
-//! version ([`Legacy`]: the value is converted when read and written back
+//! panic and never a silent misread. A table may also read earlier
+//! versions ([`Legacy`]: the value is converted when read and written back
 //! in the current version with its next change), so a stored type can gain
 //! a field without clearing the store or its changelog. Reads and writes go through the
 //! interval's [`StateBatch`], so the state layer owns every write.
@@ -22,11 +22,11 @@ use super::store::{StateError, Store};
 
 /// A typed view of (part of) a column family.
 #[derive(Debug)]
-pub struct Table<V> {
+pub struct Table<V: 'static> {
     cf: Cf,
     name: &'static str,
     version: u8,
-    legacy: Option<Legacy<V>>,
+    legacy: &'static [Legacy<V>],
     value: PhantomData<fn() -> V>,
 }
 
@@ -48,32 +48,29 @@ impl<V> Clone for Legacy<V> {
 
 impl<V> Copy for Legacy<V> {}
 
-impl<V> Clone for Table<V> {
+impl<V: 'static> Clone for Table<V> {
     fn clone(&self) -> Self {
         *self
     }
 }
 
-impl<V> Copy for Table<V> {}
+impl<V: 'static> Copy for Table<V> {}
 
-impl<V: Serialize + DeserializeOwned> Table<V> {
+impl<V: Serialize + DeserializeOwned + 'static> Table<V> {
     /// A table named `name` (for errors) in `cf`, its values at `version`.
     pub const fn new(cf: Cf, name: &'static str, version: u8) -> Self {
         Table {
             cf,
             name,
             version,
-            legacy: None,
+            legacy: &[],
             value: PhantomData,
         }
     }
 
-    /// The same table, also reading values of an earlier version.
-    pub const fn reading(self, legacy: Legacy<V>) -> Self {
-        Table {
-            legacy: Some(legacy),
-            ..self
-        }
+    /// The same table, also reading values of earlier versions.
+    pub const fn reading(self, legacy: &'static [Legacy<V>]) -> Self {
+        Table { legacy, ..self }
     }
 
     /// The column family.
@@ -101,14 +98,13 @@ impl<V: Serialize + DeserializeOwned> Table<V> {
             Some((v, rest)) if *v == self.version => {
                 postcard::from_bytes(rest).map_err(|e| corrupt(e.to_string()))
             }
-            Some((v, rest)) if self.legacy.is_some_and(|l| l.version == *v) => match self.legacy {
+            Some((v, rest)) => match self.legacy.iter().find(|l| l.version == *v) {
                 Some(l) => (l.decode)(rest).map_err(|e| corrupt(format!("version {v}: {e}"))),
-                None => Err(corrupt(format!("format version {v}"))),
+                None => Err(corrupt(format!(
+                    "format version {v}, expected {}",
+                    self.version
+                ))),
             },
-            Some((v, _)) => Err(corrupt(format!(
-                "format version {v}, expected {}",
-                self.version
-            ))),
             None => Err(corrupt("empty value".into())),
         }
     }
@@ -176,10 +172,10 @@ mod tests {
     ) -> Result<(), Box<dyn std::error::Error>> {
         let v1: Table<(u64, String)> = Table::new(Cf::Decisions, "test", 1);
         let v2: Table<(u64, String, Option<f64>)> =
-            Table::new(Cf::Decisions, "test", 2).reading(Legacy {
+            Table::new(Cf::Decisions, "test", 2).reading(&[Legacy {
                 version: 1,
                 decode: from_v1,
-            });
+            }]);
         let old = v1.encode(&(7, "x".to_string()))?;
         assert_eq!(v2.decode(b"k", &old)?, (7, "x".to_string(), None));
         let new = v2.encode(&(7, "x".to_string(), Some(1.5)))?;

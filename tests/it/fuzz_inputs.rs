@@ -69,7 +69,10 @@ fn known_ids(codec: &Codec, kind: SchemaKind) -> Vec<u32> {
     let mut ids = vec![codec.id(kind)];
     if let Ok(cfg) = Config::defaults() {
         match kind {
-            SchemaKind::AuditRecord => ids.push(cfg.schemas.ids.audit_record_v1),
+            SchemaKind::AuditRecord => {
+                ids.push(cfg.schemas.ids.audit_record_v1);
+                ids.push(cfg.schemas.ids.audit_record_v2);
+            }
             SchemaKind::DriftEvent => ids.push(cfg.schemas.ids.drift_event_v1),
             SchemaKind::HealCommand => ids.push(cfg.schemas.ids.heal_command_v1),
             SchemaKind::HealOutcome => ids.push(cfg.schemas.ids.heal_outcome_v1),

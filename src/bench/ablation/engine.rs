@@ -139,6 +139,7 @@ fn decide_config(config: &JidokaConfig) -> Result<DecideConfig, EngineError> {
             ..BanditConfig::default()
         },
         policy: Some(Arc::new(policy)),
+        reward: crate::config::RewardConfig::default(),
     })
 }
 

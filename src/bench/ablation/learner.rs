@@ -97,6 +97,7 @@ impl Learner {
                 cost_weight: 0.01,
                 ..BanditConfig::default()
             },
+            reward: crate::config::RewardConfig::default(),
             policy: Some(Arc::new(policy)),
         });
         let pool = Pool::new(context::dim(engine.policy().rules().len()), &arms)

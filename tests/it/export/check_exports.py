@@ -124,6 +124,16 @@ def audit_expected(r):
             "record_hash": r["record_hash"],
         }
     )
+    w = r.get("reward")
+    for key in [
+        "arm", "parts", "learned", "horizon_ms", "measured_at",
+        "accuracy_drop_before", "drifted_share_before", "accuracy_drop_after",
+        "drifted_share_after", "measured_recovery", "reported_recovery",
+        "reported_cost", "measured_weight", "reported_weight",
+        "benefit_weight", "cost_weight", "recovery",
+    ]:
+        row[f"reward_{key}"] = w and w[key]
+    row["reward"] = w and w["reward"]
     return row
 
 

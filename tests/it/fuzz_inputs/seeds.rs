@@ -120,6 +120,26 @@ pub fn audit(with_options: bool) -> AuditRecord {
             sequence: 3,
             record_hash: "ee".into(),
         }),
+        reward: with_options.then(|| jidoka::schema::AuditReward {
+            arm: "retrain".into(),
+            parts: "measured+reported".into(),
+            learned: true,
+            horizon_ms: 1_800_000,
+            measured_at: Some(40),
+            accuracy_drop_before: 0.1,
+            drifted_share_before: 0.5,
+            accuracy_drop_after: Some(0.0),
+            drifted_share_after: None,
+            measured_recovery: Some(0.3),
+            reported_recovery: Some(0.2),
+            reported_cost: Some(10.0),
+            measured_weight: 1.0,
+            reported_weight: 1.0,
+            benefit_weight: 1.0,
+            cost_weight: 0.01,
+            recovery: 0.25,
+            reward: 0.15,
+        }),
     }
 }
 
