@@ -14,7 +14,7 @@ use std::fmt::Write as _;
 
 use super::format::format_time;
 use crate::schema::{
-    AuditRecord, AuditStatus, DriftEvent, FeatureEvidence, OutcomeStatus, TestKind,
+    AuditRecord, AuditStatus, BanditView, DriftEvent, FeatureEvidence, OutcomeStatus, TestKind,
 };
 
 /// Writes a line to a `String` (infallible).
@@ -303,6 +303,19 @@ fn rules(out: &mut String, r: &AuditRecord) {
     }
 }
 
+/// The action the bandit's confidence was measured against: that of the
+/// first matching default rule (the record lists the rules in evaluation
+/// order), if it is one of the bandit's arms.
+fn reference<'a>(r: &'a AuditRecord, b: &BanditView) -> Option<&'a str> {
+    let action = r
+        .rules
+        .iter()
+        .find(|e| e.matched && !e.hard)?
+        .action
+        .as_str();
+    b.arms.iter().any(|a| a.action == action).then_some(action)
+}
+
 fn bandit(out: &mut String, r: &AuditRecord) {
     line!(out);
     line!(out, "Bandit");
@@ -315,9 +328,16 @@ fn bandit(out: &mut String, r: &AuditRecord) {
     } else {
         "below the gate: not confident enough to act on"
     };
+    let measure = match reference(r, b) {
+        Some(rule) if rule == b.chosen => {
+            "in which it does no worse than the rules' choice, which it is".to_string()
+        }
+        Some(rule) => format!("in which it does no worse than the rules' choice, {rule}"),
+        None => "in which it is the best arm".to_string(),
+    };
     line!(
         out,
-        "  Chosen arm: {} with confidence {:.3} (share of {} posterior draws in which it is best); the gate requires {:.3}: {verdict}.",
+        "  Chosen arm: {} with confidence {:.3} (share of {} posterior draws {measure}); the gate requires {:.3}: {verdict}.",
         b.chosen,
         b.confidence,
         b.samples,

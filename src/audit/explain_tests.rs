@@ -185,7 +185,7 @@ fn explains_every_section_of_a_decision() {
         "accuracy_drop = 0.0000",
         "- accuracy-collapse (hard, priority 100): when accuracy_drop > 0.3 then rollback: not matched",
         "- drift-retrain (default, priority 10): when drift > 0.5 then retrain: not matched",
-        "Chosen arm: rollback with confidence 0.550 (share of 200 posterior draws in which it is best); the gate requires 0.800: below the gate",
+        "Chosen arm: rollback with confidence 0.550 (share of 200 posterior draws in which it is the best arm); the gate requires 0.800: below the gate",
         "rollback    0.3100  (1 outcome)  <- chosen",
         "retrain     0.1200  (4 outcomes)",
         "- gate: not passed: bandit not confident (0.550 < 0.8)",
@@ -275,6 +275,34 @@ fn a_veto_a_confident_bandit_and_an_active_cooldown() {
     ] {
         assert!(text.contains(expected), "missing `{expected}` in:\n{text}");
     }
+}
+
+#[test]
+fn the_confidence_says_what_it_was_measured_against() {
+    // The first matching default rule's action is an arm: the confidence
+    // is the share of draws in which the chosen arm does no worse than it.
+    let mut r = escalation();
+    r.rules[0].matched = true;
+    let text = explain(std::slice::from_ref(&r));
+    assert!(
+        text.contains("(share of 200 posterior draws in which it does no worse than the rules' choice, retrain)"),
+        "{text}"
+    );
+    // The bandit chose the rules' own action.
+    if let Some(b) = r.bandit.as_mut() {
+        b.chosen = "retrain".into();
+    }
+    let text = explain(&[r.clone()]);
+    assert!(
+        text.contains("in which it does no worse than the rules' choice, which it is)"),
+        "{text}"
+    );
+    // A matching hard rule is not the reference, and an action that is not
+    // an arm cannot be one.
+    r.rules[0].action = "escalate".into();
+    r.rules[1].matched = true;
+    let text = explain(&[r]);
+    assert!(text.contains("in which it is the best arm)"), "{text}");
 }
 
 #[test]

@@ -117,6 +117,12 @@ pub struct AblationArgs {
     /// With `--scenario`: `decide.bandit.prior-precision`.
     #[arg(long)]
     pub prior_precision: Option<f64>,
+    /// With `--scenario`: `decide.bandit.noise-shape`.
+    #[arg(long)]
+    pub noise_shape: Option<f64>,
+    /// With `--scenario`: `decide.bandit.noise-scale`.
+    #[arg(long)]
+    pub noise_scale: Option<f64>,
     /// With `--scenario`: `decide.confidence-gate`.
     #[arg(long)]
     pub gate: Option<f64>,
@@ -205,15 +211,19 @@ fn scenario(args: &AblationArgs) -> ExitCode {
     l.learn.pool_strength = args.pool_strength.unwrap_or(l.learn.pool_strength);
     l.learn.rules_prior = args.rules_prior.unwrap_or(l.learn.rules_prior);
     l.learn.prior.precision = args.prior_precision.unwrap_or(l.learn.prior.precision);
+    l.learn.prior.a0 = args.noise_shape.unwrap_or(l.learn.prior.a0);
+    l.learn.prior.b0 = args.noise_scale.unwrap_or(l.learn.prior.b0);
     l.gate = args.gate.unwrap_or(l.gate);
     let ok = |v: f64, lo: f64, hi: f64| v.is_finite() && v >= lo && v <= hi;
     if !(ok(l.learn.forgetting, f64::MIN_POSITIVE, 1.0)
         && ok(l.learn.pool_strength, 0.0, 1.0)
         && ok(l.learn.rules_prior, 0.0, f64::MAX)
         && ok(l.learn.prior.precision, f64::MIN_POSITIVE, f64::MAX)
+        && ok(l.learn.prior.a0, f64::MIN_POSITIVE, f64::MAX)
+        && ok(l.learn.prior.b0, f64::MIN_POSITIVE, f64::MAX)
         && ok(l.gate, 0.0, 1.0))
     {
-        eprintln!("error: --forgetting must be in (0, 1], --pool-strength and --gate in [0, 1], --rules-prior ≥ 0, --prior-precision > 0");
+        eprintln!("error: --forgetting must be in (0, 1], --pool-strength and --gate in [0, 1], --rules-prior ≥ 0, --prior-precision, --noise-shape and --noise-scale > 0");
         return ExitCode::from(2);
     }
     let report = study::run_study(&spec, &cfg, args.seeds, args.base_seed);

@@ -71,12 +71,12 @@ pub fn default_pool_size() -> usize {
 
 /// Default of `noise-shape`.
 pub fn default_noise_shape() -> f64 {
-    10.0
+    100.0
 }
 
 /// Default of `noise-scale`.
 pub fn default_noise_scale() -> f64 {
-    10.0
+    100.0
 }
 
 /// Default of `scope`.
@@ -97,7 +97,7 @@ pub fn default_pool_strength() -> f64 {
 
 /// Default of `rules-prior`.
 pub fn default_rules_prior() -> f64 {
-    1.0
+    5.0
 }
 
 impl Default for BanditConfig {

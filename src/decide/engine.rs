@@ -3,9 +3,17 @@
 //!
 //! Guarantees (property-tested in `engine_tests.rs`):
 //! * the proposal is, in this order: the first matching **hard** rule; else
-//!   the bandit's arm if its confidence ≥ `confidence-gate`; else the first
-//!   matching default rule; else `escalate` (a degraded model nobody is sure
-//!   about goes to a human);
+//!   the bandit's arm if it differs from the first matching default rule's
+//!   action and its confidence ≥ `confidence-gate` (the bandit overrides the
+//!   rules); else the first matching default rule (also when the bandit
+//!   proposes that rule's own action: the decision is the rules'); else
+//!   `escalate` (a degraded model nobody is sure about goes to a human);
+//! * the bandit's confidence is measured against the safety net: the
+//!   posterior probability that its arm does at least as well as the first
+//!   matching default rule's action (1 when they are the same action); when
+//!   no default rule names an arm, the probability that its arm is the best
+//!   of all arms. So the bandit overrides the rules only when it is at least
+//!   `confidence-gate` sure the override does no worse;
 //! * a proposed command is issued only if every check passes: evidence not
 //!   older than `max-evidence-age`, no pause, not in cooldown, under the
 //!   hourly rate limit, and no standing veto for it (the veto is consulted
@@ -272,9 +280,12 @@ impl Engine {
         bandit: Option<&LinearThompsonBandit>,
         x: &[f64],
         decision_id: &str,
+        reference: Option<Action>,
     ) -> Option<(BanditChoice, BanditView)> {
         let b = bandit?;
-        let choice = b.decide(x, &mut self.rng(decision_id), self.samples).ok()?;
+        let choice = b
+            .decide_against(x, &mut self.rng(decision_id), self.samples, reference)
+            .ok()?;
         let arms = choice
             .posterior_means
             .iter()
@@ -311,7 +322,8 @@ impl Engine {
         let evaluation = self.policy.evaluate(&req.signals);
         let rules = rule_evaluations(&self.policy, &evaluation);
         let features = context::features(&req.signals, &evaluation);
-        let consulted = self.consult(req.bandit, &features, req.decision_id);
+        let reference = evaluation.default_match().map(|r| r.action);
+        let consulted = self.consult(req.bandit, &features, req.decision_id, reference);
         let mut checks = Vec::new();
         let confident = consulted
             .as_ref()
@@ -320,10 +332,19 @@ impl Engine {
             name: "gate".into(),
             passed: confident.is_some(),
             detail: match &consulted {
-                Some((c, _)) => format!(
-                    "bandit proposes {} with confidence {:.3} (gate {})",
-                    c.arm, c.confidence, self.gate
-                ),
+                Some((c, _)) => {
+                    let against = match reference {
+                        Some(r) if r == c.arm => ": the rules' own choice".to_string(),
+                        Some(r) if req.bandit.is_some_and(|b| b.arm(r).is_some()) => {
+                            format!(" that it does no worse than the rules' {r}")
+                        }
+                        _ => " that it is the best arm".to_string(),
+                    };
+                    format!(
+                        "bandit proposes {} with confidence {:.3}{against} (gate {}; {} draws seeded with decide.bandit.seed = {} and the decision id)",
+                        c.arm, c.confidence, self.gate, self.samples, self.seed
+                    )
+                }
                 None => "bandit has no view yet".into(),
             },
         });
@@ -333,17 +354,24 @@ impl Engine {
                 Source::Rules,
                 format!("hard rule {} matched", hard.name),
             )
-        } else if let Some((c, _)) = confident {
+        } else if let Some((c, _)) = confident.filter(|(c, _)| Some(c.arm) != reference) {
             (
                 c.arm,
                 Source::Bandit,
                 format!("bandit confident ({:.3} ≥ {})", c.confidence, self.gate),
             )
         } else if let Some(rule) = evaluation.default_match() {
+            // A bandit that proposes the rules' own action overrides nothing:
+            // the decision is the rule's.
+            let bandit = if confident.is_some() {
+                "the bandit agrees"
+            } else {
+                "bandit not confident"
+            };
             (
                 rule.action,
                 Source::Rules,
-                format!("rule {} matched, bandit not confident", rule.name),
+                format!("rule {} matched, {bandit}", rule.name),
             )
         } else {
             (

@@ -491,7 +491,16 @@ fn the_pool_alone_can_carry_the_bandit_past_the_gate() -> Result<(), TestCaseErr
         let bandit = learner.current(10_000)?;
         Ok(engine.decide(&request("dec-x", signals, 10_000, Some(&bandit))))
     };
-    prop_assert_ne!(decide(&learner)?.source, Source::Bandit);
+    // Before any lesson the bandit does not override the rules.
+    let rules = engine
+        .policy()
+        .evaluate(&signals)
+        .default_match()
+        .map(|r| r.action);
+    let before = decide(&learner)?;
+    prop_assert_ne!(before.source, Source::Bandit);
+    prop_assert_eq!(Some(before.proposed), rules);
+    prop_assert_ne!(rules, Some(Action::Rollback));
     for k in 0..40 {
         for (action, reward) in [
             (Action::Rollback, 2.0),

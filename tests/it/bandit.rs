@@ -275,3 +275,96 @@ fn invalid_inputs_return_errors() {
     );
     assert!(b.decide(&[1.0], &mut rng, 10).is_err());
 }
+
+/// Three arms whose posteriors overlap: `Rollback` and `Fallback` equally
+/// good, `None` a little worse. Noise comes in mirrored pairs (m + e, m − e
+/// at the same context), so the fitted means are the true ones and only
+/// the spread is random.
+fn overlapping() -> LinearThompsonBandit {
+    let arms = [Action::None, Action::Rollback, Action::Fallback];
+    let means = [-0.1, 0.0, 0.0];
+    let mut b = LinearThompsonBandit::new(2, &arms, Prior::default()).unwrap();
+    let mut rng = StdRng::seed_from_u64(21);
+    for _ in 0..60 {
+        for (act, m) in arms.iter().zip(means) {
+            let x = [1.0, rng.gen_range(0.0..1.0)];
+            let e = noisy(&mut rng, 1.0);
+            b.update(*act, &x, m + e).unwrap();
+            b.update(*act, &x, m - e).unwrap();
+        }
+    }
+    b
+}
+
+#[test]
+fn confidence_against_a_reference_is_the_posterior_probability_of_doing_no_worse() {
+    let b = overlapping();
+    let x = [1.0, 0.5];
+    // Brute force: independent joint draws of the two arms' weights.
+    let mut rng = StdRng::seed_from_u64(5);
+    let n = 40_000;
+    let value = |a: Action, rng: &mut StdRng| {
+        let w = b.sample_weights(a, rng).unwrap();
+        w[0] * x[0] + w[1] * x[1]
+    };
+    let wins = (0..n)
+        .filter(|_| value(Action::Rollback, &mut rng) >= value(Action::None, &mut rng))
+        .count();
+    let truth = wins as f64 / n as f64;
+    assert!(
+        (0.55..0.95).contains(&truth),
+        "overlap expected, got {truth}"
+    );
+    // The confidence draws are independent of the Thompson draw, so the
+    // mean confidence over decisions that chose rollback estimates `truth`.
+    let (mut sum, mut count, mut best_sum) = (0.0, 0usize, 0.0);
+    for k in 0..400u64 {
+        let against = b
+            .decide_against(&x, &mut StdRng::seed_from_u64(k), 200, Some(Action::None))
+            .unwrap();
+        let best = b.decide(&x, &mut StdRng::seed_from_u64(k), 200).unwrap();
+        assert_eq!(against.arm, best.arm, "the same draws choose the same arm");
+        assert!(against.confidence >= best.confidence || against.arm == Action::None);
+        if against.arm == Action::None {
+            assert_eq!(against.confidence, 1.0, "agreeing with the reference");
+        }
+        if against.arm == Action::Rollback {
+            sum += against.confidence;
+            best_sum += best.confidence;
+            count += 1;
+        }
+    }
+    assert!(count > 40, "rollback chosen {count} times");
+    let mean = sum / count as f64;
+    // 200 draws per decision, `count` decisions: sd ≤ 0.5/√(200·count).
+    let tol = 5.0 * 0.5 / ((200 * count) as f64).sqrt() + 0.005;
+    assert!(
+        (mean - truth).abs() < tol,
+        "mean {mean} vs brute force {truth}"
+    );
+    // Against all arms (fallback is as good) the probability is far lower.
+    assert!(best_sum / (count as f64) < mean - 0.2);
+}
+
+#[test]
+fn without_a_reference_arm_the_confidence_is_that_of_the_best_of_all() {
+    let b = overlapping();
+    for k in 0..20u64 {
+        let x = [1.0, k as f64 / 20.0];
+        let plain = b.decide(&x, &mut StdRng::seed_from_u64(k), 100).unwrap();
+        let none = b
+            .decide_against(&x, &mut StdRng::seed_from_u64(k), 100, None)
+            .unwrap();
+        // Escalate is not an arm of this bandit: no reference.
+        let absent = b
+            .decide_against(
+                &x,
+                &mut StdRng::seed_from_u64(k),
+                100,
+                Some(Action::Escalate),
+            )
+            .unwrap();
+        assert_eq!(plain, none);
+        assert_eq!(plain, absent);
+    }
+}

@@ -85,10 +85,11 @@ pub struct JidokaDecision {
     pub bandit: Option<(Action, f64)>,
 }
 
-/// Pure gate: the bandit's arm if `choice.confidence ≥ threshold`, else `rules`.
+/// Pure gate, as the engine applies it: the bandit's arm if it differs from
+/// `rules` and `choice.confidence ≥ threshold` (an override), else `rules`.
 pub fn gate(choice: Option<&BanditChoice>, rules: Action, threshold: f64) -> JidokaDecision {
     match choice {
-        Some(c) if c.confidence >= threshold => JidokaDecision {
+        Some(c) if c.confidence >= threshold && c.arm != rules => JidokaDecision {
             action: c.arm,
             source: DecisionSource::Bandit,
             bandit: Some((c.arm, c.confidence)),
@@ -235,12 +236,20 @@ mod tests {
             (d.action, d.source),
             (Action::Retrain, DecisionSource::Rules)
         );
+        // Confident in the rules' own action: the rules decide.
+        let d = gate(Some(&choice(Action::Retrain, 0.95)), Action::Retrain, 0.8);
+        assert_eq!(
+            (d.action, d.source),
+            (Action::Retrain, DecisionSource::Rules)
+        );
         let d = gate(None, Action::None, 0.8);
         assert_eq!((d.action, d.source), (Action::None, DecisionSource::Rules));
     }
 
     /// Over a full online run (untrained → trained), every bandit-sourced
     /// decision had confidence ≥ 0.8 and every low-confidence one used rules.
+    /// A rules-sourced decision with a confident bandit is one in which the
+    /// bandit proposed the rules' own action.
     #[test]
     fn gate_never_takes_low_confidence_bandit_action() {
         let mut engine = JidokaEngine::new(JidokaConfig {
@@ -261,7 +270,8 @@ mod tests {
                     bandit_taken += 1;
                 }
                 DecisionSource::Rules => {
-                    assert!(conf < 0.8);
+                    // Not confident, or confident in the rules' own action.
+                    assert!(conf < 0.8 || arm == dec.action, "{conf} {arm:?}");
                     assert_eq!(dec.action, rules_policy(&sc.signals));
                 }
             }

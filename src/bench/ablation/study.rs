@@ -175,7 +175,8 @@ pub struct Summary {
     pub mean_cost: MeanCi,
     /// Failure rate.
     pub failure_rate: MeanCi,
-    /// Share of decisions the bandit took (gate passed).
+    /// Share of decisions in which the bandit overrode the rules (its arm
+    /// differs from the rules' and passed the gate).
     pub bandit_share: MeanCi,
     /// Per-seed ratio of the mean cost to the oracle's over the same decisions.
     pub cost_ratio: MeanCi,

@@ -271,15 +271,45 @@ impl LinearThompsonBandit {
         rng: &mut R,
         samples: usize,
     ) -> Result<BanditChoice, BanditError> {
+        self.decide_against(x, rng, samples, None)
+    }
+
+    /// Thompson decision for context `x`, its confidence measured against
+    /// `reference` (the safety net's choice) when that is one of the arms.
+    ///
+    /// `arm` is the argmax of one joint posterior draw (first draw from
+    /// `rng`). With a `reference` arm other than `arm`, `confidence` is the
+    /// fraction of `samples` further joint draws in which `arm`'s sampled
+    /// expected reward is at least `reference`'s (the posterior probability
+    /// that following the bandit does no worse than the reference); with
+    /// `arm == reference` it is 1 (following the bandit changes nothing);
+    /// without a reference arm it is the fraction in which `arm` is the
+    /// best of all arms. The draws consumed from `rng` are the same in
+    /// every case.
+    pub fn decide_against<R: Rng + ?Sized>(
+        &self,
+        x: &[f64],
+        rng: &mut R,
+        samples: usize,
+        reference: Option<Action>,
+    ) -> Result<BanditChoice, BanditError> {
         self.check_x(x)?;
         if samples == 0 {
             return Err(BanditError::ZeroSamples);
         }
         let mut w = vec![0.0; self.dim];
-        let arm = self.arms[self.joint_argmax(x, rng, &mut w)?].action;
+        let mut values = vec![0.0; self.arms.len()];
+        let arm_idx = self.joint_draw(x, rng, &mut w, &mut values)?;
+        let arm = self.arms[arm_idx].action;
+        let reference = reference.and_then(|r| self.arms.iter().position(|a| a.action == r));
         let mut wins = 0usize;
         for _ in 0..samples {
-            if self.arms[self.joint_argmax(x, rng, &mut w)?].action == arm {
+            let best = self.joint_draw(x, rng, &mut w, &mut values)?;
+            let win = match reference {
+                Some(r) => values[arm_idx] >= values[r],
+                None => best == arm_idx,
+            };
+            if win {
                 wins += 1;
             }
         }
@@ -295,18 +325,20 @@ impl LinearThompsonBandit {
         })
     }
 
-    /// Index of the arm with the highest sampled `xᵀw` in one joint draw
-    /// (ties go to the earliest arm).
-    fn joint_argmax<R: Rng + ?Sized>(
+    /// One joint draw: every arm's sampled `xᵀw` into `values`; returns the
+    /// index of the highest (ties go to the earliest arm).
+    fn joint_draw<R: Rng + ?Sized>(
         &self,
         x: &[f64],
         rng: &mut R,
         w: &mut [f64],
+        values: &mut [f64],
     ) -> Result<usize, BanditError> {
         let mut best = (0usize, f64::NEG_INFINITY);
         for (i, arm) in self.arms.iter().enumerate() {
             draw_weights(arm, self.dim, rng, w)?;
             let v = linalg::dot(x, w)?;
+            values[i] = v;
             if v > best.1 {
                 best = (i, v);
             }
