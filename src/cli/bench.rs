@@ -5,6 +5,7 @@
 
 use std::process::ExitCode;
 
+use crate::decide::bandit::Scope;
 use clap::{Args, Subcommand};
 
 /// Benchmarks.
@@ -126,6 +127,10 @@ pub struct AblationArgs {
     /// With `--scenario`: `decide.confidence-gate`.
     #[arg(long)]
     pub gate: Option<f64>,
+    /// With `--scenario`: the scope of `jidoka-pooled`, `global` or `group`
+    /// (`jidoka-model` is always `model`).
+    #[arg(long, default_value = "global", value_parser = ["global", "group"])]
+    pub scope: String,
 }
 
 /// Alerts arguments.
@@ -214,6 +219,7 @@ fn scenario(args: &AblationArgs) -> ExitCode {
     l.learn.prior.a0 = args.noise_shape.unwrap_or(l.learn.prior.a0);
     l.learn.prior.b0 = args.noise_scale.unwrap_or(l.learn.prior.b0);
     l.gate = args.gate.unwrap_or(l.gate);
+    l.learn.scope = Scope::from_name(&args.scope).unwrap_or(Scope::Global);
     let ok = |v: f64, lo: f64, hi: f64| v.is_finite() && v >= lo && v <= hi;
     if !(ok(l.learn.forgetting, f64::MIN_POSITIVE, 1.0)
         && ok(l.learn.pool_strength, 0.0, 1.0)

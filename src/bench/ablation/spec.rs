@@ -1,13 +1,15 @@
 //! Ablation scenarios users define in TOML (`jidoka bench ablation
 //! --scenario FILE`): signal distributions, which action is appropriate
 //! when (conditions in the policy language), action costs, the failure
-//! penalty, models × decisions, and an optional change at decision K.
+//! penalty, models × decisions, and an optional change at decision K (for
+//! every group of models, or only the listed ones).
 //!
 //! Guarantees:
 //! * a [`ScenarioSpec`] only exists if every key is known, every signal is a
 //!   policy-language signal with a finite range `lo < hi`, every condition
 //!   parses, every action is one of the seed's four (`none`, `retrain`,
-//!   `rollback`, `fallback`) with a finite cost ≥ 0, and the counts are ≥ 1;
+//!   `rollback`, `fallback`) with a finite cost ≥ 0, the counts are ≥ 1,
+//!   and every group a change lists exists;
 //!   an error names the file and the key;
 //! * [`ScenarioSpec::seed`] is the published seed scenario, and
 //!   `benches/scenarios/seed.toml` parses to exactly it (tested); sampling
@@ -114,6 +116,9 @@ pub struct ScenarioSpec {
     pub multiplier: (f64, f64),
     /// From decision `K` (0-based, over all models) on, this regime.
     pub change: Option<(usize, Regime)>,
+    /// The groups the change applies to (`None`: every group). With
+    /// `K = 0` it makes a fleet whose groups differ from the start.
+    pub change_groups: Option<Vec<usize>>,
 }
 
 /// One drawn situation: its signals and the failure penalty it would cost.
@@ -151,6 +156,7 @@ impl ScenarioSpec {
             penalty: 1000.0,
             multiplier: (0.5, 1.5),
             change: None,
+            change_groups: None,
         }
     }
 
@@ -159,11 +165,22 @@ impl ScenarioSpec {
         self.models.saturating_mul(self.decisions_per_model)
     }
 
-    /// The regime in force at decision `i`.
+    /// The regime in force at decision `i` for the groups the change
+    /// applies to.
     pub fn regime_at(&self, i: usize) -> &Regime {
         match &self.change {
             Some((k, r)) if i >= *k => r,
             _ => &self.regime,
+        }
+    }
+
+    /// The regime in force at decision `i` for model `model` (in group
+    /// `model mod groups`).
+    pub fn regime_for(&self, i: usize, model: usize) -> &Regime {
+        let group = model % self.groups.max(1);
+        match &self.change_groups {
+            Some(groups) if !groups.contains(&group) => &self.regime,
+            _ => self.regime_at(i),
         }
     }
 
@@ -270,6 +287,19 @@ impl ScenarioSpec {
                 Some((c.at, after))
             }
         };
+        let change_groups = raw.change.as_ref().and_then(|c| c.groups.clone());
+        if let Some(g) = change_groups
+            .as_ref()
+            .and_then(|g| g.iter().find(|g| **g >= raw.groups))
+        {
+            return Err(err(
+                "change.groups",
+                format!(
+                    "group {g} does not exist: groups are 0 to {}",
+                    raw.groups.saturating_sub(1)
+                ),
+            ));
+        }
         Ok(ScenarioSpec {
             name: raw.name.unwrap_or_else(|| file.to_string()),
             models: raw.models,
@@ -280,6 +310,7 @@ impl ScenarioSpec {
             penalty: f.penalty,
             multiplier: (lo, hi),
             change,
+            change_groups,
         })
     }
 }
@@ -354,6 +385,8 @@ struct RawFailure {
 #[serde(deny_unknown_fields)]
 struct RawChange {
     at: usize,
+    #[serde(default)]
+    groups: Option<Vec<usize>>,
     #[serde(default)]
     costs: BTreeMap<String, f64>,
     #[serde(default)]

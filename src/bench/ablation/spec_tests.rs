@@ -43,6 +43,26 @@ fn every_shipped_file_loads_and_the_seed_file_is_the_builtin() {
     assert_eq!(after.appropriate, swap.regime.appropriate);
     assert_eq!(swap.regime_at(499).cost(Action::Retrain), 100.0);
     assert_eq!(swap.regime_at(500).cost(Action::Retrain), 50.0);
+    assert_eq!(swap.regime_for(500, 0).cost(Action::Retrain), 50.0);
+    // A change limited to some groups: group 1 never has fallback.
+    let mixed = shipped("fleet-mixed.toml");
+    assert_eq!(
+        (mixed.models, mixed.groups, mixed.decisions_per_model),
+        (40, 2, 50)
+    );
+    assert_eq!(mixed.change_groups, Some(vec![1]));
+    let anomalous = Signals {
+        anomaly_rate: 0.15,
+        ..Signals::default()
+    };
+    for (model, fallback_helps) in [(0, true), (1, false), (2, true), (39, false)] {
+        let regime = mixed.regime_for(0, model);
+        assert_eq!(
+            regime.is_appropriate(&anomalous, Action::Fallback),
+            fallback_helps
+        );
+        assert_eq!(regime.costs, mixed.regime.costs);
+    }
 }
 
 proptest! {
@@ -111,6 +131,10 @@ fn errors_name_the_file_and_the_key() {
         (
             format!("{base}\n[change]\nat = 5\n[change.costs]\nhold = 3\n"),
             "change.costs.hold",
+        ),
+        (
+            format!("{base}\n[change]\nat = 5\ngroups = [1]\n"),
+            "change.groups",
         ),
     ];
     for (text, key) in cases {

@@ -36,7 +36,8 @@ pub const CURVE_AT: [usize; 5] = [40, 100, 200, 500, 2000];
 /// Knobs of a scenario run.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct StudyConfig {
-    /// The engine's settings (its scope is set per variant).
+    /// The engine's settings (its scope is set per variant: `model`, and
+    /// this one's scope for `jidoka-pooled`, `global` if it is `model`).
     pub learner: LearnerConfig,
     /// Exploration rate of the seed ε-bandit inside the seed hybrid.
     pub epsilon: f64,
@@ -113,7 +114,13 @@ fn run_seed(
 ) -> SeedTraces {
     let rng_for = |stream| StdRng::seed_from_u64(stream_seed(base, seed, stream));
     let (mut scen_rng, mut hybrid_rng) = (rng_for(10), rng_for(12));
-    let mut learners = [Scope::Model, Scope::Global].map(|scope| {
+    // The pooled variant learns with the configured scope (`global` unless
+    // set to `group`; `model` is the other variant already).
+    let pooled = match cfg.learner.learn.scope {
+        Scope::Model => Scope::Global,
+        s => s,
+    };
+    let mut learners = [Scope::Model, pooled].map(|scope| {
         let mut c = cfg.learner;
         c.learn.scope = scope;
         Learner::new(c).ok()
@@ -127,7 +134,7 @@ fn run_seed(
             format!("group-{}", m % spec.groups),
         );
         let draw = spec.sample(&mut scen_rng);
-        let regime = spec.regime_at(i);
+        let regime = spec.regime_for(i, m);
         let s = &draw.signals;
         let outcome = |a: Action| {
             let failed = !regime.is_appropriate(s, a);

@@ -51,14 +51,18 @@ pub fn study_table(r: &StudyReport) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "scenario {}: {} model(s) x {} decisions, {} seeds (base seed {}){}",
+        "scenario {}: {} model(s) x {} decisions, {} seeds (base seed {}){}; jidoka-pooled scope {}",
         r.scenario,
         r.models,
         r.decisions_per_model,
         r.seeds,
         r.base_seed,
         r.change_at
-            .map_or(String::new(), |k| format!(", change at decision {k}"))
+            .map_or(String::new(), |k| format!(", change at decision {k}")),
+        match r.config.learner.learn.scope {
+            crate::decide::bandit::Scope::Group => "group",
+            _ => "global",
+        }
     );
     let _ = writeln!(s, "all decisions:");
     header(&mut s);
