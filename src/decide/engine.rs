@@ -361,17 +361,15 @@ impl Engine {
                 format!("bandit confident ({:.3} ≥ {})", c.confidence, self.gate),
             )
         } else if let Some(rule) = evaluation.default_match() {
-            // A bandit that proposes the rules' own action overrides nothing:
-            // the decision is the rule's.
-            let bandit = if confident.is_some() {
-                "the bandit agrees"
-            } else {
-                "bandit not confident"
-            };
+            // The bandit did not override the rule: it was not confident
+            // enough in another arm, or it proposed the rule's own action
+            // (which of the two depends on the decision's draws; the gate
+            // check records it, the reason does not, so that the reason
+            // does not vary with the decision id).
             (
                 rule.action,
                 Source::Rules,
-                format!("rule {} matched, {bandit}", rule.name),
+                format!("rule {} matched, the bandit did not override it", rule.name),
             )
         } else {
             (

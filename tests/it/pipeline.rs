@@ -119,9 +119,8 @@ async fn shifted_stream_gives_exact_command_and_audit() -> TestResult {
             model_id: "churn-v7".into(),
             model_version: "1".into(),
             action: Action::Retrain,
-            // No outcome yet: the informative start has the bandit propose
-            // the rules' own action, so the rule decides.
-            reason: "rule covariate-drift matched, the bandit agrees: retrain".into(),
+            // No outcome yet: the bandit cannot override the rule.
+            reason: "rule covariate-drift matched, the bandit did not override it: retrain".into(),
             evidence: expected_evidence,
             issued_at: preds
                 .iter()
