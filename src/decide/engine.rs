@@ -109,6 +109,29 @@ pub struct DecisionRequest<'a> {
     pub bandit: Option<&'a LinearThompsonBandit>,
 }
 
+impl<'a> DecisionRequest<'a> {
+    /// A request nothing stands in the way of: all at event time 0, no
+    /// earlier command, no pause or veto (the benchmarks' decisions, which
+    /// have no stream).
+    pub fn unconstrained(
+        decision_id: &'a str,
+        signals: Signals,
+        bandit: Option<&'a LinearThompsonBandit>,
+    ) -> Self {
+        DecisionRequest {
+            decision_id,
+            signals,
+            now: 0,
+            stream_time: 0,
+            evidence_time: 0,
+            last_action_at: None,
+            recent_commands: &[],
+            control: Control::default(),
+            bandit,
+        }
+    }
+}
+
 /// The engine's answer, with everything it looked at.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
@@ -333,12 +356,10 @@ impl Engine {
             passed: confident.is_some(),
             detail: match &consulted {
                 Some((c, _)) => {
-                    let against = match reference {
+                    let against = match c.against {
                         Some(r) if r == c.arm => ": the rules' own choice".to_string(),
-                        Some(r) if req.bandit.is_some_and(|b| b.arm(r).is_some()) => {
-                            format!(" that it does no worse than the rules' {r}")
-                        }
-                        _ => " that it is the best arm".to_string(),
+                        Some(r) => format!(" that it does no worse than the rules' {r}"),
+                        None => " that it is the best arm".to_string(),
                     };
                     format!(
                         "bandit proposes {} with confidence {:.3}{against} (gate {}; {} draws seeded with decide.bandit.seed = {} and the decision id)",

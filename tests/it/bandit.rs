@@ -324,6 +324,7 @@ fn confidence_against_a_reference_is_the_posterior_probability_of_doing_no_worse
             .unwrap();
         let best = b.decide(&x, &mut StdRng::seed_from_u64(k), 200).unwrap();
         assert_eq!(against.arm, best.arm, "the same draws choose the same arm");
+        assert_eq!((against.against, best.against), (Some(Action::None), None));
         assert!(against.confidence >= best.confidence || against.arm == Action::None);
         if against.arm == Action::None {
             assert_eq!(against.confidence, 1.0, "agreeing with the reference");

@@ -18,7 +18,7 @@ use crate::config::{BanditConfig, DecideConfig};
 use crate::decide::bandit::{Action, BanditChoice, BanditError, LinearThompsonBandit, Prior};
 use crate::decide::context::{self, NEVER_MINUTES};
 use crate::decide::rules::{self, Policy};
-use crate::decide::{Control, DecisionRequest, Engine, Source};
+use crate::decide::{DecisionRequest, Engine, Source};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -165,17 +165,11 @@ impl JidokaEngine {
     /// decision id (which seeds the engine's draws) comes from `rng`.
     pub fn decide<R: Rng + ?Sized>(&self, s: &Signals, rng: &mut R) -> JidokaDecision {
         let id = format!("ablation-{:016x}", rng.gen::<u64>());
-        let d = self.engine.decide(&DecisionRequest {
-            decision_id: &id,
-            signals: engine_signals(s),
-            now: 0,
-            stream_time: 0,
-            evidence_time: 0,
-            last_action_at: None,
-            recent_commands: &[],
-            control: Control::default(),
-            bandit: Some(&self.bandit),
-        });
+        let d = self.engine.decide(&DecisionRequest::unconstrained(
+            &id,
+            engine_signals(s),
+            Some(&self.bandit),
+        ));
         JidokaDecision {
             action: arm(d.action),
             source: if d.source == Source::Bandit {
@@ -220,6 +214,7 @@ mod tests {
         BanditChoice {
             arm,
             confidence,
+            against: None,
             posterior_means: vec![],
         }
     }

@@ -20,7 +20,7 @@ use crate::decide::bandit::{
 };
 use crate::decide::context;
 use crate::decide::rules::{Policy, Signals, SEED_POLICY};
-use crate::decide::{Control, Decision, DecisionRequest, Engine, Source};
+use crate::decide::{Decision, DecisionRequest, Engine, Source};
 
 /// The engine's settings in a scenario run.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -136,17 +136,11 @@ impl Learner {
             .pool
             .posterior(model, group, &self.cfg.learn, self.means.as_deref())
             .ok();
-        self.engine.decide(&DecisionRequest {
+        self.engine.decide(&DecisionRequest::unconstrained(
             decision_id,
-            signals: *signals,
-            now: 0,
-            stream_time: 0,
-            evidence_time: 0,
-            last_action_at: None,
-            recent_commands: &[],
-            control: Control::default(),
-            bandit: bandit.as_ref(),
-        })
+            *signals,
+            bandit.as_ref(),
+        ))
     }
 
     /// The posterior `model` decides with (for inspection).

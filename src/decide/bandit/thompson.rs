@@ -130,9 +130,13 @@ impl ArmPosterior {
 pub struct BanditChoice {
     /// Thompson choice: argmax of one joint posterior draw.
     pub arm: Action,
-    /// Fraction of `samples` joint draws in which `arm` had the highest sampled
-    /// expected reward (Monte-Carlo posterior probability that it is best).
+    /// Monte-Carlo posterior probability, from `samples` joint draws: that
+    /// `arm` does no worse than `against` when there is one, else that it is
+    /// the best arm.
     pub confidence: f64,
+    /// The reference arm the confidence was measured against (`None`: it
+    /// was measured against every arm).
+    pub against: Option<Action>,
     /// Posterior mean expected reward `xᵀmu` of every active arm.
     pub posterior_means: Vec<(Action, f64)>,
 }
@@ -321,6 +325,7 @@ impl LinearThompsonBandit {
         Ok(BanditChoice {
             arm,
             confidence: wins as f64 / samples as f64,
+            against: reference.and_then(|r| self.arms.get(r)).map(|a| a.action),
             posterior_means,
         })
     }
