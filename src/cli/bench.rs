@@ -5,7 +5,7 @@
 
 use std::process::ExitCode;
 
-use crate::decide::bandit::Scope;
+use crate::decide::bandit::{Deviation, Scope};
 use clap::{Args, Subcommand};
 
 /// Benchmarks.
@@ -112,6 +112,10 @@ pub struct AblationArgs {
     /// With `--scenario`: `decide.bandit.pool-strength`.
     #[arg(long)]
     pub pool_strength: Option<f64>,
+    /// With `--scenario`: `decide.bandit.deviation`, `estimated` or a
+    /// number ≥ 0.
+    #[arg(long, value_parser = parse_deviation)]
+    pub deviation: Option<Deviation>,
     /// With `--scenario`: `decide.bandit.rules-prior`.
     #[arg(long)]
     pub rules_prior: Option<f64>,
@@ -176,6 +180,22 @@ pub struct AlertsArgs {
     pub json: bool,
 }
 
+/// `estimated` or a variance ≥ 0.
+fn parse_deviation(s: &str) -> Result<Deviation, String> {
+    let d = match s {
+        "estimated" => Deviation::ESTIMATED,
+        _ => Deviation::Fixed(
+            s.parse()
+                .map_err(|_| format!("`{s}` is neither `estimated` nor a number"))?,
+        ),
+    };
+    if d.is_valid() {
+        Ok(d)
+    } else {
+        Err(format!("`{s}` must be ≥ 0"))
+    }
+}
+
 /// Runs a benchmark and prints its report.
 pub async fn main(command: &BenchCommand) -> ExitCode {
     match command {
@@ -215,6 +235,7 @@ fn scenario(args: &AblationArgs) -> ExitCode {
     l.learn.forgetting = args.forgetting.unwrap_or(l.learn.forgetting);
     l.learn.pool_strength = args.pool_strength.unwrap_or(l.learn.pool_strength);
     l.learn.rules_prior = args.rules_prior.unwrap_or(l.learn.rules_prior);
+    l.learn.deviation = args.deviation.unwrap_or(l.learn.deviation);
     l.learn.prior.precision = args.prior_precision.unwrap_or(l.learn.prior.precision);
     l.learn.prior.a0 = args.noise_shape.unwrap_or(l.learn.prior.a0);
     l.learn.prior.b0 = args.noise_scale.unwrap_or(l.learn.prior.b0);

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::load::ConfigError;
-use crate::decide::bandit::Scope;
+use crate::decide::bandit::{Deviation, Scope};
 
 /// The contextual bandit (`[decide.bandit]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,6 +44,14 @@ pub struct BanditConfig {
     /// "model"`); the pool's covariance is inflated by 1 / pool-strength.
     #[serde(default = "default_pool_strength")]
     pub pool_strength: f64,
+    /// How far one model's arm weights may deviate from its pool's (scope
+    /// `group` or `global`): `"estimated"` (from how far each model's
+    /// outcomes stray from what the other models' predict, per arm and
+    /// refreshed with every outcome) or a fixed variance τ² ≥ 0 in units of
+    /// the reward noise variance (0: complete pooling, a model's outcomes
+    /// count no more than any other's).
+    #[serde(default = "default_deviation")]
+    pub deviation: Deviation,
     /// Prior mean reward (reward units, ≥ 0) of the action of the first
     /// matching default rule, halved for each later default rule: before any
     /// outcome the bandit favours what the rules would do; 0 turns this
@@ -95,6 +103,11 @@ pub fn default_pool_strength() -> f64 {
     1.0
 }
 
+/// Default of `deviation`.
+pub fn default_deviation() -> Deviation {
+    Deviation::ESTIMATED
+}
+
 /// Default of `rules-prior`.
 pub fn default_rules_prior() -> f64 {
     5.0
@@ -114,6 +127,7 @@ impl Default for BanditConfig {
             scope: default_scope(),
             forgetting: default_forgetting(),
             pool_strength: default_pool_strength(),
+            deviation: default_deviation(),
             rules_prior: default_rules_prior(),
             noise_shape: default_noise_shape(),
             noise_scale: default_noise_scale(),
@@ -184,6 +198,12 @@ pub(super) fn check_bandit(
         return Err(fail(
             "decide.bandit.pool-strength",
             format!("must be in [0, 1], got {}", b.pool_strength),
+        ));
+    }
+    if !b.deviation.is_valid() {
+        return Err(fail(
+            "decide.bandit.deviation",
+            format!("must be \"estimated\" or a number ≥ 0, got {}", b.deviation),
         ));
     }
     Ok(())

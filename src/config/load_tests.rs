@@ -449,6 +449,8 @@ fn bandit_learning_keys_default_and_are_checked() {
             ("pool-strength = 2.0", "decide.bandit.pool-strength"),
             ("rules-prior = -1.0", "decide.bandit.rules-prior"),
             ("scope = \"team\"", "scope"),
+            ("deviation = -0.5", "decide.bandit.deviation"),
+            ("deviation = \"guessed\"", "deviation"),
         ] {
             jail.create_file("bad.toml", &format!("[decide.bandit]\n{text}\n"))?;
             let err = Config::load(Some(Path::new("bad.toml")))
@@ -458,11 +460,22 @@ fn bandit_learning_keys_default_and_are_checked() {
             assert!(err.contains(key), "{text}: {err}");
             assert!(err.contains("bad.toml"), "{text}: {err}");
         }
-        jail.create_file("ok.toml", "[decide.bandit]\nscope = \"group\"\n")?;
+        jail.create_file(
+            "ok.toml",
+            "[decide.bandit]\nscope = \"group\"\ndeviation = 0.25\n",
+        )?;
         let loaded = Config::load(Some(Path::new("ok.toml"))).map_err(|e| e.to_string())?;
         assert_eq!(
             loaded.config.decide.bandit.scope,
             crate::decide::bandit::Scope::Group
+        );
+        assert_eq!(
+            loaded.config.decide.bandit.deviation,
+            crate::decide::bandit::Deviation::Fixed(0.25)
+        );
+        assert_eq!(
+            crate::config::BanditConfig::default().deviation,
+            crate::decide::bandit::Deviation::ESTIMATED
         );
         Ok(())
     });

@@ -215,6 +215,7 @@ impl Engine {
                 scope: b.scope,
                 forgetting: b.forgetting,
                 pool_strength: b.pool_strength,
+                deviation: b.deviation,
                 rules_prior: b.rules_prior,
                 prior: Prior {
                     precision: b.prior_precision,

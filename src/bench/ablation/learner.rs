@@ -44,6 +44,7 @@ impl LearnerConfig {
                 scope,
                 forgetting: d.forgetting,
                 pool_strength: d.pool_strength,
+                deviation: d.deviation,
                 rules_prior: d.rules_prior,
                 prior: Prior {
                     precision: d.prior_precision,

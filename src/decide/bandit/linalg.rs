@@ -151,6 +151,29 @@ pub fn cholesky_solve(l: &[f64], n: usize, b: &[f64]) -> Result<Vec<f64>, Linalg
     Ok(x)
 }
 
+/// The inverse of the SPD matrix whose Cholesky factor is `l` (column by
+/// column: `A x = eᵢ`); the result is symmetrised.
+pub fn cholesky_inverse(l: &[f64], n: usize) -> Result<Vec<f64>, LinalgError> {
+    check_square(l, n)?;
+    let mut inv = vec![0.0; n * n];
+    for i in 0..n {
+        let mut e = vec![0.0; n];
+        e[i] = 1.0;
+        let col = cholesky_solve(l, n, &e)?;
+        for (j, v) in col.into_iter().enumerate() {
+            inv[j * n + i] = v;
+        }
+    }
+    for i in 0..n {
+        for j in 0..i {
+            let m = 0.5 * (inv[i * n + j] + inv[j * n + i]);
+            inv[i * n + j] = m;
+            inv[j * n + i] = m;
+        }
+    }
+    Ok(inv)
+}
+
 /// Solve the SPD system `A x = b` by Cholesky factorisation.
 pub fn solve_spd(a: &[f64], n: usize, b: &[f64]) -> Result<Vec<f64>, LinalgError> {
     let l = cholesky(a, n)?;
@@ -261,6 +284,19 @@ mod tests {
                 back[i] = (i..n).map(|k| l[k * n + i] * z[k]).sum();
             }
             prop_assert!(max_abs_diff(&back, &b) < 1e-8);
+        }
+
+        #[test]
+        fn inverse_times_matrix_is_identity((n, e, _b, _x) in spd_strategy()) {
+            let a = spd_from(&e, n, 0.5);
+            let inv = cholesky_inverse(&cholesky(&a, n).unwrap(), n).unwrap();
+            let mut prod = vec![0.0; n * n];
+            for i in 0..n {
+                for j in 0..n {
+                    prod[i * n + j] = (0..n).map(|k| a[i * n + k] * inv[k * n + j]).sum();
+                }
+            }
+            prop_assert!(max_abs_diff(&prod, &scaled_identity(n, 1.0)) < 1e-8);
         }
 
         #[test]

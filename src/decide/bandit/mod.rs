@@ -6,7 +6,11 @@
 //! Pure code; the decision engine (`decide::engine`) consults it behind the
 //! confidence gate.
 
+mod belief;
+#[cfg(test)]
+mod brute;
 mod codec;
+mod deviation;
 pub mod linalg;
 mod pool;
 mod stats;
@@ -14,6 +18,7 @@ mod thompson;
 
 /// The arms are the one [`Action`] type (`none` included).
 pub use crate::schema::Action;
+pub use belief::Belief;
 pub use pool::*;
 pub use stats::*;
 pub use thompson::*;

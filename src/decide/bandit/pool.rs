@@ -6,13 +6,20 @@
 //!   its members, see `stats`); iteration is in name order, so two copies fed
 //!   the same outcomes in the same order hold the same numbers;
 //! * [`pooled_posterior`] is a pure function of (the model's statistics, the
-//!   statistics of the others in its scope, the config, the prior means):
-//!   the exact conjugate posterior of the base prior, then the others'
-//!   outcomes with weight `pool-strength` (a power prior: the pool's
-//!   information enters with its precision scaled by `s`, its covariance
-//!   inflated by `1/s`), then the model's own outcomes with weight 1. With
-//!   `scope = model` (no others) it is the model's own posterior; with no own
-//!   outcomes it is the pool's posterior with inflated covariance;
+//!   statistics of the others in its scope, the config, the prior means,
+//!   the deviations τ²): a two-level hierarchy. The pool's belief is the
+//!   exact conjugate posterior of the base prior and the others' outcomes
+//!   with weight `pool-strength` (a power prior: the pool's information
+//!   enters with its precision scaled by `s`); the model's weights are the
+//!   pool's plus a deviation of the intercept `δ ~ N(0, σ² τ²)` (its prior
+//!   is the pool's belief widened by τ², see `belief`), then learn from the
+//!   model's own outcomes with weight 1. τ² = 0 is complete pooling (the model's and
+//!   the others' outcomes count alike); a large τ² leaves the model to its
+//!   own outcomes. With `scope = model` (no others) it is the model's own
+//!   posterior;
+//! * [`Pool::posterior`] takes τ² from [`Deviation`]: fixed, or estimated
+//!   per arm by the analysis of variance of the scope's members' residuals
+//!   (`deviation`), over the members of the scope, in name order;
 //! * [`rules_prior_means`] centres each arm's prior so that, before any
 //!   outcome, the arm with the highest prior mean reward at a context is the
 //!   action of the first matching default rule there (the rules' choice);
@@ -23,7 +30,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::stats::{check_forgetting, posterior, BanditStats};
+use super::belief::Belief;
+use super::deviation;
+use super::stats::{check_forgetting, prior_means, ArmStats, BanditStats};
 use super::thompson::{BanditError, LinearThompsonBandit, Prior};
 use crate::decide::context;
 use crate::decide::rules::Policy;
@@ -59,6 +68,47 @@ impl Scope {
     }
 }
 
+/// How far a model's weights may deviate from its pool's (the variance τ²
+/// of the deviation, in units of the reward noise variance σ²).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Deviation {
+    /// Estimated per arm from the pool's members (`"estimated"`).
+    Estimated(Estimated),
+    /// The same fixed τ² ≥ 0 for every arm (0: complete pooling).
+    Fixed(f64),
+}
+
+/// The one name of [`Deviation::Estimated`] in config files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Estimated {
+    /// `"estimated"`.
+    Estimated,
+}
+
+impl Deviation {
+    /// The estimated deviation.
+    pub const ESTIMATED: Deviation = Deviation::Estimated(Estimated::Estimated);
+
+    /// Whether the value can be used (a fixed τ² is finite and ≥ 0).
+    pub fn is_valid(self) -> bool {
+        match self {
+            Deviation::Estimated(_) => true,
+            Deviation::Fixed(t) => t.is_finite() && t >= 0.0,
+        }
+    }
+}
+
+impl std::fmt::Display for Deviation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Deviation::Estimated(_) => write!(f, "estimated"),
+            Deviation::Fixed(t) => write!(f, "{t}"),
+        }
+    }
+}
+
 /// How a model's posterior is built from outcomes.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LearnConfig {
@@ -69,6 +119,8 @@ pub struct LearnConfig {
     /// Weight `s` ∈ [0, 1] of the other models' outcomes (1: as if they
     /// were the model's own; 0: ignored).
     pub pool_strength: f64,
+    /// How far a model may deviate from its pool.
+    pub deviation: Deviation,
     /// Prior mean reward given to the rules' choice (see
     /// [`rules_prior_means`]); 0 turns the informative start off.
     pub rules_prior: f64,
@@ -102,46 +154,65 @@ pub fn rules_prior_means(policy: &Policy, arms: &[Action], strength: f64) -> Vec
     means
 }
 
-/// The posterior a model decides with: base prior, then `others` with
-/// weight `cfg.pool_strength` (ignored when `cfg.scope` is `Model`), then
-/// `own`. With `means` (the informative start, see [`rules_prior_means`])
-/// the prior is centred on them plus, on the intercept, the mean reward of
-/// every outcome so combined ([`mean_reward`]; empirical Bayes: an action
-/// not tried yet in a situation is expected to do as well as the average
-/// outcome, not better); without, on zero.
+/// The posterior a model decides with: the pool's belief (base prior, then
+/// `others` with weight `cfg.pool_strength`; ignored when `cfg.scope` is
+/// `Model`) widened by `tau2` (one per arm; none: 0), then `own`. With
+/// `means` (the informative start, see [`rules_prior_means`]) the prior is
+/// centred on them plus, on the intercept, the mean reward of every outcome
+/// so combined ([`mean_reward`]; empirical Bayes: an action not tried yet
+/// in a situation is expected to do as well as the average outcome, not
+/// better); without, on zero.
 pub fn pooled_posterior(
     own: &BanditStats,
     others: Option<&BanditStats>,
     cfg: &LearnConfig,
     means: Option<&[Vec<f64>]>,
+    tau2: Option<&[f64]>,
 ) -> Result<LinearThompsonBandit, BanditError> {
     let s = cfg.pool_strength;
     if !(s.is_finite() && (0.0..=1.0).contains(&s)) {
         return Err(BanditError::InvalidPrior);
     }
+    let others = others.filter(|_| cfg.scope != Scope::Model && s > 0.0);
     let mut combined = own.clone();
     if let Some(o) = others {
-        if cfg.scope != Scope::Model && s > 0.0 {
-            combined.add_scaled(o, s)?;
+        combined.add_scaled(o, s)?;
+    }
+    let m0s = centred_means(&combined, means)?;
+    let d = own.dim();
+    let mut arms = Vec::new();
+    for (k, (action, m0)) in own.actions().into_iter().zip(&m0s).enumerate() {
+        let mine = own.arm(action).ok_or(BanditError::UnknownArm(action))?;
+        let mut belief = Belief::prior(cfg.prior, m0)?;
+        if let Some(o) = others {
+            let theirs = o.arm(action).ok_or(BanditError::UnknownArm(action))?;
+            let mut scaled = ArmStats::new(d);
+            scaled.add_scaled(theirs, s)?;
+            let t = tau2.and_then(|t| t.get(k)).copied().unwrap_or(0.0);
+            belief = belief.learn(&scaled)?.widen(t)?;
+        }
+        let n = combined.arm(action).map_or(mine.count, |c| c.count);
+        arms.push(belief.learn(mine)?.into_arm(action, n)?);
+    }
+    Ok(LinearThompsonBandit::from_arms(d, arms))
+}
+
+/// The prior means of every arm: `means` (or zero) plus, with `means`, the
+/// mean reward of `stats` on the intercept.
+fn centred_means(
+    stats: &BanditStats,
+    means: Option<&[Vec<f64>]>,
+) -> Result<Vec<Vec<f64>>, BanditError> {
+    let mut m0s = prior_means(stats, means)?;
+    if means.is_some() {
+        let base = mean_reward(stats);
+        for m in &mut m0s {
+            if let Some(first) = m.first_mut() {
+                *first += base;
+            }
         }
     }
-    match means {
-        Some(m) => {
-            let base = mean_reward(&combined);
-            let shifted: Vec<Vec<f64>> = m
-                .iter()
-                .map(|v| {
-                    let mut v = v.clone();
-                    if let Some(first) = v.first_mut() {
-                        *first += base;
-                    }
-                    v
-                })
-                .collect();
-            posterior(&combined, cfg.prior, Some(&shifted))
-        }
-        None => posterior(&combined, cfg.prior, None),
-    }
+    Ok(m0s)
 }
 
 /// The mean reward of every outcome in `stats` (all arms, weighted; the
@@ -274,6 +345,48 @@ impl Pool {
         Ok(Some(others))
     }
 
+    /// The own statistics of every model in `model`'s scope (in name
+    /// order, `model` included if it has any), and their sum.
+    fn scope(&self, group: &str, scope: Scope) -> (Vec<&BanditStats>, &BanditStats) {
+        match scope {
+            Scope::Model => (Vec::new(), &self.empty),
+            Scope::Group => (
+                self.members
+                    .values()
+                    .filter(|m| m.group == group)
+                    .map(|m| &m.stats)
+                    .collect(),
+                self.groups.get(group).unwrap_or(&self.empty),
+            ),
+            Scope::Global => (
+                self.members.values().map(|m| &m.stats).collect(),
+                &self.global,
+            ),
+        }
+    }
+
+    /// τ² per arm for a model of `group` under `cfg` (none for
+    /// `Scope::Model`).
+    pub fn deviation(
+        &self,
+        group: &str,
+        cfg: &LearnConfig,
+        means: Option<&[Vec<f64>]>,
+    ) -> Result<Option<Vec<f64>>, BanditError> {
+        if cfg.scope == Scope::Model {
+            return Ok(None);
+        }
+        let arms = self.empty.actions().len();
+        match cfg.deviation {
+            Deviation::Fixed(t) => Ok(Some(vec![t; arms])),
+            Deviation::Estimated(_) => {
+                let (members, total) = self.scope(group, cfg.scope);
+                let m0s = centred_means(total, means)?;
+                deviation::estimate(&members, total, cfg.prior, &m0s).map(Some)
+            }
+        }
+    }
+
     /// The posterior `model` (in `group`) decides with under `cfg`.
     pub fn posterior(
         &self,
@@ -283,7 +396,14 @@ impl Pool {
         means: Option<&[Vec<f64>]>,
     ) -> Result<LinearThompsonBandit, BanditError> {
         let others = self.others(model, group, cfg.scope)?;
-        pooled_posterior(self.own(model), others.as_ref(), cfg, means)
+        let tau2 = self.deviation(group, cfg, means)?;
+        pooled_posterior(
+            self.own(model),
+            others.as_ref(),
+            cfg,
+            means,
+            tau2.as_deref(),
+        )
     }
 }
 

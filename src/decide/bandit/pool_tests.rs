@@ -4,6 +4,8 @@
 //! rules prior ranks the rules' choice first.
 
 use super::*;
+use crate::decide::bandit::brute::{inverse, times};
+use crate::decide::bandit::posterior;
 use crate::decide::bandit::ArmStats;
 use crate::decide::rules::Signals;
 use proptest::prelude::*;
@@ -32,6 +34,7 @@ fn cfg(scope: Scope, s: f64) -> LearnConfig {
         scope,
         forgetting: 1.0,
         pool_strength: s,
+        deviation: Deviation::Fixed(0.0),
         rules_prior: 0.0,
         prior: Prior {
             precision: 2.0,
@@ -215,4 +218,144 @@ fn informative_start_centres_on_the_mean_reward() {
     for (g, e) in mean.iter().zip([0.0, 0.3, 0.0]) {
         assert!(close(*g, e), "{mean:?}");
     }
+}
+
+/// The two-level model computed directly: the model's prior is the
+/// others' posterior `N(μ₋, σ²(Λ₋⁻¹ + τ² e₀e₀ᵀ))`, its posterior precision
+/// `S⁻¹ + XᵀX` and mean `(S⁻¹ + XᵀX)⁻¹(S⁻¹μ₋ + Xᵀr)`, and the noise scale
+/// grows by half the prior-predictive quadratic form
+/// `(r − Xμ₋)ᵀ(I + X S Xᵀ)⁻¹(r − Xμ₋)` of its own outcomes.
+fn brute_hierarchy(
+    others: &LinearThompsonBandit,
+    own: &[(Action, [f64; 3], f64)],
+    tau2: f64,
+) -> Vec<(Vec<f64>, Vec<f64>, f64, f64)> {
+    let d = 3;
+    ARMS.iter()
+        .map(|arm| {
+            let o = others.arm(*arm).unwrap();
+            let mut s = inverse(o.precision(), d);
+            s[0] += tau2;
+            let s_inv = inverse(&s, d);
+            let rows: Vec<&(Action, [f64; 3], f64)> = own.iter().filter(|r| r.0 == *arm).collect();
+            let mut lambda = s_inv.clone();
+            let mut eta = times(&s_inv, d, o.mean());
+            for (_, x, r) in &rows {
+                for i in 0..d {
+                    for j in 0..d {
+                        lambda[i * d + j] += x[i] * x[j];
+                    }
+                    eta[i] += r * x[i];
+                }
+            }
+            let mu = times(&inverse(&lambda, d), d, &eta);
+            let n = rows.len();
+            let mut cov = vec![0.0; n * n];
+            let mut e = vec![0.0; n];
+            for (p, (_, x, r)) in rows.iter().enumerate() {
+                e[p] = r - x.iter().zip(o.mean()).map(|(u, v)| u * v).sum::<f64>();
+                let sx = times(&s, d, x);
+                for (q, (_, y, _)) in rows.iter().enumerate() {
+                    cov[p * n + q] = y.iter().zip(&sx).map(|(u, v)| u * v).sum::<f64>()
+                        + if p == q { 1.0 } else { 0.0 };
+                }
+            }
+            let (a, b) = o.noise_params();
+            let quad: f64 = if n == 0 {
+                0.0
+            } else {
+                let w = times(&inverse(&cov, n), n, &e);
+                e.iter().zip(&w).map(|(u, v)| u * v).sum()
+            };
+            (mu, lambda, a + 0.5 * n as f64, b + 0.5 * quad)
+        })
+        .collect()
+}
+
+proptest! {
+    /// With a fixed deviation, a model's posterior is the two-level model
+    /// computed directly; τ² = 0 is complete pooling.
+    #[test]
+    fn a_fixed_deviation_is_the_two_level_model(
+        obs in obs_strategy(), own in proptest::collection::vec(
+            (0usize..ARMS.len(), -1.0f64..1.0, -1.0f64..1.0, -6.0f64..2.0), 0..12),
+        tau2 in 0.0f64..4.0,
+    ) {
+        let mut pool = Pool::new(3, &ARMS).unwrap();
+        for (m, g, a, x, r) in &obs {
+            pool.observe(MODELS[1 + *m % 3], GROUPS[*g], ARMS[*a], x, *r, 1.0).unwrap();
+        }
+        let own: Vec<(Action, [f64; 3], f64)> =
+            own.into_iter().map(|(a, u, v, r)| (ARMS[a], [1.0, u, v], r)).collect();
+        for (a, x, r) in &own {
+            pool.observe("m0", "g0", *a, x, *r, 1.0).unwrap();
+        }
+        let mut c = cfg(Scope::Global, 1.0);
+        c.deviation = Deviation::Fixed(tau2);
+        let got = pool.posterior("m0", "g0", &c, None).unwrap();
+        let others = posterior(&pool.others("m0", "g0", Scope::Global).unwrap().unwrap(), c.prior, None).unwrap();
+        for (arm, (mu, lambda, a, b)) in ARMS.iter().zip(brute_hierarchy(&others, &own, tau2)) {
+            let g = got.arm(*arm).unwrap();
+            prop_assert!(g.mean().iter().zip(&mu).all(|(u, v)| (u - v).abs() < 1e-6 * (1.0 + v.abs())), "{:?} vs {mu:?}", g.mean());
+            prop_assert!(g.precision().iter().zip(&lambda).all(|(u, v)| (u - v).abs() < 1e-6 * (1.0 + v.abs())));
+            let (ga, gb) = g.noise_params();
+            prop_assert!((ga - a).abs() < 1e-9 && (gb - b).abs() < 1e-6 * (1.0 + b), "{gb} vs {b}");
+        }
+        c.deviation = Deviation::Fixed(0.0);
+        let complete = pool.posterior("m0", "g0", &c, None).unwrap();
+        let everyone = posterior(pool.global(), c.prior, None).unwrap();
+        prop_assert!(same_posterior(&complete, &everyone));
+    }
+}
+
+/// On a fleet where one group's fallback fails, the estimated deviation
+/// lets a failing model's own outcomes pull its fallback below the pool's,
+/// which complete pooling does not; on alike models it pools completely.
+#[test]
+fn an_estimated_deviation_follows_a_model_that_differs() {
+    let x = [1.0, 0.0, 0.0];
+    let fleet = |bad: bool| {
+        let mut pool = Pool::new(3, &ARMS).unwrap();
+        for i in 0..6 {
+            for m in 0..12 {
+                let fails = bad && m % 3 == 0;
+                let jitter = 0.1 * (((i * 5 + m * 3) % 7) as f64 - 3.0);
+                let r = if fails { -4.0 } else { 1.0 } + jitter;
+                pool.observe(&format!("m{m:02}"), "g", Action::Fallback, &x, r, 1.0)
+                    .unwrap();
+                pool.observe(
+                    &format!("m{m:02}"),
+                    "g",
+                    Action::Retrain,
+                    &x,
+                    0.0 + jitter,
+                    1.0,
+                )
+                .unwrap();
+            }
+        }
+        pool
+    };
+    let mut est = cfg(Scope::Global, 1.0);
+    est.deviation = Deviation::ESTIMATED;
+    let complete = cfg(Scope::Global, 1.0);
+    let mean = |p: &LinearThompsonBandit| p.arm(Action::Fallback).unwrap().mean()[0];
+
+    let mixed = fleet(true);
+    let tau2 = mixed.deviation("g", &est, None).unwrap().unwrap();
+    assert!(tau2[2] > 1.0, "{tau2:?}");
+    let failing = mean(&mixed.posterior("m00", "g", &est, None).unwrap());
+    let pooled = mean(&mixed.posterior("m00", "g", &complete, None).unwrap());
+    assert!(failing < -3.0, "own outcomes -4, got {failing}");
+    assert!(pooled > -1.0, "the pool's mean, got {pooled}");
+    let working = mean(&mixed.posterior("m01", "g", &est, None).unwrap());
+    assert!(working > 0.5, "own outcomes 1, got {working}");
+
+    let alike = fleet(false);
+    let tau2 = alike.deviation("g", &est, None).unwrap().unwrap();
+    assert_eq!(tau2, vec![0.0, 0.0, 0.0]);
+    assert!(same_posterior(
+        &alike.posterior("m00", "g", &est, None).unwrap(),
+        &alike.posterior("m00", "g", &complete, None).unwrap()
+    ));
 }

@@ -19,8 +19,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::linalg;
-use super::thompson::{ArmParts, ArmPosterior, BanditError, LinearThompsonBandit, Prior};
+use super::belief::Belief;
+use super::thompson::{BanditError, LinearThompsonBandit, Prior};
 use crate::schema::Action;
 
 /// Weighted sufficient statistics of one arm's outcomes.
@@ -215,63 +215,39 @@ pub fn posterior(
     prior: Prior,
     means: Option<&[Vec<f64>]>,
 ) -> Result<LinearThompsonBandit, BanditError> {
-    let ok = |v: f64| v.is_finite() && v > 0.0;
-    if !(ok(prior.precision) && ok(prior.a0) && ok(prior.b0)) {
-        return Err(BanditError::InvalidPrior);
-    }
     let d = stats.dim;
-    if let Some(m) = means {
-        if m.len() != stats.arms.len() {
-            return Err(BanditError::DimensionMismatch {
-                expected: stats.arms.len(),
-                got: m.len(),
-            });
-        }
-    }
+    let m0s = prior_means(stats, means)?;
     let mut arms = Vec::with_capacity(stats.arms.len());
-    for (k, (action, s)) in stats.arms.iter().enumerate() {
-        let zero = vec![0.0; d];
-        let m0 = means.and_then(|m| m.get(k)).unwrap_or(&zero);
-        if m0.len() != d {
-            return Err(BanditError::DimensionMismatch {
-                expected: d,
-                got: m0.len(),
-            });
-        }
-        if m0.iter().any(|v| !v.is_finite()) {
-            return Err(BanditError::NonFinite);
-        }
-        let mut lambda = s.xx.clone();
-        for i in 0..d {
-            lambda[i * d + i] += prior.precision;
-        }
-        let eta: Vec<f64> =
-            s.xr.iter()
-                .zip(m0)
-                .map(|(xr, m)| xr + prior.precision * m)
-                .collect();
-        let chol = linalg::cholesky(&lambda, d)?;
-        let mu = linalg::cholesky_solve(&chol, d, &eta)?;
-        let m0m0: f64 = m0.iter().map(|v| v * v).sum();
-        let fit = linalg::dot(&mu, &eta)?;
-        let b = prior.b0 + 0.5 * (s.rr + prior.precision * m0m0 - fit);
-        let b = b.max(prior.b0 * 1e-9);
-        let a = prior.a0 + 0.5 * s.weight.max(0.0);
-        if !(a.is_finite() && b.is_finite()) || mu.iter().any(|v| !v.is_finite()) {
-            return Err(BanditError::NonFinite);
-        }
-        arms.push(ArmPosterior::from_parts(ArmParts {
-            action: *action,
-            mu,
-            lambda,
-            chol,
-            eta,
-            a,
-            b,
-            n: s.count,
-        }));
+    for ((action, s), m0) in stats.arms.iter().zip(m0s) {
+        let belief = Belief::prior(prior, &m0)?.learn(s)?;
+        arms.push(belief.into_arm(*action, s.count)?);
     }
     Ok(LinearThompsonBandit::from_arms(d, arms))
+}
+
+/// One prior mean vector per arm of `stats`: `means` checked against its
+/// arms and dimension, or all zero.
+pub fn prior_means(
+    stats: &BanditStats,
+    means: Option<&[Vec<f64>]>,
+) -> Result<Vec<Vec<f64>>, BanditError> {
+    let d = stats.dim;
+    let Some(m) = means else {
+        return Ok(vec![vec![0.0; d]; stats.arms.len()]);
+    };
+    if m.len() != stats.arms.len() {
+        return Err(BanditError::DimensionMismatch {
+            expected: stats.arms.len(),
+            got: m.len(),
+        });
+    }
+    if let Some(bad) = m.iter().find(|v| v.len() != d) {
+        return Err(BanditError::DimensionMismatch {
+            expected: d,
+            got: bad.len(),
+        });
+    }
+    Ok(m.to_vec())
 }
 
 #[cfg(test)]

@@ -2,40 +2,10 @@
 //! formulas computed independently (naive Gauss–Jordan inverse).
 
 use super::*;
+use crate::decide::bandit::brute::inverse;
 use proptest::prelude::*;
 
 const ARMS: [Action; 3] = [Action::None, Action::Retrain, Action::Fallback];
-
-/// Naive Gauss–Jordan inverse with partial pivoting (independent of `linalg`).
-fn inverse(a: &[f64], n: usize) -> Vec<f64> {
-    let mut m: Vec<Vec<f64>> = (0..n)
-        .map(|i| {
-            let mut row = a[i * n..(i + 1) * n].to_vec();
-            row.extend((0..n).map(|j| if i == j { 1.0 } else { 0.0 }));
-            row
-        })
-        .collect();
-    for c in 0..n {
-        let p = (c..n)
-            .max_by(|x, y| m[*x][c].abs().total_cmp(&m[*y][c].abs()))
-            .unwrap_or(c);
-        m.swap(c, p);
-        let pivot = m[c][c];
-        for v in m[c].iter_mut() {
-            *v /= pivot;
-        }
-        for r in 0..n {
-            if r != c {
-                let f = m[r][c];
-                let row_c = m[c].clone();
-                for (v, w) in m[r].iter_mut().zip(&row_c) {
-                    *v -= f * w;
-                }
-            }
-        }
-    }
-    m.into_iter().flat_map(|row| row[n..].to_vec()).collect()
-}
 
 fn close(x: f64, y: f64, tol: f64) -> bool {
     (x - y).abs() <= tol * (1.0 + x.abs().max(y.abs()))
