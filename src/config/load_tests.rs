@@ -487,7 +487,25 @@ fn the_reward_table_has_defaults_and_checked_weights() {
         let cfg = Config::load(None).map_err(|e| e.to_string())?.config;
         assert_eq!(cfg.decide.reward, crate::config::RewardConfig::default());
         assert_eq!(cfg.decide.reward.horizon.as_secs(), 30 * 60);
+        // Measured by default: both parts weigh the same.
+        assert_eq!(cfg.decide.reward.measured_weight, 1.0);
+        assert_eq!(cfg.decide.reward.reported_weight, 1.0);
+        jail.create_file("off.toml", "[decide.reward]\nmeasured-weight = 0.0\n")?;
+        let cfg = Config::load(Some(Path::new("off.toml")))
+            .map_err(|e| e.to_string())?
+            .config;
         assert_eq!(cfg.decide.reward.measured_weight, 0.0);
+        assert_eq!(cfg.decide.reward.reported_weight, 1.0);
+        // The measured part alone is a valid reward.
+        jail.create_file(
+            "measured-only.toml",
+            "[decide.reward]\nreported-weight = 0.0\n",
+        )?;
+        let cfg = Config::load(Some(Path::new("measured-only.toml")))
+            .map_err(|e| e.to_string())?
+            .config;
+        assert_eq!(cfg.decide.reward.measured_weight, 1.0);
+        assert_eq!(cfg.decide.reward.reported_weight, 0.0);
         jail.create_file(
             "on.toml",
             "[decide.reward]\nhorizon = \"10m\"\nmeasured-weight = 2.0\n",
@@ -506,7 +524,7 @@ fn the_reward_table_has_defaults_and_checked_weights() {
             ),
             (
                 "zero.toml",
-                "[decide.reward]\nreported-weight = 0.0\n",
+                "[decide.reward]\nmeasured-weight = 0.0\nreported-weight = 0.0\n",
                 "decide.reward.reported-weight",
             ),
             ("typo.toml", "[decide.reward]\nhorizn = \"1m\"\n", "horizn"),

@@ -3,9 +3,9 @@
 //! command's outcome gets, and the weights of the measured and reported
 //! parts.
 //!
-//! Guarantees: every key has a default (a config without the table keeps
-//! the reward made from the executor's report alone); the weights are
-//! checked at load ([`super::Config::load`]), naming the key and the file.
+//! Guarantees: every key has a default (a config without the table
+//! measures every decision and weighs the measured and reported parts
+//! equally); the weights are checked at load ([`super::Config::load`]), naming the key and the file.
 
 use std::time::Duration;
 
@@ -26,10 +26,10 @@ pub struct RewardConfig {
     /// learned (humantime).
     #[serde(default = "default_outcome_grace", with = "humantime_serde")]
     pub outcome_grace: Duration,
-    /// Weight of the measured recovery in the recovery (≥ 0; the default,
-    /// 0, turns measurement off: the reward is the executor's report alone,
-    /// learned when it arrives).
-    #[serde(default)]
+    /// Weight of the measured recovery in the recovery (≥ 0; default 1,
+    /// the same as the reported part; 0 turns measurement off: the reward
+    /// is the executor's report alone, learned when it arrives).
+    #[serde(default = "default_reward_weight")]
     pub measured_weight: f64,
     /// Weight of the executor's reported recovery in the recovery (≥ 0).
     #[serde(default = "default_reward_weight")]
@@ -46,7 +46,8 @@ pub fn default_outcome_grace() -> Duration {
     Duration::from_secs(30 * 60)
 }
 
-/// Default of `decide.reward.reported-weight`: 1.
+/// Default of `decide.reward.measured-weight` and
+/// `decide.reward.reported-weight`: 1.
 pub fn default_reward_weight() -> f64 {
     1.0
 }
@@ -56,7 +57,7 @@ impl Default for RewardConfig {
         RewardConfig {
             horizon: default_reward_horizon(),
             outcome_grace: default_outcome_grace(),
-            measured_weight: 0.0,
+            measured_weight: default_reward_weight(),
             reported_weight: default_reward_weight(),
         }
     }

@@ -176,19 +176,30 @@ fn a_degraded_model_gets_a_command_a_sealed_audit_and_a_remembered_record() -> T
         .ok_or("remembered")?;
     assert_eq!(&record.command, c);
     assert_eq!(record.status, "dispatched");
+    // Measured by default: the command waits for its reward, due one
+    // horizon (30m) of the model's stream time after the decision.
+    let pending = f.decisions.pending("m", &c.command_id)?.ok_or("measured")?;
+    assert_eq!(pending.due, 1_000 + 30 * 60 * 1_000);
+    assert_eq!(pending.before.drifted_share, 1.0);
+    assert_eq!(f.decisions.waiting("m")?, 1);
 
-    // The checkpoint writes the record (and nothing of anybody else's).
+    // The checkpoint writes the record, the pending measurement and its
+    // index entry (and nothing of anybody else's).
     let mut batch = StateBatch::default();
     f.decisions.on_checkpoint(&f.models, &mut batch)?;
     let writes = batch.take();
-    assert_eq!(writes.len(), 1);
-    assert_eq!(writes[0].cf, Cf::Decisions);
+    assert_eq!(writes.len(), 3);
+    assert!(writes.iter().all(|w| w.cf == Cf::Decisions));
     f.models.store().write(&Checkpoint {
         writes,
         offsets: Vec::new(),
     })?;
     assert!(
         f.decisions.command("m", &c.command_id)?.is_some(),
+        "read from the store"
+    );
+    assert!(
+        f.decisions.pending("m", &c.command_id)?.is_some(),
         "read from the store"
     );
     Ok(())

@@ -7,8 +7,11 @@
 //! feature of one model shifts at a known record plus a few corrupt records,
 //! prints the drift events, heal commands and dead letters as they arrive
 //! on their topics, answers every command with a simulated executor
-//! ([`executor`]) whose outcomes the bandit learns from, writes the HTML
-//! report, and checks the outcome.
+//! ([`executor`]), then lets time pass: the models' streams run on past
+//! the reward's horizon (`[decide.reward] horizon`) of every command, so
+//! each is measured again on its model's own signals and its reward (the
+//! measured part and the executor's report) is learned. It writes the HTML
+//! report and checks the outcome.
 
 pub mod executor;
 pub mod scenario;
@@ -35,8 +38,8 @@ use crate::pipeline::{self, PipelineError};
 use crate::report::{ReportError, Selection};
 use crate::schema::registry::{codec_for, CodecError, Uses};
 use crate::schema::{
-    ArmView, AuditRecord, AuditStatus, Codec, DeadLetter, DriftEvent, HealCommand, SchemaError,
-    SchemaKind,
+    ArmView, AuditRecord, AuditStatus, Codec, DeadLetter, DriftEvent, HealCommand, Prediction,
+    SchemaError, SchemaKind,
 };
 use crate::state::{StateError, Store};
 use crate::telemetry::Metrics;
@@ -94,8 +97,13 @@ pub struct DemoSummary {
     pub drift_events: BTreeMap<String, u64>,
     /// Outcomes the simulated executor reported.
     pub outcomes: u64,
-    /// Audit records completed by an outcome (their `completed` versions).
+    /// Decisions whose reward is complete (their `completed` versions).
     pub completed: u64,
+    /// Commands issued while time passed (after the scenario's stream),
+    /// whose horizon the stream did not reach: answered, not completed.
+    pub waiting: u64,
+    /// Predictions produced while time passed (included in `produced`).
+    pub later: u64,
     /// What the shifted model's bandit learned: every arm's posterior mean
     /// reward at the context of the model's last decision, and the
     /// outcomes it learned from.
@@ -106,8 +114,9 @@ pub struct DemoSummary {
 
 impl DemoSummary {
     /// True if the loop did what the scenario expects: a retrain for the
-    /// shifted model, no command for the others, every corrupt record
-    /// dead-lettered.
+    /// shifted model, no command for the others, every command answered
+    /// and, unless issued while time passed, completed and learned from,
+    /// every corrupt record dead-lettered.
     pub fn is_expected(&self, opts: &DemoOptions) -> bool {
         let shifted_ok = self
             .commands
@@ -123,7 +132,8 @@ impl DemoSummary {
             .is_some_and(|r| r >= opts.shift_at as i64);
         let commands: u64 = self.commands.values().map(|c| c.len() as u64).sum();
         let loop_ok = self.outcomes == commands
-            && self.completed == commands
+            && self.completed + self.waiting == commands
+            && self.completed > 0
             && self.learned.iter().any(|a| a.observations > 0);
         shifted_ok && healthy_ok && drift_ok && loop_ok && self.dead_lettered == opts.corrupt
     }
@@ -184,6 +194,18 @@ impl Seen {
         ids.len() as u64
     }
 
+    /// Distinct commands whose horizon the stream, ending at `end`, did
+    /// not pass (none when measurement is off).
+    fn waiting(&self, cfg: &Config, scenario: &Scenario, end: i64) -> u64 {
+        let ids: std::collections::HashSet<&str> = self
+            .commands
+            .iter()
+            .filter(|c| measured_by(cfg, scenario, c.issued_at).is_some_and(|t| t > end))
+            .map(|c| c.command_id.as_str())
+            .collect();
+        ids.len() as u64
+    }
+
     /// Distinct decisions with a `completed` version.
     fn completed(&self) -> u64 {
         let ids: std::collections::HashSet<&str> = self
@@ -231,7 +253,7 @@ pub async fn run(opts: &DemoOptions) -> Result<DemoSummary, DemoError> {
     let executor = executor::spawn(cfg, codec.clone(), opts.executor_delay, watch_rx(&stop_tx))?;
 
     let scenario = Scenario::demo(opts.records, opts.shift_at);
-    let produced = produce(cfg, &codec, &scenario, opts.corrupt).await?;
+    let produced = produce(cfg, &codec, &scenario.predictions(), opts.corrupt).await?;
     println!(
         "produced {produced} predictions for {} models ({SHIFTED_MODEL}/{SHIFTED_FEATURE} shifts by +1 sd at record {}) and {} corrupt records",
         scenario.models.len(),
@@ -240,46 +262,36 @@ pub async fn run(opts: &DemoOptions) -> Result<DemoSummary, DemoError> {
     );
 
     let total = produced + opts.corrupt;
-    wait_for(
-        Duration::from_secs(90),
-        "the pipeline to process every record",
-        || {
-            Metrics::get(&metrics.records_processed_total)
-                + Metrics::get(&metrics.records_dead_lettered_total)
-                >= total
-        },
-    )
-    .await?;
-    wait_for(
-        Duration::from_secs(20),
-        "the outputs to be read back",
-        || {
-            seen.lock().is_ok_and(|s| {
-                s.drifts.len() as u64 >= Metrics::get(&metrics.drift_events_total)
-                    && s.commands.len() as u64 >= Metrics::get(&metrics.heal_commands_total)
-                    && s.dead.len() as u64 >= Metrics::get(&metrics.records_dead_lettered_total)
-            })
-        },
-    )
-    .await?;
-    // The loop: every command answered, every answer learned from and
-    // audited (a `completed` version of its decision).
     let answered = || executor.answered.load(Ordering::Relaxed);
-    wait_for(
-        Duration::from_secs(60) + opts.executor_delay * 4,
-        "the simulated executor to answer every command",
-        || {
-            seen.lock()
-                .is_ok_and(|s| answered() >= s.distinct_commands())
-        },
-    )
-    .await?;
+    settle(cfg, &metrics, &seen, &answered, total, opts).await?;
+    // Time passes: the models' streams run on past the horizon of every
+    // command so far, after their outcomes are in; each is then measured
+    // again on its model's own signals and its reward is complete.
+    let issued = seen
+        .lock()
+        .map(|s| s.commands.iter().map(|c| c.issued_at).max())
+        .unwrap_or_default();
+    let extra = time_to_pass(cfg, &scenario, issued);
+    let later = produce(cfg, &codec, &scenario.continued(extra), 0).await?;
+    let end = scenario.end_time_ms() + extra as i64 * scenario.interval_ms;
+    if later > 0 {
+        println!(
+            "time passes: {later} more predictions, each model's stream runs {} min on, past the {} horizon of every command so far",
+            extra as i64 * scenario.interval_ms / 60_000,
+            humantime::format_duration(cfg.decide.reward.horizon)
+        );
+    }
+    settle(cfg, &metrics, &seen, &answered, total + later, opts).await?;
+    let waiting = seen
+        .lock()
+        .map(|s| s.waiting(cfg, &scenario, end))
+        .unwrap_or_default();
     wait_for(
         Duration::from_secs(60),
-        "the outcomes to complete their decisions' audit records",
+        "the rewards to complete their decisions' audit records",
         || {
-            metrics.records_in(&cfg.topics.outcomes) >= answered()
-                && seen.lock().is_ok_and(|s| s.completed() >= answered())
+            seen.lock()
+                .is_ok_and(|s| s.completed() + waiting >= answered())
         },
     )
     .await?;
@@ -321,6 +333,8 @@ pub async fn run(opts: &DemoOptions) -> Result<DemoSummary, DemoError> {
         decisions: Metrics::get(&metrics.decisions_total),
         evaluations: metrics.records_out(&cfg.topics.evaluations),
         outcomes: answered(),
+        waiting,
+        later,
         report,
         ..DemoSummary::default()
     };
@@ -361,6 +375,81 @@ pub async fn run(opts: &DemoOptions) -> Result<DemoSummary, DemoError> {
     Ok(summary)
 }
 
+/// Waits until the pipeline has processed `total` records, the watcher has
+/// read its outputs back, the simulated executor has answered every
+/// command and the pipeline has read every outcome.
+async fn settle(
+    cfg: &Config,
+    metrics: &Metrics,
+    seen: &Mutex<Seen>,
+    answered: &impl Fn() -> u64,
+    total: u64,
+    opts: &DemoOptions,
+) -> Result<(), DemoError> {
+    wait_for(
+        Duration::from_secs(90),
+        "the pipeline to process every record",
+        || {
+            Metrics::get(&metrics.records_processed_total)
+                + Metrics::get(&metrics.records_dead_lettered_total)
+                >= total
+        },
+    )
+    .await?;
+    wait_for(
+        Duration::from_secs(20),
+        "the outputs to be read back",
+        || {
+            seen.lock().is_ok_and(|s| {
+                s.drifts.len() as u64 >= Metrics::get(&metrics.drift_events_total)
+                    && s.commands.len() as u64 >= Metrics::get(&metrics.heal_commands_total)
+                    && s.dead.len() as u64 >= Metrics::get(&metrics.records_dead_lettered_total)
+            })
+        },
+    )
+    .await?;
+    wait_for(
+        Duration::from_secs(60) + opts.executor_delay * 4,
+        "the simulated executor to answer every command",
+        || {
+            seen.lock()
+                .is_ok_and(|s| answered() >= s.distinct_commands())
+        },
+    )
+    .await?;
+    wait_for(
+        Duration::from_secs(60),
+        "the pipeline to read every outcome",
+        || metrics.records_in(&cfg.topics.outcomes) >= answered(),
+    )
+    .await
+}
+
+/// Stream time by which a command issued at `issued_at` has been measured
+/// again: its horizon, then at most one evaluation of its model later
+/// (`None` when measurement is off).
+fn measured_by(cfg: &Config, scenario: &Scenario, issued_at: i64) -> Option<i64> {
+    if cfg.decide.reward.measured_weight <= 0.0 {
+        return None;
+    }
+    let horizon = i64::try_from(cfg.decide.reward.horizon.as_millis()).unwrap_or(i64::MAX);
+    let evaluation = i64::try_from(cfg.detect.evaluate_every)
+        .unwrap_or(i64::MAX)
+        .saturating_mul(scenario.interval_ms);
+    Some(issued_at.saturating_add(horizon).saturating_add(evaluation))
+}
+
+/// Records per model the streams run on so that the last command, issued
+/// at `last`, is measured again (0 without a command, or when measurement
+/// is off).
+fn time_to_pass(cfg: &Config, scenario: &Scenario, last: Option<i64>) -> u64 {
+    let Some(by) = last.and_then(|t| measured_by(cfg, scenario, t)) else {
+        return 0;
+    };
+    let gap = by.saturating_sub(scenario.end_time_ms()).max(0);
+    u64::try_from(gap.div_euclid(scenario.interval_ms.max(1)) + 1).unwrap_or(0)
+}
+
 /// The shifted model's bandit as the stopped pipeline left it in its
 /// store: every arm's posterior mean reward in the situation `signals`
 /// describe.
@@ -388,11 +477,15 @@ pub async fn produce_to(cfg: &Config, opts: &DemoOptions) -> Result<u64, DemoErr
         CodecError::Registry(e) => DemoError::Registry(e),
     })?;
     let scenario = Scenario::demo(opts.records, opts.shift_at);
-    produce(&plain, &codec, &scenario, opts.corrupt).await
+    produce(&plain, &codec, &scenario.predictions(), opts.corrupt).await
 }
 
 /// The one-line summary printed at the end.
 pub fn summary_line(s: &DemoSummary, opts: &DemoOptions) -> String {
+    let waiting = match s.waiting {
+        0 => String::new(),
+        n => format!(", {n} waiting for the horizon"),
+    };
     let drift = match s.first_drift_record {
         Some(r) => format!(
             "drift detected at record {r} for {SHIFTED_MODEL}/{SHIFTED_FEATURE} (shift at {}, delay {} records)",
@@ -426,7 +519,7 @@ pub fn summary_line(s: &DemoSummary, opts: &DemoOptions) -> String {
         })
         .collect();
     format!(
-        "summary: {} records processed, {} dead-lettered, {} evaluations recorded, {} decisions audited; {drift}; commands: {}; outcomes: {} back, decisions completed: {}; {SHIFTED_MODEL}'s bandit learned (posterior mean reward at its last decision): {}",
+        "summary: {} records processed, {} dead-lettered, {} evaluations recorded, {} decisions audited; {drift}; commands: {}; outcomes: {} back, decisions completed: {}{waiting}; {SHIFTED_MODEL}'s bandit learned (posterior mean reward at its last decision): {}",
         s.processed,
         s.dead_lettered,
         s.evaluations,
@@ -460,14 +553,13 @@ async fn wait_for(
 async fn produce(
     cfg: &Config,
     codec: &Codec,
-    scenario: &Scenario,
+    records: &[Prediction],
     corrupt: u64,
 ) -> Result<u64, DemoError> {
     let producer: FutureProducer = producer_config(cfg).create()?;
     let topic = cfg.topics.predictions.as_str();
-    let records = scenario.predictions();
     let mut payloads = Vec::with_capacity(records.len());
-    for p in &records {
+    for p in records {
         payloads.push((p.model_id.clone(), codec.encode(p)?));
     }
     // Corrupt records spread through the stream: wrong magic byte,
@@ -499,6 +591,37 @@ async fn produce(
         }
     }
     Ok(records.len() as u64)
+}
+
+/// The line printed for a completed decision: its reward and the parts
+/// it was made of (measured on the model's own signals, reported by the
+/// executor).
+fn learned_line(a: &AuditRecord) -> Option<String> {
+    let head = format!(
+        "[learned]     {} {} (decision {}):",
+        a.action, a.model_id, a.decision_id
+    );
+    match (&a.reward, &a.outcome) {
+        (Some(w), _) => {
+            let measured = match w.measured_recovery {
+                Some(m) => format!("measured recovery {m:+.3}"),
+                None => "not measured".to_string(),
+            };
+            let reported = match (w.reported_recovery, w.reported_cost) {
+                (Some(r), Some(c)) => format!("reported recovery {r:.3}, cost {c:.2}"),
+                _ => "no report".to_string(),
+            };
+            Some(format!(
+                "{head} reward {:+.3} ({}: {measured}; {reported})",
+                w.reward, w.parts
+            ))
+        }
+        (None, Some(o)) => Some(format!(
+            "{head} reward {:+.3} (reported: recovery {:.3}, cost {:.2})",
+            o.reward, o.recovery, o.cost
+        )),
+        (None, None) => None,
+    }
 }
 
 fn spawn_watcher(
@@ -558,11 +681,8 @@ fn spawn_watcher(
             } else if msg.topic() == topics.audit {
                 if let Ok(a) = codec.decode::<AuditRecord>(payload) {
                     if a.status == AuditStatus::Completed {
-                        if let Some(o) = &a.outcome {
-                            println!(
-                                "[learned]     {} {} (decision {}): reward {:+.3}",
-                                a.action, a.model_id, a.decision_id, o.reward
-                            );
+                        if let Some(line) = learned_line(&a) {
+                            println!("{line}");
                         }
                     }
                     seen.audits.push(a);

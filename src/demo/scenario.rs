@@ -143,6 +143,27 @@ impl Scenario {
         out
     }
 
+    /// Event time of the scenario's last record.
+    pub fn end_time_ms(&self) -> i64 {
+        let records = self.models.iter().map(|m| m.records).max().unwrap_or(0);
+        self.start_time_ms + (records as i64 - 1) * self.interval_ms
+    }
+
+    /// The stream continued: every model's next `extra` records (the same
+    /// streams, shift included, later in event time), interleaved.
+    pub fn continued(&self, extra: u64) -> Vec<Prediction> {
+        let end = self.end_time_ms();
+        let mut longer = self.clone();
+        for m in &mut longer.models {
+            m.records += extra;
+        }
+        longer
+            .predictions()
+            .into_iter()
+            .filter(|p| p.event_time > end)
+            .collect()
+    }
+
     fn model_stream(&self, index: u64, m: &ModelSpec) -> Vec<Prediction> {
         let mut rng = StdRng::seed_from_u64(self.seed.wrapping_mul(1_000_003).wrapping_add(index));
         let standard = Normal::standard();
@@ -201,5 +222,16 @@ mod tests {
             v.iter().sum::<f64>() / v.len() as f64
         };
         assert!(tenure(49..100) - tenure(0..49) > 60.0);
+    }
+
+    #[test]
+    fn continued_is_the_longer_stream_after_the_end() {
+        let s = Scenario::demo(100, 50);
+        let tail = s.continued(20);
+        assert_eq!(tail.len(), 60);
+        assert_eq!(tail[0].prediction_id, "fraud-v3-101");
+        assert_eq!(tail[0].event_time, s.end_time_ms() + s.interval_ms);
+        let longer = Scenario::demo(120, 50).predictions();
+        assert_eq!(&longer[300..], tail.as_slice());
     }
 }

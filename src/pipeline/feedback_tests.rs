@@ -5,7 +5,7 @@
 use super::*;
 use crate::config::Config;
 use crate::demo::scenario::Scenario;
-use crate::pipeline::test_support::{at, audits, commands, config, run, TestResult};
+use crate::pipeline::test_support::{at, audits, commands, config, run, run_on, TestResult};
 use crate::schema::{
     Action, AuditRecord, HealOutcome, OperatorCommand, OperatorKind, OutcomeStatus,
 };
@@ -31,11 +31,27 @@ fn arm_observations(p: &Processor, model: &str, arm: Action) -> Result<u64, Stat
         .unwrap_or(0))
 }
 
-#[test]
-fn an_outcome_teaches_the_bandit_once_and_completes_the_audit() -> TestResult {
+/// Records per model the demo scenario of these tests is continued by, so
+/// its models' stream time passes the horizon (30 min) of its first
+/// command (issued about 27 min in) and not the grace after it.
+const PAST_HORIZON: u64 = 1_200;
+
+/// `cfg` with measurement off: the reward is the executor's report alone.
+fn report_only(mut cfg: Config) -> Config {
+    cfg.decide.reward.measured_weight = 0.0;
+    cfg
+}
+
+/// Churn-v7's command is answered; with measurement on (the default) the
+/// outcome waits until the model's stream passes the horizon, then the
+/// bandit learns once and the audit is completed with both parts of the
+/// reward; with `measured-weight = 0`, at once, from the report alone.
+fn an_outcome_teaches_once(cfg: &Config) -> TestResult {
+    let measured = cfg.decide.reward.measured_weight > 0.0;
     let dir = tempfile::tempdir()?;
-    let mut p = Processor::new(&config()?, "v1", Store::open(dir.path(), false)?);
-    let out = run(&mut p, &Scenario::demo(3000, 1500))?;
+    let mut p = Processor::new(cfg, "v1", Store::open(dir.path(), false)?);
+    let scenario = Scenario::demo(3000, 1500);
+    let mut out = run(&mut p, &scenario)?;
     let cmds = commands(&out);
     assert_eq!(cmds.len(), 1);
     let c = cmds[0].clone();
@@ -55,15 +71,46 @@ fn an_outcome_teaches_the_bandit_once_and_completes_the_audit() -> TestResult {
         reported_at: 99,
         note: None,
     };
-    let back = p.process_outcome(&at("outcomes", 0), &outcome)?;
+    let mut back = p.process_outcome(&at("outcomes", 0), &outcome)?;
+    if measured {
+        // The model's stream has not passed the horizon: nothing learned.
+        assert!(back.is_empty(), "{back:?}");
+        assert_eq!(arm_observations(&p, "churn-v7", Action::Retrain)?, 0);
+        let later = run_on(&mut p, &scenario, PAST_HORIZON)?;
+        back = later
+            .iter()
+            .filter(|o| matches!(o, Output::Audit(a) if a.decision_id == first.decision_id))
+            .cloned()
+            .collect();
+        out.extend(later);
+    }
     let done = audits(&back);
     assert_eq!(done.len(), 1);
     let v2 = done[0];
     assert_eq!(v2.decision_id, first.decision_id);
     assert_eq!((v2.version, v2.status.as_str()), (2, "completed"));
     let o = v2.outcome.as_ref().ok_or("outcome in audit")?;
-    // reward = 1.0 × 0.2 − 0.01 × 10
-    assert!((o.reward - 0.1).abs() < 1e-12, "{}", o.reward);
+    if measured {
+        // Both parts, measured at the first evaluation past the horizon.
+        let w = v2.reward.as_ref().ok_or("reward in audit")?;
+        assert_eq!(w.parts, "measured+reported");
+        assert_eq!(
+            (w.reported_recovery, w.reported_cost),
+            (Some(0.2), Some(10.0))
+        );
+        assert!(w.learned);
+        let at = w.measured_at.ok_or("measured")?;
+        assert!(at >= c.issued_at + 30 * 60_000, "{w:?}");
+        let m = w.measured_recovery.ok_or("measured recovery")?;
+        // reward = 1.0 × (1 × m + 1 × 0.2) / 2 − 0.01 × 10
+        assert!((o.reward - ((m + 0.2) / 2.0 - 0.1)).abs() < 1e-12, "{w:?}");
+        assert_eq!(o.reward, w.reward);
+    } else {
+        // From the report alone: no reward breakdown (docs/audit.md).
+        assert!(v2.reward.is_none(), "{:?}", v2.reward);
+        // reward = 1.0 × 0.2 − 0.01 × 10
+        assert!((o.reward - 0.1).abs() < 1e-12, "{}", o.reward);
+    }
     let sup = v2.supersedes.as_ref().ok_or("supersedes")?;
     assert_eq!(
         (sup.sequence, sup.record_hash.as_str()),
@@ -83,14 +130,26 @@ fn an_outcome_teaches_the_bandit_once_and_completes_the_audit() -> TestResult {
     assert_eq!(meta_after.outcomes_unknown, 1);
     // The learned bandit survives a restart (it is in RocksDB).
     drop(p);
-    let p2 = Processor::new(&config()?, "v1", Store::open(dir.path(), false)?);
+    let p2 = Processor::new(cfg, "v1", Store::open(dir.path(), false)?);
     assert_eq!(arm_observations(&p2, "churn-v7", Action::Retrain)?, 1);
     // The chain, including the new version, verifies.
     let mut all: Vec<AuditRecord> = audits(&out).into_iter().cloned().collect();
-    all.push(v2.clone());
+    if !measured {
+        all.push(v2.clone());
+    }
     let reports = crate::audit::verify(all);
     assert!(reports.iter().all(|r| r.is_intact()), "{reports:?}");
     Ok(())
+}
+
+#[test]
+fn an_outcome_teaches_the_bandit_once_and_completes_the_audit() -> TestResult {
+    an_outcome_teaches_once(&config()?)
+}
+
+#[test]
+fn report_only_an_outcome_teaches_the_bandit_at_once_and_completes_the_audit() -> TestResult {
+    an_outcome_teaches_once(&report_only(config()?))
 }
 
 #[test]
@@ -220,7 +279,8 @@ fn escalating_config() -> Result<Config, Box<dyn std::error::Error>> {
 fn an_escalation_waits_for_approval_and_the_approval_is_a_human_decision() -> TestResult {
     let dir = tempfile::tempdir()?;
     let mut p = Processor::new(&escalating_config()?, "v1", Store::open(dir.path(), false)?);
-    let out = run(&mut p, &Scenario::demo(3000, 1500))?;
+    let scenario = Scenario::demo(3000, 1500);
+    let out = run(&mut p, &scenario)?;
     let cmds = commands(&out);
     assert_eq!(cmds.len(), 1, "one escalation, then cooldown");
     let esc = cmds[0].clone();
@@ -271,7 +331,8 @@ fn an_escalation_waits_for_approval_and_the_approval_is_a_human_decision() -> Te
     let again = p.process_operator(&at("operator", 1), &approve, Ok(()))?;
     assert!(commands(&again).is_empty());
     assert_eq!(audits(&again)[0].status, "rejected");
-    // The approved command's outcome teaches the rollback arm.
+    // The approved command's outcome teaches the rollback arm once the
+    // model's stream passes the horizon after the approval.
     p.process_outcome(
         &at("outcomes", 0),
         &HealOutcome {
@@ -284,7 +345,19 @@ fn an_escalation_waits_for_approval_and_the_approval_is_a_human_decision() -> Te
             note: None,
         },
     )?;
+    assert_eq!(arm_observations(&p, "churn-v7", Action::Rollback)?, 0);
+    // Approved at the end of the 50-min stream: 35 more minutes.
+    let later = run_on(&mut p, &scenario, 2_100)?;
     assert_eq!(arm_observations(&p, "churn-v7", Action::Rollback)?, 1);
+    let done = audits(&later)
+        .into_iter()
+        .find(|a| a.decision_id == esc.decision_id && a.status == "completed")
+        .ok_or("the approved command completed")?;
+    let w = done.reward.as_ref().ok_or("reward")?;
+    assert_eq!(
+        (w.arm.as_str(), w.parts.as_str()),
+        ("rollback", "measured+reported")
+    );
     Ok(())
 }
 
@@ -331,7 +404,8 @@ fn a_veto_of_a_dispatched_command_sends_hold() -> TestResult {
 fn a_bandit_that_no_longer_fits_the_arms_starts_afresh() -> TestResult {
     let dir = tempfile::tempdir()?;
     let mut p = Processor::new(&config()?, "v1", Store::open(dir.path(), false)?);
-    let out = run(&mut p, &Scenario::demo(3000, 1500))?;
+    let scenario = Scenario::demo(3000, 1500);
+    let out = run(&mut p, &scenario)?;
     let c = commands(&out)[0].clone();
     p.process_outcome(
         &at("outcomes", 0),
@@ -345,6 +419,9 @@ fn a_bandit_that_no_longer_fits_the_arms_starts_afresh() -> TestResult {
             note: None,
         },
     )?;
+    // Learned once the model's stream passes the horizon.
+    run_on(&mut p, &scenario, PAST_HORIZON)?;
+    assert_eq!(arm_observations(&p, "churn-v7", Action::Retrain)?, 1);
     p.checkpoint()?;
     drop(p);
     // Same arms: the learned bandit is read back.

@@ -11,10 +11,15 @@ use crate::demo::scenario::Scenario;
 use crate::pipeline::test_support::{at, audits, commands, config, TestResult};
 use crate::schema::{AuditRecord, HealOutcome, OutcomeStatus, Prediction};
 
+/// Records of model `a` up to its first command (about 27 min in, drift
+/// from record 1500); its stream runs on to record 4200, past that
+/// command's horizon (30 min) and not past the grace after it.
+const FIRST: usize = 3000;
+
 /// The drifting model of the demo scenario as model `a` on partition 0,
 /// and the same stream, later in event time, as model `b` on partition 1.
 fn streams() -> (Vec<Prediction>, Vec<Prediction>) {
-    let a: Vec<Prediction> = Scenario::demo(3000, 1500)
+    let a: Vec<Prediction> = Scenario::demo(4200, 1500)
         .predictions()
         .into_iter()
         .filter(|p| p.model_id == "churn-v7")
@@ -42,27 +47,40 @@ fn feed(
     partition: i32,
     records: &[Prediction],
 ) -> Result<Vec<Output>, StateError> {
+    feed_from(p, partition, 0, records)
+}
+
+fn feed_from(
+    p: &mut Processor,
+    partition: i32,
+    from: usize,
+    records: &[Prediction],
+) -> Result<Vec<Output>, StateError> {
     let mut out = Vec::new();
     for (i, r) in records.iter().enumerate() {
         let pos = SourcePos {
             topic: "predictions".into(),
             partition,
-            offset: i as i64,
+            offset: (from + i) as i64,
         };
         out.extend(p.process(&pos, r)?);
     }
     Ok(out)
 }
 
-/// Model `a`'s decision, answered: the outputs of its outcome.
-fn answer(p: &mut Processor, out: &[Output]) -> Result<Vec<Output>, Box<dyn std::error::Error>> {
-    let c = commands(out)
+/// Model `a`'s stream up to its first command, the command's outcome (it
+/// waits: the horizon has not passed), then the rest of the stream, past
+/// the horizon: the outputs after the outcome, where the reward, with its
+/// measured and reported parts, is learned.
+fn answer(p: &mut Processor, a: &[Prediction]) -> Result<Vec<Output>, Box<dyn std::error::Error>> {
+    let out = feed(p, 0, &a[..FIRST])?;
+    let c = commands(&out)
         .first()
         .cloned()
         .cloned()
         .ok_or("a command for a")?;
     let outcome = HealOutcome {
-        command_id: c.command_id,
+        command_id: c.command_id.clone(),
         model_id: "a".into(),
         status: OutcomeStatus::Succeeded,
         recovery: 0.3,
@@ -70,7 +88,16 @@ fn answer(p: &mut Processor, out: &[Output]) -> Result<Vec<Output>, Box<dyn std:
         reported_at: 1,
         note: None,
     };
-    Ok(p.process_outcome(&at("outcomes", 0), &outcome)?)
+    let mut back = p.process_outcome(&at("outcomes", 0), &outcome)?;
+    assert!(lessons(&back).is_empty(), "waits for the horizon");
+    back.extend(feed_from(p, 0, FIRST, &a[FIRST..])?);
+    let done = audits(&back)
+        .into_iter()
+        .find(|r| r.command_id.as_deref() == Some(&c.command_id) && r.reward.is_some())
+        .ok_or("the command's reward")?;
+    let parts = done.reward.as_ref().map(|w| w.parts.as_str());
+    assert_eq!(parts, Some("measured+reported"));
+    Ok(back)
 }
 
 fn lessons(out: &[Output]) -> Vec<Lesson> {
@@ -110,8 +137,7 @@ fn another_instance_given_the_lesson_decides_as_one_instance() -> TestResult {
     // One processor holds both models.
     let dir = tempfile::tempdir()?;
     let mut one = Processor::new(&cfg, "v1", Store::open(dir.path(), false)?);
-    let out_a = feed(&mut one, 0, &a)?;
-    let taught = lessons(&answer(&mut one, &out_a)?);
+    let taught = lessons(&answer(&mut one, &a)?);
     assert_eq!(taught.len(), 1, "the outcome is one lesson");
     assert_eq!(taught[0].model_id, "a");
     let single = decision_of(&feed(&mut one, 1, &b)?, "b")?;
@@ -122,8 +148,7 @@ fn another_instance_given_the_lesson_decides_as_one_instance() -> TestResult {
     let (dx, dy) = (tempfile::tempdir()?, tempfile::tempdir()?);
     let mut x = Processor::new(&cfg, "v1", Store::open(dx.path(), false)?);
     let mut y = Processor::new(&cfg, "v1", Store::open(dy.path(), false)?);
-    let out_x = feed(&mut x, 0, &a)?;
-    let from_x = lessons(&answer(&mut x, &out_x)?);
+    let from_x = lessons(&answer(&mut x, &a)?);
     assert_eq!(from_x, taught);
     for lesson in from_x.iter().chain(&from_x) {
         y.learn(lesson.clone());
@@ -135,8 +160,7 @@ fn another_instance_given_the_lesson_decides_as_one_instance() -> TestResult {
     let own = with_scope(Scope::Model)?;
     let dz = tempfile::tempdir()?;
     let mut z = Processor::new(&own, "v1", Store::open(dz.path(), false)?);
-    let out_z = feed(&mut z, 0, &a)?;
-    answer(&mut z, &out_z)?;
+    answer(&mut z, &a)?;
     let alone = decision_of(&feed(&mut z, 1, &b)?, "b")?;
     assert_eq!(folded(&alone), 0);
     assert_ne!(alone.bandit, single.bandit);
@@ -149,8 +173,7 @@ fn a_lesson_learned_after_a_decision_is_not_folded_into_it() -> TestResult {
     let (a, b) = streams();
     let dir = tempfile::tempdir()?;
     let mut p = Processor::new(&cfg, "v1", Store::open(dir.path(), false)?);
-    let out_a = feed(&mut p, 0, &a)?;
-    let mut taught = lessons(&answer(&mut p, &out_a)?);
+    let mut taught = lessons(&answer(&mut p, &a)?);
     // The same lesson, as if learned after b's whole stream.
     let dir2 = tempfile::tempdir()?;
     let mut q = Processor::new(&cfg, "v1", Store::open(dir2.path(), false)?);

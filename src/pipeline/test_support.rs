@@ -1,6 +1,6 @@
 //! Shared helpers of the processor's unit tests (compiled for tests only):
-//! a small-window config, input positions, a scenario run, and output
-//! pickers.
+//! a small-window config, input positions, a scenario run (and its
+//! continuation past the reward's horizon), and output pickers.
 
 use super::processor::{Output, Processor, SourcePos};
 use crate::config::Config;
@@ -40,6 +40,22 @@ pub fn run(p: &mut Processor, scenario: &Scenario) -> Result<Vec<Output>, StateE
     let mut out = Vec::new();
     for (i, rec) in scenario.predictions().iter().enumerate() {
         out.extend(p.process(&pos(i as i64), rec)?);
+    }
+    Ok(out)
+}
+
+/// `scenario` continued: every model's next `extra` records (the same
+/// streams, later in event time), at the offsets after those of [`run`],
+/// so the models' stream time passes the horizon of the reward
+/// (`[decide.reward] horizon`) of the decisions [`run`] made.
+pub fn run_on(
+    p: &mut Processor,
+    scenario: &Scenario,
+    extra: u64,
+) -> Result<Vec<Output>, StateError> {
+    let mut out = Vec::new();
+    for (i, rec) in scenario.continued(extra).iter().enumerate() {
+        out.extend(p.process(&pos(scenario.len() as i64 + i as i64), rec)?);
     }
     Ok(out)
 }

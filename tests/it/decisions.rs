@@ -1,8 +1,9 @@
 //! The decision loop through a real broker: signed operator commands are
 //! obeyed and forged ones audited and ignored, a veto holds back the next
-//! command, and an executor's outcome on the outcomes topic completes the
-//! decision's audit record (a new version of the same key) with the reward
-//! the bandit learned.
+//! command, and an executor's outcome on the outcomes topic, once the
+//! model's stream has passed the reward's horizon, completes the decision's
+//! audit record (a new version of the same key) with the reward the bandit
+//! learned: the model's measured recovery and the executor's report.
 
 use std::time::Duration;
 
@@ -53,7 +54,8 @@ async fn vetoes_forgeries_and_outcomes_through_kafka() -> TestResult {
         .wait_done(1 + copies, Duration::from_secs(60))
         .await?;
 
-    let preds = Scenario::demo(3000, 1500).predictions();
+    let scenario = Scenario::demo(3000, 1500);
+    let preds = scenario.predictions();
     let records = encode_predictions(&env.codec, &preds)?;
     produce_raw(&producer(&cfg)?, &cfg.topics.predictions, &records).await?;
     let inputs = 1 + copies + records.len() as u64;
@@ -121,7 +123,9 @@ async fn vetoes_forgeries_and_outcomes_through_kafka() -> TestResult {
         .collect();
     assert_eq!(commands[0].decision_id, churn[1].decision_id, "{summary:?}");
 
-    // The executor reports; the decision's audit record gets version 2.
+    // The executor reports; the reward waits for the model's stream to
+    // pass the horizon (30 min) after the command (about 30 min into the
+    // 50 min stream); then the decision's audit record gets version 2.
     let outcome = HealOutcome {
         command_id: commands[0].command_id.clone(),
         model_id: "churn-v7".into(),
@@ -135,6 +139,17 @@ async fn vetoes_forgeries_and_outcomes_through_kafka() -> TestResult {
     produce_raw(&producer(&cfg)?, &cfg.topics.outcomes, &raw).await?;
     running
         .wait_done(inputs + 1, Duration::from_secs(60))
+        .await?;
+    let early: Vec<AuditRecord> = read_all::<AuditRecord>(&cfg, &env.codec, &cfg.topics.audit)?
+        .into_iter()
+        .map(|r| r.value)
+        .filter(|a| a.decision_id == commands[0].decision_id && a.version > 1)
+        .collect();
+    assert!(early.is_empty(), "completed before the horizon: {early:#?}");
+    let later = encode_predictions(&env.codec, &scenario.continued(1_500))?;
+    produce_raw(&producer(&cfg)?, &cfg.topics.predictions, &later).await?;
+    running
+        .wait_done(inputs + 1 + later.len() as u64, Duration::from_secs(120))
         .await?;
     running.stop().await?;
     let audits: Vec<AuditRecord> = read_all::<AuditRecord>(&cfg, &env.codec, &cfg.topics.audit)?
@@ -151,10 +166,18 @@ async fn vetoes_forgeries_and_outcomes_through_kafka() -> TestResult {
     completed.dedup_by(|a, b| a == b);
     assert_eq!(completed.len(), 1, "{completed:#?}");
     let reward = completed[0].outcome.as_ref().map(|o| o.reward);
-    // 1.0 × 0.25 − 0.01 × 5
+    let w = completed[0].reward.as_ref().ok_or("the reward's parts")?;
+    assert_eq!(w.parts, "measured+reported", "{w:?}");
+    assert!(w.learned && w.measured_at >= Some(commands[0].issued_at + 30 * 60_000));
+    assert_eq!(
+        (w.reported_recovery, w.reported_cost),
+        (Some(0.25), Some(5.0))
+    );
+    let m = w.measured_recovery.ok_or("measured")?;
+    // 1.0 × (1 × m + 1 × 0.25) / 2 − 0.01 × 5
     assert!(
-        reward.is_some_and(|r| (r - 0.2).abs() < 1e-12),
-        "{reward:?}"
+        reward.is_some_and(|r| (r - ((m + 0.25) / 2.0 - 0.05)).abs() < 1e-12),
+        "{reward:?} {w:?}"
     );
     let reports = jidoka::audit::verify(audits);
     assert!(reports.iter().all(|r| r.is_intact()), "{reports:?}");

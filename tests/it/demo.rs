@@ -1,6 +1,7 @@
 //! The README's first command: `jidoka demo` runs the whole loop on the
-//! embedded broker (a simulated executor answering its commands, the
-//! bandit learning from the outcomes), prints what it sees, writes the
+//! embedded broker (a simulated executor answering its commands, time
+//! passing past the reward's horizon, the bandit learning from the
+//! measured recovery and the outcomes), prints what it sees, writes the
 //! report and succeeds.
 
 use std::process::{Command, Stdio};
@@ -42,18 +43,44 @@ fn demo_runs_and_finds_the_shift() -> Result<(), Box<dyn std::error::Error>> {
         .lines()
         .find(|l| l.starts_with("summary:"))
         .ok_or("no summary line")?;
-    // 9,000 predictions and the outcome of churn-v7's one command.
+    // 9,000 predictions, then time passes: the three streams run on past
+    // the 30 min horizon of churn-v7's first command; and the outcomes of
+    // its two commands.
+    let later: u64 = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("time passes: "))
+        .and_then(|l| l.split(' ').next())
+        .ok_or(format!("time does not pass:\n{stdout}"))?
+        .parse()?;
+    assert!(later > 0 && later % 3 == 0, "{later}");
     assert!(
-        summary.contains("9001 records processed, 3 dead-lettered"),
+        summary.contains(&format!(
+            "{} records processed, 3 dead-lettered",
+            9000 + later + 2
+        )),
         "{summary}"
     );
+    // The first retrain is measured and completed with its outcome; the
+    // next one (issued after the cooldown, while time passed) is answered
+    // and waits for its horizon.
     assert!(
-        summary.contains("outcomes: 1 back, decisions completed: 1"),
+        summary.contains("outcomes: 2 back, decisions completed: 1, 1 waiting for the horizon"),
         "{summary}"
     );
-    // The retrain arm learned from its one outcome, a positive reward
-    // (simulated recovery 0.12..0.18, cost 3.2..4.8 at cost weight 0.01),
-    // so its posterior mean moved above the untried arms' 0.
+    let learned_line = stdout
+        .lines()
+        .find(|l| l.starts_with("[learned]     retrain churn-v7"))
+        .ok_or(format!("nothing learned:\n{stdout}"))?;
+    assert!(
+        learned_line.contains("(measured+reported: measured recovery ")
+            && learned_line.contains("; reported recovery "),
+        "{learned_line}"
+    );
+    // The retrain arm learned from its one complete reward, positive: the
+    // simulated recovery 0.12..0.18 averaged with the measured one (0: the
+    // simulated retrain does not move the shifted feature back), less the
+    // cost 3.2..4.8 at cost weight 0.01; its posterior mean moved above the
+    // untried arms' 0.
     let learned = summary
         .split("churn-v7's bandit learned (posterior mean reward at its last decision): ")
         .nth(1)
@@ -84,7 +111,10 @@ fn demo_runs_and_finds_the_shift() -> Result<(), Box<dyn std::error::Error>> {
         summary.contains("for churn-v7/tenure_days (shift at 2000"),
         "{summary}"
     );
-    assert!(summary.contains("churn-v7 1 (retrain)"), "{summary}");
+    assert!(
+        summary.contains("churn-v7 2 (retrain, retrain)"),
+        "{summary}"
+    );
     let evaluations: u64 = summary
         .split(", ")
         .find_map(|part| part.strip_suffix(" evaluations recorded"))

@@ -11,8 +11,10 @@
 //! never sent; a 422 becomes a `rejected` outcome. Outcomes come back
 //! through `jidoka outcome report` and `POST /outcomes` (a bad signature is
 //! 401 and writes nothing; an unknown id is 404 and says so), each
-//! decision's audit record gets its `completed` version, and a later
-//! decision shows the retrain arm's posterior learned from them. Prints the
+//! decision's audit record gets its `completed` version once the model's
+//! stream has passed the reward's horizon (measured and reported parts),
+//! and a later decision shows the retrain arm's posterior learned from
+//! them. Prints the
 //! delivery latency (command produced → POST received, p50/p99).
 
 use std::collections::BTreeMap;
@@ -429,12 +431,22 @@ async fn commands_reach_webhook_and_github_once_across_a_sigkill_and_outcomes_co
     assert_eq!(code, 404, "{text}");
     assert!(text.contains("unknown command `no-such-command`"), "{text}");
 
-    // 7. The second half: after the outcome is learned, later decisions
-    // (and a second retrain command, past the cooldown).
+    // 7. The second half: the stream runs on 40 min past the first
+    // command, past the reward's horizon (30 min) and not past its grace,
+    // so the outcome and the measurement complete its decision; then the
+    // rest: later decisions (and a second command, past the cooldown).
+    let horizon_passed = first_command.issued_at + 40 * 60_000;
+    let mid = preds
+        .iter()
+        .position(|r| r.event_time >= horizon_passed)
+        .ok_or("the stream ends before the first command's horizon")?
+        .max(half);
+    produce_raw(&p, &cfg.topics.predictions, &records[half..mid]).await?;
     let completed_first = wait_audit(&cfg, codec, |audits| {
         audits.iter().any(|a| {
             a.command_id.as_deref() == Some(first_command.command_id.as_str())
                 && a.status == "completed"
+                && a.reward.as_ref().map(|w| w.parts.as_str()) == Some("measured+reported")
         })
     })
     .await;
@@ -442,7 +454,7 @@ async fn commands_reach_webhook_and_github_once_across_a_sigkill_and_outcomes_co
         dump_logs();
     }
     completed_first?;
-    produce_raw(&p, &cfg.topics.predictions, &records[half..]).await?;
+    produce_raw(&p, &cfg.topics.predictions, &records[mid..]).await?;
     let churn_posts = |posts: &[Post]| -> Vec<HealCommand> {
         posts
             .iter()
@@ -477,10 +489,14 @@ async fn commands_reach_webhook_and_github_once_across_a_sigkill_and_outcomes_co
         (answer["model_id"].as_str(), answer["status"].as_str()),
         (Some("churn-v7"), Some("succeeded"))
     );
+    // Issued about 30 min after the first, it is measured by the end of
+    // the 100 min stream; the outcome completes it.
     let completed_second = wait_audit(&cfg, codec, |audits| {
-        audits
-            .iter()
-            .any(|a| a.command_id.as_deref() == Some(second_id.as_str()) && a.status == "completed")
+        audits.iter().any(|a| {
+            a.command_id.as_deref() == Some(second_id.as_str())
+                && a.status == "completed"
+                && a.reward.as_ref().map(|w| w.parts.as_str()) == Some("measured+reported")
+        })
     })
     .await;
     if completed_second.is_err() {

@@ -62,13 +62,16 @@ async fn exports_load_in_pyarrow_and_duckdb_with_the_replayed_rows() -> TestResu
     create_plain_topic(env.cfg(), &env.cfg().topics.audit).await?;
     let cfg = env.cfg().clone();
     let running = start_pipeline(&env.loaded);
-    let preds = Scenario::demo(3000, 1500).predictions();
-    let records = encode_predictions(&env.codec, &preds)?;
+    let scenario = Scenario::demo(3000, 1500);
+    let records = encode_predictions(&env.codec, &scenario.predictions())?;
     produce_raw(&producer(&cfg)?, &cfg.topics.predictions, &records).await?;
     let inputs = records.len() as u64;
     running.wait_done(inputs, Duration::from_secs(120)).await?;
 
-    // The executor reports on the command: its decision gets version 2.
+    // The executor reports on the command, and the model's stream runs on
+    // 25 min, past the reward's horizon (30 min) after the command (about
+    // 27 min into the 50 min stream): its decision gets version 2, with
+    // the reward's measured and reported parts.
     let commands: Vec<HealCommand> = read_all(&cfg, &env.codec, &cfg.topics.actions)?
         .into_iter()
         .map(|r| r.value)
@@ -85,8 +88,10 @@ async fn exports_load_in_pyarrow_and_duckdb_with_the_replayed_rows() -> TestResu
     };
     let raw = vec![(outcome.model_id.clone(), Some(env.codec.encode(&outcome)?))];
     produce_raw(&producer(&cfg)?, &cfg.topics.outcomes, &raw).await?;
+    let later = encode_predictions(&env.codec, &scenario.continued(1_500))?;
+    produce_raw(&producer(&cfg)?, &cfg.topics.predictions, &later).await?;
     running
-        .wait_done(inputs + 1, Duration::from_secs(60))
+        .wait_done(inputs + 1 + later.len() as u64, Duration::from_secs(120))
         .await?;
     running.stop().await?;
 
@@ -95,10 +100,11 @@ async fn exports_load_in_pyarrow_and_duckdb_with_the_replayed_rows() -> TestResu
         .map(|r| r.value)
         .collect();
     assert!(
-        audits
-            .iter()
-            .any(|a| a.decision_id == command.decision_id && a.version == 2 && a.outcome.is_some()),
-        "the outcome did not complete the decision"
+        audits.iter().any(|a| a.decision_id == command.decision_id
+            && a.version == 2
+            && a.outcome.is_some()
+            && a.reward.as_ref().map(|w| w.parts.as_str()) == Some("measured+reported")),
+        "the outcome and the measurement did not complete the decision"
     );
     let events: Vec<DriftEvent> = read_all(&cfg, &env.codec, &cfg.topics.drift_events)?
         .into_iter()

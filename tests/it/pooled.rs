@@ -1,6 +1,7 @@
 //! Pooled learning through the broker: three models drift, their commands
-//! are answered on the outcomes topic, and the lessons reach the lessons
-//! topic; then three other models drift, and their decisions draw on those
+//! are answered on the outcomes topic, their streams run on past the
+//! reward's horizon (measured recovery and reported outcome make the
+//! reward), and the lessons reach the lessons topic; then three other models drift, and their decisions draw on those
 //! lessons (`decide.bandit.scope = "global"`, the default). Run once by
 //! one instance and once by two instances of one group (each with its own
 //! store, the models spread over them), on two brokers with the same topic
@@ -19,16 +20,25 @@ use jidoka::telemetry::Metrics;
 const FIRST: [&str; 3] = ["fleet-a0", "fleet-a1", "fleet-a2"];
 const SECOND: [&str; 3] = ["fleet-b0", "fleet-b1", "fleet-b2"];
 
-/// The demo's drifting stream as each of `models`, starting `offset` ms
-/// later, interleaved.
-fn streams(models: &[&str], offset: i64) -> Vec<Prediction> {
-    let base: Vec<Prediction> = Scenario::demo(2000, 1000)
-        .predictions()
+/// The demo's drifting stream (churn-v7, 2,000 records, drift from record
+/// 1,000); with `later` > 0, its continuation: the next `later` records.
+fn churn(later: u64) -> Vec<Prediction> {
+    let s = Scenario::demo(2000, 1000);
+    let records = if later == 0 {
+        s.predictions()
+    } else {
+        s.continued(later)
+    };
+    records
         .into_iter()
         .filter(|p| p.model_id == "churn-v7")
-        .collect();
+        .collect()
+}
+
+/// `base` as each of `models`, starting `offset` ms later, interleaved.
+fn streams(models: &[&str], offset: i64, base: &[Prediction]) -> Vec<Prediction> {
     let mut out = Vec::new();
-    for p in &base {
+    for p in base {
         for m in models {
             let mut q = p.clone();
             q.model_id = m.to_string();
@@ -100,7 +110,7 @@ async fn layout(
     // Every member in the group before the first record.
     tokio::time::sleep(Duration::from_secs(6)).await;
     let producer = producer(cfg)?;
-    let first = streams(&FIRST, 0);
+    let first = streams(&FIRST, 0, &churn(0));
     produce_raw(
         &producer,
         &cfg.topics.predictions,
@@ -139,6 +149,16 @@ async fn layout(
         })
         .collect::<Result<_, BoxError>>()?;
     produce_raw(&producer, &cfg.topics.outcomes, &answered).await?;
+    // The first models' streams run on 30 more minutes, past the horizon
+    // (30 min) of their commands (about 25 min into their 33 min): each
+    // reward is complete, measured and reported, and becomes a lesson.
+    let on = streams(&FIRST, 0, &churn(1_800));
+    produce_raw(
+        &producer,
+        &cfg.topics.predictions,
+        &encode_predictions(codec, &on)?,
+    )
+    .await?;
     let lessons = cfg.lessons_topic();
     until(
         "a lesson for every outcome",
@@ -148,15 +168,15 @@ async fn layout(
     .await?;
     // Lessons spread to every instance before the next decisions.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let later = first.iter().map(|p| p.event_time).max().unwrap_or(0) + 3_600_000;
-    let second = streams(&SECOND, later);
+    let later = on.iter().map(|p| p.event_time).max().unwrap_or(0) + 3_600_000;
+    let second = streams(&SECOND, later, &churn(0));
     produce_raw(
         &producer,
         &cfg.topics.predictions,
         &encode_predictions(codec, &second)?,
     )
     .await?;
-    let total = (first.len() + second.len() + answered.len()) as u64;
+    let total = (first.len() + on.len() + second.len() + answered.len()) as u64;
     until("every record processed", Duration::from_secs(180), || {
         Ok(running.iter().map(Running::done).sum::<u64>() >= total)
     })
