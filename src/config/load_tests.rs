@@ -2,6 +2,7 @@
 
 #![allow(clippy::result_large_err)] // figment::Jail's closures return figment::Error
 use super::*;
+use crate::config::ReferenceMode;
 use figment::Jail;
 
 #[test]

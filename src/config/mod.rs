@@ -11,8 +11,11 @@
 //! the effective values with their origins.
 
 mod bandit;
+mod detect_rules;
 mod executor;
 mod input;
+mod input_rules;
+mod kafka;
 mod load;
 mod model;
 mod models;

@@ -30,6 +30,7 @@ pub mod hysteresis;
 pub mod join;
 pub mod ks;
 pub mod metrics;
+mod model_windows;
 pub mod multiple;
 pub mod null;
 pub mod operator;

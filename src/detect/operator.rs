@@ -17,7 +17,7 @@
 //!   degraded model, and the pipeline hands it to the decisions.
 //! - Time is the records' event time; no clock, no Kafka.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::anomaly::ZScoreConfig;
@@ -26,34 +26,17 @@ use super::events::{
     track_alert, AlertAfter,
 };
 use super::metrics::MetricTest;
+use super::model_windows::{load_windows, windows_of, Intake, ModelWindows};
 use super::reference::ReferenceData;
-use super::{
-    CategoricalWindow, CategoryEntry, DriftDetector, Due, FeatureState, FeatureTest, Placement,
-    WindowEntry, WindowPlan, Windows,
-};
+use super::{DriftDetector, Due, FeatureTest, WindowPlan, Windows};
 use crate::config::{
     Config, FeatureRoute, ModelRules, ModelSettings, ReferenceMode, SettingsCache,
 };
 use crate::ids;
 use crate::schema::{Prediction, TestKind};
 use crate::stage::{Evaluation, Models, Operator, Output};
-use crate::state::segments::{self, SegmentLog, CATEGORICAL, NUMERIC};
+use crate::state::segments::{CATEGORICAL, NUMERIC};
 use crate::state::{AlertKey, SignalSnapshot, StateBatch, StateError, Store};
-
-/// A model's feature windows, with what changed since the last checkpoint.
-#[derive(Debug, Default)]
-struct ModelWindows {
-    numeric: BTreeMap<String, FeatureState>,
-    dirty_numeric: BTreeSet<String>,
-    categorical: BTreeMap<String, CategoricalWindow>,
-    dirty_categorical: BTreeSet<String>,
-    /// Stored segments per (kind, feature).
-    logs: HashMap<(u8, String), SegmentLog>,
-    /// How each feature arriving as a number is tested (cached routes).
-    numeric_routes: HashMap<String, FeatureRoute>,
-    /// How each feature arriving as a category is tested.
-    categorical_routes: HashMap<String, FeatureRoute>,
-}
 
 /// The detection operator.
 #[derive(Debug)]
@@ -552,124 +535,6 @@ fn route_of(
     let r = compute();
     routes.insert(feature.to_string(), r);
     r
-}
-
-/// One prediction's values entering its model's windows.
-struct Intake<'a> {
-    windows: &'a mut ModelWindows,
-    reference: Option<&'a Arc<ReferenceData>>,
-    plan: &'a WindowPlan,
-    record: u64,
-    time: i64,
-    watermark: i64,
-    max_categories: usize,
-    /// Values sent to the `"other"` category.
-    capped: u64,
-    /// A value landed before the reference.
-    before_reference: bool,
-}
-
-impl Intake<'_> {
-    /// A numeric value enters its feature's windows (created, with the
-    /// preloaded reference, on the feature's first value).
-    fn numeric(&mut self, feature: &str, value: f64) {
-        let entry = WindowEntry {
-            record: self.record,
-            time: self.time,
-            value,
-        };
-        let windows = &mut *self.windows;
-        let window = match windows.numeric.get_mut(feature) {
-            Some(w) => w,
-            None => {
-                let mut w = FeatureState::journaled();
-                if let Some(values) = self.reference.and_then(|r| r.numeric(feature)) {
-                    w.preload(values.iter().copied());
-                }
-                windows.numeric.entry(feature.to_string()).or_insert(w)
-            }
-        };
-        self.before_reference |=
-            window.push(entry, self.watermark, self.plan) == Placement::BeforeReference;
-        if !windows.dirty_numeric.contains(feature) {
-            windows.dirty_numeric.insert(feature.to_string());
-        }
-    }
-
-    /// A category enters its feature's windows, as `"other"` beyond the
-    /// feature's `max-categories`.
-    fn categorical(&mut self, feature: &str, value: &str) {
-        let max = self.max_categories;
-        let windows = &mut *self.windows;
-        let window = match windows.categorical.get_mut(feature) {
-            Some(w) => w,
-            None => {
-                let mut w = CategoricalWindow::journaled();
-                if let Some(values) = self.reference.and_then(|r| r.categorical(feature)) {
-                    for v in values {
-                        let entered = w.capped(v, max).to_string();
-                        w.preload(std::iter::once(entered));
-                    }
-                }
-                windows.categorical.entry(feature.to_string()).or_insert(w)
-            }
-        };
-        let entered = window.capped(value, max);
-        if entered != value {
-            self.capped = self.capped.saturating_add(1);
-        }
-        let entry = CategoryEntry {
-            record: self.record,
-            time: self.time,
-            value: entered.to_string(),
-        };
-        self.before_reference |=
-            window.push(entry, self.watermark, self.plan) == Placement::BeforeReference;
-        if !windows.dirty_categorical.contains(feature) {
-            windows.dirty_categorical.insert(feature.to_string());
-        }
-    }
-}
-
-/// A model's cached windows, loaded from the store on first use.
-fn windows_of<'a>(
-    cache: &'a mut HashMap<String, ModelWindows>,
-    store: &Store,
-    plan: &WindowPlan,
-    model_id: &str,
-) -> Result<&'a mut ModelWindows, StateError> {
-    if !cache.contains_key(model_id) {
-        let loaded = load_windows(store, plan, model_id)?;
-        cache.insert(model_id.to_string(), loaded);
-    }
-    cache.get_mut(model_id).ok_or_else(|| StateError::Corrupt {
-        key: format!("windows/{model_id}"),
-        reason: "not cached after loading".into(),
-    })
-}
-
-/// A model's windows as stored, rebuilt from their entries.
-fn load_windows(
-    store: &Store,
-    plan: &WindowPlan,
-    model_id: &str,
-) -> Result<ModelWindows, StateError> {
-    let stored = segments::load(store, model_id)?;
-    let mut state = ModelWindows::default();
-    let plan = *plan;
-    for (feature, f) in stored.numeric {
-        let w = FeatureState::rebuild(f.entries.iter().cloned(), f.window_end, &plan);
-        let log = f.log(&w.windows().live_window_records(&plan));
-        state.logs.insert((NUMERIC, feature.clone()), log);
-        state.numeric.insert(feature, w);
-    }
-    for (feature, f) in stored.categorical {
-        let w = CategoricalWindow::rebuild(f.entries.iter().cloned(), f.window_end, &plan);
-        let log = f.log(&w.windows().live_window_records(&plan));
-        state.logs.insert((CATEGORICAL, feature.clone()), log);
-        state.categorical.insert(feature, w);
-    }
-    Ok(state)
 }
 
 #[cfg(test)]

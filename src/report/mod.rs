@@ -21,6 +21,7 @@ mod drift;
 pub mod envelope;
 mod history;
 mod html;
+mod scale;
 mod select;
 pub mod svg;
 
