@@ -39,7 +39,7 @@ use crate::report::ReportError;
 use crate::schema::SchemaError;
 use crate::state::StateError;
 
-pub use produce::produce_to;
+pub use produce::{produce_to, Produced};
 pub use run::run;
 pub use summary::{summary_line, DemoSummary};
 

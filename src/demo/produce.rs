@@ -4,14 +4,22 @@
 //!
 //! Guarantees: every record is acknowledged before a call returns (an
 //! error otherwise, never a panic); the corrupt records are spread through
-//! the stream at fixed places; the output is a pure function of the
-//! records given and the number of corrupt ones.
+//! the stream at fixed places; `demo --produce` writes the scenario's
+//! stream, then its continuation: every model's stream run on, the same
+//! records the in-process demo would write as time passes, for the
+//! reward's horizon plus one evaluation of stream time after its last
+//! record ([`super::horizon`]), so every command issued within the
+//! scenario's stream is measured again without anything else being
+//! produced (nothing more when measurement is off; a command issued while
+//! the stream runs on may wait for more). The output is a pure function
+//! of the options and the config.
 
 use std::time::Duration;
 
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
 
+use super::horizon::after_stream;
 use super::scenario::Scenario;
 use super::{DemoError, DemoOptions};
 use crate::config::Config;
@@ -19,11 +27,30 @@ use crate::kafka::producer_config;
 use crate::schema::registry::{codec_for, CodecError, Uses};
 use crate::schema::{Codec, Prediction, SchemaKind};
 
+/// What `demo --produce` wrote to the predictions topic.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Produced {
+    /// Predictions of the scenario's stream (`records` per model).
+    pub predictions: u64,
+    /// Corrupt records spread through it.
+    pub corrupt: u64,
+    /// Predictions of the continuation, written after the stream: every
+    /// model's next `later / models` records.
+    pub later: u64,
+    /// Stream time the continuation runs on after the stream's last
+    /// record (ms): at least the reward's horizon plus one evaluation.
+    pub later_ms: i64,
+}
+
 /// Produces the demo stream (and its corrupt records) to the predictions
 /// topic of a real Kafka, as `cfg` configures it, without running anything
-/// else; returns the predictions produced. The producer is idempotent and
-/// never transactional.
-pub async fn produce_to(cfg: &Config, opts: &DemoOptions) -> Result<u64, DemoError> {
+/// else, then its continuation: each model's stream runs on for the
+/// reward's horizon (`decide.reward.horizon`) plus one evaluation
+/// (`detect.evaluate-every` records) of stream time, so every command
+/// issued within the stream can be measured again without more input (no
+/// continuation when `decide.reward.measured-weight` is 0). The producer
+/// is idempotent and never transactional.
+pub async fn produce_to(cfg: &Config, opts: &DemoOptions) -> Result<Produced, DemoError> {
     let mut plain = cfg.clone();
     plain.kafka.transactions = false;
     let uses = Uses::writing(SchemaKind::Prediction, &cfg.topics.predictions);
@@ -32,7 +59,17 @@ pub async fn produce_to(cfg: &Config, opts: &DemoOptions) -> Result<u64, DemoErr
         CodecError::Registry(e) => DemoError::Registry(e),
     })?;
     let scenario = Scenario::demo(opts.records, opts.shift_at);
-    produce(&plain, &codec, &scenario.predictions(), opts.corrupt).await
+    let predictions = produce(&plain, &codec, &scenario.predictions(), opts.corrupt).await?;
+    let extra = after_stream(cfg, &scenario);
+    let later = produce(&plain, &codec, &scenario.continued(extra), 0).await?;
+    Ok(Produced {
+        predictions,
+        corrupt: opts.corrupt,
+        later,
+        later_ms: i64::try_from(extra)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(scenario.interval_ms),
+    })
 }
 
 /// Produces `records` to `cfg`'s predictions topic, keyed by model id,
