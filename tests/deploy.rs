@@ -2,7 +2,8 @@
 //! `docker-compose.yml` and the `Dockerfile` parses with the real CLI, every
 //! `JIDOKA__…` variable they set is a config key that takes the value given,
 //! the config file they mount exists, and the demo producer's command
-//! (`jidoka demo --produce`) writes the demo stream to a real broker. The
+//! (`jidoka demo --produce`) writes the demo stream, and each model's
+//! stream run on past the reward's horizon, to a real broker. The
 //! monitoring files (`monitoring.rs`) and the Helm chart (`helm.rs`) are
 //! checked beside them.
 
@@ -280,16 +281,26 @@ async fn demo_produce_writes_the_stream_to_kafka() -> TestResult {
     ])?;
     let code = jidoka::cli::main(cli).await;
     assert_eq!(code, ExitCode::SUCCESS);
+    // Each model's 200 records, then its stream run on for the horizon
+    // (30 min) and one evaluation (125 records, 1 s apart) and one record
+    // past them: 1,926 more each; and three corrupt records.
+    assert_eq!(
+        (
+            cfg.decide.reward.horizon.as_secs(),
+            cfg.detect.evaluate_every
+        ),
+        (1800, 125)
+    );
     let raw = read_raw(cfg, &cfg.topics.predictions)?;
     assert_eq!(
         raw.len(),
-        3 * 200 + 3,
-        "predictions and three corrupt records"
+        3 * (200 + 1_926) + 3,
+        "predictions, their continuation and three corrupt records"
     );
     let good = raw
         .iter()
         .filter(|r| env.codec.decode::<Prediction>(r.value.as_deref()).is_ok())
         .count();
-    assert_eq!(good, 600);
+    assert_eq!(good, 3 * (200 + 1_926));
     Ok(())
 }

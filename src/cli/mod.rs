@@ -114,7 +114,9 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 3_000)]
     pub shift_at: u64,
     /// Produce the demo stream (predictions of three models plus three
-    /// corrupt records) to the configured Kafka's predictions topic and
+    /// corrupt records), then each model's stream run on past the reward's
+    /// horizon plus one evaluation (so the commands issued within the stream
+    /// can be measured again), to the configured Kafka's predictions topic and
     /// exit, instead of running the embedded demo.
     #[arg(long)]
     pub produce: bool,
@@ -485,9 +487,18 @@ async fn demo_produce(cfg: &Config, args: &DemoArgs) -> Result<(), BoxError> {
     };
     let produced = demo::produce_to(cfg, &opts).await?;
     println!(
-        "produced {produced} predictions and {} corrupt records to {} at {}",
-        opts.corrupt, cfg.topics.predictions, cfg.kafka.bootstrap_servers
+        "produced {} predictions and {} corrupt records to {} at {}",
+        produced.predictions, produced.corrupt, cfg.topics.predictions, cfg.kafka.bootstrap_servers
     );
+    if produced.later > 0 {
+        println!(
+            "time passes: {} more predictions, each model's stream runs {} min on, past the {} horizon (and one evaluation) of every command its first {} records can trigger",
+            produced.later,
+            produced.later_ms / 60_000,
+            humantime::format_duration(cfg.decide.reward.horizon),
+            opts.records
+        );
+    }
     Ok(())
 }
 
