@@ -1,7 +1,10 @@
 //! Latency of one decision: signals → policy rules → bandit (Thompson draws
 //! and confidence) → checks → audit record sealed into the hash chain and
 //! Avro-encoded. Criterion measures the mean; a plain loop before it prints
-//! p50 / p99 / max of single decisions.
+//! p50 / p99 / max of single decisions. Also the pooled posterior a
+//! decision is made with: one model's posterior from a pool of 50 models'
+//! 2,000 outcomes, with the deviation estimated (the default) and fixed at
+//! 0 (complete pooling), the difference being the estimate's cost.
 //! Usage: `cargo bench --bench decision`.
 
 use std::hint::black_box;
@@ -10,7 +13,7 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, Criterion};
 use jidoka::audit::chain;
 use jidoka::config::Config;
-use jidoka::decide::bandit::LinearThompsonBandit;
+use jidoka::decide::bandit::{Deviation, LinearThompsonBandit, Pool};
 use jidoka::decide::context;
 use jidoka::decide::rules::Signals;
 use jidoka::decide::{Control, DecisionRequest, Engine};
@@ -138,7 +141,44 @@ fn bench(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench);
+/// An engine with `deviation` and a pool of 50 models × 40 outcomes.
+fn pooled_setup(deviation: Deviation) -> Result<(Engine, Pool), Box<dyn std::error::Error>> {
+    let mut cfg = Config::defaults()?;
+    cfg.decide.bandit.deviation = deviation;
+    let engine = Engine::new(&cfg.decide);
+    let mut pool = engine.statistics().map_err(|e| format!("{e:?}"))?;
+    let arms = engine.new_bandit().map_err(|e| format!("{e:?}"))?.actions();
+    for i in 0..2000u32 {
+        let s = signals(i);
+        let x = context::features(&s, &engine.policy().evaluate(&s));
+        let model = format!("m{:02}", i % 50);
+        let arm = arms[(i as usize / 50) % arms.len()];
+        let r = f64::from(i % 7) / 7.0 - 0.3 - if i % 100 < 50 { 0.0 } else { 0.5 };
+        pool.observe(&model, "default", arm, &x, r, 0.99)
+            .map_err(|e| format!("{e:?}"))?;
+    }
+    Ok((engine, pool))
+}
+
+fn bench_pooled(c: &mut Criterion) {
+    for (name, deviation) in [
+        ("decision/pooled-posterior/estimated", Deviation::ESTIMATED),
+        ("decision/pooled-posterior/complete", Deviation::Fixed(0.0)),
+    ] {
+        let (engine, pool) = match pooled_setup(deviation) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("setup failed: {e}");
+                return;
+            }
+        };
+        c.bench_function(name, |b| {
+            b.iter(|| black_box(engine.pooled_bandit(&pool, "m07", "default").is_ok()))
+        });
+    }
+}
+
+criterion_group!(benches, bench, bench_pooled);
 
 fn main() {
     benches();

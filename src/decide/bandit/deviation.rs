@@ -125,6 +125,12 @@ fn anova(groups: &[(f64, f64, f64)]) -> f64 {
     if n0 <= 0.0 {
         return 0.0;
     }
+    let ratio = between / sigma2;
+    if ratio <= 1.0 {
+        // The F distribution's upper quantiles exceed 1: nothing counts,
+        // and the (costly) quantile is not needed.
+        return 0.0;
+    }
     let Ok(f) = FisherSnedecor::new(j - 1.0, df_within) else {
         return 0.0;
     };
@@ -132,7 +138,7 @@ fn anova(groups: &[(f64, f64, f64)]) -> f64 {
     if !critical.is_finite() {
         return 0.0;
     }
-    ((between / sigma2 - critical) / n0).max(0.0)
+    ((ratio - critical) / n0).max(0.0)
 }
 
 #[cfg(test)]
