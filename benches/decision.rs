@@ -4,7 +4,9 @@
 //! p50 / p99 / max of single decisions. Also the pooled posterior a
 //! decision is made with: one model's posterior from a pool of 50 models'
 //! 2,000 outcomes, with the deviation estimated (the default) and fixed at
-//! 0 (complete pooling), the difference being the estimate's cost.
+//! 0 (complete pooling), the difference being the estimate's cost; and
+//! folding those 2,000 outcomes into the pool's statistics, which the
+//! pipeline does before each pooled decision.
 //! Usage: `cargo bench --bench decision`.
 
 use std::hint::black_box;
@@ -176,6 +178,11 @@ fn bench_pooled(c: &mut Criterion) {
             b.iter(|| black_box(engine.pooled_bandit(&pool, "m07", "default").is_ok()))
         });
     }
+    // What the pipeline does before each pooled decision: fold the pool's
+    // lessons (here 2,000) into statistics.
+    c.bench_function("decision/pool-fold-2000", |b| {
+        b.iter(|| black_box(pooled_setup(Deviation::ESTIMATED).is_ok()))
+    });
 }
 
 criterion_group!(benches, bench, bench_pooled);
