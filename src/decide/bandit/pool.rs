@@ -273,7 +273,8 @@ impl Pool {
 
     /// Absorb `model`'s outcome `r` of `action` at `x`, the model being in
     /// `group` (a model that changes group takes its statistics along).
-    /// On error nothing changes.
+    /// Only that arm's statistics change: the model's, its group's and the
+    /// global sum move by the same difference. On error nothing changes.
     #[allow(clippy::too_many_arguments)]
     pub fn observe(
         &mut self,
@@ -285,6 +286,46 @@ impl Pool {
         forgetting: f64,
     ) -> Result<(), BanditError> {
         check_forgetting(forgetting)?;
+        if self.members.get(model).is_some_and(|m| m.group != group) {
+            return self.observe_moving(model, group, action, x, r, forgetting);
+        }
+        let own = self.members.get(model).map_or(&self.empty, |m| &m.stats);
+        let old = own.arm(action).ok_or(BanditError::UnknownArm(action))?;
+        let mut new = old.clone();
+        new.observe(x, r, forgetting)?;
+        let mut delta = new.clone();
+        delta.add_scaled(old, -1.0)?;
+        // Every statistics of the pool has the same arms and dimension as
+        // `self.empty`, so nothing below can fail once the outcome was
+        // absorbed above: the three updates happen together or not at all.
+        let empty = &self.empty;
+        let member = self
+            .members
+            .entry(model.to_string())
+            .or_insert_with(|| Member {
+                group: group.to_string(),
+                stats: empty.clone(),
+            });
+        member.stats.set_arm(action, new)?;
+        self.groups
+            .entry(group.to_string())
+            .or_insert_with(|| empty.clone())
+            .add_to_arm(action, &delta, 1.0)?;
+        self.global.add_to_arm(action, &delta, 1.0)
+    }
+
+    /// [`Pool::observe`] for a model that changes group: its whole
+    /// statistics leave the old group's sum and join the new one's.
+    #[allow(clippy::too_many_arguments)]
+    fn observe_moving(
+        &mut self,
+        model: &str,
+        group: &str,
+        action: Action,
+        x: &[f64],
+        r: f64,
+        forgetting: f64,
+    ) -> Result<(), BanditError> {
         let old = self.members.get(model).cloned().unwrap_or(Member {
             group: group.to_string(),
             stats: self.empty.clone(),
@@ -300,18 +341,14 @@ impl Pool {
             .cloned()
             .unwrap_or_else(|| self.empty.clone());
         old_group.add_scaled(&old.stats, -1.0)?;
-        if old.group == group {
-            old_group.add_scaled(&new, 1.0)?;
-        } else {
-            let mut new_group = self
-                .groups
-                .get(group)
-                .cloned()
-                .unwrap_or_else(|| self.empty.clone());
-            new_group.add_scaled(&new, 1.0)?;
-            self.groups.insert(group.to_string(), new_group);
-        }
+        let mut new_group = self
+            .groups
+            .get(group)
+            .cloned()
+            .unwrap_or_else(|| self.empty.clone());
+        new_group.add_scaled(&new, 1.0)?;
         self.groups.insert(old.group, old_group);
+        self.groups.insert(group.to_string(), new_group);
         self.global = global;
         self.members.insert(
             model.to_string(),

@@ -178,6 +178,38 @@ impl BanditStats {
         s.observe(x, r, forgetting)
     }
 
+    /// `self[action] += scale · other` (one arm; the others unchanged).
+    pub fn add_to_arm(
+        &mut self,
+        action: Action,
+        other: &ArmStats,
+        scale: f64,
+    ) -> Result<(), BanditError> {
+        let (_, s) = self
+            .arms
+            .iter_mut()
+            .find(|(a, _)| *a == action)
+            .ok_or(BanditError::UnknownArm(action))?;
+        s.add_scaled(other, scale)
+    }
+
+    /// Replaces `action`'s statistics by `stats` (of the same dimension).
+    pub fn set_arm(&mut self, action: Action, stats: ArmStats) -> Result<(), BanditError> {
+        if stats.dim() != self.dim || stats.xx.len() != self.dim * self.dim {
+            return Err(BanditError::DimensionMismatch {
+                expected: self.dim,
+                got: stats.dim(),
+            });
+        }
+        let (_, s) = self
+            .arms
+            .iter_mut()
+            .find(|(a, _)| *a == action)
+            .ok_or(BanditError::UnknownArm(action))?;
+        *s = stats;
+        Ok(())
+    }
+
     /// `self += scale · other`, arm by arm; both must have the same
     /// dimension and arms in the same order. On error nothing changes.
     pub fn add_scaled(&mut self, other: &BanditStats, scale: f64) -> Result<(), BanditError> {
