@@ -511,6 +511,8 @@ pub(crate) mod tests {
                 threshold: 0.8,
                 samples: 200,
                 arms: vec![],
+                seed: Some(0),
+                against: None,
             }),
             ..AuditRecord::default()
         }
