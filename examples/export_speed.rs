@@ -87,8 +87,11 @@ fn audit(i: usize) -> AuditRecord {
                 action: (*a).into(),
                 posterior_mean: 0.1 * k as f64 - 0.2,
                 observations: (i % 40) as i64 + k as i64,
+                deviation: Some(0.01 * k as f64),
             })
             .collect(),
+            seed: Some(0),
+            against: Some("retrain".into()),
         }),
         checks: ["evidence-age", "pause", "cooldown", "rate-limit", "veto"]
             .iter()

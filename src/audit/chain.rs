@@ -24,8 +24,11 @@
 //! unchained. Records sealed under version 1 of the audit schema (decoded
 //! now with the later fields at their defaults) are checked against the
 //! canonical JSON they were sealed with, and counted; a record without a
-//! `reward` (schema version 3) hashes as version 2 sealed it. Nothing here panics on any input (sequence numbers at the
-//! limits, huge version numbers, NaN statistics).
+//! `reward` (schema version 3) hashes as version 2 sealed it, and one whose
+//! bandit view has none of version 4's fields (`seed`, `against`, arm
+//! `deviation`) as version 3 sealed it ([`super::sealed_v3`]). Nothing
+//! here panics on any input (sequence numbers at the limits, huge version
+//! numbers, NaN statistics).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
@@ -49,7 +52,8 @@ const NO_REWARD: &[u8] = b",\"reward\":null}";
 pub fn record_hash(record: &AuditRecord) -> String {
     let mut unsealed = record.clone();
     unsealed.record_hash.clear();
-    let mut canonical = serde_json::to_vec(&unsealed).unwrap_or_default();
+    let mut canonical = super::sealed_v3::canonical(&unsealed)
+        .unwrap_or_else(|| serde_json::to_vec(&unsealed).unwrap_or_default());
     if canonical.ends_with(NO_REWARD) {
         canonical.truncate(canonical.len() - NO_REWARD.len());
         canonical.push(b'}');

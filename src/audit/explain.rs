@@ -303,10 +303,16 @@ fn rules(out: &mut String, r: &AuditRecord) {
     }
 }
 
-/// The action the bandit's confidence was measured against: that of the
-/// first matching default rule (the record lists the rules in evaluation
-/// order), if it is one of the bandit's arms.
-fn reference<'a>(r: &'a AuditRecord, b: &BanditView) -> Option<&'a str> {
+/// The action the bandit's confidence was measured against: the record's
+/// own `against` when it has the field (schema version 4, which always
+/// records the `seed`: `against` null then means "best of all arms");
+/// for an older record, that of the first matching default rule (the
+/// record lists the rules in evaluation order), if it is one of the
+/// bandit's arms.
+fn reference<'a>(r: &'a AuditRecord, b: &'a BanditView) -> Option<&'a str> {
+    if b.seed.is_some() {
+        return b.against.as_deref();
+    }
     let action = r
         .rules
         .iter()
@@ -343,6 +349,16 @@ fn bandit(out: &mut String, r: &AuditRecord) {
         b.samples,
         b.threshold
     );
+    match b.seed {
+        Some(seed) => line!(
+            out,
+            "  Draws seeded with decide.bandit.seed = {seed} and the decision id: the same posterior, seed and id draw the same again."
+        ),
+        None => line!(
+            out,
+            "  Seed not recorded (written before audit schema version 4); the gate check's detail may name it."
+        ),
+    }
     if b.arms.is_empty() {
         return;
     }
@@ -362,9 +378,13 @@ fn bandit(out: &mut String, r: &AuditRecord) {
         } else {
             ""
         };
+        let deviation = match a.deviation {
+            Some(t) if t != 0.0 => format!(", prior widened by deviation τ² = {t:.4}"),
+            _ => String::new(),
+        };
         line!(
             out,
-            "    {:<width$}  {:>8.4}  ({}){chosen}",
+            "    {:<width$}  {:>8.4}  ({}{deviation}){chosen}",
             a.action,
             a.posterior_mean,
             plural(

@@ -90,13 +90,18 @@ fn escalation() -> AuditRecord {
                     action: "retrain".into(),
                     posterior_mean: 0.12,
                     observations: 4,
+                    deviation: None,
                 },
                 ArmView {
                     action: "rollback".into(),
                     posterior_mean: 0.31,
                     observations: 1,
+                    deviation: None,
                 },
             ],
+            // Written before audit schema version 4.
+            seed: None,
+            against: None,
         }),
         checks: vec![
             GateCheck {
@@ -188,6 +193,7 @@ fn explains_every_section_of_a_decision() {
         "Chosen arm: rollback with confidence 0.550 (share of 200 posterior draws in which it is the best arm); the gate requires 0.800: below the gate",
         "rollback    0.3100  (1 outcome)  <- chosen",
         "retrain     0.1200  (4 outcomes)",
+        "Seed not recorded (written before audit schema version 4)",
         "- gate: not passed: bandit not confident (0.550 < 0.8)",
         "- cooldown: passed: no command yet",
         "- rate-limit: passed: 0 of 4 per hour",
@@ -303,6 +309,42 @@ fn the_confidence_says_what_it_was_measured_against() {
     r.rules[1].matched = true;
     let text = explain(&[r]);
     assert!(text.contains("in which it is the best arm)"), "{text}");
+}
+
+/// A record of schema version 4 says what the confidence was measured
+/// against itself: its `against` wins over the rules (the derivation is
+/// for older records only), null means the best of all arms; the seed is
+/// named, and each arm's deviation τ² when it is not 0.
+#[test]
+fn a_version_4_record_names_its_reference_seed_and_deviations() {
+    let mut r = escalation();
+    // The rules would make retrain the reference…
+    r.rules[0].matched = true;
+    if let Some(b) = r.bandit.as_mut() {
+        // …but the record says rollback was measured against itself.
+        b.seed = Some(42);
+        b.against = Some("rollback".into());
+        b.arms[0].deviation = Some(0.0);
+        b.arms[1].deviation = Some(0.0625);
+    }
+    let text = explain(std::slice::from_ref(&r));
+    for expected in [
+        "(share of 200 posterior draws in which it does no worse than the rules' choice, which it is)",
+        "Draws seeded with decide.bandit.seed = 42 and the decision id",
+        "rollback    0.3100  (1 outcome, prior widened by deviation τ² = 0.0625)  <- chosen",
+        "retrain     0.1200  (4 outcomes)\n",
+    ] {
+        assert!(text.contains(expected), "missing `{expected}` in:\n{text}");
+    }
+    assert!(!text.contains("Seed not recorded"), "{text}");
+    // Measured as the best of all arms, though a default rule matched.
+    if let Some(b) = r.bandit.as_mut() {
+        b.against = None;
+        b.seed = Some(0);
+    }
+    let text = explain(&[r]);
+    assert!(text.contains("in which it is the best arm)"), "{text}");
+    assert!(text.contains("decide.bandit.seed = 0 "), "{text}");
 }
 
 #[test]

@@ -9,6 +9,8 @@
 //! reads them.
 //!
 //! - `chain`: sealing and verifying the hash chain.
+//! - `sealed_v3`: the JSON a bandit view written before schema version 4
+//!   was sealed with.
 //! - `filter`: which records a replay shows (pure).
 //! - `format`: one record as a line, a table row or JSON.
 //! - `order`: the order a replay prints in (by decision time, or as read).
@@ -24,6 +26,7 @@ mod filter;
 mod format;
 mod order;
 mod replay;
+mod sealed_v3;
 mod topic;
 
 pub use chain::{verify, ChainReport, Fault};

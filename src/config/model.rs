@@ -416,8 +416,12 @@ pub struct SchemaIds {
     pub heal_outcome_v1: u32,
     /// Id of `schemas/operator_command.avsc`.
     pub operator_command: u32,
-    /// Id of `schemas/audit_record.avsc` (version 3, written).
+    /// Id of `schemas/audit_record.avsc` (version 4, written).
     pub audit_record: u32,
+    /// Id of `schemas/history/audit_record.v3.avsc`: audit records written
+    /// with it (before the bandit view's `seed`, `against` and arm
+    /// `deviation`) are still read, through Avro schema resolution.
+    pub audit_record_v3: u32,
     /// Id of `schemas/history/audit_record.v2.avsc`: audit records written
     /// with it (before the `reward` field) are still read, through Avro
     /// schema resolution.
@@ -535,7 +539,7 @@ impl Config {
 
 impl SchemaIds {
     /// Every schema id with its config key, in a fixed order.
-    pub fn named(&self) -> [(&'static str, u32); 14] {
+    pub fn named(&self) -> [(&'static str, u32); 15] {
         [
             ("prediction", self.prediction),
             ("label", self.label),
@@ -547,6 +551,7 @@ impl SchemaIds {
             ("heal-outcome-v1", self.heal_outcome_v1),
             ("operator-command", self.operator_command),
             ("audit-record", self.audit_record),
+            ("audit-record-v3", self.audit_record_v3),
             ("audit-record-v2", self.audit_record_v2),
             ("audit-record-v1", self.audit_record_v1),
             ("dead-letter", self.dead_letter),

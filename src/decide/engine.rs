@@ -19,8 +19,9 @@
 //!   hourly rate limit, and no standing veto for it (the veto is consulted
 //!   last, so it is used up only by a command it actually blocks);
 //! * the returned [`Decision`] carries every rule evaluated, the bandit's
-//!   per-arm posterior means and confidence, every check and the reason, for
-//!   the audit record;
+//!   per-arm posterior means and deviations τ², its confidence, the arm it
+//!   was measured against and the seed, every check and the reason, for the
+//!   audit record;
 //! * the engine is pure: the bandit's draws come from an RNG seeded with the
 //!   configured seed and the decision id, so a replay decides the same.
 
@@ -321,6 +322,8 @@ impl Engine {
             threshold: self.gate,
             samples: i32::try_from(self.samples).unwrap_or(i32::MAX),
             arms,
+            seed: Some(i64::from_be_bytes(self.seed.to_be_bytes())),
+            against: choice.against.map(|a| a.as_str().to_string()),
         };
         Some((choice, view))
     }
@@ -542,14 +545,15 @@ fn rule_evaluations(policy: &Policy, evaluation: &Evaluation) -> Vec<RuleEvaluat
 }
 
 /// The audit's view of one arm: its posterior mean reward (0 when not
-/// finite) and the outcomes it learned from.
+/// finite), the outcomes it learned from and the τ² its prior was widened
+/// by (noted when the posterior was built: not computed again).
 fn arm_view(b: &LinearThompsonBandit, action: Action, mean: f64) -> ArmView {
+    let arm = b.arm(action);
     ArmView {
         action: action.as_str().to_string(),
         posterior_mean: if mean.is_finite() { mean } else { 0.0 },
-        observations: b
-            .arm(action)
-            .map_or(0, |p| i64::try_from(p.observations()).unwrap_or(i64::MAX)),
+        observations: arm.map_or(0, |p| i64::try_from(p.observations()).unwrap_or(i64::MAX)),
+        deviation: Some(arm.map_or(0.0, |p| p.deviation())),
     }
 }
 

@@ -536,3 +536,53 @@ proptest! {
         invariants(&steps, true)?;
     }
 }
+
+/// The audit's bandit view carries what reproduces the decision: the seed,
+/// the arm the confidence was measured against (the matching default
+/// rule's), and per arm the τ² its pooled prior was widened by (computed
+/// with the posterior; 0 for a model's own bandit).
+#[test]
+fn the_bandit_view_records_seed_reference_and_deviation() -> Result<(), BanditError> {
+    let mut cfg = config();
+    cfg.policy = Some(policy(MIXED));
+    cfg.bandit.arms = ["none", "retrain", "fallback"].map(String::from).to_vec();
+    cfg.bandit.seed = 9;
+    cfg.bandit.scope = crate::decide::bandit::Scope::Global;
+    cfg.bandit.deviation = crate::decide::bandit::Deviation::Fixed(0.5);
+    let engine = Engine::new(&cfg);
+    let s = Signals {
+        drift: 0.35,
+        drifted_share: 0.5,
+        ..Signals::default()
+    };
+    let x = context::features(&s, &engine.policy().evaluate(&s));
+    let mut stats = engine.statistics()?;
+    stats.observe("other", "*", Action::Retrain, &x, 0.5, 1.0)?;
+    let pooled = engine.pooled_bandit(&stats, "m", "*")?;
+    let d = engine.decide(&request("d1", s, 0, Some(&pooled)));
+    let Some(view) = d.bandit else {
+        panic!("the bandit was consulted")
+    };
+    assert_eq!(view.seed, Some(9));
+    assert_eq!(view.against.as_deref(), Some("retrain"));
+    assert_eq!(view.arms.len(), 3);
+    assert!(
+        view.arms.iter().all(|a| a.deviation == Some(0.5)),
+        "{view:?}"
+    );
+
+    // A model's own bandit is not widened; no default rule matched: the
+    // confidence is against every arm.
+    let own = engine.new_bandit()?;
+    let calm = Signals::default();
+    let d = engine.decide(&request("d2", calm, 0, Some(&own)));
+    let Some(view) = d.bandit else {
+        panic!("the bandit was consulted")
+    };
+    assert_eq!((view.seed, view.against.as_deref()), (Some(9), None));
+    assert!(
+        view.arms.iter().all(|a| a.deviation == Some(0.0)),
+        "{view:?}"
+    );
+    Ok(())
+}

@@ -23,6 +23,7 @@ pub mod reward;
 pub mod rules;
 mod stored_v1;
 mod stored_v2;
+mod stored_v3;
 
 pub use control::{Control, Pause, Veto};
 pub use cooldown::Cooldown;

@@ -90,11 +90,17 @@ const BANDIT: u8 = b'b';
 const COMMAND: u8 = b'c';
 const CONTROL: u8 = b'p';
 
-/// Commands waiting for their outcome or approval. Version 3: audit
-/// records have a `reward`; version 2 ([`super::stored_v2`]: before
-/// `reward`) and version 1 ([`super::stored_v1`]: before heal commands
-/// named the command they act on) are still read.
-const COMMANDS: Table<CommandRecord> = Table::new(Cf::Decisions, "decisions", 3).reading(&[
+/// Commands waiting for their outcome or approval. Version 4: audit
+/// records' bandit views have `seed`, `against` and arm `deviation`;
+/// version 3 ([`super::stored_v3`]: before them), version 2
+/// ([`super::stored_v2`]: before `reward`) and version 1
+/// ([`super::stored_v1`]: before heal commands named the command they act
+/// on) are still read.
+const COMMANDS: Table<CommandRecord> = Table::new(Cf::Decisions, "decisions", 4).reading(&[
+    Legacy {
+        version: 3,
+        decode: super::stored_v3::decode,
+    },
     Legacy {
         version: 2,
         decode: super::stored_v2::decode,

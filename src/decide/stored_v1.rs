@@ -7,13 +7,15 @@
 //! a `hold` named the vetoed command as its only evidence id and in its
 //! reason (`command <id> vetoed by …`), an approved command named the
 //! escalation in its reason (`escalation <id> approved by …`); a
-//! decision's own command gets `None`; its audit record no `reward`. The record is written back in the
-//! current version with its next change.
+//! decision's own command gets `None`; its audit record no `reward` (and
+//! its bandit view none of version 4's fields, see [`super::stored_v3`]).
+//! The record is written back in the current version with its next change.
 
 use serde::Deserialize;
 
 use super::operator::CommandRecord;
-use crate::schema::{Action, AuditRecord, AuditStatus, HealCommand};
+use super::stored_v3::AuditRecordV3;
+use crate::schema::{Action, AuditStatus, HealCommand};
 
 /// `HealCommand` before `target_command_id`.
 #[derive(Deserialize)]
@@ -36,7 +38,7 @@ struct CommandRecordV1 {
     features: Vec<f64>,
     status: AuditStatus,
     suggestion: Option<Action>,
-    audit: AuditRecord,
+    audit: AuditRecordV3,
 }
 
 /// Decodes a version-1 command record (postcard bytes after the version
@@ -72,13 +74,14 @@ pub fn decode(bytes: &[u8]) -> Result<CommandRecord, postcard::Error> {
         features: old.features,
         status: old.status,
         suggestion: old.suggestion,
-        audit: old.audit,
+        audit: old.audit.into(),
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::schema::AuditRecord;
 
     /// The version-1 bytes of a record with `command`.
     fn v1_bytes(

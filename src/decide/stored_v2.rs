@@ -2,15 +2,16 @@
 //! audit records had a `reward`), still read.
 //!
 //! Guarantees: a version-2 record decodes to the current
-//! [`CommandRecord`] with its audit record's `reward` absent. The audit
-//! record is a command record's last field and `reward` its own last one,
-//! so version 2's bytes followed by postcard's `None` (one zero byte) are
-//! exactly the current encoding of the same record. The record is written
-//! back in the current version with its next change.
+//! [`CommandRecord`] with its audit record's `reward` absent (and its
+//! bandit view's version-4 fields, as [`super::stored_v3`] reads them). The
+//! audit record is a command record's last field and `reward` its own last
+//! one, so version 2's bytes followed by postcard's `None` (one zero byte)
+//! are exactly version 3's encoding of the same record. The record is
+//! written back in the current version with its next change.
 
 use super::operator::CommandRecord;
 
-/// Version 2's bytes (after the version byte) as the current version's.
+/// Version 2's bytes (after the version byte) as version 3's.
 pub fn with_no_reward(bytes: &[u8]) -> Vec<u8> {
     let mut current = Vec::with_capacity(bytes.len() + 1);
     current.extend_from_slice(bytes);
@@ -21,7 +22,7 @@ pub fn with_no_reward(bytes: &[u8]) -> Vec<u8> {
 /// Decodes a version-2 command record (postcard bytes after the version
 /// byte).
 pub fn decode(bytes: &[u8]) -> Result<CommandRecord, postcard::Error> {
-    postcard::from_bytes(&with_no_reward(bytes))
+    super::stored_v3::decode(&with_no_reward(bytes))
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //! outcome, supersedes, reward) as columns of their own, null when absent; the
 //! lists (evidence, rules, checks, bandit arms) and the signal map both as
 //! summary columns (drifted features, matched rules, failed checks, one
-//! mean and one count column per bandit arm) and, whole, as JSON columns
+//! mean, one count and one deviation column per bandit arm) and, whole, as JSON columns
 //! equal to the record's JSON (`audit replay --json`). The columns are the
 //! same for every record (a fixed arm per action), so exports of different
 //! ranges stack. Every drift event field is a column.
@@ -137,7 +137,37 @@ pub fn audit_layout() -> Layout<AuditRecord> {
         Field::text("record_hash", |r: &R| r.record_hash.clone()),
     ]);
     fields.extend(reward_fields());
+    fields.extend(reproduce_fields());
     Layout::new(fields)
+}
+
+/// The bandit view's fields of audit schema version 4 (after the reward's
+/// columns, so the earlier columns keep their places): the seed, the arm
+/// the confidence was measured against and each arm's deviation τ²; null
+/// without a bandit view and for records written before version 4.
+fn reproduce_fields() -> Vec<Field<AuditRecord>> {
+    type R = AuditRecord;
+    let mut fields = vec![
+        Field::int("bandit_seed", |r: &R| {
+            r.bandit.as_ref().and_then(|b| b.seed)
+        }),
+        Field::text("bandit_against", |r: &R| {
+            r.bandit.as_ref().and_then(|b| b.against.clone())
+        }),
+    ];
+    for action in Action::ALL {
+        let arm = action.as_str();
+        fields.push(Field::float(
+            format!("bandit_{arm}_deviation"),
+            move |r: &R| {
+                r.bandit
+                    .as_ref()
+                    .and_then(|b| b.arms.iter().find(|a| a.action == arm))
+                    .and_then(|a| a.deviation)
+            },
+        ));
+    }
+    fields
 }
 
 /// The reward's columns (`reward_*`, null until the reward is complete or

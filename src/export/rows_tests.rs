@@ -89,13 +89,17 @@ fn completed() -> AuditRecord {
                     action: "retrain".into(),
                     posterior_mean: 0.4,
                     observations: 12,
+                    deviation: Some(0.0625),
                 },
                 ArmView {
                     action: "none".into(),
                     posterior_mean: -0.1,
                     observations: 3,
+                    deviation: Some(0.0),
                 },
             ],
+            seed: Some(7),
+            against: Some("fallback".into()),
         }),
         checks: vec![
             GateCheck {
@@ -183,6 +187,13 @@ fn an_audit_record_flattens_to_one_row() {
     // An arm the view does not list is null, not zero.
     assert_eq!(at("bandit_rollback_mean"), &Value::Null);
     assert_eq!(at("bandit_rollback_observations"), &Value::Null);
+    // Schema version 4: seed, reference arm, deviation per arm (0 is a
+    // value, an arm the view does not list is null).
+    assert_eq!(at("bandit_seed"), &Value::Int(7));
+    assert_eq!(at("bandit_against"), &text("fallback"));
+    assert_eq!(at("bandit_retrain_deviation"), &Value::Float(0.0625));
+    assert_eq!(at("bandit_none_deviation"), &Value::Float(0.0));
+    assert_eq!(at("bandit_rollback_deviation"), &Value::Null);
     assert_eq!(at("outcome_status"), &text("succeeded"));
     assert_eq!(at("outcome_reward"), &Value::Float(0.2));
     assert_eq!(at("outcome_reported_at"), &Value::Time(1_717_300_000_000));
@@ -231,6 +242,9 @@ fn absent_parts_of_a_record_are_null_columns() {
         "bandit_arms",
         "bandit_none_mean",
         "bandit_escalate_observations",
+        "bandit_seed",
+        "bandit_against",
+        "bandit_none_deviation",
         "outcome_status",
         "outcome_reward",
         "outcome_reported_at",
@@ -248,7 +262,7 @@ fn absent_parts_of_a_record_are_null_columns() {
 }
 
 #[test]
-fn columns_are_unique_and_one_pair_per_bandit_arm() {
+fn columns_are_unique_and_three_per_bandit_arm() {
     for columns in [audit_layout().columns(), drift_layout().columns()] {
         let mut names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
         names.sort_unstable();
@@ -258,7 +272,11 @@ fn columns_are_unique_and_one_pair_per_bandit_arm() {
     }
     let columns = audit_layout().columns();
     for action in Action::ALL {
-        for (suffix, kind) in [("mean", Kind::Float), ("observations", Kind::Int)] {
+        for (suffix, kind) in [
+            ("mean", Kind::Float),
+            ("observations", Kind::Int),
+            ("deviation", Kind::Float),
+        ] {
             let name = format!("bandit_{}_{suffix}", action.as_str());
             assert!(
                 columns.iter().any(|c| c.name == name && c.kind == kind),
@@ -277,6 +295,8 @@ fn the_docs_list_every_column_with_its_kind() {
                 "bandit_<arm>_mean".to_string()
             } else if c.name.starts_with("bandit_") && c.name.ends_with("_observations") {
                 "bandit_<arm>_observations".to_string()
+            } else if c.name.starts_with("bandit_") && c.name.ends_with("_deviation") {
+                "bandit_<arm>_deviation".to_string()
             } else {
                 c.name.clone()
             };

@@ -64,6 +64,8 @@ pub(crate) fn decision(model: &str, n: i64, action: &str, by: &str) -> AuditReco
             threshold: 0.8,
             samples: 200,
             arms: vec![],
+            seed: Some(0),
+            against: None,
         }),
         ..AuditRecord::default()
     }

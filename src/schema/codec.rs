@@ -259,7 +259,7 @@ type HistoryId = fn(&SchemaIds) -> u32;
 
 /// Earlier versions of the schemas, still readable: (kind, file, source,
 /// its id).
-const HISTORY: [(SchemaKind, &str, &str, HistoryId); 5] = [
+const HISTORY: [(SchemaKind, &str, &str, HistoryId); 6] = [
     (
         SchemaKind::AuditRecord,
         "history/audit_record.v1.avsc",
@@ -271,6 +271,12 @@ const HISTORY: [(SchemaKind, &str, &str, HistoryId); 5] = [
         "history/audit_record.v2.avsc",
         include_str!("../../schemas/history/audit_record.v2.avsc"),
         |ids| ids.audit_record_v2,
+    ),
+    (
+        SchemaKind::AuditRecord,
+        "history/audit_record.v3.avsc",
+        include_str!("../../schemas/history/audit_record.v3.avsc"),
+        |ids| ids.audit_record_v3,
     ),
     (
         SchemaKind::DriftEvent,
@@ -701,3 +707,7 @@ mod operator_tests;
 #[cfg(test)]
 #[path = "codec_heal_tests.rs"]
 mod heal_tests;
+
+#[cfg(test)]
+#[path = "codec_v3_tests.rs"]
+mod v3_tests;

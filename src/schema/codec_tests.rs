@@ -10,7 +10,7 @@ use super::*;
 use crate::schema::records::*;
 use crate::schema::wire::frame;
 
-fn ids() -> SchemaIds {
+pub(super) fn ids() -> SchemaIds {
     SchemaIds {
         prediction: 1,
         label: 2,
@@ -21,7 +21,8 @@ fn ids() -> SchemaIds {
         heal_outcome: 13,
         heal_outcome_v1: 5,
         operator_command: 6,
-        audit_record: 14,
+        audit_record: 15,
+        audit_record_v3: 14,
         audit_record_v2: 9,
         audit_record_v1: 7,
         dead_letter: 8,
@@ -231,7 +232,10 @@ fn every_record_round_trips() {
                 action: "none".into(),
                 posterior_mean: -0.5,
                 observations: 3,
+                deviation: Some(0.25),
             }],
+            seed: Some(-7),
+            against: Some("retrain".into()),
         }),
         checks: vec![GateCheck {
             name: "cooldown".into(),
@@ -645,7 +649,7 @@ fn audit_record_v1_is_read_through_schema_resolution() {
 /// A record written with version 2 of the audit schema (id 9, before the
 /// `reward` field) decodes with the current reader, its reward absent, and
 /// its hash (sealed under version 2) still verifies; a record with a
-/// reward round-trips through version 3.
+/// reward round-trips through the current version.
 #[test]
 fn audit_record_v2_is_read_and_its_hash_still_verifies() {
     let c = codec();
@@ -714,7 +718,7 @@ fn audit_record_v2_is_read_and_its_hash_still_verifies() {
     };
     assert_eq!(
         crate::schema::unframe(&bytes).map(|(id, _)| id).ok(),
-        Some(14)
+        Some(15)
     );
     let again: AuditRecord = match c.decode(Some(&bytes)) {
         Ok(r) => r,

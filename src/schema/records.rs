@@ -465,6 +465,17 @@ pub struct BanditView {
     pub samples: i32,
     /// Every arm.
     pub arms: Vec<ArmView>,
+    /// `decide.bandit.seed`: the draws were seeded with it and the decision
+    /// id (schema version 4; `None` in records written before, whose
+    /// `against` and arms' `deviation` are unknown too). A seed above
+    /// `i64::MAX` is recorded as its two's-complement `i64`.
+    #[serde(default)]
+    pub seed: Option<i64>,
+    /// The arm `confidence` was measured against (the rules' choice);
+    /// `None` when it was measured as the best of all arms (schema version
+    /// 4; see `seed` for older records).
+    #[serde(default)]
+    pub against: Option<String>,
 }
 
 /// One arm of the bandit at a decision.
@@ -476,6 +487,11 @@ pub struct ArmView {
     pub posterior_mean: f64,
     /// Outcomes learned from.
     pub observations: i64,
+    /// The deviation τ² the arm's pooled prior was widened by (0: complete
+    /// pooling, scope `model`, or a model's stored bandit); `None` in
+    /// records written before schema version 4.
+    #[serde(default)]
+    pub deviation: Option<f64>,
 }
 
 /// One check between the proposal and the final action.

@@ -56,6 +56,8 @@ fn record(decision: &str, minute: i64, action: &str, by: &str) -> AuditRecord {
             threshold: 0.8,
             samples: 200,
             arms: vec![],
+            seed: Some(0),
+            against: None,
         }),
         ..AuditRecord::default()
     }

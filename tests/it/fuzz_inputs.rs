@@ -72,6 +72,7 @@ fn known_ids(codec: &Codec, kind: SchemaKind) -> Vec<u32> {
             SchemaKind::AuditRecord => {
                 ids.push(cfg.schemas.ids.audit_record_v1);
                 ids.push(cfg.schemas.ids.audit_record_v2);
+                ids.push(cfg.schemas.ids.audit_record_v3);
             }
             SchemaKind::DriftEvent => ids.push(cfg.schemas.ids.drift_event_v1),
             SchemaKind::HealCommand => ids.push(cfg.schemas.ids.heal_command_v1),

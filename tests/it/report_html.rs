@@ -101,6 +101,8 @@ fn decision(model: &str, n: i64, action: &str, by: &str, confidence: f64) -> Aud
             threshold: 0.8,
             samples: 200,
             arms: vec![],
+            seed: Some(0),
+            against: None,
         }),
         ..AuditRecord::default()
     }

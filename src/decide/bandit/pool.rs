@@ -161,7 +161,9 @@ pub fn rules_prior_means(policy: &Policy, arms: &[Action], strength: f64) -> Vec
 /// centred on them plus, on the intercept, the mean reward of every outcome
 /// so combined ([`mean_reward`]; empirical Bayes: an action not tried yet
 /// in a situation is expected to do as well as the average outcome, not
-/// better); without, on zero.
+/// better); without, on zero. Each arm notes the τ² its prior was widened
+/// by ([`super::ArmPosterior::deviation`], 0 when there were no others), so the
+/// audit records it without computing it again.
 pub fn pooled_posterior(
     own: &BanditStats,
     others: Option<&BanditStats>,
@@ -184,15 +186,16 @@ pub fn pooled_posterior(
     for (k, (action, m0)) in own.actions().into_iter().zip(&m0s).enumerate() {
         let mine = own.arm(action).ok_or(BanditError::UnknownArm(action))?;
         let mut belief = Belief::prior(cfg.prior, m0)?;
+        let mut widened = 0.0;
         if let Some(o) = others {
             let theirs = o.arm(action).ok_or(BanditError::UnknownArm(action))?;
             let mut scaled = ArmStats::new(d);
             scaled.add_scaled(theirs, s)?;
-            let t = tau2.and_then(|t| t.get(k)).copied().unwrap_or(0.0);
-            belief = belief.learn(&scaled)?.widen(t)?;
+            widened = tau2.and_then(|t| t.get(k)).copied().unwrap_or(0.0);
+            belief = belief.learn(&scaled)?.widen(widened)?;
         }
         let n = combined.arm(action).map_or(mine.count, |c| c.count);
-        arms.push(belief.learn(mine)?.into_arm(action, n)?);
+        arms.push(belief.learn(mine)?.into_arm(action, n)?.widened_by(widened));
     }
     Ok(LinearThompsonBandit::from_arms(d, arms))
 }

@@ -11,7 +11,9 @@
 //! * no public method panics on bad input: dimension mismatches, non-finite
 //!   values, unknown arms and malformed persisted bytes return [`BanditError`];
 //! * [`LinearThompsonBandit::to_bytes`] / [`LinearThompsonBandit::from_bytes`]
-//!   round-trip the state bit-exactly (little-endian IEEE-754).
+//!   round-trip the state bit-exactly (little-endian IEEE-754); an arm's
+//!   [`ArmPosterior::deviation`] (how its pooled prior was built, recorded
+//!   for the audit) is not state: a decoded arm has 0.
 
 use crate::decide::bandit::linalg::{self, LinalgError};
 use crate::schema::Action;
@@ -100,6 +102,8 @@ pub struct ArmPosterior {
     a: f64,
     b: f64,
     n: u64,
+    /// τ² its pooled prior was widened by (0: not widened).
+    deviation: f64,
 }
 
 impl ArmPosterior {
@@ -122,6 +126,19 @@ impl ArmPosterior {
     /// Number of observations absorbed.
     pub fn observations(&self) -> u64 {
         self.n
+    }
+    /// The deviation τ² its pooled prior was widened by
+    /// ([`crate::decide::bandit::pooled_posterior`]); 0 when it was not
+    /// (complete pooling, scope `model`, a fresh or decoded bandit).
+    pub fn deviation(&self) -> f64 {
+        self.deviation
+    }
+    /// The same arm, noting that its prior was widened by `tau2`.
+    pub(crate) fn widened_by(self, tau2: f64) -> Self {
+        ArmPosterior {
+            deviation: tau2,
+            ..self
+        }
     }
 }
 
@@ -175,6 +192,7 @@ impl LinearThompsonBandit {
                 a: prior.a0,
                 b: prior.b0,
                 n: 0,
+                deviation: 0.0,
             });
         }
         Ok(LinearThompsonBandit { dim, arms })
@@ -404,6 +422,7 @@ impl ArmPosterior {
             a: p.a,
             b: p.b,
             n: p.n,
+            deviation: 0.0,
         }
     }
 }

@@ -134,6 +134,11 @@ def audit_expected(r):
     ]:
         row[f"reward_{key}"] = w and w[key]
     row["reward"] = w and w["reward"]
+    row["bandit_seed"] = b and b["seed"]
+    row["bandit_against"] = b and b["against"]
+    for arm in ARMS:
+        view = next((a for a in (b or {}).get("arms", []) if a["action"] == arm), None)
+        row[f"bandit_{arm}_deviation"] = view and view["deviation"]
     return row
 
 

@@ -98,7 +98,10 @@ pub fn audit(with_options: bool) -> AuditRecord {
                 action: "retrain".into(),
                 posterior_mean: 0.4,
                 observations: 12,
+                deviation: Some(0.05),
             }],
+            seed: Some(9),
+            against: Some("none".into()),
         }),
         checks: vec![GateCheck {
             name: "cooldown".into(),
