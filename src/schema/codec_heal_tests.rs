@@ -5,7 +5,7 @@
 use apache_avro::Schema;
 
 use super::tests::codec;
-use super::*;
+use crate::schema::records::*;
 use crate::schema::wire::frame;
 
 fn v1_datum(source: &str, value: serde_json::Value) -> Vec<u8> {

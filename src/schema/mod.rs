@@ -10,6 +10,7 @@
 
 mod action;
 mod codec;
+mod contract;
 mod generic;
 mod records;
 pub mod registry;
