@@ -579,3 +579,7 @@ mod heal_tests;
 #[cfg(test)]
 #[path = "codec_v3_tests.rs"]
 mod v3_tests;
+
+#[cfg(test)]
+#[path = "codec_history_tests.rs"]
+mod history_tests;
