@@ -182,16 +182,8 @@ pub struct ReportArgs {
     /// HTML file to write.
     #[arg(long, default_value = "report.html")]
     pub out: PathBuf,
-    /// Only this model.
-    #[arg(long)]
-    pub model: Option<String>,
-    /// Show only what happened at or after this event time: RFC 3339
-    /// (2024-06-01T12:00:00Z, 2024-06-01T14:00:00+02:00, 2024-06-01) or
-    /// epoch milliseconds. Default: from the earliest record.
-    #[arg(long, value_parser = parse_time_arg)]
-    pub from: Option<i64>,
-    /// Show only what happened at or before this event time (as --from).
-    /// Default: to the latest record.
-    #[arg(long, value_parser = parse_time_arg)]
-    pub to: Option<i64>,
+    /// What to show: one model, and the time range (default: from the
+    /// earliest record to the latest).
+    #[command(flatten)]
+    pub range: RangeArgs,
 }

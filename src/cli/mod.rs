@@ -183,7 +183,7 @@ pub async fn main(cli: Cli) -> ExitCode {
         return ExitCode::from(2);
     }
     if let Command::Report(args) = &cli.command {
-        if let Err(e) = crate::report::Selection::new(None, args.from, args.to) {
+        if let Err(e) = crate::report::Selection::new(None, args.range.from, args.range.to) {
             eprintln!("jidoka report: {e}");
             return ExitCode::from(2);
         }
@@ -461,7 +461,8 @@ async fn report(cfg: &Config, args: ReportArgs) -> Result<(), BoxError> {
     let cfg = cfg.clone();
     let now = now_ms();
     let out = args.out.clone();
-    let selection = crate::report::Selection::new(args.model.as_deref(), args.from, args.to)?;
+    let selection =
+        crate::report::Selection::new(args.range.model.as_deref(), args.range.from, args.range.to)?;
     let data = tokio::task::spawn_blocking(move || {
         crate::report::write_report(&cfg, &out, &selection, now)
     })

@@ -155,13 +155,13 @@ fn explain_and_report_parse() -> Result<(), clap::Error> {
     let Command::Report(r) = cli.command else {
         panic!("not a report");
     };
-    assert_eq!((r.out, r.model), (PathBuf::from("report.html"), None));
+    assert_eq!((r.out, r.range.model), (PathBuf::from("report.html"), None));
     let cli = parse(&["report", "--out", "/tmp/r.html", "--model", "m"])?;
     let Command::Report(r) = cli.command else {
         panic!("not a report");
     };
     assert_eq!(
-        (r.out, r.model.as_deref(), r.from, r.to),
+        (r.out, r.range.model.as_deref(), r.range.from, r.range.to),
         (PathBuf::from("/tmp/r.html"), Some("m"), None, None)
     );
     let cli = parse(&[
@@ -175,7 +175,7 @@ fn explain_and_report_parse() -> Result<(), clap::Error> {
         panic!("not a report");
     };
     assert_eq!(
-        (r.from, r.to),
+        (r.range.from, r.range.to),
         (Some(1_717_200_000_000), Some(1_717_286_400_000))
     );
     assert!(parse(&["report", "--from", "last tuesday"]).is_err());

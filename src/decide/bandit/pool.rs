@@ -275,9 +275,10 @@ impl Pool {
     }
 
     /// Absorb `model`'s outcome `r` of `action` at `x`, the model being in
-    /// `group` (a model that changes group takes its statistics along).
-    /// Only that arm's statistics change: the model's, its group's and the
-    /// global sum move by the same difference. On error nothing changes.
+    /// `group` (a model that changes group takes its statistics along: they
+    /// leave the old group's sum and join the new one's). Only that arm's
+    /// statistics change otherwise: the model's, its group's and the global
+    /// sum move by the same difference. On error nothing changes.
     #[allow(clippy::too_many_arguments)]
     pub fn observe(
         &mut self,
@@ -289,9 +290,6 @@ impl Pool {
         forgetting: f64,
     ) -> Result<(), BanditError> {
         check_forgetting(forgetting)?;
-        if self.members.get(model).is_some_and(|m| m.group != group) {
-            return self.observe_moving(model, group, action, x, r, forgetting);
-        }
         let own = self.members.get(model).map_or(&self.empty, |m| &m.stats);
         let old = own.arm(action).ok_or(BanditError::UnknownArm(action))?;
         let mut new = old.clone();
@@ -300,7 +298,7 @@ impl Pool {
         delta.add_scaled(old, -1.0)?;
         // Every statistics of the pool has the same arms and dimension as
         // `self.empty`, so nothing below can fail once the outcome was
-        // absorbed above: the three updates happen together or not at all.
+        // absorbed above: the updates happen together or not at all.
         let empty = &self.empty;
         let member = self
             .members
@@ -309,58 +307,22 @@ impl Pool {
                 group: group.to_string(),
                 stats: empty.clone(),
             });
+        if member.group != group {
+            let before = std::mem::replace(&mut member.group, group.to_string());
+            if let Some(sum) = self.groups.get_mut(&before) {
+                sum.add_scaled(&member.stats, -1.0)?;
+            }
+            self.groups
+                .entry(group.to_string())
+                .or_insert_with(|| empty.clone())
+                .add_scaled(&member.stats, 1.0)?;
+        }
         member.stats.set_arm(action, new)?;
         self.groups
             .entry(group.to_string())
             .or_insert_with(|| empty.clone())
             .add_to_arm(action, &delta, 1.0)?;
         self.global.add_to_arm(action, &delta, 1.0)
-    }
-
-    /// [`Pool::observe`] for a model that changes group: its whole
-    /// statistics leave the old group's sum and join the new one's.
-    #[allow(clippy::too_many_arguments)]
-    fn observe_moving(
-        &mut self,
-        model: &str,
-        group: &str,
-        action: Action,
-        x: &[f64],
-        r: f64,
-        forgetting: f64,
-    ) -> Result<(), BanditError> {
-        let old = self.members.get(model).cloned().unwrap_or(Member {
-            group: group.to_string(),
-            stats: self.empty.clone(),
-        });
-        let mut new = old.stats.clone();
-        new.observe(action, x, r, forgetting)?;
-        let mut global = self.global.clone();
-        global.add_scaled(&old.stats, -1.0)?;
-        global.add_scaled(&new, 1.0)?;
-        let mut old_group = self
-            .groups
-            .get(&old.group)
-            .cloned()
-            .unwrap_or_else(|| self.empty.clone());
-        old_group.add_scaled(&old.stats, -1.0)?;
-        let mut new_group = self
-            .groups
-            .get(group)
-            .cloned()
-            .unwrap_or_else(|| self.empty.clone());
-        new_group.add_scaled(&new, 1.0)?;
-        self.groups.insert(old.group, old_group);
-        self.groups.insert(group.to_string(), new_group);
-        self.global = global;
-        self.members.insert(
-            model.to_string(),
-            Member {
-                group: group.to_string(),
-                stats: new,
-            },
-        );
-        Ok(())
     }
 
     /// The statistics of the other models in `model`'s scope (its scope's

@@ -170,12 +170,15 @@ impl BanditStats {
         r: f64,
         forgetting: f64,
     ) -> Result<(), BanditError> {
-        let (_, s) = self
-            .arms
+        self.arm_mut(action)?.observe(x, r, forgetting)
+    }
+
+    fn arm_mut(&mut self, action: Action) -> Result<&mut ArmStats, BanditError> {
+        self.arms
             .iter_mut()
             .find(|(a, _)| *a == action)
-            .ok_or(BanditError::UnknownArm(action))?;
-        s.observe(x, r, forgetting)
+            .map(|(_, s)| s)
+            .ok_or(BanditError::UnknownArm(action))
     }
 
     /// `self[action] += scale · other` (one arm; the others unchanged).
@@ -185,12 +188,7 @@ impl BanditStats {
         other: &ArmStats,
         scale: f64,
     ) -> Result<(), BanditError> {
-        let (_, s) = self
-            .arms
-            .iter_mut()
-            .find(|(a, _)| *a == action)
-            .ok_or(BanditError::UnknownArm(action))?;
-        s.add_scaled(other, scale)
+        self.arm_mut(action)?.add_scaled(other, scale)
     }
 
     /// Replaces `action`'s statistics by `stats` (of the same dimension).
@@ -201,12 +199,7 @@ impl BanditStats {
                 got: stats.dim(),
             });
         }
-        let (_, s) = self
-            .arms
-            .iter_mut()
-            .find(|(a, _)| *a == action)
-            .ok_or(BanditError::UnknownArm(action))?;
-        *s = stats;
+        *self.arm_mut(action)? = stats;
         Ok(())
     }
 
