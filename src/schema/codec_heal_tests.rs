@@ -4,22 +4,14 @@
 
 use apache_avro::Schema;
 
-use super::tests::codec;
+use super::tests::{codec, datum_with};
 use crate::schema::records::*;
 use crate::schema::wire::frame;
 
 fn v1_datum(source: &str, value: serde_json::Value) -> Vec<u8> {
-    let schema = match Schema::parse_str(source) {
-        Ok(s) => s,
+    match Schema::parse_str(source) {
+        Ok(schema) => datum_with(&schema, value),
         Err(e) => panic!("v1 schema: {e}"),
-    };
-    let value = match apache_avro::to_value(value).and_then(|v| v.resolve(&schema)) {
-        Ok(v) => v,
-        Err(e) => panic!("v1 value: {e}"),
-    };
-    match apache_avro::to_avro_datum(&schema, value) {
-        Ok(d) => d,
-        Err(e) => panic!("v1 datum: {e}"),
     }
 }
 

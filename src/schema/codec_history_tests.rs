@@ -7,7 +7,7 @@ use super::*;
 use crate::schema::records::*;
 use crate::schema::wire::frame;
 
-use super::tests::codec;
+use super::tests::{codec, datum_with};
 
 /// A drift event written with version 1 of its schema (id 3) decodes with
 /// the current reader: the effect size and its gate are null.
@@ -26,14 +26,7 @@ fn drift_event_v1_is_read_through_schema_resolution() {
         "window_end_time": 4, "event_time": 4, "kind": "covariate", "status": "opened",
         "adjusted_p_value": 3e-9, "correction": "bonferroni", "late_records": 0
     });
-    let value = match apache_avro::to_value(old).and_then(|v| v.resolve(&v1)) {
-        Ok(v) => v,
-        Err(e) => panic!("v1 value: {e}"),
-    };
-    let datum = match apache_avro::to_avro_datum(&v1, value) {
-        Ok(d) => d,
-        Err(e) => panic!("v1 datum: {e}"),
-    };
+    let datum = datum_with(&v1, old);
     let back: DriftEvent = match c.decode(Some(&frame(3, &datum))) {
         Ok(r) => r,
         Err(e) => panic!("v1 drift event must decode: {e}"),
@@ -63,14 +56,7 @@ fn audit_record_v1_is_read_through_schema_resolution() {
         "action": "retrain", "gate_reason": "because", "command_id": null,
         "config_version": "c", "sequence": 1, "previous_hash": null, "record_hash": "h"
     });
-    let value = match apache_avro::to_value(old).and_then(|v| v.resolve(&v1)) {
-        Ok(v) => v,
-        Err(e) => panic!("v1 value: {e}"),
-    };
-    let datum = match apache_avro::to_avro_datum(&v1, value) {
-        Ok(d) => d,
-        Err(e) => panic!("v1 datum: {e}"),
-    };
+    let datum = datum_with(&v1, old);
     let back: AuditRecord = match c.decode(Some(&frame(7, &datum))) {
         Ok(r) => r,
         Err(e) => panic!("v1 record must decode: {e}"),
@@ -114,15 +100,7 @@ fn audit_record_v2_is_read_and_its_hash_still_verifies() {
         other => panic!("record as JSON: {other:?}"),
     };
     json.remove("reward");
-    let value =
-        match apache_avro::to_value(serde_json::Value::Object(json)).and_then(|v| v.resolve(&v2)) {
-            Ok(v) => v,
-            Err(e) => panic!("v2 value: {e}"),
-        };
-    let datum = match apache_avro::to_avro_datum(&v2, value) {
-        Ok(d) => d,
-        Err(e) => panic!("v2 datum: {e}"),
-    };
+    let datum = datum_with(&v2, serde_json::Value::Object(json));
     let back: AuditRecord = match c.decode(Some(&frame(9, &datum))) {
         Ok(r) => r,
         Err(e) => panic!("v2 record must decode: {e}"),

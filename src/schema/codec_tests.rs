@@ -30,6 +30,19 @@ pub(super) fn ids() -> SchemaIds {
     }
 }
 
+/// The Avro datum of `value` (JSON) written with the writer schema
+/// `schema`, as a producer built against it writes it.
+pub(super) fn datum_with(schema: &apache_avro::Schema, value: serde_json::Value) -> Vec<u8> {
+    let value = match apache_avro::to_value(value).and_then(|v| v.resolve(schema)) {
+        Ok(v) => v,
+        Err(e) => panic!("value for the writer schema: {e}"),
+    };
+    match apache_avro::to_avro_datum(schema, value) {
+        Ok(d) => d,
+        Err(e) => panic!("datum of the writer schema: {e}"),
+    }
+}
+
 pub(super) fn codec() -> Codec {
     match Codec::new(ids()) {
         Ok(c) => c,

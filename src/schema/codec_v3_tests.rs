@@ -9,7 +9,7 @@ use crate::audit::chain::{record_hash, seal};
 use crate::schema::records::*;
 use crate::schema::wire::frame;
 
-use super::tests::codec;
+use super::tests::{codec, datum_with};
 
 /// A decision the bandit took, as version 3 wrote it.
 fn v3_record() -> AuditRecord {
@@ -89,15 +89,7 @@ fn audit_record_v3_is_read_and_its_hash_still_verifies() {
             }
         }
     }
-    let value =
-        match apache_avro::to_value(serde_json::Value::Object(json)).and_then(|v| v.resolve(&v3)) {
-            Ok(v) => v,
-            Err(e) => panic!("v3 value: {e}"),
-        };
-    let datum = match apache_avro::to_avro_datum(&v3, value) {
-        Ok(d) => d,
-        Err(e) => panic!("v3 datum: {e}"),
-    };
+    let datum = datum_with(&v3, serde_json::Value::Object(json));
     let back: AuditRecord = match c.decode(Some(&frame(14, &datum))) {
         Ok(r) => r,
         Err(e) => panic!("v3 record must decode: {e}"),
